@@ -1,0 +1,36 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "pipetrace",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pipetrace", targets: ["pipetrace"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // The event structs shared with the BPF programs (bpf/pipetrace.h), written once.
+        .target(name: "CPipetraceEvents"),
+        // libbpf from the system (Debian: libbpf-dev); only Probe/LibBPF imports it.
+        .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev", "libelf-dev"])]),
+        // Pure core: decoded kernel events as Swift values. No I/O.
+        .target(name: "Events", dependencies: ["CPipetraceEvents"]),
+        // I/O edge: loads and attaches the BPF programs, reads the ring buffer.
+        .target(name: "Probe", dependencies: ["Events", "CLibBPF"]),
+        // Pure core: events in, request records out.
+        .target(name: "Analyzer", dependencies: ["Events"]),
+        // I/O edge: feeds records back into the pipeline's storage.
+        .target(name: "Exporter", dependencies: ["Analyzer"]),
+        .executableTarget(
+            name: "pipetrace",
+            dependencies: [
+                "Probe", "Analyzer", "Exporter", "Events",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "EventsTests", dependencies: ["Events", "CPipetraceEvents"]),
+        .testTarget(name: "ProbeTests", dependencies: ["Probe", "Events"]),
+    ]
+)

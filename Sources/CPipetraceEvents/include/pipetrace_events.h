@@ -1,0 +1,2 @@
+/* The BPF side's event structs, imported into Swift. */
+#include "../../../bpf/pipetrace.h"

@@ -1,0 +1,1 @@
+/* Intentionally empty: CPipetraceEvents only carries bpf/pipetrace.h into Swift. */

@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What every pipetrace BPF object shares: the settings (const volatile, set
+ * by user space before load), the maps (created by the first object loaded
+ * and reused by the others, so there is one ring buffer and one connection
+ * table), and the helpers that turn a file descriptor or a socket into the
+ * fields of struct pt_header.
+ */
+#ifndef PIPETRACE_COMMON_BPF_H
+#define PIPETRACE_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "pipetrace.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define SOCK_STREAM 1
+#define IPPROTO_TCP 6
+#define EINPROGRESS 115
+
+/* Settings. */
+const volatile __u32 self_tgid = 0;        /* the tracer never traces itself */
+const volatile __u32 payload_cap = PT_DEFAULT_PAYLOAD;
+const volatile bool filter_by_pid = false;
+const volatile bool filter_by_netns = false;
+const volatile bool filter_by_cgroup = false;
+const volatile bool filter_by_port = false;
+
+/* What user space knows of a socket, keyed by its struct sock address. */
+struct pt_conn {
+	__u64 id;
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 tid;
+	__u16 role;
+	__u16 _pad[3];
+	__u8 comm[PT_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* user space may resize before load */
+} pt_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct pt_conn);
+} pt_conns SEC(".maps");
+
+/* Next connection id; one slot, shared by all objects. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} pt_conn_seq SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PT_STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} pt_stats SEC(".maps");
+
+/* Filters: a key present means "trace it"; used only when its filter_by_* is set. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} pt_filter_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} pt_filter_netns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u8);
+} pt_filter_cgroups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u16);
+	__type(value, __u8);
+} pt_filter_ports SEC(".maps");
+
+static __always_inline void pt_count(__u32 stat)
+{
+	__u64 *v = bpf_map_lookup_elem(&pt_stats, &stat);
+	if (v)
+		*v += 1;
+}
+
+/* Cheap checks done before any socket is looked at. */
+static __always_inline bool pt_pid_traced(__u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	if (filter_by_pid && !bpf_map_lookup_elem(&pt_filter_pids, &tgid))
+		return false;
+	return true;
+}
+
+/* The TCP socket behind a descriptor of the current task, or NULL. */
+static __always_inline struct sock *pt_tcp_sock_of_fd(__s64 fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *file;
+	struct socket *sock;
+	struct sock *sk;
+	umode_t mode;
+
+	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return NULL;
+	mode = BPF_CORE_READ(file, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return NULL;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	if (BPF_CORE_READ(sk, sk_type) != SOCK_STREAM || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return NULL;
+	return sk;
+}
+
+static __always_inline void pt_read_tuple(const struct sock *sk, struct pt_tuple *t)
+{
+	t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (t->family == AF_INET) {
+		BPF_CORE_READ_INTO(t->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(t->daddr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(t->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(t->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+}
+
+static __always_inline __u32 pt_netns_of(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+/* Filters that need the socket (namespace, ports) and the owner's cgroup. */
+static __always_inline bool pt_sock_traced(__u32 netns, __u64 cgroup_id, const struct pt_tuple *t)
+{
+	if (filter_by_netns && !bpf_map_lookup_elem(&pt_filter_netns, &netns))
+		return false;
+	if (filter_by_cgroup && !bpf_map_lookup_elem(&pt_filter_cgroups, &cgroup_id))
+		return false;
+	if (filter_by_port && !bpf_map_lookup_elem(&pt_filter_ports, &t->sport) &&
+	    !bpf_map_lookup_elem(&pt_filter_ports, &t->dport))
+		return false;
+	return true;
+}
+
+/*
+ * The socket's entry in the connection table, created for the current task
+ * if the socket is new to us. `role` overrides the stored one unless unknown.
+ */
+static __always_inline struct pt_conn *pt_conn_of(const struct sock *sk, __u16 role)
+{
+	__u64 key = (__u64)sk;
+	struct pt_conn *c = bpf_map_lookup_elem(&pt_conns, &key);
+
+	if (c) {
+		if (role != PT_ROLE_UNKNOWN)
+			c->role = role;
+		return c;
+	}
+
+	__u32 zero = 0;
+	__u64 *seq = bpf_map_lookup_elem(&pt_conn_seq, &zero);
+	if (!seq)
+		return NULL;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct pt_conn n = {
+		.id = __sync_fetch_and_add(seq, 1) + 1,
+		.cgroup_id = bpf_get_current_cgroup_id(),
+		.pid = pid_tgid >> 32,
+		.tid = (__u32)pid_tgid,
+		.role = role,
+	};
+	bpf_get_current_comm(n.comm, sizeof(n.comm));
+	if (bpf_map_update_elem(&pt_conns, &key, &n, BPF_NOEXIST) && bpf_map_update_elem(&pt_conns, &key, &n, BPF_ANY)) {
+		pt_count(PT_STAT_CONN_TABLE_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&pt_conns, &key);
+}
+
+/* Header for an event raised by the current task on socket `sk`. */
+static __always_inline void pt_fill_task_header(struct pt_header *h, __u32 kind, const struct sock *sk, __u64 conn_id)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	h->kind = kind;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->timestamp = bpf_ktime_get_ns();
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->conn_id = conn_id;
+	h->netns = pt_netns_of(sk);
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	pt_read_tuple(sk, &h->tuple);
+}
+
+/*
+ * Header for an event raised in softirq or timer context, where the current
+ * task is whoever was running: the owner comes from the connection table.
+ */
+static __always_inline void pt_fill_sock_header(struct pt_header *h, __u32 kind, const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct pt_conn *c = bpf_map_lookup_elem(&pt_conns, &key);
+
+	h->kind = kind;
+	h->timestamp = bpf_ktime_get_ns();
+	h->netns = pt_netns_of(sk);
+	pt_read_tuple(sk, &h->tuple);
+	if (c) {
+		h->pid = c->pid;
+		h->tid = c->tid;
+		h->cgroup_id = c->cgroup_id;
+		h->conn_id = c->id;
+		__builtin_memcpy(h->comm, c->comm, sizeof(h->comm));
+	}
+}
+
+/* Events raised in softirq context pass the filters through the owner we know. */
+static __always_inline bool pt_owner_traced(const struct pt_header *h)
+{
+	if (h->pid == 0)
+		return !filter_by_pid && !filter_by_cgroup && pt_sock_traced(h->netns, 0, &h->tuple) ;
+	return pt_pid_traced(h->pid) && pt_sock_traced(h->netns, h->cgroup_id, &h->tuple);
+}
+
+static __always_inline void pt_submit(void *event, __u64 size)
+{
+	if (bpf_ringbuf_output(&pt_events, event, size, 0))
+		pt_count(PT_STAT_RINGBUF_FULL);
+}
+
+#endif /* PIPETRACE_COMMON_BPF_H */

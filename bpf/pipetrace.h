@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The events pipetrace's BPF programs put on the ring buffer, and the
+ * settings user space gives them. Included by every *.bpf.c and imported by
+ * Swift (module CPipetraceEvents), so the layout is written once. Only
+ * fixed-width types, explicit padding: the layout must not depend on the
+ * compiler that reads it.
+ */
+#ifndef PIPETRACE_H
+#define PIPETRACE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define PT_COMM_LEN 16
+/* Upper bound of the payload cap; the cap itself is a load-time setting. */
+#define PT_MAX_PAYLOAD 16384
+#define PT_DEFAULT_PAYLOAD 4096
+/* Scatter/gather calls: iovec entries (and mmsghdr entries) followed per call. */
+#define PT_MAX_IOV 32
+#define PT_MAX_MMSG 8
+
+enum pt_event_kind {
+	PT_EVENT_DATA = 1,       /* bytes a process sent or received on a TCP socket */
+	PT_EVENT_CONN_OPEN = 2,  /* connect() or accept() completed a socket */
+	PT_EVENT_CONN_CLOSE = 3, /* close() of a TCP socket's descriptor */
+	PT_EVENT_STATE = 4,      /* TCP state change (sock/inet_sock_set_state) */
+	PT_EVENT_RETRANSMIT = 5, /* tcp/tcp_retransmit_skb */
+	PT_EVENT_RESET = 6,      /* tcp/tcp_send_reset, tcp/tcp_receive_reset */
+};
+
+enum pt_direction {
+	PT_DIR_EGRESS = 1,  /* the process wrote these bytes */
+	PT_DIR_INGRESS = 2, /* the process read these bytes */
+};
+
+enum pt_role {
+	PT_ROLE_UNKNOWN = 0, /* socket first seen after it was opened */
+	PT_ROLE_CLIENT = 1,  /* connect() */
+	PT_ROLE_SERVER = 2,  /* accept() */
+};
+
+/* The syscall that produced a data event. */
+enum pt_syscall {
+	PT_SYS_READ = 1, PT_SYS_READV, PT_SYS_RECVFROM, PT_SYS_RECVMSG, PT_SYS_RECVMMSG,
+	PT_SYS_WRITE, PT_SYS_WRITEV, PT_SYS_SENDTO, PT_SYS_SENDMSG, PT_SYS_SENDMMSG,
+	PT_SYS_SENDFILE,
+};
+
+enum pt_data_flags {
+	/* The payload bytes could not be read (sendfile: the bytes come from a file). */
+	PT_DATA_NO_PAYLOAD = 1 << 0,
+	/* bpf_probe_read_user failed for part of the buffer. */
+	PT_DATA_READ_FAULT = 1 << 1,
+};
+
+enum pt_reset_kind {
+	PT_RESET_SENT = 1,
+	PT_RESET_RECEIVED = 2,
+};
+
+/* Counters of the kernel side's own failures, read by user space (map "pt_stats"). */
+enum pt_stat {
+	PT_STAT_RINGBUF_FULL = 0, /* an event was dropped: ring buffer had no room */
+	PT_STAT_ARGS_MISSING = 1, /* a sys_exit without its sys_enter */
+	PT_STAT_CONN_TABLE_FULL = 2,
+	PT_STAT_COUNT = 3,
+};
+
+/* Addresses in network byte order, ports in host byte order. IPv4 uses the first 4 bytes. */
+struct pt_tuple {
+	__u8 saddr[16]; /* local */
+	__u8 daddr[16]; /* remote */
+	__u16 sport;    /* local */
+	__u16 dport;    /* remote */
+	__u16 family;   /* AF_INET or AF_INET6 */
+	__u16 _pad;
+};
+
+/* Every event starts with this header. */
+struct pt_header {
+	__u32 kind; /* enum pt_event_kind */
+	__u32 pid;  /* tgid, as user space says "pid" */
+	__u32 tid;
+	__u32 netns;      /* network namespace inode */
+	__u64 timestamp;  /* CLOCK_MONOTONIC ns (bpf_ktime_get_ns) */
+	__u64 cgroup_id;  /* cgroup v2 id of the process */
+	__u64 conn_id;    /* pipetrace's id of the socket, unique while the probe runs; 0 if none */
+	__u8 comm[PT_COMM_LEN];
+	struct pt_tuple tuple;
+};
+
+struct pt_data_event {
+	struct pt_header hdr;
+	__u64 enter_ts;   /* syscall entry, CLOCK_MONOTONIC ns; hdr.timestamp is the exit */
+	__u64 len;        /* bytes the syscall moved (its return value), the true length */
+	__u32 captured;   /* payload bytes that follow, <= len and <= the cap */
+	__u32 fd;
+	__u16 direction;  /* enum pt_direction */
+	__u16 syscall;    /* enum pt_syscall */
+	__u16 flags;      /* enum pt_data_flags */
+	__u16 role;       /* enum pt_role, as known for this socket */
+	__u8 payload[];   /* `captured` bytes */
+};
+
+struct pt_conn_event {
+	struct pt_header hdr;
+	__u32 fd;
+	__u16 role;  /* enum pt_role */
+	__u16 _pad;
+	__s32 ret;   /* connect(): 0 or -EINPROGRESS */
+	__u32 _pad2;
+};
+
+struct pt_state_event {
+	struct pt_header hdr;
+	__u16 old_state; /* TCP_* as in include/net/tcp_states.h */
+	__u16 new_state;
+	__u32 _pad;
+};
+
+struct pt_tcp_event {
+	struct pt_header hdr;
+	__u32 segs;      /* retransmit: segments in the skb (what TcpRetransSegs counts) */
+	__s32 err;       /* retransmit: 0 if the segment left, else -errno */
+	__u16 state;     /* TCP state of the socket */
+	__u16 reset;     /* enum pt_reset_kind, for PT_EVENT_RESET */
+	__u32 seq;       /* retransmit: first sequence number of the segment */
+};
+
+#endif /* PIPETRACE_H */
