@@ -13,12 +13,14 @@ let package = Package(
     targets: [
         // The event structs shared with the BPF programs (bpf/pipetrace.h), written once.
         .target(name: "CPipetraceEvents"),
+        // The BPF objects, embedded (bpf/Makefile generates them before `swift build`).
+        .target(name: "CPipetraceBPF"),
         // libbpf from the system (Debian: libbpf-dev); only Probe/LibBPF imports it.
         .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev", "libelf-dev"])]),
         // Pure core: decoded kernel events as Swift values. No I/O.
         .target(name: "Events", dependencies: ["CPipetraceEvents"]),
         // I/O edge: loads and attaches the BPF programs, reads the ring buffer.
-        .target(name: "Probe", dependencies: ["Events", "CLibBPF"]),
+        .target(name: "Probe", dependencies: ["Events", "CLibBPF", "CPipetraceBPF", "CPipetraceEvents"]),
         // Pure core: events in, request records out.
         .target(name: "Analyzer", dependencies: ["Events"]),
         // I/O edge: feeds records back into the pipeline's storage.

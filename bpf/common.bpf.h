@@ -153,11 +153,12 @@ static __always_inline void pt_read_tuple(const struct sock *sk, struct pt_tuple
 	t->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	t->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (t->family == AF_INET) {
-		BPF_CORE_READ_INTO(t->saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(t->daddr, sk, __sk_common.skc_daddr);
+		/* The destination's type sets the read size: 4 bytes here, 16 below. */
+		BPF_CORE_READ_INTO((__u32 *)t->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)t->daddr, sk, __sk_common.skc_daddr);
 	} else {
-		BPF_CORE_READ_INTO(t->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(t->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&t->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&t->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
 	}
 }
 
@@ -256,7 +257,7 @@ static __always_inline void pt_fill_sock_header(struct pt_header *h, __u32 kind,
 static __always_inline bool pt_owner_traced(const struct pt_header *h)
 {
 	if (h->pid == 0)
-		return !filter_by_pid && !filter_by_cgroup && pt_sock_traced(h->netns, 0, &h->tuple) ;
+		return !filter_by_pid && !filter_by_cgroup && pt_sock_traced(h->netns, 0, &h->tuple);
 	return pt_pid_traced(h->pid) && pt_sock_traced(h->netns, h->cgroup_id, &h->tuple);
 }
 

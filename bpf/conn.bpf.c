@@ -8,6 +8,7 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+#define TCP_SYN_SENT 2
 #define TCP_CLOSE 7
 
 /* connect()'s descriptor, kept from sys_enter to sys_exit. */
@@ -111,6 +112,10 @@ int BPF_PROG(handle_set_state, const struct sock *sk, int oldstate, int newstate
 		return 0;
 
 	struct pt_state_event ev = {};
+	/* CLOSE -> SYN_SENT runs inside connect(), in the connecting task: the
+	 * one moment a client socket's owner is known before connect() returns. */
+	if (newstate == TCP_SYN_SENT && pt_pid_traced(bpf_get_current_pid_tgid() >> 32))
+		pt_conn_of(sk, PT_ROLE_CLIENT);
 	pt_fill_sock_header(&ev.hdr, PT_EVENT_STATE, sk);
 	ev.old_state = oldstate;
 	ev.new_state = newstate;

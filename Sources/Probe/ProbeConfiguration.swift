@@ -1,0 +1,21 @@
+/// What the probe captures, set before it loads: the BPF side gets these as
+/// constants and filter maps, so filtered-out traffic costs almost nothing.
+public struct ProbeConfiguration: Sendable {
+    /// Payload bytes captured per syscall (the true length is always reported).
+    public var payloadCap: Int = 4096
+    /// Ring buffer size in bytes (a power of two).
+    public var ringBufferBytes: Int = 32 << 20
+    /// Trace only these processes (empty: all).
+    public var pids: Set<UInt32> = []
+    /// Trace only these network namespaces, by inode (empty: all).
+    public var netns: Set<UInt32> = []
+    /// Trace only these cgroup v2 ids (empty: all).
+    public var cgroups: Set<UInt64> = []
+    /// Trace only connections with one of these ports at either end (empty: all).
+    public var ports: Set<UInt16> = []
+
+    /// The largest payload cap the BPF side supports.
+    public static let maximumPayloadCap = 16384
+
+    public init() {}
+}

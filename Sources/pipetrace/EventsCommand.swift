@@ -1,0 +1,82 @@
+import ArgumentParser
+import Events
+import Glibc
+import Probe
+
+struct EventsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events",
+        abstract: "Print every socket read/write, connection, TCP state change, retransmit and reset, live.",
+        discussion: """
+        One line per event, or one JSON object per line with --json. A data event's `payload` is \
+        the text of the bytes moved, non-printable bytes escaped (\\r, \\n, \\xNN), so grep works \
+        on it; `len` is the true byte count and `truncated` says when the capture cap cut it.
+        Ctrl-C stops; the number of events lost (ring buffer full) is reported on stderr.
+
+        Examples:
+          sudo pipetrace events --time 5
+          sudo pipetrace events --json --container collector | grep 'GET /metrics'
+        """
+    )
+
+    @Option(name: .customLong("time"), help: ArgumentHelp("Stop after this many seconds (default: until Ctrl-C).", valueName: "seconds"))
+    var seconds: Double?
+
+    @Flag(name: .customLong("json"), help: "One JSON object per line.")
+    var json = false
+
+    @OptionGroup var filters: FilterOptions
+
+    func run() throws {
+        let signals = SignalWatcher()
+        let resolver = ContainerResolver()
+        let probe: Probe
+        do {
+            probe = try Probe(configuration: try filters.probeConfiguration(resolver: resolver), containers: resolver)
+        } catch let error as ProbeError {
+            throw CleanExit.message("error: \(error)").failure
+        }
+        let out = OutputStream()
+        let formatter = EventFormatter(wallClock: probe.wallClock)
+        let print: (ProbeEvent) -> Void = json ? { out.write(formatter.json($0)) } : { out.write(formatter.text($0)) }
+        let deadline = seconds.map { monotonicNow() + UInt64($0 * 1e9) }
+        while signals.received() == nil {
+            if let deadline, monotonicNow() >= deadline { break }
+            try probe.poll(timeoutMilliseconds: 100, print)
+            out.flush()
+        }
+        probe.detach()
+        probe.drain(print)
+        out.flush()
+        let stats = probe.statistics
+        StandardError.write(RunSummary(stats).line)
+    }
+}
+
+/// The last line of a tracing verb, on stderr: how complete the capture was.
+struct RunSummary {
+    let line: String
+
+    init(_ s: ProbeStatistics) {
+        var text = "pipetrace: \(s.events) events, \(s.lostEvents) lost (ring buffer full)"
+        if s.malformedEvents > 0 { text += ", \(s.malformedEvents) malformed" }
+        if s.connectionTableFull > 0 { text += ", \(s.connectionTableFull) sockets untracked (connection table full)" }
+        line = text + "\n"
+    }
+}
+
+func monotonicNow() -> UInt64 {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+}
+
+extension CleanExit {
+    /// A message and exit status 1, without a usage dump: for errors the user can act on.
+    var failure: Error { FailureMessage(text: "\(self)") }
+}
+
+struct FailureMessage: Error, CustomStringConvertible {
+    let text: String
+    var description: String { text }
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Probe
+
+/// The filters every tracing verb takes; applied in the kernel.
+struct FilterOptions: ParsableArguments {
+    @Option(name: .customLong("pid"), help: ArgumentHelp("Trace only this process id (repeatable).", valueName: "pid"))
+    var pids: [UInt32] = []
+
+    @Option(name: .customLong("container"),
+            help: ArgumentHelp("Trace only this container: an `ip netns` name, a container id (prefix), or `host` (repeatable).",
+                               valueName: "name"))
+    var containers: [String] = []
+
+    @Option(name: .customLong("port"), help: ArgumentHelp("Trace only connections with this port at either end (repeatable).",
+                                                           valueName: "port"))
+    var ports: [UInt16] = []
+
+    @Option(name: .customLong("payload-cap"),
+            help: ArgumentHelp("Payload bytes captured per read or write (the true length is always reported; at most 16384).",
+                               valueName: "bytes"))
+    var payloadCap: Int = 4096
+
+    /// The probe configuration these options describe.
+    func probeConfiguration(resolver: ContainerResolver) throws -> ProbeConfiguration {
+        var c = ProbeConfiguration()
+        c.pids = Set(pids)
+        c.ports = Set(ports)
+        c.payloadCap = payloadCap
+        for name in containers {
+            if name == "host" {
+                c.netns.insert(resolver.hostNetns)
+            } else if let ns = resolver.netns(named: name) {
+                c.netns.insert(ns)
+            } else {
+                let cgroups = resolver.cgroups(ofContainer: name)
+                guard !cgroups.isEmpty else {
+                    throw ValidationError("no container named '\(name)': not an `ip netns` name nor the id of a running container")
+                }
+                c.cgroups.formUnion(cgroups)
+            }
+        }
+        guard c.netns.isEmpty || c.cgroups.isEmpty else {
+            throw ValidationError("--container takes either network namespace names or container ids, not both")
+        }
+        return c
+    }
+}
