@@ -33,6 +33,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "EventsTests", dependencies: ["Events", "CPipetraceEvents"]),
-        .testTarget(name: "ProbeTests", dependencies: ["Probe", "Events"]),
+        .testTarget(name: "ProbeTests", dependencies: ["Probe", "Events"], exclude: ["Fixtures"]),
     ]
 )

@@ -19,8 +19,6 @@ public final class BPFObject {
         log.initialize(repeating: 0)
         var opts = bpf_object_open_opts()
         opts.sz = MemoryLayout<bpf_object_open_opts>.size
-        opts.kernel_log_buf = log.baseAddress
-        opts.kernel_log_size = log.count
         // libbpf copies the name; the log buffer is ours until deinit.
         let opened: OpaquePointer? = name.withCString { cName in
             opts.object_name = cName

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""A real HTTP/1.1 server and client whose socket I/O uses exactly the
+syscalls a test asks for, so the probe's view of each syscall family can be
+checked byte for byte. Prints one JSON line per process with what it did.
+
+  http_peer.py server PORT MODE BODY_BYTES   serve one connection, one request
+  http_peer.py client HOST PORT MODE         send one request, read the response
+  http_peer.py files DIR                     only file, pipe and UDP I/O (no TCP)
+
+MODE: plain (write/read), vector (writev/readv), msg (sendmsg/recvmsg),
+      sendfile (server body through sendfile(2)).
+"""
+import json, os, socket, sys, tempfile
+
+
+def body(n):
+    chunk = b"".join(b"pipetrace-line-%06d\n" % i for i in range(1 + n // 20))
+    return chunk[:n]
+
+
+def comm():
+    with open("/proc/self/comm") as f:
+        return f.read().strip()
+
+
+def emit(**fields):
+    fields.update(pid=os.getpid(), comm=comm())
+    print(json.dumps(fields), flush=True)
+
+
+def small_hex(data):
+    """The bytes, as hex, when they are small enough to compare in a test."""
+    return data.hex() if len(data) <= 65536 else None
+
+
+def read_some(sock, mode):
+    fd = sock.fileno()
+    if mode == "vector":
+        a, b = bytearray(100), bytearray(8000)
+        n = os.readv(fd, [a, b])
+        return bytes((a + b)[:n])
+    if mode == "msg":
+        data, _, _, _ = sock.recvmsg(65536)
+        return data
+    return os.read(fd, 65536)
+
+
+def write_all(sock, mode, parts, file_body=None):
+    fd = sock.fileno()
+    if mode == "vector":
+        left = b"".join(parts)
+        while left:
+            n = os.writev(fd, [left[: len(left) // 2], left[len(left) // 2:]])
+            left = left[n:]
+    elif mode == "msg":
+        left = b"".join(parts)
+        while left:
+            n = sock.sendmsg([left[:7], left[7:]])
+            left = left[n:]
+    else:
+        left = b"".join(parts)
+        while left:
+            left = left[os.write(fd, left):]
+    if file_body is not None:
+        with tempfile.TemporaryFile() as f:
+            f.write(file_body)
+            f.flush()
+            offset = 0
+            while offset < len(file_body):
+                offset += os.sendfile(fd, f.fileno(), offset, len(file_body) - offset)
+
+
+def read_request(sock, mode):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        got = read_some(sock, mode)
+        if not got:
+            break
+        data += got
+    return data
+
+
+def server(port, mode, nbytes):
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("0.0.0.0", port))
+    listener.listen(8)
+    emit(role="server", ready=True)
+    conn, peer = listener.accept()
+    request = read_request(conn, mode)
+    payload = body(nbytes)
+    header = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n" % nbytes
+    if mode == "sendfile":
+        write_all(conn, "plain", [header], file_body=payload)
+    else:
+        write_all(conn, mode, [header, payload])
+    # Wait for the client to close, so every byte is read before we exit.
+    while conn.recv(65536):
+        pass
+    conn.close()
+    emit(role="server", request=request.hex(), response=small_hex(header + payload),
+         response_len=len(header) + nbytes, peer=list(peer))
+
+
+def client(host, port, mode):
+    sock = socket.create_connection((host, port))
+    request = (b"GET /metrics?mode=%s HTTP/1.1\r\nHost: %s:%d\r\n"
+               b"User-Agent: pipetrace-test\r\nAccept: */*\r\n\r\n") % (mode.encode(), host.encode(), port)
+    write_all(sock, "plain" if mode == "sendfile" else mode, [request])
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += read_some(sock, "plain" if mode == "sendfile" else mode)
+    head, _, rest = response.partition(b"\r\n\r\n")
+    length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
+    while len(rest) < length:
+        got = read_some(sock, "plain" if mode == "sendfile" else mode)
+        if not got:
+            break
+        rest += got
+        response += got
+    local = sock.getsockname()
+    sock.close()
+    emit(role="client", request=request.hex(), response=small_hex(response),
+         response_len=len(response), local=list(local))
+
+
+def files(directory):
+    path = os.path.join(directory, "pipetrace-files-test")
+    fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_TRUNC, 0o600)
+    os.write(fd, b"GET /not-a-socket HTTP/1.1\r\n\r\n" * 100)
+    os.writev(fd, [b"a" * 100, b"b" * 100])
+    os.lseek(fd, 0, 0)
+    os.read(fd, 4096)
+    os.close(fd)
+    os.unlink(path)
+    r, w = os.pipe()
+    os.write(w, b"GET /pipe HTTP/1.1\r\n\r\n")
+    os.read(r, 100)
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.sendto(b"GET /udp HTTP/1.1\r\n\r\n", udp.getsockname())
+    udp.recvfrom(100)
+    emit(role="files", done=True)
+
+
+if __name__ == "__main__":
+    what = sys.argv[1]
+    if what == "server":
+        server(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+    elif what == "client":
+        client(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    elif what == "files":
+        files(sys.argv[2])
+    else:
+        sys.exit("usage: see the docstring")
