@@ -59,7 +59,8 @@ struct EventFormatter {
     func text(_ event: ProbeEvent) -> String {
         let h = event.header
         let time = String(wallClock.rfc3339(h.timestamp).dropFirst(11).prefix(15))
-        let who = "\(h.comm)/\(h.pid) [\(h.container ?? "?")]"
+        // pid 0: a socket no process has touched yet (the kernel answered a handshake).
+        let who = h.pid == 0 ? "- [\(h.container ?? "?")]" : "\(h.comm)/\(h.pid) [\(h.container ?? "?")]"
         let kind = event.kindName.padding(10)
         switch event {
         case .data(let d):

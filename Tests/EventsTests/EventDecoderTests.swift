@@ -1,1 +1,144 @@
+import CPipetraceEvents
+import Events
 import Testing
+
+/// Ring-buffer records built the way the BPF side builds them.
+enum RawEvent {
+    static func header(kind: pt_event_kind) -> pt_header {
+        var h = pt_header()
+        h.kind = kind.rawValue
+        h.pid = 4242
+        h.tid = 4243
+        h.netns = 4026532000
+        h.timestamp = 1_000_000_123
+        h.cgroup_id = 77
+        h.conn_id = 9
+        withUnsafeMutableBytes(of: &h.comm) { raw in
+            for (i, b) in "nginx".utf8.enumerated() { raw[i] = b }
+        }
+        h.tuple.family = 2
+        withUnsafeMutableBytes(of: &h.tuple.saddr) { $0.copyBytes(from: [10, 0, 0, 1]) }
+        withUnsafeMutableBytes(of: &h.tuple.daddr) { $0.copyBytes(from: [10, 0, 0, 2]) }
+        h.tuple.sport = 80
+        h.tuple.dport = 41000
+        return h
+    }
+
+    static func data(payload: [UInt8], length: UInt64? = nil, flags: UInt16 = 0) -> [UInt8] {
+        var e = pt_data_event()
+        e.hdr = header(kind: PT_EVENT_DATA)
+        e.enter_ts = 1_000_000_000
+        e.len = length ?? UInt64(payload.count)
+        e.captured = UInt32(payload.count)
+        e.fd = 7
+        e.direction = UInt16(PT_DIR_EGRESS.rawValue)
+        e.syscall = UInt16(PT_SYS_WRITEV.rawValue)
+        e.flags = flags
+        e.role = UInt16(PT_ROLE_SERVER.rawValue)
+        return withUnsafeBytes(of: e) { Array($0) } + payload
+    }
+
+    static func bytes<T>(_ value: T) -> [UInt8] { withUnsafeBytes(of: value) { Array($0) } }
+}
+
+@Suite("Event decoding")
+struct EventDecoderTests {
+    func decode(_ bytes: [UInt8]) throws -> ProbeEvent {
+        try bytes.withUnsafeBytes { try EventDecoder.decode($0) }
+    }
+
+    @Test("a data event keeps every field and its payload")
+    func dataEvent() throws {
+        let payload = Array("HTTP/1.1 200 OK\r\n\r\n".utf8)
+        guard case .data(let d) = try decode(RawEvent.data(payload: payload)) else {
+            Issue.record("not a data event"); return
+        }
+        #expect(d.header.pid == 4242 && d.header.tid == 4243 && d.header.comm == "nginx")
+        #expect(d.header.netns == 4026532000 && d.header.cgroupID == 77 && d.header.connectionID == 9)
+        #expect(d.header.tuple.local.description == "10.0.0.1:80")
+        #expect(d.header.tuple.remote.description == "10.0.0.2:41000")
+        #expect(d.syscall == .writev && d.direction == .egress && d.role == .server && d.fd == 7)
+        #expect(d.enterTimestamp == 1_000_000_000 && d.header.timestamp == 1_000_000_123)
+        #expect(d.payload == payload && !d.isTruncated)
+    }
+
+    @Test("a payload shorter than the length moved is truncated, and says so")
+    func truncated() throws {
+        guard case .data(let d) = try decode(RawEvent.data(payload: [1, 2, 3], length: 100_000)) else {
+            Issue.record("not a data event"); return
+        }
+        #expect(d.isTruncated && d.length == 100_000 && d.payload == [1, 2, 3])
+    }
+
+    @Test("sendfile's missing payload is flagged")
+    func payloadUnavailable() throws {
+        guard case .data(let d) = try decode(RawEvent.data(payload: [], length: 5000, flags: UInt16(PT_DATA_NO_PAYLOAD.rawValue))) else {
+            Issue.record("not a data event"); return
+        }
+        #expect(d.payloadUnavailable && d.isTruncated)
+    }
+
+    @Test("a record cut short is an error, not a crash")
+    func cutShort() throws {
+        let full = RawEvent.data(payload: Array(repeating: 0x41, count: 64))
+        for size in [0, 3, 50, EventDecoder.dataEventSize - 1] {
+            #expect(throws: EventDecodingError.self) { try decode(Array(full.prefix(size))) }
+        }
+        #expect(throws: EventDecodingError.payloadLengthMismatch(captured: 64, available: 10)) {
+            try decode(Array(full.prefix(EventDecoder.dataEventSize + 10)))
+        }
+    }
+
+    @Test("an unknown kind is an error")
+    func unknownKind() throws {
+        var h = RawEvent.header(kind: PT_EVENT_DATA)
+        h.kind = 99
+        #expect(throws: EventDecodingError.unknownKind(99)) { try decode(RawEvent.bytes(h)) }
+    }
+
+    @Test("retransmit, reset and state events decode")
+    func tcpEvents() throws {
+        var r = pt_tcp_event()
+        r.hdr = RawEvent.header(kind: PT_EVENT_RETRANSMIT)
+        r.segs = 3
+        r.seq = 12345
+        r.state = 1
+        guard case .retransmit(let re) = try decode(RawEvent.bytes(r)) else { Issue.record("not a retransmit"); return }
+        #expect(re.segments == 3 && re.sequence == 12345 && re.state == .established && re.error == 0)
+
+        r.hdr = RawEvent.header(kind: PT_EVENT_RESET)
+        r.reset = UInt16(PT_RESET_RECEIVED.rawValue)
+        guard case .reset(let reset) = try decode(RawEvent.bytes(r)) else { Issue.record("not a reset"); return }
+        #expect(!reset.sent)
+
+        var s = pt_state_event()
+        s.hdr = RawEvent.header(kind: PT_EVENT_STATE)
+        s.old_state = 2
+        s.new_state = 1
+        guard case .stateChanged(let st) = try decode(RawEvent.bytes(s)) else { Issue.record("not a state change"); return }
+        #expect(st.oldState == .synSent && st.newState == .established)
+    }
+
+    @Test("random bytes never crash the decoder")
+    func randomBytes() {
+        var rng = SplitMix64(seed: 0x5eed)
+        for _ in 0..<20_000 {
+            var bytes = (0..<Int(rng.next() % 300)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            if bytes.count >= 4, rng.next() % 2 == 0 { bytes[0] = UInt8(1 + rng.next() % 6); bytes[1] = 0; bytes[2] = 0; bytes[3] = 0 }
+            _ = try? decode(bytes)
+        }
+    }
+}
+
+/// A small seeded generator, so a failing case can be replayed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e3779b97f4a7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
+        z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
+        return z ^ (z >> 31)
+    }
+}

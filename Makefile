@@ -1,0 +1,48 @@
+# pipetrace: the commands a user and CI run. See README.md.
+#
+#   sudo make run    install what is needed, build, and show pipetrace at work
+#   sudo make test   install what is needed, build, and run every test (root tests included)
+
+PREFIX        ?= /usr/local
+CONFIG        ?= release
+SWIFT         ?= swift
+BIN_DIR        = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
+# Debian packages: build dependencies, then what the tests and the demo run.
+APT_BUILD     := make libbpf-dev libelf-dev zlib1g-dev libpcap-dev bpftool
+APT_RUNTIME   := iproute2 iptables python3 curl tshark tcpdump wrk nginx victoria-metrics prometheus
+APT_STAMP     := .build/.apt-installed
+
+.PHONY: all deps bpf build run test install clean
+
+all: build
+
+# Installs the Debian packages once per checkout (apt-get is slow to ask again).
+deps: $(APT_STAMP)
+$(APT_STAMP):
+	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (sudo make ...) to install Debian packages" >&2; exit 1; fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_BUILD) $(APT_RUNTIME) >/dev/null
+	mkdir -p $(dir $@) && touch $@
+
+bpf:
+	$(MAKE) -C bpf
+
+build: deps bpf
+	$(SWIFT) build -c $(CONFIG) --product pipetrace
+
+# The first thing a new user sees: what the kernel offers, then live events of a little real traffic.
+run: build
+	$(BIN_DIR)/pipetrace doctor
+	./scripts/first-look.sh $(BIN_DIR)/pipetrace
+
+# Every test. PIPETRACE_REQUIRE_ROOT=1 makes root-only tests fail (not skip) without root.
+test: deps bpf
+	$(SWIFT) build --build-tests
+	PIPETRACE_REQUIRE_ROOT=1 $(SWIFT) test
+
+install: build
+	install -D -m 0755 $(BIN_DIR)/pipetrace $(DESTDIR)$(PREFIX)/bin/pipetrace
+
+clean:
+	$(MAKE) -C bpf clean
+	rm -rf .build

@@ -1,0 +1,60 @@
+import Events
+import Testing
+
+@Suite("JSON output")
+struct JSONWriterTests {
+    @Test("payload text keeps printable bytes and escapes the rest, so grep finds requests")
+    func payloadEscaping() {
+        var w = JSONWriter()
+        w.beginObject()
+        w.payloadField("payload", Array("GET /metrics HTTP/1.1\r\n\"q\"\\".utf8) + [0x00, 0xff, 0x09])
+        w.endObject()
+        #expect(w.text == #"{"payload":"GET /metrics HTTP/1.1\r\n\"q\"\\\\x00\\xff\t"}"#)
+    }
+
+    @Test("fields, nulls, nesting and numbers are valid JSON")
+    func structure() {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("s", "a\u{1}b")
+        w.field("n", 42)
+        w.field("none", nil as String?)
+        w.field("ms", 14.8)
+        w.field("neg", -0.0004, decimals: 3)
+        w.beginObject("inner")
+        w.field("ok", true)
+        w.endObject()
+        w.beginArray("list")
+        w.beginObject(); w.field("i", 1); w.endObject()
+        w.beginObject(); w.field("i", 2); w.endObject()
+        w.endArray()
+        w.endObject()
+        #expect(w.text == #"{"s":"a\u0001b","n":42,"none":null,"ms":14.8,"neg":0,"inner":{"ok":true},"list":[{"i":1},{"i":2}]}"#)
+    }
+}
+
+@Suite("Wall clock")
+struct WallClockTests {
+    // Expected values checked against Python's datetime.fromtimestamp(..., timezone.utc).
+    @Test("monotonic timestamps render as RFC 3339 UTC with nanoseconds")
+    func rfc3339() {
+        #expect(WallClock.rfc3339(unixNanoseconds: 0) == "1970-01-01T00:00:00.000000000Z")
+        #expect(WallClock.rfc3339(unixNanoseconds: 1_795_237_923_123_456_789) == "2026-11-21T05:12:03.123456789Z")
+        #expect(WallClock.rfc3339(unixNanoseconds: 951_782_400_000_000_001) == "2000-02-29T00:00:00.000000001Z")
+        let clock = WallClock(offsetNanoseconds: 1_000_000_000)
+        #expect(clock.rfc3339(500) == "1970-01-01T00:00:01.000000500Z")
+    }
+}
+
+@Suite("IP addresses")
+struct IPAddressTests {
+    @Test("IPv4 and IPv6 parse and print in their usual forms")
+    func roundTrip() {
+        for text in ["10.0.0.1", "::1", "fe80::1:2", "2001:db8::", "::", "1:2:3:4:5:6:7:8"] {
+            #expect(IPAddress(text)?.description == text)
+        }
+        #expect(IPAddress("::ffff:10.1.2.3") == nil)  // dotted tail not accepted: say so, not guess
+        #expect(IPAddress("256.1.1.1") == nil)
+        #expect(IPAddress(ipv6: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3]).unmapped.description == "10.1.2.3")
+    }
+}
