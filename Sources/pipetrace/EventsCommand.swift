@@ -36,6 +36,7 @@ struct EventsCommand: ParsableCommand {
         } catch let error as ProbeError {
             throw CleanExit.message("error: \(error)").failure
         }
+        StandardError.write("pipetrace: tracing (\(probe.attachedPrograms.count) BPF programs attached); Ctrl-C to stop\n")
         let out = OutputStream()
         let formatter = EventFormatter(wallClock: probe.wallClock)
         let print: (ProbeEvent) -> Void = json ? { out.write(formatter.json($0)) } : { out.write(formatter.text($0)) }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// Runs test commands (ip, iptables, python3) as child processes.
 enum Shell {
@@ -26,6 +27,7 @@ final class Child {
     private let stdout = Pipe()
     private let stderr = Pipe()
     private var buffered = Data()
+    private var bufferedErrors = Data()
 
     init(_ command: [String]) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -47,19 +49,28 @@ final class Child {
 
     /// The next line of standard output (blocking), or nil at its end.
     func readLine() -> String? {
+        Child.nextLine(from: stdout.fileHandleForReading, buffer: &buffered)
+    }
+
+    /// The next line of standard error (blocking), or nil at its end.
+    func readErrorLine() -> String? {
+        Child.nextLine(from: stderr.fileHandleForReading, buffer: &bufferedErrors)
+    }
+
+    private static func nextLine(from handle: FileHandle, buffer: inout Data) -> String? {
         while true {
-            if let newline = buffered.firstIndex(of: 0x0a) {
-                let line = buffered[buffered.startIndex..<newline]
-                buffered = buffered[(newline + 1)...]
+            if let newline = buffer.firstIndex(of: 0x0a) {
+                let line = buffer[buffer.startIndex..<newline]
+                buffer = buffer[(newline + 1)...]
                 return String(decoding: line, as: UTF8.self)
             }
-            let more = stdout.fileHandleForReading.availableData
+            let more = handle.availableData
             if more.isEmpty {
-                if buffered.isEmpty { return nil }
-                defer { buffered = Data() }
-                return String(decoding: buffered, as: UTF8.self)
+                if buffer.isEmpty { return nil }
+                defer { buffer = Data() }
+                return String(decoding: buffer, as: UTF8.self)
             }
-            buffered.append(more)
+            buffer.append(more)
         }
     }
 
@@ -79,11 +90,14 @@ final class Child {
     }
 
     func readAllErrors() -> String {
-        String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let rest = stderr.fileHandleForReading.readDataToEndOfFile()
+        defer { bufferedErrors = Data() }
+        return String(decoding: bufferedErrors + rest, as: UTF8.self)
     }
 
-    /// The standard error pipe, for reading a line at a time.
-    var errorHandle: FileHandle { stderr.fileHandleForReading }
+    func signal(_ number: Int32) {
+        kill(process.processIdentifier, number)
+    }
 
     @discardableResult
     func wait() -> Int32 {
