@@ -34,5 +34,6 @@ let package = Package(
         ),
         .testTarget(name: "EventsTests", dependencies: ["Events", "CPipetraceEvents"]),
         .testTarget(name: "ProbeTests", dependencies: ["Probe", "Events"], exclude: ["Fixtures"]),
+        .testTarget(name: "AnalyzerTests", dependencies: ["Analyzer", "Events"]),
     ]
 )
