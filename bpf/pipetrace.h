@@ -28,6 +28,9 @@ enum pt_event_kind {
 	PT_EVENT_STATE = 4,      /* TCP state change (sock/inet_sock_set_state) */
 	PT_EVENT_RETRANSMIT = 5, /* tcp/tcp_retransmit_skb */
 	PT_EVENT_RESET = 6,      /* tcp/tcp_send_reset, tcp/tcp_receive_reset */
+	/* Bytes a sendfile() put on the wire, seen at cgroup egress; user space
+	 * joins them to the sendfile's PT_EVENT_DATA and never shows them alone. */
+	PT_EVENT_SENDFILE_BYTES = 7,
 };
 
 enum pt_direction {
@@ -49,7 +52,8 @@ enum pt_syscall {
 };
 
 enum pt_data_flags {
-	/* The payload bytes could not be read (sendfile: the bytes come from a file). */
+	/* The payload is not in the event: sendfile's bytes come from a file, and
+	 * arrive separately as PT_EVENT_SENDFILE_BYTES. */
 	PT_DATA_NO_PAYLOAD = 1 << 0,
 	/* bpf_probe_read_user failed for part of the buffer. */
 	PT_DATA_READ_FAULT = 1 << 1,
@@ -127,6 +131,13 @@ struct pt_tcp_event {
 	__u16 state;     /* TCP state of the socket */
 	__u16 reset;     /* enum pt_reset_kind, for PT_EVENT_RESET */
 	__u32 seq;       /* retransmit: first sequence number of the segment */
+};
+
+struct pt_sendfile_bytes_event {
+	struct pt_header hdr; /* conn_id and tuple of the socket; pid of the sendfile caller */
+	__u32 offset;         /* of payload[0] from the first byte the sendfile queued */
+	__u32 captured;       /* payload bytes that follow */
+	__u8 payload[];
 };
 
 #endif /* PIPETRACE_H */

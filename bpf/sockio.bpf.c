@@ -44,6 +44,30 @@ struct pt_data_scratch {
 	__u8 room[2 * PT_MAX_PAYLOAD];
 };
 
+/* A sendfile() in progress on a socket, by the socket's addresses, so the
+ * cgroup egress program can recognise its segments. */
+struct pt_flow_key {
+	__u8 local[16];
+	__u8 remote[16];
+	__u16 local_port;
+	__u16 remote_port;
+};
+
+struct pt_sendfile {
+	__u64 conn_id;
+	__u32 pid;
+	__u32 tid;
+	__u32 start_seq; /* sequence number of the first byte the call queues */
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct pt_flow_key);
+	__type(value, struct pt_sendfile);
+} pt_sendfile_active SEC(".maps");
+
 /* A slot per CPU. Not a PERCPU_ARRAY: per-CPU values are limited to 32 KiB.
  * User space sets max_entries to the number of possible CPUs. */
 struct {
@@ -52,6 +76,34 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pt_data_scratch);
 } pt_data_scratch SEC(".maps");
+
+static __always_inline void pt_flow_key_of(const struct sock *sk, struct pt_flow_key *k)
+{
+	struct pt_tuple t = {};
+
+	pt_read_tuple(sk, &t);
+	__builtin_memcpy(k->local, t.saddr, sizeof(k->local));
+	__builtin_memcpy(k->remote, t.daddr, sizeof(k->remote));
+	k->local_port = t.sport;
+	k->remote_port = t.dport;
+}
+
+/* sendfile's bytes never pass through user memory: note where they start in
+ * the TCP stream, and let the egress program pick them off the wire. */
+static __always_inline void pt_sendfile_begin(struct sock *sk, __u64 pid_tgid)
+{
+	struct pt_flow_key key = {};
+	struct pt_conn *c = pt_conn_of(sk, PT_ROLE_UNKNOWN);
+	struct pt_sendfile sf = {
+		.conn_id = c ? c->id : 0,
+		.pid = pid_tgid >> 32,
+		.tid = (__u32)pid_tgid,
+		.start_seq = BPF_CORE_READ((struct tcp_sock *)sk, write_seq),
+	};
+
+	pt_flow_key_of(sk, &key);
+	bpf_map_update_elem(&pt_sendfile_active, &key, &sf, BPF_ANY);
+}
 
 static __always_inline int pt_io_enter(struct trace_event_raw_sys_enter *ctx, __u16 syscall,
 				       __u16 direction, __u16 shape)
@@ -75,6 +127,8 @@ static __always_inline int pt_io_enter(struct trace_event_raw_sys_enter *ctx, __
 		.direction = direction,
 	};
 	bpf_map_update_elem(&pt_io_args, &pid_tgid, &a, BPF_ANY);
+	if (shape == PT_SHAPE_FILE)
+		pt_sendfile_begin(sk, pid_tgid);
 	return 0;
 }
 
@@ -203,6 +257,11 @@ static __always_inline int pt_io_exit(struct trace_event_raw_sys_exit *ctx, __u1
 		return 0;
 	struct pt_io_args a = *ap;
 	bpf_map_delete_elem(&pt_io_args, &pid_tgid);
+	if (shape == PT_SHAPE_FILE) {
+		struct pt_flow_key key = {};
+		pt_flow_key_of((struct sock *)a.sk, &key);
+		bpf_map_delete_elem(&pt_sendfile_active, &key);
+	}
 
 	long ret = ctx->ret;
 	if (ret <= 0)
@@ -265,3 +324,77 @@ PT_IO_SYSCALL(sendmsg, PT_SYS_SENDMSG, PT_DIR_EGRESS, PT_SHAPE_MSG)
 PT_IO_SYSCALL(sendmmsg, PT_SYS_SENDMMSG, PT_DIR_EGRESS, PT_SHAPE_MMSG)
 /* x86-64's sendfile(2) is the sendfile64 syscall. */
 PT_IO_SYSCALL(sendfile64, PT_SYS_SENDFILE, PT_DIR_EGRESS, PT_SHAPE_FILE)
+
+/*
+ * Segments leaving a socket with a sendfile() in progress: copy the bytes
+ * that fall within the payload cap of that call. Runs at cgroup egress (root
+ * cgroup v2, so every socket of the host), before segmentation: a TSO skb is
+ * one call here. Always lets the packet pass.
+ */
+SEC("cgroup_skb/egress")
+int capture_sendfile_bytes(struct __sk_buff *skb)
+{
+	struct pt_flow_key key = {};
+	__u32 ip_len;
+
+	/* Addresses and ports from the headers (egress: source is the local end). */
+	if (skb->protocol == bpf_htons(0x0800)) {       /* ETH_P_IP */
+		__u8 vihl;
+		if (bpf_skb_load_bytes(skb, 0, &vihl, 1) || (vihl >> 4) != 4)
+			return 1;
+		ip_len = (vihl & 0xf) * 4;
+		if (bpf_skb_load_bytes(skb, 12, key.local, 4) || bpf_skb_load_bytes(skb, 16, key.remote, 4))
+			return 1;
+	} else if (skb->protocol == bpf_htons(0x86DD)) { /* ETH_P_IPV6 */
+		ip_len = 40;
+		if (bpf_skb_load_bytes(skb, 8, key.local, 16) || bpf_skb_load_bytes(skb, 24, key.remote, 16))
+			return 1;
+	} else {
+		return 1;
+	}
+	__be16 ports[2];
+	if (bpf_skb_load_bytes(skb, ip_len, ports, sizeof(ports)))
+		return 1;
+	key.local_port = bpf_ntohs(ports[0]);
+	key.remote_port = bpf_ntohs(ports[1]);
+
+	struct pt_sendfile *sf = bpf_map_lookup_elem(&pt_sendfile_active, &key);
+	if (!sf)
+		return 1;
+
+	/* TCP header: seq at byte 4, data offset in the high nibble of byte 12. */
+	struct { __be32 seq; __be32 ack; __u8 doff_res; } th;
+	if (bpf_skb_load_bytes(skb, ip_len + 4, &th, 9))
+		return 1;
+	__u32 header_len = ip_len + (th.doff_res >> 4) * 4;
+	if (skb->len <= header_len)
+		return 1; /* no payload: an ACK or a FIN */
+	__u32 offset = bpf_ntohl(th.seq) - sf->start_seq;
+	__u32 cap = payload_cap > PT_MAX_PAYLOAD ? PT_MAX_PAYLOAD : payload_cap;
+	if (offset >= cap)
+		return 1; /* beyond the cap, or before this call (wrapped) */
+
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct pt_data_scratch *s = bpf_map_lookup_elem(&pt_data_scratch, &cpu);
+	if (!s)
+		return 1;
+	struct pt_sendfile_bytes_event *ev = (void *)&s->ev;
+	__u32 n = skb->len - header_len;
+	if (n > cap - offset)
+		n = cap - offset;
+	if (n > PT_MAX_PAYLOAD)
+		n = PT_MAX_PAYLOAD;
+	if (n == 0 || bpf_skb_load_bytes(skb, header_len, ev->payload, n))
+		return 1;
+
+	__builtin_memset(&ev->hdr, 0, sizeof(ev->hdr));
+	ev->hdr.kind = PT_EVENT_SENDFILE_BYTES;
+	ev->hdr.pid = sf->pid;
+	ev->hdr.tid = sf->tid;
+	ev->hdr.conn_id = sf->conn_id;
+	ev->hdr.timestamp = bpf_ktime_get_ns();
+	ev->offset = offset;
+	ev->captured = n;
+	pt_submit(ev, sizeof(*ev) + n);
+	return 1;
+}

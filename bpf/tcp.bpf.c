@@ -46,6 +46,28 @@ int BPF_PROG(handle_retransmit_noerr, const struct sock *sk, const struct sk_buf
 	return pt_emit_retransmit(ctx, sk, skb, 0);
 }
 
+/*
+ * A SYN-ACK sent again: counted in TcpRetransSegs like any retransmit, but
+ * traced apart. The request sock starts with the same sock_common as a
+ * socket, so the tuple and namespace read the same way; the owner is the
+ * listener's.
+ */
+SEC("tp_btf/tcp_retransmit_synack")
+int BPF_PROG(handle_retransmit_synack, const struct sock *listener, const struct request_sock *req)
+{
+	struct pt_tcp_event ev = {};
+	const struct sock *rsk = (const struct sock *)req;
+
+	pt_fill_sock_header(&ev.hdr, PT_EVENT_RETRANSMIT, listener);
+	ev.hdr.netns = pt_netns_of(rsk);
+	pt_read_tuple(rsk, &ev.hdr.tuple);
+	ev.segs = 1;
+	ev.state = BPF_CORE_READ(rsk, __sk_common.skc_state);
+	if (pt_owner_traced(&ev.hdr))
+		pt_submit(&ev, sizeof(ev));
+	return 0;
+}
+
 static __always_inline int pt_emit_reset(const struct sock *sk, __u16 kind)
 {
 	struct pt_tcp_event ev = {};

@@ -54,7 +54,7 @@ public enum KernelFeatures {
         let cgroup2 = KernelFilesystems.isMounted("/sys/fs/cgroup", type: "cgroup2")
             || KernelFilesystems.isMounted("/sys/fs/cgroup/unified", type: "cgroup2")
         checks.append(FeatureCheck(name: "cgroup v2", present: cgroup2, use: .optional,
-                                   detail: "container ids from cgroups; --container filters on cgroups"))
+                                   detail: "sendfile payloads (cgroup_skb egress), container ids, --container by cgroup"))
         return checks
     }
 
@@ -69,6 +69,7 @@ public enum KernelFeatures {
     public static let typedTracepoints: [(String, String)] = [
         ("inet_sock_set_state", "TCP handshakes and teardowns"),
         ("tcp_retransmit_skb", "retransmitted segments"),
+        ("tcp_retransmit_synack", "retransmitted SYN-ACKs"),
         ("tcp_send_reset", "resets sent"),
         ("tcp_receive_reset", "resets received"),
     ]

@@ -28,6 +28,17 @@ public enum KernelFilesystems {
         return mounted
     }
 
+    /// Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or
+    /// /sys/fs/cgroup/unified on hybrid systems), or nil.
+    public static func cgroup2Root() -> String? {
+        guard let mounts = readText("/proc/self/mounts", limit: 1 << 20) else { return nil }
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count > 2, fields[2] == "cgroup2" { return String(fields[1]) }
+        }
+        return nil
+    }
+
     /// Whether the kernel has tracepoint `category/name` (tracefs must be mounted).
     public static func hasTracepoint(_ category: String, _ name: String) -> Bool {
         access("\(tracefs)/events/\(category)/\(name)/id", F_OK) == 0

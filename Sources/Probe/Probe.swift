@@ -21,6 +21,9 @@ public final class Probe {
     private var links: [BPFLink]
     private var ring: RingBuffer!
     private var pending: [ProbeEvent] = []
+    private var sendfiles = SendfileAssembler()
+    /// The cgroup v2 root the egress program is attached to; nil without cgroup v2.
+    public let cgroupRoot: String?
     private var malformed: UInt64 = 0
     private var delivered: UInt64 = 0
 
@@ -36,6 +39,7 @@ public final class Probe {
         self.configuration = configuration
         self.containers = containers
         wallClock = Probe.measureWallClock()
+        cgroupRoot = KernelFilesystems.cgroup2Root()
 
         do {
             var objects: [BPFObject] = []
@@ -44,6 +48,8 @@ public final class Probe {
                 guard let bytes = pipetrace_bpf_object(name, &size) else { throw ProbeError.notBuiltWithBPF }
                 let object = try BPFObject(elf: UnsafeRawBufferPointer(start: bytes, count: size), name: name)
                 try Probe.configure(object, configuration)
+                // sendfile's bytes come from cgroup egress; without cgroup v2 they are reported missing.
+                object.program(named: "capture_sendfile_bytes")?.autoload = cgroupRoot != nil
                 if let first = objects.first {
                     for map in Probe.sharedMaps { try object.map(named: map).reuse(try first.map(named: map)) }
                 } else {
@@ -59,7 +65,7 @@ public final class Probe {
             self.objects = objects
             try Probe.fillFilters(objects[0], configuration)
             links = []
-            for object in objects { links += try object.attachAll() }
+            for object in objects { links += try object.attachAll(cgroup: cgroupRoot) }
         } catch let error as ProbeError {
             throw error
         } catch let error as BPFError {
@@ -114,8 +120,21 @@ public final class Probe {
     }
 
     private func receive(_ bytes: UnsafeRawBufferPointer) {
+        if bytes.count >= MemoryLayout<pt_sendfile_bytes_event>.size,
+           bytes.loadUnaligned(as: UInt32.self) == PT_EVENT_SENDFILE_BYTES.rawValue {
+            let raw = bytes.loadUnaligned(as: pt_sendfile_bytes_event.self)
+            let start = MemoryLayout<pt_sendfile_bytes_event>.size
+            guard start + Int(raw.captured) <= bytes.count else { malformed += 1; return }
+            sendfiles.add(connectionID: raw.hdr.conn_id, offset: Int(raw.offset),
+                          bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<start + Int(raw.captured)]))
+            return
+        }
         do {
             var event = try EventDecoder.decode(bytes)
+            if case .data(var data) = event, data.syscall == .sendfile {
+                sendfiles.complete(&data, cap: configuration.payloadCap)
+                event = .data(data)
+            }
             let h = event.header
             event.header.container = containers.name(pid: h.pid, netns: h.netns, cgroupID: h.cgroupID)
             pending.append(event)

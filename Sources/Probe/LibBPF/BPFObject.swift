@@ -107,11 +107,17 @@ public final class BPFObject {
         }
     }
 
-    /// Attaches every loaded program; on failure, what was attached is detached again.
-    public func attachAll() throws(BPFError) -> [BPFLink] {
+    /// Attaches every loaded program, cgroup programs to `cgroup`; on failure,
+    /// what was attached is detached again (the links are released).
+    public func attachAll(cgroup: String?) throws(BPFError) -> [BPFLink] {
         var links: [BPFLink] = []
         for program in programs where program.autoload {
-            links.append(try program.attach())
+            if program.attachesToCgroup {
+                guard let cgroup else { throw BPFError("attach \(program.name): no cgroup given", errno: EINVAL) }
+                links.append(try program.attach(cgroup: cgroup))
+            } else {
+                links.append(try program.attach())
+            }
         }
         return links
     }

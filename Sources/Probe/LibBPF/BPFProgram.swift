@@ -1,4 +1,5 @@
 import CLibBPF
+import Glibc
 
 /// A program of a `BPFObject`. Valid while its object lives; it keeps the object alive.
 public struct BPFProgram {
@@ -14,6 +15,21 @@ public struct BPFProgram {
     public var autoload: Bool {
         get { bpf_program__autoload(program) }
         nonmutating set { bpf_program__set_autoload(program, newValue) }
+    }
+
+    /// Whether the program attaches to a cgroup (its section starts "cgroup").
+    public var attachesToCgroup: Bool { section.hasPrefix("cgroup") }
+
+    /// Attaches a cgroup program to the cgroup v2 directory at `path`, next to
+    /// any programs already there (a link: detached when released).
+    public func attach(cgroup path: String) throws(BPFError) -> BPFLink {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw BPFError("open cgroup \(path) for \(name)", errno: errno) }
+        defer { close(fd) }
+        guard let link = bpf_program__attach_cgroup(program, fd) else {
+            throw BPFError.from("attach \(name) to cgroup \(path)")
+        }
+        return BPFLink(link, programName: name)
     }
 
     /// Attaches the program to the hook its section names.

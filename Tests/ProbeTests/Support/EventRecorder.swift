@@ -39,3 +39,14 @@ extension Dictionary where Key == String, Value == Any {
         }
     }
 }
+
+/// Where two byte strings first differ, or nil when they are equal: a
+/// failure message a person can read instead of two dumped arrays.
+func byteDifference(_ seen: [UInt8], _ expected: [UInt8]) -> String? {
+    guard seen != expected else { return nil }
+    let same = zip(seen, expected).prefix { $0 == $1 }.count
+    func around(_ b: [UInt8]) -> String {
+        String(decoding: b[max(0, same - 20)..<min(b.count, same + 20)], as: UTF8.self).debugDescription
+    }
+    return "\(seen.count) bytes seen, \(expected.count) expected, first difference at \(same): seen \(around(seen)), expected \(around(expected))"
+}
