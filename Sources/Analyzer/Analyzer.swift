@@ -1,1 +1,473 @@
 import Events
+
+/// Turns the probe's events, in order of arrival, into request records.
+///
+/// A pure value: no I/O, no clock (time is the events' own), no globals, so
+/// a test is events in, records out. Per connection it reassembles each
+/// direction's bytes, recognizes the protocol from the first ones, lets that
+/// protocol's parser find message boundaries, and times them with the
+/// syscalls that moved them. It then joins the two ends of a connection when
+/// both are traced, links requests a server makes while serving another to
+/// that one, and attributes retransmits to the requests in flight.
+///
+/// Memory follows open connections: a connection's state is dropped when it
+/// closes or goes idle, with its unfinished exchanges emitted as they are.
+public struct Analyzer: Sendable {
+    public let configuration: AnalyzerConfiguration
+    /// What was done and what was given up, for reporting.
+    public private(set) var counters = AnalyzerCounters()
+
+    private var connections: [ConnectionKey: ConnectionState] = [:]
+    /// Connections by namespace and tuple, for events without the probe's id.
+    private var byTuple: [NetnsTuple: ConnectionKey] = [:]
+    /// Open connections by normalized tuple, to tell whether the other end is traced.
+    private var openTuples: [SocketTuple: Int] = [:]
+    /// Server-side exchanges in flight, by the serving process: the candidate parents.
+    private var serving: [UInt32: [ExchangeReference]] = [:]
+    private var merger: BothEndsMerger
+    private var nextRecordID: UInt64 = 1
+    private var nextSequence: UInt64 = 0
+    /// The latest event time seen: the analyzer's only notion of now.
+    private var now: UInt64 = 0
+    private var lastSweep: UInt64 = 0
+
+    public init(configuration: AnalyzerConfiguration = AnalyzerConfiguration()) {
+        self.configuration = configuration
+        merger = BothEndsMerger(maxHeldPerPair: configuration.maxHeldViewsPerPair)
+    }
+
+    /// Connections with state held.
+    public var openConnections: Int { connections.count }
+
+    /// Takes the next event; returns the records it completed.
+    public mutating func process(_ event: ProbeEvent) -> [RequestRecord] {
+        var out: [RequestRecord] = []
+        counters.events += 1
+        let header = event.header
+        now = max(now, header.timestamp)
+        switch event {
+        case .data(let data):
+            handle(data, into: &out)
+        case .connectionOpened(let open):
+            var connection = take(header) ?? newConnection(header)
+            if open.role != .unknown { connection.role = open.role }
+            connection.lastSeen = now
+            connections[connection.key] = connection
+        case .connectionClosed:
+            if let key = findKey(header) { close(key, into: &out) }
+        case .stateChanged(let change):
+            if let key = findKey(header) {
+                if change.newState == .close {
+                    close(key, into: &out)
+                } else if change.newState == .closeWait, var connection = connections.removeValue(forKey: key) {
+                    // The peer sent FIN: it will send nothing more.
+                    if let sender = connection.sender(.ingress) { finish(sender, &connection, into: &out) }
+                    connections[key] = connection
+                }
+            }
+        case .retransmit(let retransmit):
+            attribute(retransmit)
+        case .reset:
+            counters.resets += 1
+        }
+        sweepIfDue(into: &out)
+        return out
+    }
+
+    /// Ends the run: every open connection is closed and every held view emitted.
+    public mutating func finish() -> [RequestRecord] {
+        var out: [RequestRecord] = []
+        for key in connections.values.sorted(by: { $0.sequence < $1.sequence }).map(\.key) {
+            close(key, into: &out)
+        }
+        merger.drain(counters: &counters, into: &out)
+        return out
+    }
+
+    // MARK: Connections
+
+    private func findKey(_ header: EventHeader) -> ConnectionKey? {
+        if header.connectionID != 0, connections[.id(header.connectionID)] != nil { return .id(header.connectionID) }
+        return byTuple[NetnsTuple(netns: header.netns, tuple: header.tuple)]
+    }
+
+    private mutating func take(_ header: EventHeader) -> ConnectionState? {
+        guard let key = findKey(header) else { return nil }
+        return connections.removeValue(forKey: key)
+    }
+
+    private mutating func newConnection(_ header: EventHeader) -> ConnectionState {
+        let key: ConnectionKey = header.connectionID != 0
+            ? .id(header.connectionID) : .tuple(netns: header.netns, header.tuple)
+        nextSequence += 1
+        let connection = ConnectionState(key: key, sequence: nextSequence, header: header)
+        index(connection)
+        return connection
+    }
+
+    private mutating func index(_ connection: ConnectionState) {
+        byTuple[NetnsTuple(netns: connection.netns, tuple: connection.tuple)] = connection.key
+        openTuples[connection.tuple.normalized, default: 0] += 1
+    }
+
+    private mutating func unindex(_ connection: ConnectionState) {
+        let netnsTuple = NetnsTuple(netns: connection.netns, tuple: connection.tuple)
+        if byTuple[netnsTuple] == connection.key { byTuple[netnsTuple] = nil }
+        let tuple = connection.tuple.normalized
+        if let count = openTuples[tuple] { openTuples[tuple] = count > 1 ? count - 1 : nil }
+    }
+
+    private mutating func close(_ key: ConnectionKey, into out: inout [RequestRecord]) {
+        guard var connection = connections.removeValue(forKey: key) else { return }
+        finish(.client, &connection, into: &out)
+        finish(.server, &connection, into: &out)
+        flushExchanges(&connection, into: &out)
+        unindex(connection)
+        if let pair = connection.pair, connection.role != .unknown {
+            merger.release(pair: pair, closedSide: connection.role == .client ? .client : .server,
+                           counters: &counters, into: &out)
+        }
+        counters.connectionsClosed += 1
+    }
+
+    private mutating func sweepIfDue(into out: inout [RequestRecord]) {
+        guard now >= lastSweep &+ configuration.sweepInterval else { return }
+        lastSweep = now
+        if now > configuration.idleTimeout {
+            let cutoff = now - configuration.idleTimeout
+            let idle = connections.values.filter { $0.lastSeen < cutoff }.sorted { $0.sequence < $1.sequence }
+            for connection in idle {
+                counters.connectionsIdleDropped += 1
+                close(connection.key, into: &out)
+            }
+        }
+        if now > configuration.mergeWindow {
+            merger.expire(heldBefore: now - configuration.mergeWindow, counters: &counters, into: &out)
+        }
+    }
+
+    // MARK: Data
+
+    private mutating func handle(_ data: DataEvent, into out: inout [RequestRecord]) {
+        let header = data.header
+        var connection = take(header) ?? newConnection(header)
+        defer { connections[connection.key] = connection }
+        if connection.tuple != header.tuple && header.tuple.local.port != 0 {
+            unindex(connection)
+            connection.tuple = header.tuple
+            connection.netns = header.netns
+            index(connection)
+        }
+        connection.lastSeen = now
+        connection.pid = header.pid
+        connection.tid = header.tid
+        connection.comm = header.comm
+        if let container = header.container { connection.container = container }
+        if connection.role == .unknown && data.role != .unknown { connection.role = data.role }
+        counters.dataEvents += 1
+        counters.bytes &+= data.length
+
+        guard data.length > 0 else {
+            // A read of 0 bytes: the peer closed its side.
+            if data.direction == .ingress, let sender = connection.sender(.ingress) {
+                finish(sender, &connection, into: &out)
+            }
+            return
+        }
+        let captured = data.payloadUnavailable || data.readFault
+            ? 0 : Int(min(UInt64(data.payload.count), data.length))
+        let segment = StreamSegment(bytes: data.payload[..<captured], missing: data.length - UInt64(captured))
+        let timing = SegmentTiming(first: data.direction == .egress ? data.enterTimestamp : header.timestamp,
+                                   last: header.timestamp)
+        switch connection.parsing {
+        case .gaveUp:
+            break
+        case .detecting:
+            detect(segment, timing, data.direction, &connection, into: &out)
+        case .parsing:
+            if let sender = connection.sender(data.direction) {
+                feed(segment, from: sender, timing, &connection, into: &out)
+            }
+        }
+    }
+
+    /// Looks for a recognizable request at the start of a direction's segments.
+    private mutating func detect(_ segment: StreamSegment, _ timing: SegmentTiming, _ direction: Direction,
+                                 _ connection: inout ConnectionState, into out: inout [RequestRecord]) {
+        let d = direction == .egress ? 0 : 1
+        var waiting = connection.undetected[d]
+        connection.undetected[d] = []
+        waiting.append((segment, timing))
+        let prefix = waiting.reduce(into: [UInt8]()) { $0 += $1.0.bytes }[...]
+        let (parserType, detection) = configuration.protocols.detect(prefix)
+        switch detection {
+        case .needMoreBytes where segment.missing == 0 && prefix.count < 16:
+            connection.undetected[d] = waiting
+            return
+        case .request, .response:
+            let sendsRequests = detection == .request
+            let role: Role = (direction == .egress) == sendsRequests ? .client : .server
+            if connection.role == .unknown {
+                connection.role = role
+                counters.rolesInferred += 1
+            }
+            if connection.role == role {
+                guard sendsRequests, let parserType else { return } // A response: wait for the next request.
+                connection.parsing = .parsing(parserType.init())
+                connection.protocolName = parserType.protocolName
+                for (waitingSegment, waitingTiming) in waiting {
+                    feed(waitingSegment, from: .client, waitingTiming, &connection, into: &out)
+                }
+                return
+            }
+        default:
+            break
+        }
+        connection.detectionFailures += 1
+        if connection.detectionFailures >= configuration.maxDetectionAttempts {
+            connection.parsing = .gaveUp
+            connection.undetected = [[], []]
+            counters.connectionsUnrecognized += 1
+        }
+    }
+
+    private mutating func feed(_ segment: StreamSegment, from sender: Sender, _ timing: SegmentTiming,
+                               _ connection: inout ConnectionState, into out: inout [RequestRecord]) {
+        guard case .parsing(var parser) = connection.parsing else { return }
+        connection.parsing = .gaveUp // Drop the second reference so the parser mutates in place.
+        var events: [ParserEvent] = []
+        var failure: ProtocolParseError?
+        do {
+            try parser.consume(segment, from: sender, into: &events)
+        } catch {
+            failure = error
+        }
+        connection.parsing = .parsing(parser)
+        apply(events, current: sender, timing, &connection, into: &out)
+        connection.setLastTiming(sender, timing)
+        if let failure { parseFailed(failure, &connection, into: &out) }
+    }
+
+    /// `sender` will send nothing more: end what its close delimits.
+    private mutating func finish(_ sender: Sender, _ connection: inout ConnectionState, into out: inout [RequestRecord]) {
+        guard case .parsing(var parser) = connection.parsing, let timing = connection.lastTiming(sender) else { return }
+        connection.parsing = .gaveUp
+        var events: [ParserEvent] = []
+        parser.finish(sender, into: &events)
+        connection.parsing = .parsing(parser)
+        apply(events, current: sender, timing, &connection, into: &out)
+    }
+
+    private mutating func parseFailed(_ failure: ProtocolParseError, _ connection: inout ConnectionState,
+                                      into out: inout [RequestRecord]) {
+        flushExchanges(&connection, into: &out)
+        switch failure {
+        case .protocolSwitched:
+            counters.protocolSwitches += 1
+            connection.parsing = .gaveUp
+            return
+        case .malformed: counters.malformed += 1
+        case .framingLost: counters.framingLost += 1
+        }
+        connection.resyncs += 1
+        if connection.resyncs > configuration.maxResyncs {
+            connection.parsing = .gaveUp
+            counters.connectionsGivenUp += 1
+        } else {
+            // Parse again from the next segment that starts a request.
+            connection.parsing = .detecting
+            connection.detectionFailures = 0
+            counters.resyncs += 1
+        }
+    }
+
+    // MARK: Exchanges
+
+    private mutating func apply(_ events: [ParserEvent], current: Sender, _ timing: SegmentTiming,
+                                _ connection: inout ConnectionState, into out: inout [RequestRecord]) {
+        func at(_ anchor: SegmentAnchor, _ sender: Sender) -> SegmentTiming {
+            anchor == .currentSegment && sender == current ? timing : connection.lastTiming(sender) ?? timing
+        }
+        for event in events {
+            switch event {
+            case .requestBegan(let parserID):
+                begin(parserID, timing.first, &connection, into: &out)
+            case .requestHead(let parserID, let method, let target, let protocolName):
+                update(parserID, &connection) {
+                    $0.method = method
+                    $0.target = target
+                    $0.protocolName = protocolName
+                }
+            case .requestEnded(let parserID, let bytes, let anchor):
+                let end = at(anchor, .client).last
+                update(parserID, &connection) {
+                    $0.requestEnd = end
+                    $0.requestBytes = bytes
+                    $0.lastByte = max($0.lastByte, end)
+                }
+                completeIfDone(parserID, &connection, into: &out)
+            case .responseBegan(let parserID):
+                update(parserID, &connection) {
+                    $0.responseStart = timing.first
+                    $0.lastByte = max($0.lastByte, timing.last)
+                }
+            case .interimResponse(let parserID):
+                update(parserID, &connection) { $0.responseStart = nil }
+            case .responseHead(let parserID, let status):
+                update(parserID, &connection) { $0.status = status }
+            case .responseEnded(let parserID, let bytes, let anchor):
+                let end = at(anchor, .server).last
+                update(parserID, &connection) {
+                    $0.responseEnd = end
+                    $0.responseBytes = bytes
+                    $0.lastByte = max($0.lastByte, end)
+                }
+                completeIfDone(parserID, &connection, into: &out)
+            }
+        }
+    }
+
+    private func update(_ parserID: UInt64, _ connection: inout ConnectionState, _ change: (inout Exchange) -> Void) {
+        if let i = connection.exchanges.firstIndex(where: { $0.parserID == parserID }) {
+            change(&connection.exchanges[i])
+        }
+    }
+
+    private mutating func begin(_ parserID: UInt64, _ start: UInt64, _ connection: inout ConnectionState,
+                                into out: inout [RequestRecord]) {
+        var exchange = Exchange(id: nextRecordID, parserID: parserID, pid: connection.pid, tid: connection.tid,
+                                comm: connection.comm, requestStart: start, lastByte: start)
+        nextRecordID += 1
+        switch connection.role {
+        case .client:
+            exchange.parent = parent(pid: connection.pid, tid: connection.tid, at: start)
+        case .server:
+            serving[connection.pid, default: []].append(ExchangeReference(connection: connection.key, id: exchange.id))
+        case .unknown:
+            break
+        }
+        connection.exchanges.append(exchange)
+        if connection.exchanges.count > configuration.maxExchangesPerConnection {
+            counters.exchangesOverflowed += 1
+            emit(connection.exchanges.removeFirst(), &connection, complete: false, into: &out)
+        }
+    }
+
+    /// The exchange process `pid` is serving that a request it starts at
+    /// `start` belongs to: one whose request it has begun reading and whose
+    /// response it has not begun writing. With several, the same thread's,
+    /// then the most recently begun.
+    private func parent(pid: UInt32, tid: UInt32, at start: UInt64) -> ExchangeReference? {
+        guard let candidates = serving[pid] else { return nil }
+        var best: (reference: ExchangeReference, sameThread: Bool, began: UInt64)?
+        for reference in candidates {
+            guard let upstream = connections[reference.connection]?.exchanges.first(where: { $0.id == reference.id }),
+                  let began = upstream.requestStart, began <= start, upstream.responseStart == nil else { continue }
+            let sameThread = upstream.tid == tid
+            if let current = best,
+               current.sameThread && !sameThread || (current.sameThread == sameThread && current.began > began) {
+                continue
+            }
+            best = (reference, sameThread, began)
+        }
+        return best?.reference
+    }
+
+    private mutating func completeIfDone(_ parserID: UInt64, _ connection: inout ConnectionState,
+                                         into out: inout [RequestRecord]) {
+        guard let i = connection.exchanges.firstIndex(where: { $0.parserID == parserID }),
+              connection.exchanges[i].requestEnd != nil, connection.exchanges[i].responseEnd != nil else { return }
+        emit(connection.exchanges.remove(at: i), &connection, complete: true, into: &out)
+    }
+
+    private mutating func flushExchanges(_ connection: inout ConnectionState, into out: inout [RequestRecord]) {
+        let pending = connection.exchanges
+        connection.exchanges = []
+        for exchange in pending { emit(exchange, &connection, complete: false, into: &out) }
+    }
+
+    /// Turns a finished (or abandoned) exchange into this end's view and hands it to the merger.
+    private mutating func emit(_ exchange: Exchange, _ connection: inout ConnectionState, complete: Bool,
+                               into out: inout [RequestRecord]) {
+        if connection.role == .server, var references = serving[exchange.pid] {
+            references.removeAll { $0.id == exchange.id }
+            serving[exchange.pid] = references.isEmpty ? nil : references
+        }
+        if let parent = exchange.parent, let start = exchange.requestStart,
+           let i = connections[parent.connection]?.exchanges.firstIndex(where: { $0.id == parent.id }) {
+            connections[parent.connection]?.exchanges[i].children.insert(start..<max(start, exchange.lastByte))
+        }
+        guard let record = view(exchange, connection, complete: complete) else { return }
+        counters.records += 1
+        if !complete { counters.incompleteRecords += 1 }
+        guard let pair = connection.pair else {
+            out.append(record)
+            return
+        }
+        let peerOpen = openTuples[connection.tuple.normalized.reversed] != nil
+        merger.offer(record, pair: pair, peerOpen: peerOpen, now: now, counters: &counters, into: &out)
+    }
+
+    private func view(_ exchange: Exchange, _ connection: ConnectionState, complete: Bool) -> RequestRecord? {
+        guard let start = exchange.requestStart ?? exchange.responseStart else { return nil }
+        let end = complete ? exchange.responseEnd ?? exchange.lastByte : exchange.lastByte
+        let duration = end > start ? end - start : 0
+        let local = RequestRecord.Peer(ip: connection.tuple.local.address.unmapped.description,
+                                       port: connection.tuple.local.port, pid: exchange.pid,
+                                       comm: exchange.comm, container: connection.container)
+        let remote = RequestRecord.Peer(ip: connection.tuple.remote.address.unmapped.description,
+                                        port: connection.tuple.remote.port)
+        let isServer = connection.role == .server
+        return RequestRecord(
+            id: exchange.id,
+            start: configuration.wallClock.unixNanoseconds(start),
+            duration: duration,
+            protocolName: exchange.protocolName ?? connection.protocolName,
+            method: exchange.method,
+            target: exchange.target,
+            status: exchange.status,
+            requestBytes: exchange.requestBytes,
+            responseBytes: exchange.responseBytes,
+            client: isServer ? remote : local,
+            server: isServer ? local : remote,
+            side: isServer ? .server : .client,
+            serverTime: isServer ? duration : nil,
+            retransmits: exchange.retransmits,
+            parent: exchange.parent?.id,
+            childWait: exchange.children.total,
+            isComplete: complete)
+    }
+
+    // MARK: Retransmits
+
+    private mutating func attribute(_ retransmit: RetransmitEvent) {
+        guard retransmit.error == 0 else {
+            counters.retransmitsFailed += 1
+            return
+        }
+        let segments = UInt64(retransmit.segments)
+        counters.retransmittedSegments += segments
+        guard let key = findKey(retransmit.header), var connection = connections.removeValue(forKey: key) else {
+            counters.retransmitsUnknownConnection += segments
+            return
+        }
+        connection.retransmits += segments
+        if connection.exchanges.isEmpty {
+            counters.retransmitsOutsideRequests += segments
+        }
+        for i in connection.exchanges.indices {
+            connection.exchanges[i].retransmits &+= retransmit.segments
+        }
+        connections[key] = connection
+    }
+}
+
+/// A connection as one network namespace names it.
+struct NetnsTuple: Hashable, Sendable {
+    var netns: UInt32
+    var tuple: SocketTuple
+}
+
+extension SocketTuple {
+    var normalized: SocketTuple { SocketTuple(local: local.normalized, remote: remote.normalized) }
+}

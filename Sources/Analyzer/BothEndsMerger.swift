@@ -1,0 +1,130 @@
+/// Joins a client's and a server's view of the same exchange when both ends
+/// run on this host. Views pair by connection (the client and server
+/// endpoints, the same from both ends) and order on it; a pair is checked
+/// by method and target. A view waits only while the other end's connection
+/// is open, for at most the merge window.
+struct BothEndsMerger: Sendable {
+    struct Held: Sendable {
+        var record: RequestRecord
+        var heldAt: UInt64
+        var sequence: UInt64
+    }
+
+    struct Queues: Sendable {
+        var client: [Held] = []
+        var server: [Held] = []
+    }
+
+    private var held: [EndpointPair: Queues] = [:]
+    private var sequence: UInt64 = 0
+    let maxHeldPerPair: Int
+
+    init(maxHeldPerPair: Int) {
+        self.maxHeldPerPair = maxHeldPerPair
+    }
+
+    var heldCount: Int { held.values.reduce(0) { $0 + $1.client.count + $1.server.count } }
+
+    /// Takes one end's view; emits it merged, alone, or holds it for the other end.
+    mutating func offer(_ view: RequestRecord, pair: EndpointPair, peerOpen: Bool, now: UInt64,
+                        counters: inout AnalyzerCounters, into out: inout [RequestRecord]) {
+        var queues = held.removeValue(forKey: pair) ?? Queues()
+        defer { if !queues.client.isEmpty || !queues.server.isEmpty { held[pair] = queues } }
+        let isClient = view.side == .client
+        while let other = isClient ? queues.server.first : queues.client.first {
+            if isClient { queues.server.removeFirst() } else { queues.client.removeFirst() }
+            if BothEndsMerger.sameExchange(view, other.record) {
+                let (client, server) = isClient ? (view, other.record) : (other.record, view)
+                out.append(BothEndsMerger.merge(client: client, server: server, counters: &counters))
+                counters.mergedRecords += 1
+                return
+            }
+            // An older view that does not match this one will not match a later one.
+            counters.viewsUnmatched += 1
+            out.append(other.record)
+        }
+        guard peerOpen else {
+            out.append(view)
+            return
+        }
+        sequence += 1
+        let entry = Held(record: view, heldAt: now, sequence: sequence)
+        if isClient { queues.client.append(entry) } else { queues.server.append(entry) }
+        if queues.client.count + queues.server.count > maxHeldPerPair {
+            let oldest = isClient ? queues.client.removeFirst() : queues.server.removeFirst()
+            counters.viewsUnmatched += 1
+            out.append(oldest.record)
+        }
+    }
+
+    /// The connection seen from `closedSide` is gone: views from the other side
+    /// waiting for it will never pair.
+    mutating func release(pair: EndpointPair, closedSide: RequestRecord.Side,
+                          counters: inout AnalyzerCounters, into out: inout [RequestRecord]) {
+        guard var queues = held[pair] else { return }
+        let waiting: [Held]
+        if closedSide == .client {
+            waiting = queues.server
+            queues.server = []
+        } else {
+            waiting = queues.client
+            queues.client = []
+        }
+        held[pair] = queues.client.isEmpty && queues.server.isEmpty ? nil : queues
+        counters.viewsUnmatched += UInt64(waiting.count)
+        out.append(contentsOf: waiting.map(\.record))
+    }
+
+    /// Emits views held since before `cutoff`.
+    mutating func expire(heldBefore cutoff: UInt64, counters: inout AnalyzerCounters, into out: inout [RequestRecord]) {
+        var expired: [Held] = []
+        for (pair, var queues) in held {
+            let before = expired.count
+            expired += queues.client.filter { $0.heldAt < cutoff } + queues.server.filter { $0.heldAt < cutoff }
+            guard expired.count > before else { continue }
+            queues.client.removeAll { $0.heldAt < cutoff }
+            queues.server.removeAll { $0.heldAt < cutoff }
+            held[pair] = queues.client.isEmpty && queues.server.isEmpty ? nil : queues
+        }
+        counters.viewsUnmatched += UInt64(expired.count)
+        out.append(contentsOf: expired.sorted { $0.sequence < $1.sequence }.map(\.record))
+    }
+
+    /// Emits everything held, oldest first.
+    mutating func drain(counters: inout AnalyzerCounters, into out: inout [RequestRecord]) {
+        expire(heldBefore: .max, counters: &counters, into: &out)
+    }
+
+    static func sameExchange(_ a: RequestRecord, _ b: RequestRecord) -> Bool {
+        func agree(_ x: String?, _ y: String?) -> Bool { x == nil || y == nil || x == y }
+        return agree(a.method, b.method) && agree(a.target, b.target)
+    }
+
+    /// One record from both views: the client's timing and identity, the
+    /// server's identity and time, and the network time in between.
+    static func merge(client: RequestRecord, server: RequestRecord, counters: inout AnalyzerCounters) -> RequestRecord {
+        var merged = client
+        // Children found their parent through the server's view: keep its id.
+        merged.id = server.id
+        merged.side = .both
+        merged.server = server.server
+        merged.client.ip = merged.client.ip ?? server.client.ip
+        merged.client.port = merged.client.port ?? server.client.port
+        merged.method = client.method ?? server.method
+        merged.target = client.target ?? server.target
+        merged.status = client.status ?? server.status
+        if merged.requestBytes == 0 { merged.requestBytes = server.requestBytes }
+        if merged.responseBytes == 0 { merged.responseBytes = server.responseBytes }
+        merged.serverTime = server.duration
+        if client.duration >= server.duration {
+            merged.network = client.duration - server.duration
+        } else {
+            merged.network = 0
+            counters.networkTimeClamped += 1
+        }
+        merged.retransmits = client.retransmits &+ server.retransmits
+        merged.childWait = server.childWait
+        merged.isComplete = client.isComplete && server.isComplete
+        return merged
+    }
+}

@@ -1,0 +1,125 @@
+import Events
+
+/// How the analyzer names a connection: the probe's socket id, or the
+/// network namespace and tuple when the probe had none.
+enum ConnectionKey: Hashable, Sendable {
+    case id(UInt64)
+    case tuple(netns: UInt32, SocketTuple)
+}
+
+/// When a segment's bytes moved: a write's first byte leaves when the
+/// syscall is entered, a read's bytes are there when it returns.
+struct SegmentTiming: Sendable, Hashable {
+    var first: UInt64
+    var last: UInt64
+}
+
+/// Everything the analyzer keeps about one open connection, seen from one end.
+struct ConnectionState: Sendable {
+    enum Parsing: Sendable {
+        /// Waiting for bytes a registered protocol recognizes as a request.
+        case detecting
+        case parsing(any ProtocolParser)
+        /// Ignored until it closes (unrecognized, upgraded, too many errors).
+        case gaveUp
+    }
+
+    let key: ConnectionKey
+    /// Creation order, so flushes are deterministic.
+    let sequence: UInt64
+    var netns: UInt32
+    var tuple: SocketTuple
+    var role: Role = .unknown
+    var pid: UInt32 = 0
+    var tid: UInt32 = 0
+    var comm = ""
+    var container: String?
+    var lastSeen: UInt64
+    var parsing = Parsing.detecting
+    var protocolName = ""
+    /// Segments whose first bytes were too few to recognize, by direction (egress first).
+    var undetected: [[(StreamSegment, SegmentTiming)]] = [[], []]
+    var detectionFailures = 0
+    var resyncs = 0
+    var lastClientTiming: SegmentTiming?
+    var lastServerTiming: SegmentTiming?
+    /// In flight, oldest first.
+    var exchanges: [Exchange] = []
+    var retransmits: UInt64 = 0
+
+    init(key: ConnectionKey, sequence: UInt64, header: EventHeader) {
+        self.key = key
+        self.sequence = sequence
+        self.netns = header.netns
+        self.tuple = header.tuple
+        self.lastSeen = header.timestamp
+    }
+
+    func lastTiming(_ sender: Sender) -> SegmentTiming? {
+        sender == .client ? lastClientTiming : lastServerTiming
+    }
+
+    mutating func setLastTiming(_ sender: Sender, _ timing: SegmentTiming) {
+        if sender == .client { lastClientTiming = timing } else { lastServerTiming = timing }
+    }
+
+    /// Who sent bytes moving in `direction`, once the role is known.
+    func sender(_ direction: Direction) -> Sender? {
+        switch role {
+        case .client: direction == .egress ? .client : .server
+        case .server: direction == .egress ? .server : .client
+        case .unknown: nil
+        }
+    }
+
+    /// The client and server endpoints, normalized, once the role is known.
+    var pair: EndpointPair? {
+        switch role {
+        case .client: EndpointPair(client: tuple.local.normalized, server: tuple.remote.normalized)
+        case .server: EndpointPair(client: tuple.remote.normalized, server: tuple.local.normalized)
+        case .unknown: nil
+        }
+    }
+}
+
+/// A connection named by its client and server endpoints: the same from both ends.
+struct EndpointPair: Hashable, Sendable {
+    var client: Endpoint
+    var server: Endpoint
+}
+
+extension Endpoint {
+    /// IPv4-mapped IPv6 addresses as IPv4, so a dual-stack socket's view matches its peer's.
+    var normalized: Endpoint { Endpoint(address: address.unmapped, port: port) }
+}
+
+/// A request and its response in flight on one connection, as one end sees them.
+struct Exchange: Sendable {
+    /// The record id it will carry.
+    var id: UInt64
+    /// The parser's name for it.
+    var parserID: UInt64
+    var pid: UInt32
+    var tid: UInt32
+    var comm: String
+    var requestStart: UInt64?
+    var requestEnd: UInt64?
+    var responseStart: UInt64?
+    var responseEnd: UInt64?
+    var lastByte: UInt64
+    var method: String?
+    var target: String?
+    var protocolName: String?
+    var status: Int?
+    var requestBytes: UInt64 = 0
+    var responseBytes: UInt64 = 0
+    var retransmits: UInt32 = 0
+    var parent: ExchangeReference?
+    var children = IntervalUnion()
+}
+
+/// Where an in-flight exchange lives, for parent links.
+struct ExchangeReference: Hashable, Sendable {
+    var connection: ConnectionKey
+    var id: UInt64
+}

@@ -1,0 +1,51 @@
+import Events
+
+extension RequestRecord {
+    /// Writes the record as one JSON object. The field names are a stable
+    /// interface: `id, start, duration_ms, protocol, method, target, status,
+    /// request_bytes, response_bytes, client, server, side, network_ms,
+    /// server_ms, retransmits, hop, parent`. Times in milliseconds with
+    /// nanosecond precision; `start` in RFC 3339 UTC with nanoseconds.
+    public func writeJSON(into writer: inout JSONWriter) {
+        writer.beginObject()
+        writer.field("id", id)
+        writer.field("start", WallClock.rfc3339(unixNanoseconds: start))
+        writer.field("duration_ms", RequestRecord.milliseconds(duration), decimals: 6)
+        writer.field("protocol", protocolName)
+        writer.field("method", method)
+        writer.field("target", target)
+        writer.field("status", status)
+        writer.field("request_bytes", requestBytes)
+        writer.field("response_bytes", responseBytes)
+        RequestRecord.write(client, "client", &writer)
+        RequestRecord.write(server, "server", &writer)
+        writer.field("side", side.rawValue)
+        writer.field("network_ms", network.map(RequestRecord.milliseconds), decimals: 6)
+        writer.field("server_ms", serverTime.map(RequestRecord.milliseconds), decimals: 6)
+        writer.field("retransmits", retransmits)
+        writer.field("hop", hop)
+        writer.field("parent", parent)
+        writer.endObject()
+    }
+
+    /// The record as one line of JSON.
+    public var json: String {
+        var writer = JSONWriter()
+        writeJSON(into: &writer)
+        return writer.text
+    }
+
+    private static func write(_ peer: Peer, _ key: String, _ writer: inout JSONWriter) {
+        writer.beginObject(key)
+        writer.field("ip", peer.ip)
+        writer.field("port", peer.port)
+        writer.field("pid", peer.pid)
+        writer.field("comm", peer.comm)
+        writer.field("container", peer.container)
+        writer.endObject()
+    }
+
+    static func milliseconds(_ nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1_000_000 }
+
+    static func nanoseconds(_ milliseconds: Double) -> UInt64 { UInt64(max(0, (milliseconds * 1_000_000).rounded())) }
+}

@@ -1,0 +1,98 @@
+import Events
+
+/// One request/response exchange: the unit every consumer of the analyzer
+/// (the `requests` and `stat` verbs, exporters) works with. Seen from one
+/// end of the connection, or from both when both ends run on this host.
+public struct RequestRecord: Sendable, Hashable {
+    /// Which ends of the connection the analyzer saw.
+    public enum Side: String, Sendable, Hashable, Codable {
+        case client, server, both
+    }
+
+    /// One end of the exchange. Process fields are nil for an end that was not traced.
+    public struct Peer: Sendable, Hashable, Codable {
+        public var ip: String?
+        public var port: UInt16?
+        public var pid: UInt32?
+        public var comm: String?
+        public var container: String?
+
+        public init(ip: String? = nil, port: UInt16? = nil, pid: UInt32? = nil, comm: String? = nil,
+                    container: String? = nil) {
+            self.ip = ip
+            self.port = port
+            self.pid = pid
+            self.comm = comm
+            self.container = container
+        }
+    }
+
+    /// Unique within one analyzer run; what `parent` refers to.
+    public var id: UInt64
+    /// Wall-clock time of the request's first byte: nanoseconds since the Unix epoch.
+    public var start: Int64
+    /// Client view: entering the write of the request's first byte to leaving
+    /// the read of the response's last byte. Server view: reading the request's
+    /// first byte to writing the response's last byte.
+    public var duration: UInt64
+    /// "http/1.1", "http/1.0", ...
+    public var protocolName: String
+    public var method: String?
+    public var target: String?
+    /// Nil when no final response was seen.
+    public var status: Int?
+    public var requestBytes: UInt64
+    public var responseBytes: UInt64
+    public var client: Peer
+    public var server: Peer
+    public var side: Side
+    /// Client duration minus server time (clamped at 0); both ends seen only.
+    public var network: UInt64?
+    /// The server's read-request to write-response time; nil when the server end was not seen.
+    public var serverTime: UInt64?
+    /// TCP segments retransmitted on the connection(s) while the exchange was in flight.
+    public var retransmits: UInt32
+    /// `id` of the request the server was serving when it made this one.
+    public var parent: UInt64?
+    /// Nanoseconds spent with at least one child request in flight.
+    /// Not part of the JSON interface.
+    public var childWait: UInt64
+    /// Both the request and the final response were seen to their last byte.
+    /// False for exchanges cut short by a close, a parse error or a limit.
+    /// Not part of the JSON interface.
+    public var isComplete: Bool
+
+    public init(id: UInt64, start: Int64, duration: UInt64, protocolName: String, method: String?, target: String?,
+                status: Int?, requestBytes: UInt64, responseBytes: UInt64, client: Peer, server: Peer, side: Side,
+                network: UInt64? = nil, serverTime: UInt64? = nil, retransmits: UInt32 = 0, parent: UInt64? = nil,
+                childWait: UInt64 = 0, isComplete: Bool = true) {
+        self.id = id
+        self.start = start
+        self.duration = duration
+        self.protocolName = protocolName
+        self.method = method
+        self.target = target
+        self.status = status
+        self.requestBytes = requestBytes
+        self.responseBytes = responseBytes
+        self.client = client
+        self.server = server
+        self.side = side
+        self.network = network
+        self.serverTime = serverTime
+        self.retransmits = retransmits
+        self.parent = parent
+        self.childWait = childWait
+        self.isComplete = isComplete
+    }
+
+    /// "<client container>→<server container>", "?" for an unknown end; nil if both are unknown.
+    public var hop: String? {
+        if client.container == nil && server.container == nil { return nil }
+        return "\(client.container ?? "?")→\(server.container ?? "?")"
+    }
+
+    /// Duration minus the time spent waiting on child requests: what this
+    /// hop itself cost.
+    public var selfTime: UInt64 { duration - min(duration, childWait) }
+}
