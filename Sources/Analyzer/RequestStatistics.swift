@@ -1,0 +1,102 @@
+/// What `pipetrace stat` prints: records grouped by one dimension, with
+/// count, mean, p50/p90/p99/max of their duration (three significant
+/// digits, see `LatencyHistogram`) and each group's top records. Memory
+/// follows the number of groups, not of records.
+public struct RequestStatistics: Sendable {
+    /// What records are grouped by.
+    public enum Grouping: String, Sendable, Hashable, CaseIterable {
+        /// The other end from the traced process: the server for client and
+        /// merged views, the client for server views ("10.0.0.2:8080").
+        case remote
+        /// Method and path without the query ("GET /api/v1/query"), to keep groups few.
+        case target
+        /// "<client container>→<server container>".
+        case hop
+        /// The serving container (the client's when the server's is unknown).
+        case container
+        case `protocol`
+    }
+
+    /// Which records a group keeps as its top ones.
+    public enum Ranking: String, Sendable, Hashable, CaseIterable {
+        /// Longest duration.
+        case slowest
+        /// Most response bytes.
+        case biggest
+    }
+
+    /// One group's numbers. Times in nanoseconds.
+    public struct Summary: Sendable, Hashable {
+        public var key: String
+        public var count: UInt64
+        public var mean: Double
+        public var p50: UInt64
+        public var p90: UInt64
+        public var p99: UInt64
+        public var max: UInt64
+        /// Best first by the ranking; at most `topCount`.
+        public var top: [RequestRecord]
+    }
+
+    struct Group: Sendable {
+        var durations = LatencyHistogram()
+        var top: [RequestRecord] = []
+    }
+
+    public let grouping: Grouping
+    public let ranking: Ranking
+    public let topCount: Int
+    private var groups: [String: Group] = [:]
+
+    public init(grouping: Grouping, ranking: Ranking = .slowest, topCount: Int = 5) {
+        self.grouping = grouping
+        self.ranking = ranking
+        self.topCount = Swift.max(0, topCount)
+    }
+
+    public mutating func add(_ record: RequestRecord) {
+        let key = RequestStatistics.key(record, grouping)
+        var group = groups.removeValue(forKey: key) ?? Group()
+        group.durations.record(record.duration)
+        let metric = rank(record)
+        if topCount > 0, group.top.count < topCount || metric > rank(group.top[group.top.count - 1]) {
+            // Ties keep the earlier record ahead.
+            let index = group.top.firstIndex { rank($0) < metric } ?? group.top.endIndex
+            group.top.insert(record, at: index)
+            if group.top.count > topCount { group.top.removeLast() }
+        }
+        groups[key] = group
+    }
+
+    /// Every group, the busiest first (then by key).
+    public var summaries: [Summary] {
+        groups.map { key, group in
+            Summary(key: key, count: group.durations.count, mean: group.durations.mean,
+                    p50: group.durations.value(atPercentile: 50), p90: group.durations.value(atPercentile: 90),
+                    p99: group.durations.value(atPercentile: 99), max: group.durations.max, top: group.top)
+        }.sorted { $0.count != $1.count ? $0.count > $1.count : $0.key < $1.key }
+    }
+
+    private func rank(_ record: RequestRecord) -> UInt64 {
+        ranking == .slowest ? record.duration : record.responseBytes
+    }
+
+    static func key(_ record: RequestRecord, _ grouping: Grouping) -> String {
+        switch grouping {
+        case .remote:
+            let peer = record.side == .server ? record.client : record.server
+            guard let ip = peer.ip else { return "?" }
+            let host = ip.contains(":") ? "[\(ip)]" : ip
+            return peer.port.map { "\(host):\($0)" } ?? host
+        case .target:
+            let path = record.target.map { $0.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "" } ?? "?"
+            return "\(record.method ?? "?") \(path)"
+        case .hop:
+            return record.hop ?? "?"
+        case .container:
+            return record.server.container ?? record.client.container ?? "?"
+        case .protocol:
+            return record.protocolName
+        }
+    }
+}
