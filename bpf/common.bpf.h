@@ -261,9 +261,16 @@ static __always_inline bool pt_owner_traced(const struct pt_header *h)
 	return pt_pid_traced(h->pid) && pt_sock_traced(h->netns, h->cgroup_id, &h->tuple);
 }
 
+/* Wake the reader only once this much is waiting: a wakeup per event costs
+ * more than the event. The reader also polls on a short timer. */
+#define PT_WAKEUP_BYTES (256 << 10)
+
 static __always_inline void pt_submit(void *event, __u64 size)
 {
-	if (bpf_ringbuf_output(&pt_events, event, size, 0))
+	__u64 flags = bpf_ringbuf_query(&pt_events, BPF_RB_AVAIL_DATA) >= PT_WAKEUP_BYTES ?
+		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_output(&pt_events, event, size, flags))
 		pt_count(PT_STAT_RINGBUF_FULL);
 }
 

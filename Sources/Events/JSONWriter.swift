@@ -16,6 +16,12 @@ public struct JSONWriter {
         needsComma = false
     }
 
+    /// Ends a JSON line.
+    public mutating func newline() {
+        bytes.append(0x0a)
+        needsComma = false
+    }
+
     public mutating func endObject() {
         bytes.append(UInt8(ascii: "}"))
         needsComma = true
@@ -37,9 +43,56 @@ public struct JSONWriter {
         if let value { writeString(value) } else { writeNull() }
     }
 
-    public mutating func field<T: BinaryInteger>(_ key: String, _ value: T?) {
+    public mutating func field(_ key: String, _ value: UInt64?) {
         writeKey(key)
-        if let value { bytes.append(contentsOf: String(value).utf8) } else { writeNull() }
+        if let value { appendDigits(value) } else { writeNull() }
+    }
+
+    public mutating func field(_ key: String, _ value: Int64?) {
+        writeKey(key)
+        guard let value else { writeNull(); return }
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDigits(value.magnitude)
+    }
+
+    public mutating func field(_ key: String, _ value: Int?) { field(key, value.map(Int64.init)) }
+    public mutating func field(_ key: String, _ value: Int32?) { field(key, value.map(Int64.init)) }
+    public mutating func field(_ key: String, _ value: UInt32?) { field(key, value.map(UInt64.init)) }
+    public mutating func field(_ key: String, _ value: UInt16?) { field(key, value.map(UInt64.init)) }
+
+    /// An endpoint as text ("10.0.0.1:80", "[::1]:80"), written without intermediate strings.
+    public mutating func field(_ key: String, endpoint: Endpoint) {
+        writeKey(key)
+        bytes.append(UInt8(ascii: "\""))
+        let a = endpoint.address
+        if a.isIPv4 {
+            for (i, octet) in a.bytes.enumerated() {
+                if i > 0 { bytes.append(UInt8(ascii: ".")) }
+                appendDigits(UInt64(octet))
+            }
+        } else {
+            bytes.append(UInt8(ascii: "["))
+            bytes.append(contentsOf: a.description.utf8)
+            bytes.append(UInt8(ascii: "]"))
+        }
+        bytes.append(UInt8(ascii: ":"))
+        appendDigits(UInt64(endpoint.port))
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// A time as RFC 3339 UTC with nanoseconds, written digit by digit.
+    public mutating func field(_ key: String, unixNanoseconds ns: Int64) {
+        writeKey(key)
+        let t = CivilTime(unixNanoseconds: ns)
+        bytes.append(UInt8(ascii: "\""))
+        appendPadded(UInt64(t.year), 4); bytes.append(UInt8(ascii: "-"))
+        appendPadded(UInt64(t.month), 2); bytes.append(UInt8(ascii: "-"))
+        appendPadded(UInt64(t.day), 2); bytes.append(UInt8(ascii: "T"))
+        appendPadded(UInt64(t.hour), 2); bytes.append(UInt8(ascii: ":"))
+        appendPadded(UInt64(t.minute), 2); bytes.append(UInt8(ascii: ":"))
+        appendPadded(UInt64(t.second), 2); bytes.append(UInt8(ascii: "."))
+        appendPadded(UInt64(t.nanosecond), 9)
+        bytes.append(contentsOf: [UInt8(ascii: "Z"), UInt8(ascii: "\"")])
     }
 
     public mutating func field(_ key: String, _ value: Bool) {
@@ -66,21 +119,49 @@ public struct JSONWriter {
     public mutating func payloadField(_ key: String, _ payload: [UInt8]) {
         writeKey(key)
         bytes.append(UInt8(ascii: "\""))
-        let hex = Array("0123456789abcdef".utf8)
-        for b in payload {
+        var run = 0 // start of the current run of bytes that need no escape
+        for (i, b) in payload.enumerated() where b < 0x20 || b >= 0x7f || b == 0x22 || b == 0x5c {
+            if run < i { bytes.append(contentsOf: payload[run..<i]) }
+            run = i + 1
             switch b {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5c, 0x22])
             case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5c, 0x5c])
             case 0x0a: bytes.append(contentsOf: [0x5c, UInt8(ascii: "n")])
             case 0x0d: bytes.append(contentsOf: [0x5c, UInt8(ascii: "r")])
             case 0x09: bytes.append(contentsOf: [0x5c, UInt8(ascii: "t")])
-            case 0x20..<0x7f: bytes.append(b)
             default:
                 // A literal backslash, then xNN: two JSON characters "\\" + "xNN".
-                bytes.append(contentsOf: [0x5c, 0x5c, UInt8(ascii: "x"), hex[Int(b >> 4)], hex[Int(b & 0xf)]])
+                bytes.append(contentsOf: [0x5c, 0x5c, UInt8(ascii: "x"), JSONWriter.hex(b >> 4), JSONWriter.hex(b & 0xf)])
             }
         }
+        if run < payload.count { bytes.append(contentsOf: payload[run...]) }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    private static func hex(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+    }
+
+    private mutating func appendDigits(_ value: UInt64) {
+        if value < 10 { bytes.append(0x30 + UInt8(value)); return }
+        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0) // 32 bytes of room: UInt64 has at most 20 digits
+        var count = 0
+        var v = value
+        withUnsafeMutableBytes(of: &digits) { room in
+            while v > 0 {
+                room[31 - count] = 0x30 + UInt8(v % 10)
+                v /= 10
+                count += 1
+            }
+            bytes.append(contentsOf: room[(32 - count)...])
+        }
+    }
+
+    private mutating func appendPadded(_ value: UInt64, _ width: Int) {
+        var digits = 1, v = value
+        while v >= 10 { v /= 10; digits += 1 }
+        for _ in digits..<max(digits, width) { bytes.append(0x30) }
+        appendDigits(value)
     }
 
     private mutating func comma() {
@@ -100,6 +181,11 @@ public struct JSONWriter {
 
     private mutating func writeString(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5c }) {
+            bytes.append(contentsOf: s.utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
         for b in s.utf8 {
             switch b {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5c, 0x22])
@@ -108,8 +194,7 @@ public struct JSONWriter {
             case 0x0d: bytes.append(contentsOf: [0x5c, UInt8(ascii: "r")])
             case 0x09: bytes.append(contentsOf: [0x5c, UInt8(ascii: "t")])
             case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: [0x5c, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 0xf)]])
+                bytes.append(contentsOf: [0x5c, UInt8(ascii: "u"), 0x30, 0x30, JSONWriter.hex(b >> 4), JSONWriter.hex(b & 0xf)])
             default: bytes.append(b)
             }
         }

@@ -20,24 +20,35 @@ public struct WallClock: Sendable, Hashable {
     }
 
     public static func rfc3339(unixNanoseconds ns: Int64) -> String {
+        var w = JSONWriter(capacity: 40)
+        w.field("", unixNanoseconds: ns)
+        // The writer produced `"":"<time>"`; keep the time.
+        return String(decoding: w.bytes.dropFirst(4).dropLast(), as: UTF8.self)
+    }
+}
+
+/// A Unix time split into UTC calendar fields (proleptic Gregorian).
+public struct CivilTime: Sendable, Hashable {
+    public var year: Int64, month: Int64, day: Int64
+    public var hour: Int64, minute: Int64, second: Int64, nanosecond: Int64
+
+    public init(unixNanoseconds ns: Int64) {
         let seconds = ns >= 0 ? ns / 1_000_000_000 : (ns - 999_999_999) / 1_000_000_000
-        let nanos = ns - seconds * 1_000_000_000
+        nanosecond = ns - seconds * 1_000_000_000
         var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secOfDay = seconds - days * 86_400
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        hour = secOfDay / 3600
+        minute = secOfDay / 60 % 60
+        second = secOfDay % 60
+        // Civil date from days since 1970-01-01 (Howard Hinnant's days_from_civil, inverted).
         days += 719_468
         let era = (days >= 0 ? days : days - 146_096) / 146_097
         let doe = days - era * 146_097
         let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
         let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
         let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ v: Int64, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
-        }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secOfDay / 3600, 2)):\(pad(secOfDay / 60 % 60, 2)):\(pad(secOfDay % 60, 2)).\(pad(nanos, 9))Z"
+        day = doy - (153 * mp + 2) / 5 + 1
+        month = mp < 10 ? mp + 3 : mp - 9
+        year = yoe + era * 400 + (month <= 2 ? 1 : 0)
     }
 }

@@ -10,7 +10,7 @@ struct EventFormatter {
         let h = event.header
         w.beginObject()
         w.field("type", event.kindName)
-        w.field("time", wallClock.rfc3339(h.timestamp))
+        w.field("time", unixNanoseconds: wallClock.unixNanoseconds(h.timestamp))
         w.field("timestamp_ns", h.timestamp)
         w.field("pid", h.pid)
         w.field("tid", h.tid)
@@ -19,8 +19,8 @@ struct EventFormatter {
         w.field("netns", h.netns)
         w.field("cgroup_id", h.cgroupID)
         w.field("conn_id", h.connectionID)
-        w.field("local", h.tuple.local.description)
-        w.field("remote", h.tuple.remote.description)
+        w.field("local", endpoint: h.tuple.local)
+        w.field("remote", endpoint: h.tuple.remote)
         switch event {
         case .data(let d):
             w.field("syscall", d.syscall.rawValue)
@@ -51,9 +51,8 @@ struct EventFormatter {
             w.field("state", r.state.name)
         }
         w.endObject()
-        var bytes = w.bytes
-        bytes.append(0x0a)
-        return bytes
+        w.newline()
+        return w.bytes
     }
 
     func text(_ event: ProbeEvent) -> String {

@@ -43,7 +43,7 @@ struct EventsCommand: ParsableCommand {
         let deadline = seconds.map { monotonicNow() + UInt64($0 * 1e9) }
         while signals.received() == nil {
             if let deadline, monotonicNow() >= deadline { break }
-            try probe.poll(timeoutMilliseconds: 100, print)
+            try probe.poll(timeoutMilliseconds: 20, print)
             out.flush()
         }
         probe.detach()

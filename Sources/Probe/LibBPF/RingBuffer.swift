@@ -33,14 +33,14 @@ public final class RingBuffer {
         context.release()
     }
 
-    /// Waits up to `timeoutMilliseconds` for records and handles all that are
-    /// ready; returns how many. An interrupted wait (a signal) returns 0.
+    /// Waits up to `timeoutMilliseconds` for a wakeup, then handles every
+    /// record that is ready (also those whose producer chose not to wake us);
+    /// returns how many. An interrupted wait (a signal) is not an error.
     @discardableResult
     public func poll(timeoutMilliseconds: Int32) throws(BPFError) -> Int {
         let n = ring_buffer__poll(ring, timeoutMilliseconds)
-        if n == -EINTR { return 0 }
-        if n < 0 { throw BPFError.from("poll ring buffer", result: n) }
-        return Int(n)
+        if n < 0 && n != -EINTR { throw BPFError.from("poll ring buffer", result: n) }
+        return max(0, Int(n)) + (try drain())
     }
 
     /// Handles every record already in the buffer without waiting.

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The probe's cost on a real workload: wrk (host) against nginx (in a
+# network namespace of its own), requests/s and p99 latency without and with
+# `pipetrace events --json > /dev/null` attached, alternating runs, then the
+# ratio and the events lost. Run as root after `make build`:
+#
+#   sudo bench/probe-overhead.sh [seconds-per-run] [runs-per-mode] [connections]
+#
+# Everything it creates (namespace, veth, nginx) is removed on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-10}
+runs=${2:-3}
+connections=${3:-32}
+pipetrace=${PIPETRACE:-$(swift build -c release --show-bin-path)/pipetrace}
+ns="ptbench$$"
+work=$(mktemp -d)
+
+cleanup() {
+    [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+    ip link del "$ns-h" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+ip netns add "$ns"
+ip link add "$ns-h" type veth peer name "$ns-n" netns "$ns"
+ip addr add 10.233.0.1/24 dev "$ns-h" && ip link set "$ns-h" up
+ip -n "$ns" addr add 10.233.0.2/24 dev "$ns-n" && ip -n "$ns" link set "$ns-n" up && ip -n "$ns" link set lo up
+
+mkdir -p "$work/www"
+# A typical small metrics-sized body.
+python3 -c "print('\n'.join('pipetrace_bench_metric{le=\"%d\"} %d' % (i, i * 7) for i in range(24)))" > "$work/www/metrics"
+cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    keepalive_requests 1000000;
+    server {
+        listen 10.233.0.2:8080;
+        root $work/www;
+        location / { default_type text/plain; }
+    }
+}
+CONF
+ip netns exec "$ns" nginx -c "$work/nginx.conf" -e "$work/error.log"
+for _ in $(seq 50); do curl -sf -o /dev/null http://10.233.0.2:8080/metrics && break; sleep 0.1; done
+
+url=http://10.233.0.2:8080/metrics
+# wrk's summary: requests/s and the 99% latency in ms.
+measure() {
+    wrk -t1 -c"$connections" -d"${seconds}s" --latency "$url" | awk '
+        /Requests\/sec/ { rps = $2 }
+        $1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } p99 = v }
+        END { printf "%.0f %.3f\n", rps, p99 }'
+}
+
+echo "workload: wrk -t1 -c$connections -d${seconds}s $url (nginx in namespace $ns, 1 worker)"
+echo "machine: $(nproc) cores, $(uname -r)"
+printf '%-8s %-4s %12s %10s %10s\n' mode run requests/s p99_ms lost
+base_total=0; traced_total=0; base_p99=0; traced_p99=0; lost_total=0; events_total=0
+for run in $(seq "$runs"); do
+    read -r rps p99 < <(measure)
+    printf '%-8s %-4s %12s %10s %10s\n' untraced "$run" "$rps" "$p99" -
+    base_total=$((base_total + rps)); base_p99=$(echo "$base_p99 + $p99" | bc -l)
+
+    "$pipetrace" events --json > /dev/null 2> "$work/pipetrace.err" &
+    tracer=$!
+    for _ in $(seq 100); do grep -q tracing "$work/pipetrace.err" 2>/dev/null && break; sleep 0.1; done
+    read -r rps p99 < <(measure)
+    kill -INT "$tracer"; wait "$tracer" || true
+    summary=$(tail -1 "$work/pipetrace.err")
+    lost=$(echo "$summary" | sed -n 's/.* \([0-9]*\) lost.*/\1/p')
+    events=$(echo "$summary" | sed -n 's/pipetrace: \([0-9]*\) events.*/\1/p')
+    printf '%-8s %-4s %12s %10s %10s\n' traced "$run" "$rps" "$p99" "$lost"
+    traced_total=$((traced_total + rps)); traced_p99=$(echo "$traced_p99 + $p99" | bc -l)
+    lost_total=$((lost_total + lost)); events_total=$((events_total + events))
+done
+echo
+echo "untraced: $((base_total / runs)) requests/s, p99 $(printf '%.3f' "$(echo "$base_p99 / $runs" | bc -l)") ms"
+echo "traced:   $((traced_total / runs)) requests/s, p99 $(printf '%.3f' "$(echo "$traced_p99 / $runs" | bc -l)") ms"
+echo "ratio:    $(printf '%.1f' "$(echo "100 * $traced_total / $base_total" | bc -l)")% of untraced throughput"
+echo "events:   $events_total delivered, $lost_total lost"
