@@ -71,6 +71,6 @@ public struct LatencyHistogram: Sendable, Hashable {
 
     static func highestEquivalentValue(_ index: Int) -> UInt64 {
         let (value, bucket) = lowestValue(index)
-        return value + (UInt64(1) << UInt64(bucket)) - 1
+        return value + ((UInt64(1) << UInt64(bucket)) - 1)
     }
 }
