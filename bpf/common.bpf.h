@@ -39,8 +39,10 @@ struct pt_conn {
 	__u32 pid;
 	__u32 tid;
 	__u16 role;
-	__u16 _pad[3];
+	__u16 tuple_ready; /* tuple and netns below are set: a connected socket's never change */
+	__u32 netns;
 	__u8 comm[PT_COMM_LEN];
+	struct pt_tuple tuple;
 };
 
 struct {
@@ -215,8 +217,13 @@ static __always_inline struct pt_conn *pt_conn_of(const struct sock *sk, __u16 r
 	return bpf_map_lookup_elem(&pt_conns, &key);
 }
 
-/* Header for an event raised by the current task on socket `sk`. */
-static __always_inline void pt_fill_task_header(struct pt_header *h, __u32 kind, const struct sock *sk, __u64 conn_id)
+/*
+ * Header for an event raised by the current task on socket `sk`. The
+ * addresses come from the connection table once the socket is connected
+ * (both ports known), saving the reads on every later event.
+ */
+static __always_inline void pt_fill_task_header(struct pt_header *h, __u32 kind, const struct sock *sk,
+						struct pt_conn *c)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
@@ -225,10 +232,20 @@ static __always_inline void pt_fill_task_header(struct pt_header *h, __u32 kind,
 	h->tid = (__u32)pid_tgid;
 	h->timestamp = bpf_ktime_get_ns();
 	h->cgroup_id = bpf_get_current_cgroup_id();
-	h->conn_id = conn_id;
-	h->netns = pt_netns_of(sk);
+	h->conn_id = c ? c->id : 0;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	if (c && c->tuple_ready) {
+		h->netns = c->netns;
+		h->tuple = c->tuple;
+		return;
+	}
+	h->netns = pt_netns_of(sk);
 	pt_read_tuple(sk, &h->tuple);
+	if (c && h->tuple.sport && h->tuple.dport) {
+		c->netns = h->netns;
+		c->tuple = h->tuple;
+		c->tuple_ready = 1;
+	}
 }
 
 /*

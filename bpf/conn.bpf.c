@@ -27,7 +27,7 @@ static __always_inline void pt_emit_open(__s64 fd, __u16 role, __s32 ret)
 	if (!sk)
 		return;
 	struct pt_conn *c = pt_conn_of(sk, role);
-	pt_fill_task_header(&ev.hdr, PT_EVENT_CONN_OPEN, sk, c ? c->id : 0);
+	pt_fill_task_header(&ev.hdr, PT_EVENT_CONN_OPEN, sk, c);
 	if (!pt_sock_traced(ev.hdr.netns, ev.hdr.cgroup_id, &ev.hdr.tuple))
 		return;
 	ev.fd = fd;
@@ -95,7 +95,7 @@ int handle_enter_close(struct trace_event_raw_sys_enter *ctx)
 	__u64 key = (__u64)sk;
 	struct pt_conn *c = bpf_map_lookup_elem(&pt_conns, &key);
 	struct pt_conn_event ev = {};
-	pt_fill_task_header(&ev.hdr, PT_EVENT_CONN_CLOSE, sk, c ? c->id : 0);
+	pt_fill_task_header(&ev.hdr, PT_EVENT_CONN_CLOSE, sk, c);
 	if (!pt_sock_traced(ev.hdr.netns, ev.hdr.cgroup_id, &ev.hdr.tuple))
 		return 0;
 	ev.fd = ctx->args[0];

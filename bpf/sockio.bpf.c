@@ -19,6 +19,7 @@ enum pt_buf_shape {
 };
 
 struct pt_io_args {
+	__u64 active; /* between sys_enter and sys_exit of a traced call */
 	__u64 enter_ts;
 	__u64 sk;
 	__u64 buf;
@@ -30,10 +31,12 @@ struct pt_io_args {
 	__u16 _pad[3];
 };
 
+/* The call in progress, per thread: task storage, cheaper than a hash
+ * update and delete per syscall, and freed with the thread. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64); /* pid_tgid */
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct pt_io_args);
 } pt_io_args SEC(".maps");
 
@@ -116,17 +119,19 @@ static __always_inline int pt_io_enter(struct trace_event_raw_sys_enter *ctx, __
 	if (!sk)
 		return 0;
 
-	struct pt_io_args a = {
-		.enter_ts = bpf_ktime_get_ns(),
-		.sk = (__u64)sk,
-		.buf = ctx->args[1],
-		.count = ctx->args[2],
-		.fd = (__u32)ctx->args[0],
-		.syscall = syscall,
-		.shape = shape,
-		.direction = direction,
-	};
-	bpf_map_update_elem(&pt_io_args, &pid_tgid, &a, BPF_ANY);
+	struct pt_io_args *a = bpf_task_storage_get(&pt_io_args, bpf_get_current_task_btf(), 0,
+						    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!a)
+		return 0;
+	a->active = 1;
+	a->enter_ts = bpf_ktime_get_ns();
+	a->sk = (__u64)sk;
+	a->buf = ctx->args[1];
+	a->count = ctx->args[2];
+	a->fd = (__u32)ctx->args[0];
+	a->syscall = syscall;
+	a->shape = shape;
+	a->direction = direction;
 	if (shape == PT_SHAPE_FILE)
 		pt_sendfile_begin(sk, pid_tgid);
 	return 0;
@@ -204,7 +209,7 @@ static __always_inline struct pt_data_scratch *pt_data_begin(const struct pt_io_
 	if (!s)
 		return NULL;
 	struct pt_conn *c = pt_conn_of(sk, PT_ROLE_UNKNOWN);
-	pt_fill_task_header(&s->ev.hdr, PT_EVENT_DATA, sk, c ? c->id : 0);
+	pt_fill_task_header(&s->ev.hdr, PT_EVENT_DATA, sk, c);
 	if (!pt_sock_traced(s->ev.hdr.netns, s->ev.hdr.cgroup_id, &s->ev.hdr.tuple))
 		return NULL;
 	s->ev.enter_ts = a->enter_ts;
@@ -250,13 +255,12 @@ static __always_inline void pt_emit_mmsg(const struct pt_io_args *a, __u64 nmsgs
 
 static __always_inline int pt_io_exit(struct trace_event_raw_sys_exit *ctx, __u16 shape)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct pt_io_args *ap = bpf_map_lookup_elem(&pt_io_args, &pid_tgid);
+	struct pt_io_args *ap = bpf_task_storage_get(&pt_io_args, bpf_get_current_task_btf(), 0, 0);
 
-	if (!ap)
+	if (!ap || !ap->active)
 		return 0;
 	struct pt_io_args a = *ap;
-	bpf_map_delete_elem(&pt_io_args, &pid_tgid);
+	ap->active = 0;
 	if (shape == PT_SHAPE_FILE) {
 		struct pt_flow_key key = {};
 		pt_flow_key_of((struct sock *)a.sk, &key);
