@@ -27,7 +27,14 @@ public enum EventDecoder {
             guard Int(raw.captured) <= available, UInt64(raw.captured) <= raw.len else {
                 throw .payloadLengthMismatch(captured: raw.captured, available: available)
             }
-            let payload = Array(UnsafeRawBufferPointer(rebasing: bytes[dataEventSize..<(dataEventSize + Int(raw.captured))]))
+            let source = UnsafeRawBufferPointer(rebasing: bytes[dataEventSize..<(dataEventSize + Int(raw.captured))])
+            // One memcpy, not a byte-by-byte copy: this runs for every data event.
+            let payload = [UInt8](unsafeUninitializedCapacity: source.count) { room, count in
+                if let to = room.baseAddress, let from = source.baseAddress {
+                    UnsafeMutableRawPointer(to).copyMemory(from: from, byteCount: source.count)
+                }
+                count = source.count
+            }
             return .data(DataEvent(
                 header: header(raw.hdr),
                 enterTimestamp: raw.enter_ts,

@@ -119,22 +119,26 @@ public struct JSONWriter {
     public mutating func payloadField(_ key: String, _ payload: [UInt8]) {
         writeKey(key)
         bytes.append(UInt8(ascii: "\""))
-        var run = 0 // start of the current run of bytes that need no escape
-        for (i, b) in payload.enumerated() where b < 0x20 || b >= 0x7f || b == 0x22 || b == 0x5c {
-            if run < i { bytes.append(contentsOf: payload[run..<i]) }
-            run = i + 1
-            switch b {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5c, 0x22])
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5c, 0x5c])
-            case 0x0a: bytes.append(contentsOf: [0x5c, UInt8(ascii: "n")])
-            case 0x0d: bytes.append(contentsOf: [0x5c, UInt8(ascii: "r")])
-            case 0x09: bytes.append(contentsOf: [0x5c, UInt8(ascii: "t")])
-            default:
-                // A literal backslash, then xNN: two JSON characters "\\" + "xNN".
-                bytes.append(contentsOf: [0x5c, 0x5c, UInt8(ascii: "x"), JSONWriter.hex(b >> 4), JSONWriter.hex(b & 0xf)])
+        payload.withUnsafeBufferPointer { p in
+            var run = 0 // start of the current run of bytes that need no escape
+            for i in 0..<p.count {
+                let b = p[i]
+                guard b < 0x20 || b >= 0x7f || b == 0x22 || b == 0x5c else { continue }
+                if run < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[run..<i])) }
+                run = i + 1
+                switch b {
+                case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5c, 0x22])
+                case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5c, 0x5c])
+                case 0x0a: bytes.append(contentsOf: [0x5c, UInt8(ascii: "n")])
+                case 0x0d: bytes.append(contentsOf: [0x5c, UInt8(ascii: "r")])
+                case 0x09: bytes.append(contentsOf: [0x5c, UInt8(ascii: "t")])
+                default:
+                    // A literal backslash, then xNN: two JSON characters "\\" + "xNN".
+                    bytes.append(contentsOf: [0x5c, 0x5c, UInt8(ascii: "x"), JSONWriter.hex(b >> 4), JSONWriter.hex(b & 0xf)])
+                }
             }
+            if run < p.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[run...])) }
         }
-        if run < payload.count { bytes.append(contentsOf: payload[run...]) }
         bytes.append(UInt8(ascii: "\""))
     }
 
@@ -169,10 +173,12 @@ public struct JSONWriter {
         needsComma = true
     }
 
+    /// Keys are the program's own names: written as they are, not escaped.
     private mutating func writeKey(_ key: String) {
         comma()
-        writeString(key)
-        bytes.append(UInt8(ascii: ":"))
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(contentsOf: key.utf8)
+        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
     }
 
     private mutating func writeNull() {
@@ -181,7 +187,10 @@ public struct JSONWriter {
 
     private mutating func writeString(_ s: String) {
         bytes.append(UInt8(ascii: "\""))
-        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5c }) {
+        let plain = s.utf8.withContiguousStorageIfAvailable { u in
+            !u.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }
+        } ?? false
+        if plain {
             bytes.append(contentsOf: s.utf8)
             bytes.append(UInt8(ascii: "\""))
             return
