@@ -1,0 +1,79 @@
+import Analyzer
+
+/// The records of a run by id and by parent, so a record can be shown with
+/// the hops around it: the request it was made to serve (up to the first
+/// one of the pipeline) and the requests it made. Parents usually complete
+/// after their children, so the chain is only known once the run is over.
+/// Bounded: beyond `capacity` records the oldest are forgotten, and their
+/// hops are then missing from chains (never wrong, only shorter).
+struct HopIndex {
+    let capacity: Int
+    private var records: [UInt64: RequestRecord] = [:]
+    private var children: [UInt64: [UInt64]] = [:]
+    private var order: [UInt64] = []
+    private var orderStart = 0
+
+    init(capacity: Int = 200_000) {
+        self.capacity = max(1, capacity)
+    }
+
+    mutating func add(_ record: RequestRecord) {
+        if records.count >= capacity { forgetOldest() }
+        records[record.id] = record
+        order.append(record.id)
+        if let parent = record.parent { children[parent, default: []].append(record.id) }
+    }
+
+    /// `record` with its ancestors above and its descendants below, in
+    /// request order, each with its depth from the first hop seen.
+    func chain(for record: RequestRecord, maxChildren: Int = 8) -> HopChain {
+        var root = record
+        var seen: Set<UInt64> = [record.id]
+        while let parentID = root.parent, let parent = records[parentID], seen.insert(parentID).inserted {
+            root = parent
+        }
+        var hops: [HopChain.Hop] = []
+        var visited: Set<UInt64> = []
+        func visit(_ r: RequestRecord, depth: Int) {
+            guard visited.insert(r.id).inserted else { return }
+            hops.append(HopChain.Hop(record: r, depth: depth, isFocus: r.id == record.id))
+            let kids = (children[r.id] ?? []).compactMap { records[$0] }.sorted { $0.start < $1.start }
+            for kid in kids.prefix(maxChildren) { visit(kid, depth: depth + 1) }
+            if kids.count > maxChildren {
+                hops.append(HopChain.Hop(record: nil, depth: depth + 1, isFocus: false, omitted: kids.count - maxChildren))
+            }
+        }
+        visit(root, depth: 0)
+        return HopChain(hops: hops, parentMissing: root.parent != nil)
+    }
+
+    private mutating func forgetOldest() {
+        let id = order[orderStart]
+        orderStart += 1
+        if orderStart > 4096 && orderStart * 2 > order.count {
+            order.removeFirst(orderStart)
+            orderStart = 0
+        }
+        if let record = records.removeValue(forKey: id), let parent = record.parent {
+            children[parent]?.removeAll { $0 == id }
+            if children[parent]?.isEmpty == true { children[parent] = nil }
+        }
+    }
+}
+
+/// One request's place in the pipeline: the hops from the first request seen
+/// down through every request made to serve it.
+struct HopChain {
+    struct Hop {
+        /// Nil for a line that stands for `omitted` further children.
+        var record: RequestRecord?
+        var depth: Int
+        /// The record the chain was asked for.
+        var isFocus: Bool
+        var omitted = 0
+    }
+
+    var hops: [Hop]
+    /// The first hop shown has a parent that was not seen (forgotten or outside the filters).
+    var parentMissing: Bool
+}

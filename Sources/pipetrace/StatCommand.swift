@@ -1,0 +1,91 @@
+import Analyzer
+import ArgumentParser
+import Probe
+
+struct StatCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stat",
+        abstract: "Collect requests for a while, then show latency per group and the slowest requests hop by hop.",
+        discussion: """
+        Traces every HTTP/1.x exchange on the host (or those the filters keep) for --time seconds, \
+        then prints per group: count, mean, p50, p90, p99 and max latency in milliseconds (three \
+        significant digits), and the group's slowest requests (--slow, the default) or biggest \
+        responses (--bigresp), each with its hop chain: the request it was made to serve and the \
+        requests it made, with each hop's duration, self time (not waiting on its children), \
+        network time and server time ("-" where an end was not traced). Ctrl-C ends the window \
+        early and still prints.
+
+        Examples:
+          sudo pipetrace stat --slow --time 10
+          sudo pipetrace stat --group-by target --container lb --top 3
+          sudo pipetrace stat --json --time 5 | jq '.groups[] | {key, p99_ms}'
+        """
+    )
+
+    enum Ranking: String, EnumerableFlag {
+        case slow, bigresp
+
+        static func help(for value: Ranking) -> ArgumentHelp? {
+            value == .slow ? "Show each group's slowest requests (the default)." : "Show each group's biggest responses."
+        }
+    }
+
+    @Flag var ranking: Ranking = .slow
+
+    @Option(name: .customLong("time"), help: ArgumentHelp("Seconds to collect for.", valueName: "seconds"))
+    var seconds: Double = 10
+
+    @Option(name: .customLong("group-by"), help: ArgumentHelp("Group by remote (address), target (method and path), hop, container or protocol.",
+                                                              valueName: "dimension"))
+    var grouping: RequestStatistics.Grouping = .hop
+
+    @Option(name: .customLong("top"), help: ArgumentHelp("Requests shown per group.", valueName: "N"))
+    var top: Int = 3
+
+    @Flag(name: .customLong("json"), help: "Print one JSON object: {\"window_s\", \"lost_events\", \"groups\": [...]}.")
+    var json = false
+
+    @OptionGroup var filters: FilterOptions
+
+    func validate() throws {
+        guard seconds > 0 else { throw ValidationError("--time must be more than 0 seconds") }
+        guard top >= 0 else { throw ValidationError("--top must be 0 or more") }
+    }
+
+    func run() throws {
+        let signals = SignalWatcher()
+        let resolver = ContainerResolver()
+        let probe: Probe
+        do {
+            probe = try Probe(configuration: try filters.probeConfiguration(resolver: resolver), containers: resolver)
+        } catch let error as ProbeError {
+            throw CleanExit.message("error: \(error)").failure
+        }
+        let stderrIsTerminal = OutputStream(fd: 2).isTerminal
+        if !stderrIsTerminal { StandardError.write("pipetrace: collecting for \(seconds) s; Ctrl-C to stop early\n") }
+        let report = try StatCommand.collect(probe: probe, seconds: seconds, signals: signals, countdown: stderrIsTerminal,
+                                             grouping: grouping, ranking: ranking, top: top)
+        let out = OutputStream()
+        if json { out.write(report.json()) } else { out.write(report.text()) }
+        out.flush()
+        StandardError.write(RunSummary(probe.statistics).line)
+    }
+
+    /// Traces for `seconds` and summarizes: what `stat` and `demo` print.
+    static func collect(probe: Probe, seconds: Double, signals: SignalWatcher, countdown: Bool,
+                        grouping: RequestStatistics.Grouping, ranking: Ranking, top: Int) throws -> StatReport {
+        let tracer = RequestTracer(probe: probe)
+        var statistics = RequestStatistics(grouping: grouping, ranking: ranking == .slow ? .slowest : .biggest, topCount: top)
+        var hops = HopIndex()
+        var incomplete: UInt64 = 0
+        try tracer.run(seconds: seconds, signals: signals, countdown: countdown) { record in
+            hops.add(record)
+            // A latency cut short by the end of the window or a close is not a latency.
+            if record.isComplete { statistics.add(record) } else { incomplete += 1 }
+        }
+        return StatReport(window: tracer.window, lostEvents: probe.statistics.lostEvents, statistics: statistics,
+                          hops: hops, incomplete: incomplete)
+    }
+}
+
+extension RequestStatistics.Grouping: ExpressibleByArgument {}

@@ -1,0 +1,67 @@
+import Analyzer
+import ArgumentParser
+import Events
+import Probe
+
+struct WatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Print requests as they complete, one line (or JSON object) each.",
+        discussion: """
+        Each line: start time, hop (client container → server container), method, target, status, \
+        duration, server and network time where both ends are traced, bytes each way, retransmits, \
+        and the id of the request it was made to serve (parent). With --json, one \
+        RequestRecord object per line (the fields `stat --json` uses). Ctrl-C stops.
+
+        Examples:
+          sudo pipetrace watch --latency 20
+          sudo pipetrace watch --json --container lb | jq 'select(.retransmits > 0)'
+        """
+    )
+
+    @Option(name: .customLong("latency"), help: ArgumentHelp("Show only requests that took at least this many milliseconds.",
+                                                             valueName: "ms"))
+    var latency: Double = 0
+
+    @Option(name: .customLong("time"), help: ArgumentHelp("Stop after this many seconds (default: until Ctrl-C).", valueName: "seconds"))
+    var seconds: Double?
+
+    @Flag(name: .customLong("json"), help: "One JSON object per line.")
+    var json = false
+
+    @OptionGroup var filters: FilterOptions
+
+    func run() throws {
+        let signals = SignalWatcher()
+        let resolver = ContainerResolver()
+        let probe: Probe
+        do {
+            probe = try Probe(configuration: try filters.probeConfiguration(resolver: resolver), containers: resolver)
+        } catch let error as ProbeError {
+            throw CleanExit.message("error: \(error)").failure
+        }
+        StandardError.write("pipetrace: watching requests\(latency > 0 ? " of \(latency) ms or more" : ""); Ctrl-C to stop\n")
+        let out = OutputStream()
+        let threshold = UInt64(max(0, latency) * 1e6)
+        let tracer = RequestTracer(probe: probe)
+        var shown: UInt64 = 0
+        try tracer.run(seconds: seconds, signals: signals, countdown: false) { record in
+            guard record.duration >= threshold else { return }
+            shown += 1
+            if json {
+                var w = JSONWriter()
+                record.writeJSON(into: &w)
+                w.newline()
+                out.write(w.bytes)
+            } else {
+                out.write(RecordFormatter.line(record))
+            }
+            // Lines appear as requests complete, not per 64 KiB.
+            out.flush()
+        }
+        out.flush()
+        let counters = tracer.analyzer.counters
+        StandardError.write("pipetrace: \(counters.records) requests, \(shown) shown\n")
+        StandardError.write(RunSummary(probe.statistics).line)
+    }
+}
