@@ -411,7 +411,8 @@ public struct Analyzer: Sendable {
     private func view(_ exchange: Exchange, _ connection: ConnectionState, complete: Bool) -> RequestRecord? {
         guard let start = exchange.requestStart ?? exchange.responseStart else { return nil }
         let end = complete ? exchange.responseEnd ?? exchange.lastByte : exchange.lastByte
-        let duration = end > start ? end - start : 0
+        let origin = configuration.durationOrigin == .requestEnd ? max(start, exchange.requestEnd ?? start) : start
+        let duration = end > origin ? end - origin : 0
         let local = RequestRecord.Peer(ip: connection.tuple.local.address.unmapped.description,
                                        port: connection.tuple.local.port, pid: exchange.pid,
                                        comm: exchange.comm, container: connection.container)

@@ -23,6 +23,19 @@ public struct AnalyzerConfiguration: Sendable {
     public var maxExchangesPerConnection: Int
     /// Views waiting for the other end, per connection pair.
     public var maxHeldViewsPerPair: Int
+    /// Where a record's `duration` is measured from.
+    public var durationOrigin: DurationOrigin
+
+    /// Where a record's `duration` starts; it always ends at the response's last byte.
+    public enum DurationOrigin: String, Sendable, Hashable {
+        /// The request's first byte: what the client waited, writes included (live tracing).
+        case requestStart
+        /// The request's last byte: what Wireshark's `http.time` measures, from
+        /// the packet that completes the request to the one that completes the
+        /// response. For capture files, where the request's first packet says
+        /// nothing about when the client began writing.
+        case requestEnd
+    }
 
     public init(wallClock: WallClock = WallClock(offsetNanoseconds: 0),
                 protocols: ProtocolRegistry = .standard,
@@ -32,7 +45,8 @@ public struct AnalyzerConfiguration: Sendable {
                 maxDetectionAttempts: Int = 8,
                 maxResyncs: Int = 4,
                 maxExchangesPerConnection: Int = 1024,
-                maxHeldViewsPerPair: Int = 1024) {
+                maxHeldViewsPerPair: Int = 1024,
+                durationOrigin: DurationOrigin = .requestStart) {
         self.wallClock = wallClock
         self.protocols = protocols
         self.idleTimeout = idleTimeout
@@ -42,5 +56,6 @@ public struct AnalyzerConfiguration: Sendable {
         self.maxResyncs = maxResyncs
         self.maxExchangesPerConnection = maxExchangesPerConnection
         self.maxHeldViewsPerPair = maxHeldViewsPerPair
+        self.durationOrigin = durationOrigin
     }
 }

@@ -33,7 +33,10 @@ public struct RequestRecord: Sendable, Hashable {
     public var start: Int64
     /// Client view: entering the write of the request's first byte to leaving
     /// the read of the response's last byte. Server view: reading the request's
-    /// first byte to writing the response's last byte.
+    /// first byte to writing the response's last byte. From a capture file
+    /// (`AnalyzerConfiguration.durationOrigin == .requestEnd`): the packet
+    /// completing the request to the packet completing the response, as
+    /// Wireshark's `http.time`.
     public var duration: UInt64
     /// "http/1.1", "http/1.0", ...
     public var protocolName: String
