@@ -17,23 +17,28 @@ let package = Package(
         .target(name: "CPipetraceBPF"),
         // libbpf from the system (Debian: libbpf-dev); only Probe/LibBPF imports it.
         .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev", "libelf-dev"])]),
+        // libpcap from the system (Debian: libpcap-dev); only the CLI's CaptureFileReader imports it.
+        .systemLibrary(name: "CLibPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         // Pure core: decoded kernel events as Swift values. No I/O.
         .target(name: "Events", dependencies: ["CPipetraceEvents"]),
         // I/O edge: loads and attaches the BPF programs, reads the ring buffer.
         .target(name: "Probe", dependencies: ["Events", "CLibBPF", "CPipetraceBPF", "CPipetraceEvents"]),
         // Pure core: events in, request records out.
         .target(name: "Analyzer", dependencies: ["Events"]),
+        // Pure core: captured packets in (link layer, IP, TCP reassembly), the probe's events out. No I/O.
+        .target(name: "Packets", dependencies: ["Events"]),
         // I/O edge: feeds records back into the pipeline's storage.
         .target(name: "Exporter", dependencies: ["Analyzer"]),
         .executableTarget(
             name: "pipetrace",
             dependencies: [
-                "Probe", "Analyzer", "Exporter", "Events",
+                "Probe", "Analyzer", "Exporter", "Events", "Packets", "CLibPcap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "EventsTests", dependencies: ["Events", "CPipetraceEvents"]),
         .testTarget(name: "ProbeTests", dependencies: ["Probe", "Events"], exclude: ["Fixtures"]),
         .testTarget(name: "AnalyzerTests", dependencies: ["Analyzer", "Events"]),
+        .testTarget(name: "PacketsTests", dependencies: ["Packets", "Analyzer", "Events"]),
     ]
 )

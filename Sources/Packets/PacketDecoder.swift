@@ -1,0 +1,184 @@
+import Events
+
+/// Decodes a captured packet down to its TCP segment: link layer (Ethernet
+/// with VLAN tags, Linux cooked v1/v2, raw IP, loopback), IPv4 or IPv6 (with
+/// extension headers), TCP. Captures are attacker-controlled: every length
+/// is checked against the bytes present, and a packet that does not add up
+/// is rejected with the reason, never trusted. Checksums are not verified
+/// (captures on the sending host carry offloaded, unfinished ones).
+public enum PacketDecoder {
+    /// What a packet turned out to be.
+    public enum Outcome: Sendable, Hashable {
+        case tcp(TCPSegment)
+        /// Well-formed, but nothing the reassembler reads.
+        case skipped(SkipReason)
+    }
+
+    public enum SkipReason: String, Sendable, Hashable {
+        case unsupportedLinkType, notIP, notTCP
+        /// IP fragments are not reassembled (TCP traffic rarely fragments).
+        case fragment
+    }
+
+    /// Decodes one packet; throws for a packet whose headers are cut or contradict themselves.
+    public static func decode(_ packet: CapturedPacket) throws(PacketDecodingError) -> Outcome {
+        let bytes = packet.bytes[...]
+        guard let network = try networkLayer(packet.linkType, bytes) else {
+            return .skipped(packet.linkType.isSupported ? .notIP : .unsupportedLinkType)
+        }
+        // Bytes the snap length cut off this packet, at its end.
+        let cut = packet.originalLength - packet.bytes.count
+        return try ip(network, cut: cut, timestamp: packet.timestamp)
+    }
+
+    // MARK: Link layer
+
+    /// The IP packet inside the frame, or nil when the frame carries something else.
+    private static func networkLayer(_ linkType: LinkType, _ b: ArraySlice<UInt8>) throws(PacketDecodingError) -> ArraySlice<UInt8>? {
+        switch linkType {
+        case .ethernet:
+            var offset = 12
+            var type = try b.uint16(at: offset, layer: "ethernet")
+            // 802.1Q / 802.1ad tags, possibly stacked.
+            while type == 0x8100 || type == 0x88a8 || type == 0x9100 {
+                offset += 4
+                type = try b.uint16(at: offset, layer: "vlan")
+            }
+            return isIP(type) ? b.dropFirst(offset + 2) : nil
+        case .linuxSLL:
+            let type = try b.uint16(at: 14, layer: "linux cooked header")
+            return isIP(type) ? b.dropFirst(16) : nil
+        case .linuxSLL2:
+            let type = try b.uint16(at: 0, layer: "linux cooked v2 header")
+            guard b.count >= 20 else { throw .truncated("linux cooked v2 header") }
+            return isIP(type) ? b.dropFirst(20) : nil
+        case .null:
+            guard b.count >= 4 else { throw .truncated("loopback header") }
+            let start = b.startIndex
+            // Host byte order of whoever captured: accept either.
+            let little = UInt32(b[start]) | UInt32(b[start + 1]) << 8 | UInt32(b[start + 2]) << 16 | UInt32(b[start + 3]) << 24
+            let family = little > 0xffff ? little.byteSwapped : little
+            return [2, 24, 28, 30].contains(family) ? b.dropFirst(4) : nil
+        case .raw, .ipv4, .ipv6:
+            return b
+        case .unsupported:
+            return nil
+        }
+    }
+
+    private static func isIP(_ etherType: UInt16) -> Bool { etherType == 0x0800 || etherType == 0x86dd }
+
+    // MARK: IP
+
+    private static func ip(_ b: ArraySlice<UInt8>, cut: Int, timestamp: UInt64) throws(PacketDecodingError) -> Outcome {
+        guard let first = b.first else { throw .truncated("ip header") }
+        switch first >> 4 {
+        case 4: return try ipv4(b, cut: cut, timestamp: timestamp)
+        case 6: return try ipv6(b, cut: cut, timestamp: timestamp)
+        default: throw .malformed("ip version \(first >> 4)")
+        }
+    }
+
+    private static func ipv4(_ b: ArraySlice<UInt8>, cut: Int, timestamp: UInt64) throws(PacketDecodingError) -> Outcome {
+        guard b.count >= 20 else { throw .truncated("ipv4 header") }
+        let s = b.startIndex
+        let headerLength = Int(b[s] & 0x0f) * 4
+        let totalLength = Int(try b.uint16(at: 2, layer: "ipv4 header"))
+        guard headerLength >= 20, totalLength >= headerLength else { throw .malformed("ipv4 lengths") }
+        guard b.count >= headerLength else { throw .truncated("ipv4 options") }
+        // Captured bytes beyond the total length are link padding; fewer were cut by the snap length.
+        guard b.count + cut >= totalLength else { throw .truncated("ipv4 packet shorter than its total length") }
+        let fragment = try b.uint16(at: 6, layer: "ipv4 header")
+        if fragment & 0x3fff != 0 { return .skipped(.fragment) }
+        guard b[s + 9] == 6 else { return .skipped(.notTCP) }
+        let source = IPAddress(ipv4: Array(b[(s + 12)..<(s + 16)]))
+        let destination = IPAddress(ipv4: Array(b[(s + 16)..<(s + 20)]))
+        let end = s + min(b.count, totalLength)
+        return try tcp(b[(s + headerLength)..<end], length: totalLength - headerLength,
+                       source: source, destination: destination, timestamp: timestamp)
+    }
+
+    private static func ipv6(_ b: ArraySlice<UInt8>, cut: Int, timestamp: UInt64) throws(PacketDecodingError) -> Outcome {
+        guard b.count >= 40 else { throw .truncated("ipv6 header") }
+        let s = b.startIndex
+        let payloadLength = Int(try b.uint16(at: 4, layer: "ipv6 header"))
+        guard payloadLength > 0 else { throw .malformed("ipv6 payload length 0 (jumbogram)") }
+        guard b.count + cut >= 40 + payloadLength else { throw .truncated("ipv6 packet shorter than its payload length") }
+        var next = b[s + 6]
+        var offset = 40
+        // Extension headers until TCP; each is checked against the payload length.
+        for _ in 0..<16 {
+            switch next {
+            case 6:
+                let source = IPAddress(ipv6: Array(b[(s + 8)..<(s + 24)]))
+                let destination = IPAddress(ipv6: Array(b[(s + 24)..<(s + 40)]))
+                let end = s + min(b.count, 40 + payloadLength)
+                guard s + offset <= end else { throw .truncated("ipv6 extension headers") }
+                return try tcp(b[(s + offset)..<end], length: 40 + payloadLength - offset,
+                               source: source, destination: destination, timestamp: timestamp)
+            case 0, 43, 60, 51:
+                guard offset + 2 <= b.count else { throw .truncated("ipv6 extension header") }
+                let length = next == 51 ? (Int(b[s + offset + 1]) + 2) * 4 : (Int(b[s + offset + 1]) + 1) * 8
+                next = b[s + offset]
+                offset += length
+                guard offset <= 40 + payloadLength else { throw .malformed("ipv6 extension header beyond the payload") }
+            case 44:
+                return .skipped(.fragment)
+            default:
+                return .skipped(.notTCP)
+            }
+        }
+        throw .malformed("too many ipv6 extension headers")
+    }
+
+    // MARK: TCP
+
+    /// `b`: the captured part of the segment; `length`: its length per the IP header.
+    private static func tcp(_ b: ArraySlice<UInt8>, length: Int, source: IPAddress, destination: IPAddress,
+                            timestamp: UInt64) throws(PacketDecodingError) -> Outcome {
+        guard b.count >= 20 else { throw .truncated("tcp header") }
+        let s = b.startIndex
+        let headerLength = Int(b[s + 12] >> 4) * 4
+        guard headerLength >= 20, headerLength <= length else { throw .malformed("tcp data offset") }
+        guard b.count >= headerLength else { throw .truncated("tcp options") }
+        let segment = TCPSegment(
+            timestamp: timestamp,
+            source: Endpoint(address: source, port: try b.uint16(at: 0, layer: "tcp header")),
+            destination: Endpoint(address: destination, port: try b.uint16(at: 2, layer: "tcp header")),
+            sequence: try b.uint32(at: 4, layer: "tcp header"),
+            acknowledgment: try b.uint32(at: 8, layer: "tcp header"),
+            flags: TCPFlags(rawValue: b[s + 13] & 0x1f),
+            payload: b[(s + headerLength)...],
+            payloadLength: UInt32(length - headerLength))
+        return .tcp(segment)
+    }
+}
+
+/// Why a packet could not be decoded: the layer whose header was cut short,
+/// or the field that made no sense.
+public enum PacketDecodingError: Error, Sendable, Hashable, CustomStringConvertible {
+    case truncated(String)
+    case malformed(String)
+
+    public var description: String {
+        switch self {
+        case .truncated(let layer): "truncated \(layer)"
+        case .malformed(let what): "malformed \(what)"
+        }
+    }
+}
+
+extension ArraySlice<UInt8> {
+    /// Big-endian 16 bits at `offset` from the start, or a truncation error naming `layer`.
+    func uint16(at offset: Int, layer: String) throws(PacketDecodingError) -> UInt16 {
+        guard offset >= 0, offset + 2 <= count else { throw .truncated(layer) }
+        let i = startIndex + offset
+        return UInt16(self[i]) << 8 | UInt16(self[i + 1])
+    }
+
+    func uint32(at offset: Int, layer: String) throws(PacketDecodingError) -> UInt32 {
+        guard offset >= 0, offset + 4 <= count else { throw .truncated(layer) }
+        let i = startIndex + offset
+        return UInt32(self[i]) << 24 | UInt32(self[i + 1]) << 16 | UInt32(self[i + 2]) << 8 | UInt32(self[i + 3])
+    }
+}

@@ -1,0 +1,265 @@
+import Events
+
+/// Turns TCP segments, in capture order, into the events the live probe
+/// produces for the same traffic, so the same `Analyzer` reads a capture
+/// file as it reads the kernel: `.data` per newly contiguous run of bytes
+/// (timestamped with the packet that made it contiguous), `.connectionOpened`
+/// on a handshake, `.stateChanged` on each FIN, `.reset` and
+/// `.connectionClosed`, and a `.retransmit` per segment that carried bytes
+/// already seen.
+///
+/// Every connection is told from its client's side (the probe's view of a
+/// client socket): the client is the SYN's sender; for a connection already
+/// open when the capture began, the end with the higher port, and the
+/// analyzer confirms the roles from the first request it recognizes. Events
+/// carry no process: pid 0, empty comm, no container, a connection id of
+/// the reassembler's own.
+///
+/// Pure and bounded: per-direction buffering is capped, idle connections
+/// are dropped by packet time, and at most `maxConnections` are held.
+public struct TCPReassembler: Sendable {
+    /// Bounds on what is held.
+    public struct Configuration: Sendable {
+        /// Out-of-order bytes one direction holds before it gives up on a hole.
+        public var maxPendingBytes: Int
+        /// A connection with no segment for this long (ns of capture time) is closed.
+        public var idleTimeout: UInt64
+        /// Connections held at most; beyond, the longest idle ones are closed.
+        public var maxConnections: Int
+
+        public init(maxPendingBytes: Int = 4 << 20, idleTimeout: UInt64 = 300_000_000_000, maxConnections: Int = 200_000) {
+            self.maxPendingBytes = maxPendingBytes
+            self.idleTimeout = idleTimeout
+            self.maxConnections = max(1, maxConnections)
+        }
+    }
+
+    struct FlowKey: Hashable, Sendable {
+        var low: Endpoint
+        var high: Endpoint
+
+        init(_ a: Endpoint, _ b: Endpoint) {
+            if a.address.bytes.lexicographicallyPrecedes(b.address.bytes)
+                || (a.address.bytes == b.address.bytes && a.port < b.port) {
+                (low, high) = (a, b)
+            } else {
+                (low, high) = (b, a)
+            }
+        }
+    }
+
+    struct Flow: Sendable {
+        let id: UInt64
+        let client: Endpoint
+        let server: Endpoint
+        /// `.client` when the handshake told who the client is; else the analyzer decides.
+        let role: Role
+        var streams: [StreamReassembler]
+        var lastSeen: UInt64
+
+        var tuple: SocketTuple { SocketTuple(local: client, remote: server) }
+        var isFinished: Bool { streams[0].isFinished && streams[1].isFinished }
+    }
+
+    public let configuration: Configuration
+    public private(set) var counters = ReassemblyCounters()
+    private var flows: [FlowKey: Flow] = [:]
+    private var nextConnectionID: UInt64 = 1
+    private var lastSweep: UInt64 = 0
+
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+    }
+
+    /// Connections held now.
+    public var openConnections: Int { flows.count }
+
+    /// Takes the next segment of the capture; returns the events it completes.
+    public mutating func process(_ segment: TCPSegment) -> [ProbeEvent] {
+        var events: [ProbeEvent] = []
+        counters.segments += 1
+        sweep(now: segment.timestamp, into: &events)
+        let key = FlowKey(segment.source, segment.destination)
+        let isSYN = segment.flags.contains(.syn)
+        var flow: Flow
+        if let existing = flows.removeValue(forKey: key) {
+            flow = existing
+            let repeatsHandshake = segment.source == existing.client
+                && existing.streams[0].nextSequence == segment.sequence &+ 1
+            if isSYN && !segment.flags.contains(.ack) && !repeatsHandshake {
+                // A new handshake on the same addresses and ports: the old connection is over.
+                close(existing, at: segment.timestamp, into: &events)
+                flow = newFlow(segment, into: &events)
+            }
+        } else {
+            // A segment with nothing in it for a connection not held (its ACK, FIN, RST after the close): nothing to do.
+            guard isSYN || segment.payloadLength > 0 else {
+                counters.segmentsOutsideConnections += 1
+                return events
+            }
+            flow = newFlow(segment, into: &events)
+        }
+        flow.lastSeen = segment.timestamp
+        handle(segment, &flow, into: &events)
+        if segment.flags.contains(.rst) || flow.isFinished {
+            if segment.flags.contains(.rst) {
+                counters.resets += 1
+                let header = header(flow, segment.timestamp)
+                events.append(.reset(ResetEvent(header: header, sent: segment.source == flow.client, state: .established)))
+            }
+            close(flow, at: segment.timestamp, into: &events)
+        } else {
+            flows[key] = flow
+        }
+        return events
+    }
+
+    /// The capture ended: what every connection holds is delivered (holes as gaps) and each is closed.
+    public mutating func finish() -> [ProbeEvent] {
+        var events: [ProbeEvent] = []
+        for flow in flows.values.sorted(by: { $0.id < $1.id }) {
+            close(flow, at: flow.lastSeen, into: &events)
+        }
+        flows = [:]
+        return events
+    }
+
+    // MARK: Connections
+
+    private mutating func newFlow(_ segment: TCPSegment, into events: inout [ProbeEvent]) -> Flow {
+        let client: Endpoint, server: Endpoint, role: Role
+        if segment.flags.contains(.syn) {
+            let fromClient = !segment.flags.contains(.ack)
+            (client, server) = fromClient ? (segment.source, segment.destination) : (segment.destination, segment.source)
+            role = .client
+            counters.connectionsFromHandshake += 1
+        } else {
+            // Already open: servers listen on the lower port (ephemeral ports are high).
+            let sourceIsClient = segment.source.port >= segment.destination.port
+            (client, server) = sourceIsClient ? (segment.source, segment.destination) : (segment.destination, segment.source)
+            role = .unknown
+            counters.connectionsAlreadyOpen += 1
+        }
+        let stream = StreamReassembler(maxPendingBytes: configuration.maxPendingBytes)
+        let flow = Flow(id: nextConnectionID, client: client, server: server, role: role, streams: [stream, stream],
+                        lastSeen: segment.timestamp)
+        nextConnectionID += 1
+        if role == .client {
+            events.append(.connectionOpened(ConnectionEvent(header: header(flow, segment.timestamp), fd: -1, role: .client)))
+        }
+        if flows.count >= configuration.maxConnections { evictIdlest(into: &events) }
+        return flow
+    }
+
+    private mutating func handle(_ segment: TCPSegment, _ flow: inout Flow, into events: inout [ProbeEvent]) {
+        let fromClient = segment.source == flow.client
+        let sender = fromClient ? 0 : 1
+        let header = header(flow, segment.timestamp)
+        var sequence = segment.sequence
+        if segment.flags.contains(.syn) {
+            if flow.streams[sender].synchronize(initialSequence: segment.sequence) {
+                retransmitted(segment.sequence, header, into: &events)
+            }
+            sequence &+= 1
+        }
+        if segment.flags.contains(.ack) {
+            // Acknowledged holes in the other direction are given up before this segment's bytes.
+            var outputs: [StreamReassembler.Output] = []
+            flow.streams[1 - sender].acknowledge(segment.acknowledgment, into: &outputs)
+            append(outputs, fromClient: !fromClient, flow, header, into: &events)
+        }
+        var outputs: [StreamReassembler.Output] = []
+        let missing = segment.payloadLength - UInt32(segment.payload.count)
+        if flow.streams[sender].receive(sequence: sequence, bytes: segment.payload, missing: missing,
+                                        fin: segment.flags.contains(.fin), into: &outputs) {
+            retransmitted(sequence, header, into: &events)
+        }
+        if segment.flags.contains(.rst) {
+            flow.streams[sender].flush(into: &outputs)
+            append(outputs, fromClient: fromClient, flow, header, into: &events)
+            outputs = []
+            flow.streams[1 - sender].flush(into: &outputs)
+            append(outputs, fromClient: !fromClient, flow, header, into: &events)
+        } else {
+            append(outputs, fromClient: fromClient, flow, header, into: &events)
+        }
+    }
+
+    private mutating func retransmitted(_ sequence: UInt32, _ header: EventHeader, into events: inout [ProbeEvent]) {
+        counters.retransmittedSegments += 1
+        events.append(.retransmit(RetransmitEvent(header: header, segments: 1, sequence: sequence, state: .established, error: 0)))
+    }
+
+    /// Delivers what both directions hold and ends the connection.
+    private mutating func close(_ flow: Flow, at timestamp: UInt64, into events: inout [ProbeEvent]) {
+        var flow = flow
+        let header = header(flow, timestamp)
+        for sender in 0..<2 {
+            var outputs: [StreamReassembler.Output] = []
+            flow.streams[sender].flush(into: &outputs)
+            append(outputs, fromClient: sender == 0, flow, header, into: &events)
+        }
+        for stream in flow.streams {
+            counters.gaps += stream.gaps
+            counters.gapBytes += stream.gapBytes
+        }
+        counters.connectionsClosed += 1
+        events.append(.connectionClosed(ConnectionEvent(header: header, fd: -1, role: flow.role)))
+    }
+
+    private func header(_ flow: Flow, _ timestamp: UInt64) -> EventHeader {
+        EventHeader(pid: 0, tid: 0, comm: "", netns: 0, cgroupID: 0, connectionID: flow.id, timestamp: timestamp,
+                    tuple: flow.tuple)
+    }
+
+    /// The stream's output as the probe's events for the client's socket.
+    private mutating func append(_ outputs: [StreamReassembler.Output], fromClient: Bool, _ flow: Flow,
+                                 _ header: EventHeader, into events: inout [ProbeEvent]) {
+        for output in outputs {
+            switch output {
+            case .bytes(let bytes, let missing):
+                let length = UInt64(bytes.count) + UInt64(missing)
+                counters.bytes += length
+                events.append(.data(DataEvent(header: header, enterTimestamp: header.timestamp,
+                                              direction: fromClient ? .egress : .ingress,
+                                              syscall: fromClient ? .write : .read, fd: -1, role: flow.role,
+                                              length: length, payload: Array(bytes))))
+            case .gap(let size):
+                events.append(.data(DataEvent(header: header, enterTimestamp: header.timestamp,
+                                              direction: fromClient ? .egress : .ingress,
+                                              syscall: fromClient ? .write : .read, fd: -1, role: flow.role,
+                                              length: UInt64(size), payload: [], payloadUnavailable: true)))
+            case .end:
+                // The client's socket sees its own FIN as FIN_WAIT1, the server's as CLOSE_WAIT.
+                events.append(.stateChanged(StateChangeEvent(header: header, oldState: .established,
+                                                             newState: fromClient ? .finWait1 : .closeWait)))
+            }
+        }
+    }
+
+    // MARK: Bounds
+
+    private mutating func sweep(now: UInt64, into events: inout [ProbeEvent]) {
+        guard now >= lastSweep &+ 1_000_000_000 else { return }
+        lastSweep = now
+        guard now > configuration.idleTimeout else { return }
+        let cutoff = now - configuration.idleTimeout
+        let idle = flows.filter { $0.value.lastSeen < cutoff }.sorted { $0.value.id < $1.value.id }
+        for (key, flow) in idle {
+            flows[key] = nil
+            counters.connectionsIdleClosed += 1
+            close(flow, at: now, into: &events)
+        }
+    }
+
+    /// Closes the longest idle tenth of the connections, so that the next ones fit.
+    private mutating func evictIdlest(into events: inout [ProbeEvent]) {
+        let victims = flows.sorted { ($0.value.lastSeen, $0.value.id) < ($1.value.lastSeen, $1.value.id) }
+            .prefix(max(1, flows.count / 10))
+        for (key, flow) in victims {
+            flows[key] = nil
+            counters.connectionsEvicted += 1
+            close(flow, at: flow.lastSeen, into: &events)
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Analyzer
+import ArgumentParser
+import Events
+import Packets
+
+struct AnalyzeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Read a pcap or pcapng file and show its requests as stat and watch do; no root needed.",
+        discussion: """
+        Decodes the file's packets (Ethernet, Linux cooked v1/v2 from `tcpdump -i any`, raw IP; \
+        IPv4 and IPv6), reassembles every TCP connection in both directions (out-of-order and \
+        retransmitted segments, holes the capture missed, connections already open when it \
+        began) and feeds the same analyzer the live probe feeds. By default prints the table \
+        `stat` prints, grouped by server address (a file names no containers); --watch prints \
+        every record as one JSON object per line, as `watch --json` does.
+
+        Records from a file have no process: `pid` and `comm` are null. `retransmits` counts the \
+        segments the capture holds twice while the exchange was in flight. `duration` runs from \
+        the packet that completes the request to the packet that completes the response, which \
+        is what Wireshark's `http.time` measures; `start` is the request's first packet.
+        Malformed packets are skipped and counted on stderr; a file that is not a capture, or is \
+        cut short, is an error (after printing what was read before the cut).
+
+        Examples:
+          pipetrace analyze capture.pcap
+          pipetrace analyze capture.pcapng --group-by target --bigresp --top 5
+          pipetrace analyze capture.pcap --watch | jq 'select(.retransmits > 0)'
+        """
+    )
+
+    @Argument(help: ArgumentHelp("The capture file (pcap or pcapng, as tcpdump -w or Wireshark write them).", valueName: "file"))
+    var file: String
+
+    @Flag var ranking: StatCommand.Ranking = .slow
+
+    @Option(name: .customLong("group-by"), help: ArgumentHelp("Group by remote (server address), target (method and path), hop, container or protocol.",
+                                                              valueName: "dimension"))
+    var grouping: RequestStatistics.Grouping = .remote
+
+    @Option(name: .customLong("top"), help: ArgumentHelp("Requests shown per group.", valueName: "N"))
+    var top: Int = 3
+
+    @Flag(name: .customLong("json"), help: "Print the statistics as one JSON object, as `stat --json` does.")
+    var json = false
+
+    @Flag(name: .customLong("watch"), help: "Print every request as one JSON object per line instead, as `watch --json` does.")
+    var watch = false
+
+    func validate() throws {
+        guard top >= 0 else { throw ValidationError("--top must be 0 or more") }
+    }
+
+    func run() throws {
+        let reader: CaptureFileReader
+        do {
+            reader = try CaptureFileReader(path: file)
+        } catch {
+            throw CleanExit.message("error: \(error)").failure
+        }
+        guard reader.linkType.isSupported else {
+            throw CleanExit.message("error: \(file): link-layer type \(reader.linkTypeNumber) is not one pipetrace reads (Ethernet, Linux cooked, raw IP, loopback)").failure
+        }
+        let out = OutputStream()
+        var statistics = RequestStatistics(grouping: grouping, ranking: ranking == .slow ? .slowest : .biggest, topCount: top)
+        var hops = HopIndex()
+        var incomplete: UInt64 = 0
+        let handle: (RequestRecord) -> Void = { record in
+            if watch {
+                var w = JSONWriter()
+                record.writeJSON(into: &w)
+                w.newline()
+                out.write(w.bytes)
+            } else {
+                hops.add(record)
+                // As in `stat`: a latency cut short by a close or the end of the file is not a latency.
+                if record.isComplete { statistics.add(record) } else { incomplete += 1 }
+            }
+        }
+        var analysis = CaptureAnalysis()
+        var readError: Error?
+        do {
+            while let packet = try reader.next() {
+                analysis.process(packet, handle)
+            }
+        } catch {
+            readError = error
+        }
+        analysis.finish(handle)
+        if !watch {
+            let report = StatReport(window: analysis.replay.duration, lostEvents: 0, statistics: statistics, hops: hops,
+                                    incomplete: incomplete)
+            out.write(json ? report.json() : Array(report.text().utf8))
+        }
+        out.flush()
+        let errors = OutputStream(fd: 2)
+        errors.write(analysis.summary)
+        errors.flush()
+        if let readError {
+            throw CleanExit.message("error: \(readError) (after \(analysis.replay.counters.packets) packets)").failure
+        }
+    }
+}

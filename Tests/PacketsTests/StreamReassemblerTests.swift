@@ -1,0 +1,6 @@
+import Packets
+import Testing
+
+@Suite("StreamReassembler")
+struct StreamReassemblerTests {
+}
