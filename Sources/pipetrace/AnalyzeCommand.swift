@@ -56,10 +56,10 @@ struct AnalyzeCommand: ParsableCommand {
         do {
             reader = try CaptureFileReader(path: file)
         } catch {
-            throw CleanExit.message("error: \(error)").failure
+            throw FailureMessage(text: "\(error)")
         }
         guard reader.linkType.isSupported else {
-            throw CleanExit.message("error: \(file): link-layer type \(reader.linkTypeNumber) is not one pipetrace reads (Ethernet, Linux cooked, raw IP, loopback)").failure
+            throw FailureMessage(text: "\(file): link-layer type \(reader.linkTypeNumber) is not one pipetrace reads (Ethernet, Linux cooked, raw IP, loopback)")
         }
         let out = OutputStream()
         var statistics = RequestStatistics(grouping: grouping, ranking: ranking == .slow ? .slowest : .biggest, topCount: top)
@@ -97,7 +97,7 @@ struct AnalyzeCommand: ParsableCommand {
         errors.write(analysis.summary)
         errors.flush()
         if let readError {
-            throw CleanExit.message("error: \(readError) (after \(analysis.replay.counters.packets) packets)").failure
+            throw FailureMessage(text: "\(readError) (after \(analysis.replay.counters.packets) packets)")
         }
     }
 }

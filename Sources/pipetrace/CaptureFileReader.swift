@@ -11,7 +11,8 @@ final class CaptureFileReader {
     struct Failure: Error, CustomStringConvertible {
         let path: String
         let message: String
-        var description: String { "\(path): \(message)" }
+        /// "FILE: what is wrong", once (libpcap sometimes names the file itself).
+        var description: String { message.hasPrefix("\(path): ") ? message : "\(path): \(message)" }
     }
 
     let path: String
@@ -56,6 +57,7 @@ final class CaptureFileReader {
     /// libpcap's message on one line, and "not a capture file" said plainly.
     private static func readable(_ message: String) -> String {
         let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+        if line.contains("file header bytes, only got 0") { return "empty file, not a pcap or pcapng capture" }
         if line.contains("unknown file format") { return "not a pcap or pcapng capture file (\(line))" }
         if line.isEmpty { return "cannot read the capture" }
         return line
