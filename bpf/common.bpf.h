@@ -41,6 +41,11 @@ struct pt_conn {
 	__u16 role;
 	__u16 tuple_ready; /* tuple and netns below are set: a connected socket's never change */
 	__u32 netns;
+	/* TCP reached CLOSE. Kept, not deleted: a reset is sent after the state
+	 * change (abort on close) and must still name its owner and ports. A
+	 * new socket at the same address starts the entry over. */
+	__u32 closed;
+	__u32 _pad;
 	__u8 comm[PT_COMM_LEN];
 	struct pt_tuple tuple;
 };
@@ -214,7 +219,7 @@ static __always_inline struct pt_conn *pt_conn_of(const struct sock *sk, __u16 r
 	__u64 key = (__u64)sk;
 	struct pt_conn *c = bpf_map_lookup_elem(&pt_conns, &key);
 
-	if (c) {
+	if (c && !c->closed) {
 		if (role != PT_ROLE_UNKNOWN)
 			c->role = role;
 		return c;
@@ -233,7 +238,7 @@ static __always_inline struct pt_conn *pt_conn_of(const struct sock *sk, __u16 r
 		.role = role,
 	};
 	bpf_get_current_comm(n.comm, sizeof(n.comm));
-	if (bpf_map_update_elem(&pt_conns, &key, &n, BPF_NOEXIST) && bpf_map_update_elem(&pt_conns, &key, &n, BPF_ANY)) {
+	if (bpf_map_update_elem(&pt_conns, &key, &n, BPF_ANY)) {
 		pt_count(PT_STAT_CONN_TABLE_FULL);
 		return NULL;
 	}
@@ -282,8 +287,14 @@ static __always_inline void pt_fill_sock_header(struct pt_header *h, __u32 kind,
 
 	h->kind = kind;
 	h->timestamp = bpf_ktime_get_ns();
-	h->netns = pt_netns_of(sk);
-	pt_read_tuple(sk, &h->tuple);
+	if (c && c->tuple_ready) {
+		/* The kernel clears the local port at CLOSE; the table remembers it. */
+		h->netns = c->netns;
+		h->tuple = c->tuple;
+	} else {
+		h->netns = pt_netns_of(sk);
+		pt_read_tuple(sk, &h->tuple);
+	}
 	if (c) {
 		h->pid = c->pid;
 		h->tid = c->tid;

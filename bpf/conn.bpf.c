@@ -123,7 +123,9 @@ int BPF_PROG(handle_set_state, const struct sock *sk, int oldstate, int newstate
 		pt_submit(&ev, sizeof(ev));
 	if (newstate == TCP_CLOSE) {
 		__u64 key = (__u64)sk;
-		bpf_map_delete_elem(&pt_conns, &key);
+		struct pt_conn *c = bpf_map_lookup_elem(&pt_conns, &key);
+		if (c)
+			c->closed = 1;
 	}
 	return 0;
 }

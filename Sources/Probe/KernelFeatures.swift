@@ -1,4 +1,4 @@
-import CLibBPF
+internal import CLibBPF
 import Glibc
 
 /// One kernel feature: whether this kernel has it and whether pipetrace needs it.

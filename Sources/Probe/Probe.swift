@@ -1,5 +1,5 @@
-import CPipetraceBPF
-import CPipetraceEvents
+internal import CPipetraceBPF
+internal import CPipetraceEvents
 import Events
 import Glibc
 

@@ -1,4 +1,4 @@
-import CLibBPF
+internal import CLibBPF
 
 /// An attached program. Detached when this object goes away.
 public final class BPFLink {

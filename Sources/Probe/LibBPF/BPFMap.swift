@@ -1,4 +1,4 @@
-import CLibBPF
+internal import CLibBPF
 import Glibc
 
 /// A map of a `BPFObject`. Valid while its object lives; it keeps the object alive.

@@ -1,4 +1,4 @@
-import CLibBPF
+internal import CLibBPF
 import Glibc
 
 /// A BPF ELF object: its programs, maps and `const volatile` settings.

@@ -1,4 +1,4 @@
-import CLibBPF
+internal import CLibBPF
 
 /// The running kernel's BTF (/sys/kernel/btf/vmlinux): which types and
 /// typed tracepoints it has, asked before anything is loaded.

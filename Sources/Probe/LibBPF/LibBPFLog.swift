@@ -1,4 +1,4 @@
-import CLibBPF
+internal import CLibBPF
 import Glibc
 import Synchronization
 

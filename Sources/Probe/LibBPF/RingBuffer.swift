@@ -1,4 +1,4 @@
-import CLibBPF
+internal import CLibBPF
 import Glibc
 
 /// Reads a BPF ring buffer map. Each record is handed to `handler` as raw
