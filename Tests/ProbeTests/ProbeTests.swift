@@ -16,8 +16,8 @@ struct ProbeTests {
         return try Probe(configuration: config, containers: resolver)
     }
 
-    func startServer(_ net: TestNetwork, mode: String, bodyBytes: Int, port: Int = 8080) throws -> Child {
-        let server = try Child(net.exec(net.server, ["python3", Repository.httpPeer, "server", "\(port)", mode, "\(bodyBytes)"]))
+    func startServer(_ net: TestNetwork, mode: String, bodyBytes: Int, port: Int = 8080, bind: String = "0.0.0.0") throws -> Child {
+        let server = try Child(net.exec(net.server, ["python3", Repository.httpPeer, "server", "\(port)", mode, "\(bodyBytes)", bind]))
         let ready = try server.readJSON()
         #expect(ready["ready"] as? Bool == true)
         return server

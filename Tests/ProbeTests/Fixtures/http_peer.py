@@ -3,9 +3,11 @@
 syscalls a test asks for, so the probe's view of each syscall family can be
 checked byte for byte. Prints one JSON line per process with what it did.
 
-  http_peer.py server PORT MODE BODY_BYTES   serve one connection, one request
+  http_peer.py server PORT MODE BODY_BYTES [BIND]   serve one connection, one request
   http_peer.py client HOST PORT MODE         send one request, read the response
   http_peer.py files DIR                     only file, pipe and UDP I/O (no TCP)
+  http_peer.py reset-server PORT             accept, then close with the request unread (sends RST)
+  http_peer.py reset-client HOST PORT        send a request, expect the connection reset
 
 MODE: plain (write/read), vector (writev/readv), msg (sendmsg/recvmsg),
       sendfile (server body through sendfile(2)).
@@ -80,10 +82,10 @@ def read_request(sock, mode):
     return data
 
 
-def server(port, mode, nbytes):
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def server(port, mode, nbytes, bind="0.0.0.0"):
+    listener = socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("0.0.0.0", port))
+    listener.bind((bind, port))
     listener.listen(8)
     emit(role="server", ready=True)
     conn, peer = listener.accept()
@@ -143,13 +145,47 @@ def files(directory):
     emit(role="files", done=True)
 
 
+def reset_server(port):
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("0.0.0.0", port))
+    listener.listen(8)
+    emit(role="server", ready=True)
+    conn, _ = listener.accept()
+    # Closing with unread bytes in the receive queue makes the kernel send a reset.
+    while not select_readable(conn):
+        pass
+    conn.close()
+    emit(role="server", closed=True)
+
+
+def select_readable(sock):
+    import select
+    return bool(select.select([sock], [], [], 5)[0])
+
+
+def reset_client(host, port):
+    sock = socket.create_connection((host, port))
+    sock.sendall(b"POST /never-read HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
+    try:
+        got = sock.recv(100)
+        outcome = "eof" if not got else "data"
+    except ConnectionResetError:
+        outcome = "reset"
+    emit(role="client", outcome=outcome, local=list(sock.getsockname()))
+
+
 if __name__ == "__main__":
     what = sys.argv[1]
     if what == "server":
-        server(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+        server(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), *sys.argv[5:6])
     elif what == "client":
         client(sys.argv[2], int(sys.argv[3]), sys.argv[4])
     elif what == "files":
         files(sys.argv[2])
+    elif what == "reset-server":
+        reset_server(int(sys.argv[2]))
+    elif what == "reset-client":
+        reset_client(sys.argv[2], int(sys.argv[3]))
     else:
         sys.exit("usage: see the docstring")

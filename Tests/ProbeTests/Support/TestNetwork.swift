@@ -9,6 +9,8 @@ final class TestNetwork {
     let client: String
     let serverAddress = "10.231.0.1"
     let clientAddress = "10.231.0.2"
+    let serverAddress6 = "fd00:231::1"
+    let clientAddress6 = "fd00:231::2"
     private var removed = false
 
     init() throws {
@@ -20,8 +22,10 @@ final class TestNetwork {
             try Shell.run(["ip", "netns", "add", client])
             try Shell.run(["ip", "link", "add", "pt\(id)a", "netns", server, "type", "veth",
                            "peer", "name", "pt\(id)b", "netns", client])
-            for (ns, dev, address) in [(server, "pt\(id)a", serverAddress), (client, "pt\(id)b", clientAddress)] {
+            for (ns, dev, address, address6) in [(server, "pt\(id)a", serverAddress, serverAddress6),
+                                                 (client, "pt\(id)b", clientAddress, clientAddress6)] {
                 try Shell.run(["ip", "-n", ns, "addr", "add", "\(address)/24", "dev", dev])
+                try Shell.run(["ip", "-n", ns, "addr", "add", "\(address6)/64", "dev", dev, "nodad"])
                 try Shell.run(["ip", "-n", ns, "link", "set", dev, "up"])
                 try Shell.run(["ip", "-n", ns, "link", "set", "lo", "up"])
             }
