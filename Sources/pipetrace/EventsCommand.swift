@@ -76,8 +76,3 @@ extension CleanExit {
     /// A message and exit status 1, without a usage dump: for errors the user can act on.
     var failure: Error { FailureMessage(text: "\(self)") }
 }
-
-struct FailureMessage: Error, CustomStringConvertible {
-    let text: String
-    var description: String { text }
-}

@@ -20,12 +20,21 @@ struct FilterOptions: ParsableArguments {
                                valueName: "bytes"))
     var payloadCap: Int = 4096
 
+    @Option(name: .customLong("buffer-size"),
+            help: ArgumentHelp("Ring buffer between kernel and pipetrace, in MiB (a power of two). Raise it when events are reported lost.",
+                               valueName: "MiB"))
+    var bufferMiB: Int = 32
+
     /// The probe configuration these options describe.
     func probeConfiguration(resolver: ContainerResolver) throws -> ProbeConfiguration {
         var c = ProbeConfiguration()
         c.pids = Set(pids)
         c.ports = Set(ports)
         c.payloadCap = payloadCap
+        guard bufferMiB > 0, bufferMiB <= 1024, bufferMiB & (bufferMiB - 1) == 0 else {
+            throw FailureMessage(text: "--buffer-size must be a power of two between 1 and 1024 (MiB)")
+        }
+        c.ringBufferBytes = bufferMiB << 20
         for name in containers {
             if name == "host" {
                 c.netns.insert(resolver.hostNetns)
@@ -34,13 +43,13 @@ struct FilterOptions: ParsableArguments {
             } else {
                 let cgroups = resolver.cgroups(ofContainer: name)
                 guard !cgroups.isEmpty else {
-                    throw ValidationError("no container named '\(name)': not an `ip netns` name nor the id of a running container")
+                    throw FailureMessage(text: "no container named '\(name)': not an `ip netns` name nor the id of a running container")
                 }
                 c.cgroups.formUnion(cgroups)
             }
         }
         guard c.netns.isEmpty || c.cgroups.isEmpty else {
-            throw ValidationError("--container takes either network namespace names or container ids, not both")
+            throw FailureMessage(text: "--container takes either network namespace names or container ids, not both")
         }
         return c
     }
