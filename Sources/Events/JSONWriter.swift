@@ -119,11 +119,13 @@ public struct JSONWriter {
     public mutating func payloadField(_ key: String, _ payload: [UInt8]) {
         writeKey(key)
         bytes.append(UInt8(ascii: "\""))
+        bytes.reserveCapacity(bytes.count + payload.count + 64)
+        JSONWriter.needsEscape.withUnsafeBufferPointer { escape in
         payload.withUnsafeBufferPointer { p in
             var run = 0 // start of the current run of bytes that need no escape
             for i in 0..<p.count {
                 let b = p[i]
-                guard b < 0x20 || b >= 0x7f || b == 0x22 || b == 0x5c else { continue }
+                guard escape[Int(b)] else { continue }
                 if run < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[run..<i])) }
                 run = i + 1
                 switch b {
@@ -139,8 +141,12 @@ public struct JSONWriter {
             }
             if run < p.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[run...])) }
         }
+        }
         bytes.append(UInt8(ascii: "\""))
     }
+
+    /// Bytes that payload text escapes: controls, DEL and above, quote, backslash.
+    private static let needsEscape: [Bool] = (0..<256).map { b in b < 0x20 || b >= 0x7f || b == 0x22 || b == 0x5c }
 
     private static func hex(_ nibble: UInt8) -> UInt8 {
         nibble < 10 ? 0x30 + nibble : 0x57 + nibble
@@ -177,8 +183,12 @@ public struct JSONWriter {
     private mutating func writeKey(_ key: String) {
         comma()
         bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: key.utf8)
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        // Literal keys are contiguous UTF-8: one copy, no per-character walk.
+        if key.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
+            bytes.append(contentsOf: key.utf8)
+        }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
     }
 
     private mutating func writeNull() {
@@ -191,7 +201,9 @@ public struct JSONWriter {
             !u.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c }
         } ?? false
         if plain {
-            bytes.append(contentsOf: s.utf8)
+            if s.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
+                bytes.append(contentsOf: s.utf8)
+            }
             bytes.append(UInt8(ascii: "\""))
             return
         }
