@@ -1,0 +1,80 @@
+/// The few pieces of the protobuf wire format the exporter's messages need
+/// (varints, fixed64 doubles, length-delimited fields), so remote write
+/// and OTLP are encoded without generated code or a protoc plugin in the build.
+/// Fields are written in field-number order, as protoc does.
+public struct ProtobufWriter: Sendable {
+    public private(set) var bytes: [UInt8] = []
+
+    public init() {}
+
+    enum WireType: UInt64 {
+        case varint = 0, fixed64 = 1, lengthDelimited = 2, fixed32 = 5
+    }
+
+    mutating func tag(_ field: UInt64, _ type: WireType) {
+        varint(field << 3 | type.rawValue)
+    }
+
+    public mutating func varint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(v))
+    }
+
+    /// An `int64`/`uint64`/`enum`/`bool` field; zero is the default and is not written.
+    public mutating func varintField(_ field: UInt64, _ value: UInt64) {
+        guard value != 0 else { return }
+        tag(field, .varint)
+        varint(value)
+    }
+
+    /// An `int64` field (negative values take ten bytes, as protobuf says).
+    public mutating func int64Field(_ field: UInt64, _ value: Int64) {
+        varintField(field, UInt64(bitPattern: value))
+    }
+
+    /// A `double` field; 0 is not written (proto3 default).
+    public mutating func doubleField(_ field: UInt64, _ value: Double) {
+        guard value.bitPattern != 0 else { return }
+        tag(field, .fixed64)
+        fixed64(value.bitPattern)
+    }
+
+    /// A `fixed64` field (OTLP's nanosecond timestamps).
+    public mutating func fixed64Field(_ field: UInt64, _ value: UInt64) {
+        guard value != 0 else { return }
+        tag(field, .fixed64)
+        fixed64(value)
+    }
+
+    mutating func fixed64(_ value: UInt64) {
+        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))) }
+    }
+
+    /// A `string` field; empty is not written.
+    public mutating func stringField(_ field: UInt64, _ value: String) {
+        guard !value.isEmpty else { return }
+        bytesField(field, Array(value.utf8))
+    }
+
+    /// A `bytes` field; empty is not written.
+    public mutating func bytesField(_ field: UInt64, _ value: [UInt8]) {
+        guard !value.isEmpty else { return }
+        tag(field, .lengthDelimited)
+        varint(UInt64(value.count))
+        bytes.append(contentsOf: value)
+    }
+
+    /// An embedded message, written by `body` into a writer of its own.
+    /// Written even when empty: a repeated message's presence is its meaning.
+    public mutating func messageField(_ field: UInt64, _ body: (inout ProtobufWriter) -> Void) {
+        var inner = ProtobufWriter()
+        body(&inner)
+        tag(field, .lengthDelimited)
+        varint(UInt64(inner.bytes.count))
+        bytes.append(contentsOf: inner.bytes)
+    }
+}
