@@ -1,0 +1,98 @@
+import Foundation
+
+/// One HTTP/1.1 POST per connection (`Connection: close`): at one batch per
+/// export interval a kept-alive connection would save little, and a fresh
+/// one never inherits a half-broken state from a receiver that restarted.
+public struct HTTPClient: Sendable {
+    public struct Response: Sendable {
+        public var status: Int
+        public var body: [UInt8]
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        /// A short word for metrics: "resolve", "connect", "timeout", "io", "protocol".
+        public let reason: String
+        public let description: String
+    }
+
+    public var timeout: Double
+    /// Told each local address a request goes out from, before it is sent,
+    /// so the records of that traffic can be recognized as our own.
+    public var onConnect: @Sendable (String, UInt16) -> Void
+
+    public init(timeout: Double = 10, onConnect: @escaping @Sendable (String, UInt16) -> Void = { _, _ in }) {
+        self.timeout = timeout
+        self.onConnect = onConnect
+    }
+
+    public func post(_ endpoint: HTTPEndpoint, headers: [(String, String)], body: [UInt8]) throws(Failure) -> Response {
+        try request("POST", endpoint, headers: headers, body: body)
+    }
+
+    public func get(_ endpoint: HTTPEndpoint) throws(Failure) -> Response {
+        try request("GET", endpoint, headers: [], body: [])
+    }
+
+    func request(_ method: String, _ endpoint: HTTPEndpoint, headers: [(String, String)], body: [UInt8]) throws(Failure) -> Response {
+        do {
+            let socket = try Socket.connect(host: endpoint.host, port: endpoint.port, timeout: timeout)
+            if let (ip, port) = socket.localAddress() { onConnect(ip, port) }
+            var head = "\(method) \(endpoint.path) HTTP/1.1\r\nHost: \(endpoint.host):\(endpoint.port)\r\n"
+            head += "User-Agent: pipetrace\r\nConnection: close\r\nContent-Length: \(body.count)\r\n"
+            for (name, value) in headers { head += "\(name): \(value)\r\n" }
+            head += "\r\n"
+            try socket.writeAll(Array(head.utf8) + body)
+            var received: [UInt8] = []
+            while true {
+                let chunk = try socket.read()
+                if chunk.isEmpty { break }
+                received += chunk
+                if received.count > 1 << 20 { break }
+            }
+            return try HTTPClient.parse(received)
+        } catch let failure as Socket.Failure {
+            throw Failure(reason: failure.reason, description: "\(endpoint): \(failure.description)")
+        } catch let failure as Failure {
+            throw Failure(reason: failure.reason, description: "\(endpoint): \(failure.description)")
+        } catch {
+            throw Failure(reason: "io", description: "\(endpoint): \(error)")
+        }
+    }
+
+    /// Status and body of a complete response (read to the close).
+    static func parse(_ bytes: [UInt8]) throws(Failure) -> Response {
+        let text = String(decoding: bytes.prefix(64), as: UTF8.self)
+        let parts = text.split(separator: " ", maxSplits: 2)
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else {
+            throw Failure(reason: bytes.isEmpty ? "io" : "protocol",
+                          description: bytes.isEmpty ? "connection closed without a response" : "not an HTTP response")
+        }
+        let separator: [UInt8] = [13, 10, 13, 10]
+        var bodyStart = bytes.count
+        if bytes.count >= 4 {
+            for i in 0...(bytes.count - 4) where Array(bytes[i..<i + 4]) == separator {
+                bodyStart = i + 4
+                break
+            }
+        }
+        let head = String(decoding: bytes[..<max(0, bodyStart - 4)], as: UTF8.self).lowercased()
+        let body = Array(bytes[bodyStart...])
+        return Response(status: status, body: head.contains("transfer-encoding: chunked") ? dechunk(body) : body)
+    }
+
+    /// The payload of a chunked body (chunk extensions and trailers ignored).
+    static func dechunk(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        var i = 0
+        while i < bytes.count {
+            guard let lineEnd = bytes[i...].firstIndex(of: 10) else { break }
+            let sizeText = String(decoding: bytes[i..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
+            guard let size = Int(sizeText.trimmingCharacters(in: .whitespacesAndNewlines), radix: 16), size > 0 else { break }
+            let start = lineEnd + 1
+            guard start + size <= bytes.count else { out += bytes[start...]; break }
+            out += bytes[start..<start + size]
+            i = start + size + 2
+        }
+        return out
+    }
+}
