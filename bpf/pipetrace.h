@@ -20,6 +20,10 @@
 /* Scatter/gather calls: iovec entries (and mmsghdr entries) followed per call. */
 #define PT_MAX_IOV 32
 #define PT_MAX_MMSG 8
+/* Packet capture: bytes kept per packet from its IP header. The snap length
+ * is a load-time setting; the upper bound is one IP packet. */
+#define PT_MAX_SNAPLEN 65535
+#define PT_DEFAULT_SNAPLEN 1514
 
 enum pt_event_kind {
 	PT_EVENT_DATA = 1,       /* bytes a process sent or received on a TCP socket */
@@ -31,6 +35,7 @@ enum pt_event_kind {
 	/* Bytes a sendfile() put on the wire, seen at cgroup egress; user space
 	 * joins them to the sendfile's PT_EVENT_DATA and never shows them alone. */
 	PT_EVENT_SENDFILE_BYTES = 7,
+	PT_EVENT_PACKET = 8,     /* a TCP packet of a traced connection (packets.bpf.c, capture only) */
 };
 
 enum pt_direction {
@@ -138,6 +143,23 @@ struct pt_sendfile_bytes_event {
 	__u32 offset;         /* of payload[0] from the first byte the sendfile queued */
 	__u32 captured;       /* payload bytes that follow */
 	__u8 payload[];
+};
+
+/*
+ * A TCP packet seen at cgroup ingress or egress, from its IP header. hdr.tuple
+ * comes from the packet (local end first, as for every event); hdr.netns is
+ * the socket's namespace; pid, tid, comm, cgroup_id and conn_id come from the
+ * connection table, zero when the socket is not in it (a handshake answered
+ * by the kernel, a socket opened before the probe and not yet used).
+ */
+struct pt_packet_event {
+	struct pt_header hdr;
+	__u32 len;       /* the packet's length from its IP header (a GSO packet is not yet cut) */
+	__u32 captured;  /* bytes that follow: min(len, snap length) */
+	__u32 ifindex;   /* the device it arrived on or leaves by; 0 if none */
+	__u16 direction; /* enum pt_direction: egress = sent by a socket of this host */
+	__u16 _pad;
+	__u8 data[];     /* `captured` bytes from the IP header */
 };
 
 #endif /* PIPETRACE_H */

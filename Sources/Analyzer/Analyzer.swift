@@ -69,6 +69,8 @@ public struct Analyzer: Sendable {
             attribute(retransmit)
         case .reset:
             counters.resets += 1
+        case .packet:
+            break // packets are for capture files; the analyzer reads the data events
         }
         sweepIfDue(into: &out)
         return out

@@ -12,6 +12,8 @@ const void *pipetrace_bpf_object(const char *name, size_t *size)
 		return pt_conn__elf_bytes(size);
 	if (strcmp(name, "tcp") == 0)
 		return pt_tcp__elf_bytes(size);
+	if (strcmp(name, "packets") == 0)
+		return pt_packets__elf_bytes(size);
 	*size = 0;
 	return NULL;
 }

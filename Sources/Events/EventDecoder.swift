@@ -64,6 +64,20 @@ public enum EventDecoder {
             let raw: pt_tcp_event = try load(bytes, kind: kind)
             return .reset(ResetEvent(header: header(raw.hdr), sent: raw.reset == UInt16(PT_RESET_SENT.rawValue),
                                      state: TCPState(kernel: raw.state)))
+        case Int(PT_EVENT_PACKET.rawValue):
+            let raw: pt_packet_event = try load(bytes, kind: kind)
+            let start = MemoryLayout<pt_packet_event>.size
+            let available = bytes.count - start
+            guard Int(raw.captured) <= available, raw.captured <= raw.len else {
+                throw .payloadLengthMismatch(captured: raw.captured, available: available)
+            }
+            let source = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + Int(raw.captured))])
+            return .packet(PacketEvent(
+                header: header(raw.hdr),
+                direction: raw.direction == UInt16(PT_DIR_EGRESS.rawValue) ? .egress : .ingress,
+                interfaceIndex: raw.ifindex,
+                length: raw.len,
+                bytes: [UInt8](source)))
         default:
             throw .unknownKind(kind)
         }

@@ -6,6 +6,8 @@ public enum ProbeEvent: Sendable {
     case stateChanged(StateChangeEvent)
     case retransmit(RetransmitEvent)
     case reset(ResetEvent)
+    /// A TCP packet of a traced connection (only when packet capture is on).
+    case packet(PacketEvent)
 
     /// The fields every event has.
     public var header: EventHeader {
@@ -16,6 +18,7 @@ public enum ProbeEvent: Sendable {
             case .stateChanged(let e): e.header
             case .retransmit(let e): e.header
             case .reset(let e): e.header
+            case .packet(let e): e.header
             }
         }
         set {
@@ -26,6 +29,7 @@ public enum ProbeEvent: Sendable {
             case .stateChanged(var e): e.header = newValue; self = .stateChanged(e)
             case .retransmit(var e): e.header = newValue; self = .retransmit(e)
             case .reset(var e): e.header = newValue; self = .reset(e)
+            case .packet(var e): e.header = newValue; self = .packet(e)
             }
         }
     }
@@ -39,6 +43,7 @@ public enum ProbeEvent: Sendable {
         case .stateChanged: "state"
         case .retransmit: "retransmit"
         case .reset: "reset"
+        case .packet: "packet"
         }
     }
 }

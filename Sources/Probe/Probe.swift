@@ -8,7 +8,8 @@ import Glibc
 /// each with the container it came from. Detaches everything when released.
 public final class Probe {
     /// The BPF objects, in load order: the first creates the shared maps.
-    static let objectNames = ["sockio", "conn", "tcp"]
+    /// "packets" is loaded only when `capturePackets` asks for it.
+    static let objectNames = ["sockio", "conn", "tcp", "packets"]
     /// Maps every object uses; created once, by the first object.
     static let sharedMaps = ["pt_events", "pt_conns", "pt_conn_seq", "pt_stats",
                              "pt_filter_pids", "pt_filter_netns", "pt_filter_cgroups", "pt_filter_ports"]
@@ -32,6 +33,11 @@ public final class Probe {
         guard configuration.payloadCap >= 0, configuration.payloadCap <= ProbeConfiguration.maximumPayloadCap else {
             throw .invalidConfiguration("the payload cap must be between 0 and \(ProbeConfiguration.maximumPayloadCap) bytes")
         }
+        if configuration.capturePackets {
+            guard configuration.snapLength >= 64, configuration.snapLength <= ProbeConfiguration.maximumSnapLength else {
+                throw .invalidConfiguration("the snap length must be between 64 and \(ProbeConfiguration.maximumSnapLength) bytes")
+            }
+        }
         let ringBytes = configuration.ringBufferBytes
         guard ringBytes >= 4096, ringBytes & (ringBytes - 1) == 0 else {
             throw .invalidConfiguration("the ring buffer size must be a power of two of at least 4096 bytes")
@@ -43,7 +49,10 @@ public final class Probe {
 
         do {
             var objects: [BPFObject] = []
-            for name in Probe.objectNames {
+            for name in Probe.objectNames where name != "packets" || configuration.capturePackets {
+                if name == "packets" && cgroupRoot == nil {
+                    throw ProbeError.invalidConfiguration("packet capture needs cgroup v2 (its programs attach to the cgroup v2 root)")
+                }
                 var size = 0
                 guard let bytes = pipetrace_bpf_object(name, &size) else { throw ProbeError.notBuiltWithBPF }
                 let object = try BPFObject(elf: UnsafeRawBufferPointer(start: bytes, count: size), name: name)
@@ -57,6 +66,10 @@ public final class Probe {
                 }
                 if name == "sockio" {
                     try object.map(named: "pt_data_scratch").setMaxEntries(UInt32(max(1, BPFMap.possibleCPUs)))
+                }
+                if name == "packets" {
+                    try object.setConstant("snaplen", to: UInt32(configuration.snapLength))
+                    try object.map(named: "pt_packet_scratch").setMaxEntries(UInt32(max(1, BPFMap.possibleCPUs)))
                 }
                 try Probe.checkTracepoints(of: object)
                 try object.load()

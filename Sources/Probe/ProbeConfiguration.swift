@@ -14,6 +14,15 @@ public struct ProbeConfiguration: Sendable {
     /// Trace only connections with one of these ports at either end (empty: all).
     public var ports: Set<UInt16> = []
 
+    /// Capture the packets of traced connections too (`pipetrace capture`):
+    /// loads the packet programs, which the other verbs never load.
+    public var capturePackets = false
+    /// Bytes kept per captured packet, from its IP header.
+    public var snapLength: Int = 1514
+
+    /// The largest snap length the BPF side supports: one IP packet.
+    public static let maximumSnapLength = 65535
+
     /// The largest payload cap the BPF side supports.
     public static let maximumPayloadCap = 16384
 

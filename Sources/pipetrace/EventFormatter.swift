@@ -49,6 +49,11 @@ struct EventFormatter {
         case .reset(let r):
             w.field("reset", r.sent ? "sent" : "received")
             w.field("state", r.state.name)
+        case .packet(let p):
+            w.field("direction", p.direction.rawValue)
+            w.field("ifindex", p.interfaceIndex)
+            w.field("len", p.length)
+            w.field("captured", p.bytes.count)
         }
         w.endObject()
         w.newline()
@@ -76,6 +81,9 @@ struct EventFormatter {
             return "\(time) \(kind) \(who) \(h.tuple.local) → \(h.tuple.remote) \(r.segments) segment(s) seq \(r.sequence) \(r.state.name)\(failed)\n"
         case .reset(let r):
             return "\(time) \(kind) \(who) \(h.tuple.local) ↔ \(h.tuple.remote) \(r.sent ? "sent" : "received") in \(r.state.name)\n"
+        case .packet(let p):
+            let arrow = p.direction == .egress ? "→" : "←"
+            return "\(time) \(kind) \(who) \(h.tuple.local) \(arrow) \(h.tuple.remote) if \(p.interfaceIndex) \(p.length) B\n"
         }
     }
 

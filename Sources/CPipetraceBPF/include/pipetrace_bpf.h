@@ -3,7 +3,7 @@
 #define PIPETRACE_BPF_H
 #include <stddef.h>
 
-/* The ELF bytes of object `name` ("sockio", "conn", "tcp"), or NULL when the
+/* The ELF bytes of object `name` ("sockio", "conn", "tcp", "packets"), or NULL when the
  * binary was built without running bpf/Makefile first. */
 const void *pipetrace_bpf_object(const char *name, size_t *size);
 
