@@ -1,0 +1,158 @@
+import Foundation
+import Yams
+
+/// Everything `pipetrace export` can be told, from a YAML file
+/// (`--config`), each key mirrored by a flag (flags win). Parsing is strict:
+/// an unknown key, a wrong type or an out-of-range value is an error that
+/// names the key, so a typo never silently means "default".
+///
+///     listen: 127.0.0.1:9464          # "" turns /metrics off
+///     remote_write: [http://127.0.0.1:8428/api/v1/write]
+///     interval_s: 10                  # one sample of every series per interval
+///     slow_ms: 500
+///     max_targets: 50                 # target templates per server container
+///     max_samples_per_batch: 5000
+///     queue_batches: 16               # in memory per sink, then the spool
+///     flush_timeout_s: 10             # at SIGTERM
+///     spool: {directory: /var/lib/pipetrace/spool, max_bytes: 268435456, max_batches: 10000}
+///     retry: {initial_s: 0.5, max_s: 30, timeout_s: 10}
+///     filters: {pid: [], container: [], port: []}
+public struct ExportConfiguration: Sendable, Hashable {
+    public var listen: String? = "127.0.0.1:9464"
+    public var remoteWrite: [String] = []
+    public var interval: Double = 10
+    public var slowMilliseconds: Double = 500
+    public var maxTargets = 50
+    public var maxSamplesPerBatch = 5000
+    public var queueBatches = 16
+    public var flushTimeout: Double = 10
+    public var spoolDirectory = "/var/lib/pipetrace/spool"
+    public var spoolMaxBytes = 256 << 20
+    public var spoolMaxBatches = 10_000
+    public var retryInitial: Double = 0.5
+    public var retryMax: Double = 30
+    public var requestTimeout: Double = 10
+    public var pids: [UInt32] = []
+    public var containers: [String] = []
+    public var ports: [UInt16] = []
+
+    public init() {}
+
+    public struct Invalid: Error, CustomStringConvertible, Equatable {
+        public let description: String
+    }
+
+    /// Reads a YAML document over the defaults.
+    public static func parse(yaml text: String, source: String = "config") throws(Invalid) -> ExportConfiguration {
+        let document: Any?
+        do { document = try Yams.load(yaml: text) } catch {
+            throw Invalid(description: "\(source): not valid YAML: \(error)")
+        }
+        var c = ExportConfiguration()
+        guard let document else { return c }
+        var reader = Reader(source: source)
+        let top = try reader.mapping(document, "")
+        try reader.only(top, ["listen", "remote_write", "interval_s", "slow_ms", "max_targets", "max_samples_per_batch",
+                              "queue_batches", "flush_timeout_s", "spool", "retry", "filters"], in: "")
+        if let v = top["listen"] { c.listen = v is NSNull ? nil : try reader.string(v, "listen") }
+        if let v = top["remote_write"] { c.remoteWrite = try reader.list(v, "remote_write").enumerated().map { i, e throws(Invalid) in try reader.string(e, "remote_write[\(i)]") } }
+        if let v = top["interval_s"] { c.interval = try reader.number(v, "interval_s", above: 0) }
+        if let v = top["slow_ms"] { c.slowMilliseconds = try reader.number(v, "slow_ms", atLeast: 0) }
+        if let v = top["max_targets"] { c.maxTargets = try reader.integer(v, "max_targets", atLeast: 1) }
+        if let v = top["max_samples_per_batch"] { c.maxSamplesPerBatch = try reader.integer(v, "max_samples_per_batch", atLeast: 1) }
+        if let v = top["queue_batches"] { c.queueBatches = try reader.integer(v, "queue_batches", atLeast: 0) }
+        if let v = top["flush_timeout_s"] { c.flushTimeout = try reader.number(v, "flush_timeout_s", atLeast: 0) }
+        if let v = top["spool"] {
+            let m = try reader.mapping(v, "spool")
+            try reader.only(m, ["directory", "max_bytes", "max_batches"], in: "spool")
+            if let v = m["directory"] { c.spoolDirectory = try reader.string(v, "spool.directory") }
+            if let v = m["max_bytes"] { c.spoolMaxBytes = try reader.integer(v, "spool.max_bytes", atLeast: 0) }
+            if let v = m["max_batches"] { c.spoolMaxBatches = try reader.integer(v, "spool.max_batches", atLeast: 0) }
+        }
+        if let v = top["retry"] {
+            let m = try reader.mapping(v, "retry")
+            try reader.only(m, ["initial_s", "max_s", "timeout_s"], in: "retry")
+            if let v = m["initial_s"] { c.retryInitial = try reader.number(v, "retry.initial_s", above: 0) }
+            if let v = m["max_s"] { c.retryMax = try reader.number(v, "retry.max_s", above: 0) }
+            if let v = m["timeout_s"] { c.requestTimeout = try reader.number(v, "retry.timeout_s", above: 0) }
+        }
+        if let v = top["filters"] {
+            let m = try reader.mapping(v, "filters")
+            try reader.only(m, ["pid", "container", "port"], in: "filters")
+            if let v = m["pid"] { c.pids = try reader.list(v, "filters.pid").map { e throws(Invalid) in UInt32(try reader.integer(e, "filters.pid", atLeast: 1)) } }
+            if let v = m["container"] { c.containers = try reader.list(v, "filters.container").map { e throws(Invalid) in try reader.string(e, "filters.container") } }
+            if let v = m["port"] {
+                c.ports = try reader.list(v, "filters.port").map { e throws(Invalid) in
+                    let p = try reader.integer(e, "filters.port", atLeast: 1)
+                    guard p <= 65535 else { throw Invalid(description: "\(source): 'filters.port' must be from 1 to 65535, got \(p)") }
+                    return UInt16(p)
+                }
+            }
+        }
+        try c.validate(source: source)
+        return c
+    }
+
+    /// Cross-field checks and the URLs; what a flag could also get wrong.
+    public func validate(source: String = "config") throws(Invalid) {
+        for (i, url) in remoteWrite.enumerated() {
+            do { _ = try HTTPEndpoint(url) } catch { throw Invalid(description: "\(source): 'remote_write[\(i)]': \(error.description)") }
+        }
+        if let listen, !listen.isEmpty {
+            do { _ = try HTTPEndpoint.hostPort(listen, defaultPort: nil, what: "'listen'") } catch {
+                throw Invalid(description: "\(source): \(error.description)")
+            }
+        }
+        guard retryMax >= retryInitial else {
+            throw Invalid(description: "\(source): 'retry.max_s' (\(retryMax)) is below 'retry.initial_s' (\(retryInitial))")
+        }
+        guard !spoolDirectory.isEmpty else { throw Invalid(description: "\(source): 'spool.directory' is empty") }
+    }
+
+    /// Typed access that names the key in every error.
+    struct Reader {
+        let source: String
+
+        func fail(_ key: String, _ what: String, _ value: Any) -> Invalid {
+            Invalid(description: "\(source): '\(key)' must be \(what), got \(String(describing: value).debugDescription)")
+        }
+
+        func mapping(_ value: Any, _ key: String) throws(Invalid) -> [String: Any] {
+            guard let m = value as? [String: Any] else {
+                throw key.isEmpty ? Invalid(description: "\(source): the top level must be a mapping of keys") : fail(key, "a mapping", value)
+            }
+            return m
+        }
+
+        func only(_ m: [String: Any], _ known: [String], in parent: String) throws(Invalid) {
+            for key in m.keys.sorted() where !known.contains(key) {
+                let path = parent.isEmpty ? key : "\(parent).\(key)"
+                throw Invalid(description: "\(source): unknown key '\(path)' (known here: \(known.joined(separator: ", ")))")
+            }
+        }
+
+        func list(_ value: Any, _ key: String) throws(Invalid) -> [Any] {
+            if let l = value as? [Any] { return l }
+            throw fail(key, "a list", value)
+        }
+
+        func string(_ value: Any, _ key: String) throws(Invalid) -> String {
+            if let s = value as? String { return s }
+            throw fail(key, "a string", value)
+        }
+
+        func number(_ value: Any, _ key: String, atLeast low: Double? = nil, above: Double? = nil) throws(Invalid) -> Double {
+            let d: Double
+            if let i = value as? Int { d = Double(i) } else if let x = value as? Double { d = x } else { throw fail(key, "a number", value) }
+            if let low, d < low { throw fail(key, "at least \(low)", value) }
+            if let above, d <= above { throw fail(key, "more than \(above)", value) }
+            return d
+        }
+
+        func integer(_ value: Any, _ key: String, atLeast low: Int) throws(Invalid) -> Int {
+            guard let i = value as? Int, !(value is Bool) else { throw fail(key, "an integer", value) }
+            guard i >= low else { throw fail(key, "at least \(low)", value) }
+            return i
+        }
+    }
+}

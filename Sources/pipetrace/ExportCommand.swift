@@ -1,0 +1,272 @@
+import Analyzer
+import ArgumentParser
+import Events
+import Exporter
+import Foundation
+import Glibc
+import Probe
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Trace continuously and feed per-hop latency, slow requests and retransmits into Prometheus-compatible storage.",
+        discussion: """
+        Serves the series on --listen (GET /metrics) and, with --remote-write, sends one sample of \
+        every series per --interval to each URL (Prometheus remote write: protobuf + snappy; \
+        VictoriaMetrics, Prometheus, Mimir, Thanos). A receiver that is down or slow never holds \
+        up tracing: batches wait in a bounded queue, are retried with backoff, go to a bounded \
+        spool directory when the receiver stays away, and are replayed in order when it is back. \
+        What even the spool cannot hold is dropped and counted in pipetrace_export_dropped_points_total. \
+        SIGTERM/Ctrl-C flushes what is held (the rest stays spooled for the next run); SIGHUP \
+        reloads --config. Every key of the config file has a flag; flags win.
+
+        Examples:
+          sudo pipetrace export
+          sudo pipetrace export --remote-write http://127.0.0.1:8428/api/v1/write --slow-ms 250
+          sudo pipetrace export --config /etc/pipetrace/export.yaml
+        """
+    )
+
+    @Option(name: .customLong("config"), help: ArgumentHelp("YAML file with the settings below (see deploy/README.md).", valueName: "file"))
+    var configFile: String?
+
+    @Option(name: .customLong("listen"), help: ArgumentHelp("Address for GET /metrics (default 127.0.0.1:9464; \"\" for none).", valueName: "host:port"))
+    var listen: String?
+
+    @Option(name: .customLong("remote-write"), help: ArgumentHelp("Prometheus remote write URL, http:// (repeatable).", valueName: "url"))
+    var remoteWrite: [String] = []
+
+    @Option(name: .customLong("slow-ms"), help: ArgumentHelp("Requests at least this slow count in pipetrace_slow_requests_total (default 500).", valueName: "ms"))
+    var slowMilliseconds: Double?
+
+    @Option(name: .customLong("interval"), help: ArgumentHelp("Seconds between samples sent by remote write (default 10).", valueName: "seconds"))
+    var interval: Double?
+
+    @Option(name: .customLong("spool-dir"), help: ArgumentHelp("Where undelivered batches wait (default /var/lib/pipetrace/spool).", valueName: "dir"))
+    var spoolDirectory: String?
+
+    @Option(name: .customLong("spool-max-bytes"), help: ArgumentHelp("Spool size per sink before the oldest batches are dropped (default 256 MiB).", valueName: "bytes"))
+    var spoolMaxBytes: Int?
+
+    @Option(name: .customLong("flush-timeout"), help: ArgumentHelp("Seconds to deliver what is held at exit (default 10).", valueName: "seconds"))
+    var flushTimeout: Double?
+
+    @OptionGroup var filters: FilterOptions
+
+    /// The config file (if any) with the flags over it.
+    func resolvedConfiguration() throws -> ExportConfiguration {
+        var c = ExportConfiguration()
+        if let configFile {
+            guard let text = try? String(contentsOfFile: configFile, encoding: .utf8) else {
+                throw FailureMessage(text: "error: cannot read the config file \(configFile)")
+            }
+            c = try ExportConfiguration.parse(yaml: text, source: configFile)
+        }
+        if let listen { c.listen = listen }
+        if !remoteWrite.isEmpty { c.remoteWrite = remoteWrite }
+        if let slowMilliseconds { c.slowMilliseconds = slowMilliseconds }
+        if let interval { c.interval = interval }
+        if let spoolDirectory { c.spoolDirectory = spoolDirectory }
+        if let spoolMaxBytes { c.spoolMaxBytes = spoolMaxBytes }
+        if let flushTimeout { c.flushTimeout = flushTimeout }
+        if !filters.pids.isEmpty { c.pids = filters.pids }
+        if !filters.containers.isEmpty { c.containers = filters.containers }
+        if !filters.ports.isEmpty { c.ports = filters.ports }
+        guard c.interval > 0, c.slowMilliseconds >= 0, c.spoolMaxBytes >= 0, c.flushTimeout >= 0 else {
+            throw FailureMessage(text: "error: --interval must be above 0; --slow-ms, --spool-max-bytes and --flush-timeout at least 0")
+        }
+        try c.validate(source: configFile == nil ? "flags" : "\(configFile!) and flags")
+        return c
+    }
+
+    func run() throws {
+        let signals = SignalWatcher([SIGINT, SIGTERM, SIGHUP])
+        var config: ExportConfiguration
+        do { config = try resolvedConfiguration() } catch let e as ExportConfiguration.Invalid {
+            throw FailureMessage(text: "error: \(e.description)")
+        }
+        let resolver = ContainerResolver()
+        var probeFilters = filters
+        probeFilters.pids = config.pids
+        probeFilters.containers = config.containers
+        probeFilters.ports = config.ports
+        let probe: Probe
+        do {
+            probe = try Probe(configuration: try probeFilters.probeConfiguration(resolver: resolver), containers: resolver)
+        } catch let error as ProbeError {
+            throw CleanExit.message("error: \(error)").failure
+        }
+        let exposition = PrometheusExposition()
+        var outputs = try ExportOutputs(config, exposition: exposition)
+        StandardError.write("pipetrace: exporting (\(probe.attachedPrograms.count) BPF programs attached)\(outputs.summary)\n")
+
+        var analyzer = Analyzer(configuration: AnalyzerConfiguration(wallClock: probe.wallClock))
+        var metrics = RequestMetrics(slowThreshold: UInt64(config.slowMilliseconds * 1e6), maxTargets: config.maxTargets)
+        var health = ExporterHealth()
+        var store = SeriesStore()
+        var snapshot = HealthSnapshot()
+        func apply(_ updates: [MetricUpdate]) {
+            store.apply(updates)
+            exposition.apply(updates)
+        }
+        func take(_ record: RequestRecord) {
+            if outputs.ownTraffic.contains(record) {
+                snapshot.ownTrafficRecords += 1
+                return
+            }
+            snapshot.records += 1
+            apply(metrics.updates(for: record))
+        }
+        var lastEvents: UInt64 = 0
+        var lastTick = monotonicNow()
+        func tick(send: Bool) {
+            let now = monotonicNow()
+            let stats = probe.statistics
+            snapshot.events = stats.events
+            snapshot.lostEvents = stats.lostEvents
+            snapshot.eventsPerSecond = Double(stats.events &- lastEvents) / max(1e-9, Double(now &- lastTick) / 1e9)
+            lastEvents = stats.events
+            lastTick = now
+            snapshot.sinks = Dictionary(uniqueKeysWithValues: outputs.sinks.map { ($0.name, $0.health) })
+            apply(health.updates(for: snapshot))
+            guard send, !outputs.sinks.isEmpty else { return }
+            let series = store.timeSeries(at: Int64(Date().timeIntervalSince1970 * 1000))
+            for sink in outputs.sinks { sink.send(series) }
+        }
+        tick(send: false)
+
+        var nextExport = monotonicNow() + UInt64(config.interval * 1e9)
+        var stopSignal: Int32?
+        while stopSignal == nil {
+            if let signal = signals.received() {
+                if signal == SIGHUP {
+                    reload(&config, &outputs, &metrics, exposition: exposition)
+                    nextExport = min(nextExport, monotonicNow() + UInt64(config.interval * 1e9))
+                } else {
+                    stopSignal = signal
+                }
+                continue
+            }
+            try probe.poll(timeoutMilliseconds: 50) { event in
+                for record in analyzer.process(event) { take(record) }
+            }
+            if monotonicNow() >= nextExport {
+                tick(send: true)
+                nextExport = monotonicNow() + UInt64(config.interval * 1e9)
+            }
+        }
+        probe.detach()
+        probe.drain { event in
+            for record in analyzer.process(event) { take(record) }
+        }
+        for record in analyzer.finish() { take(record) }
+        tick(send: true)
+        StandardError.write("pipetrace: flushing (at most \(config.flushTimeout) s)\n")
+        outputs.stop(flushTimeout: config.flushTimeout)
+        for sink in outputs.sinks {
+            StandardError.write("pipetrace: \(ExportOutputs.describe(sink.name, sink.health))\n")
+        }
+        StandardError.write(RunSummary(probe.statistics).line)
+    }
+
+    /// SIGHUP: re-reads the config file; a bad one is reported and the running configuration kept.
+    func reload(_ config: inout ExportConfiguration, _ outputs: inout ExportOutputs, _ metrics: inout RequestMetrics,
+                exposition: PrometheusExposition) {
+        guard configFile != nil else {
+            StandardError.write("pipetrace: SIGHUP: no --config file to reload\n")
+            return
+        }
+        let fresh: ExportConfiguration
+        do { fresh = try resolvedConfiguration() } catch {
+            StandardError.write("pipetrace: SIGHUP: \(error); keeping the running configuration\n")
+            return
+        }
+        if fresh.pids != config.pids || fresh.containers != config.containers || fresh.ports != config.ports {
+            StandardError.write("pipetrace: SIGHUP: filters are applied in the kernel at start; restart to change them\n")
+        }
+        metrics.slowThreshold = UInt64(fresh.slowMilliseconds * 1e6)
+        metrics.maxTargets = fresh.maxTargets
+        if fresh.listen != config.listen || fresh.remoteWrite != config.remoteWrite || fresh.spoolDirectory != config.spoolDirectory
+            || fresh.spoolMaxBytes != config.spoolMaxBytes || fresh.spoolMaxBatches != config.spoolMaxBatches
+            || fresh.queueBatches != config.queueBatches || fresh.retryInitial != config.retryInitial
+            || fresh.retryMax != config.retryMax || fresh.requestTimeout != config.requestTimeout
+            || fresh.maxSamplesPerBatch != config.maxSamplesPerBatch {
+            // What the old sinks hold goes to their spools; the new ones replay it if they use the same directory.
+            outputs.stop(flushTimeout: min(2, fresh.flushTimeout))
+            do { outputs = try ExportOutputs(fresh, exposition: exposition) } catch {
+                StandardError.write("pipetrace: SIGHUP: \(error); exporting to nothing until the next reload\n")
+                outputs = ExportOutputs.none
+            }
+        }
+        config = fresh
+        StandardError.write("pipetrace: reloaded \(configFile!)\(outputs.summary)\n")
+    }
+}
+
+/// The /metrics server and the sinks one configuration asks for.
+struct ExportOutputs {
+    var server: MetricsServer?
+    var sinks: [any ExportSink] = []
+    var ownTraffic = OwnTraffic()
+
+    static var none: ExportOutputs { ExportOutputs() }
+
+    private init() {}
+
+    init(_ config: ExportConfiguration, exposition: PrometheusExposition) throws {
+        if let listen = config.listen, !listen.isEmpty {
+            let (host, port) = try HTTPEndpoint.hostPort(listen, defaultPort: nil, what: "--listen")
+            do {
+                server = try MetricsServer(host: host, port: port) { exposition.render() }
+            } catch {
+                throw FailureMessage(text: "error: \(error.description)")
+            }
+        }
+        let own = OwnTraffic(listen: server.map { ($0.host, $0.port) })
+        ownTraffic = own
+        for url in config.remoteWrite {
+            let endpoint = try HTTPEndpoint(url)
+            let directory = config.spoolDirectory + "/" + String(url.map { $0.isLetter || $0.isNumber ? $0 : "_" })
+            let spool: SpoolDirectory
+            do {
+                spool = try SpoolDirectory(directory: directory,
+                                           limits: .init(maxBytes: config.spoolMaxBytes, maxBatches: config.spoolMaxBatches))
+            } catch {
+                throw FailureMessage(text: "error: \(error.description)")
+            }
+            let client = HTTPClient(timeout: config.requestTimeout) { own.connected(ip: $0, port: $1) }
+            // Tell at once when a receiver cannot be reached; batches are spooled meanwhile, so it is not fatal.
+            do { _ = try client.get(endpoint) } catch {
+                StandardError.write("pipetrace: warning: remote write \(error.description); spooling to \(directory) until it answers\n")
+            }
+            if !spool.isEmpty { StandardError.write("pipetrace: \(url): replaying \(spool.count) spooled batches first\n") }
+            sinks.append(RemoteWriteSink(endpoint: endpoint,
+                                         queue: DeliveryQueue(spool: spool, maxMemoryBatches: config.queueBatches),
+                                         client: client, backoff: Backoff(initial: config.retryInitial, maximum: config.retryMax),
+                                         maxSamplesPerBatch: config.maxSamplesPerBatch))
+        }
+    }
+
+    var summary: String {
+        var parts: [String] = []
+        if let server { parts.append("GET http://\(server.host.contains(":") ? "[\(server.host)]" : server.host):\(server.port)/metrics") }
+        parts += sinks.map { "remote write to \($0.name)" }
+        return parts.isEmpty ? "" : ": " + parts.joined(separator: ", ")
+    }
+
+    func stop(flushTimeout: Double) {
+        server?.stop()
+        for sink in sinks { sink.flush(timeout: flushTimeout) }
+    }
+
+    static func describe(_ name: String, _ h: SinkHealth) -> String {
+        var text = "\(name): \(h.sentPoints) points delivered"
+        if h.spoolBatches > 0 { text += ", \(h.spoolBatches) batches (\(h.spoolBytes) bytes) left spooled for the next run" }
+        let errors = h.errors.values.reduce(0, +)
+        if errors > 0 { text += ", \(errors) failed attempts (" + h.errors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + ")" }
+        if !h.droppedPoints.isEmpty {
+            text += ", points DROPPED: " + h.droppedPoints.sorted { $0.key < $1.key }.map { "\($0.value) (\($0.key))" }.joined(separator: ", ")
+        }
+        return text
+    }
+}

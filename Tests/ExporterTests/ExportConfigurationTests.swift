@@ -1,0 +1,49 @@
+import Testing
+@testable import Exporter
+
+@Suite("Config file: strict, and every error names its key")
+struct ExportConfigurationTests {
+    @Test("a full file is read over the defaults")
+    func full() throws {
+        let c = try ExportConfiguration.parse(yaml: """
+            listen: 0.0.0.0:9464
+            remote_write: [http://127.0.0.1:8428/api/v1/write, "http://[::1]:9090/api/v1/write"]
+            interval_s: 5
+            slow_ms: 250.5
+            spool: {directory: /tmp/s, max_bytes: 1048576, max_batches: 10}
+            retry: {initial_s: 1, max_s: 60, timeout_s: 3}
+            filters: {container: [lb, vm], port: [8428]}
+            """)
+        #expect(c.listen == "0.0.0.0:9464")
+        #expect(c.remoteWrite.count == 2)
+        #expect(c.interval == 5 && c.slowMilliseconds == 250.5)
+        #expect(c.spoolDirectory == "/tmp/s" && c.spoolMaxBytes == 1 << 20 && c.spoolMaxBatches == 10)
+        #expect(c.retryInitial == 1 && c.retryMax == 60 && c.requestTimeout == 3)
+        #expect(c.containers == ["lb", "vm"] && c.ports == [8428])
+        #expect(try ExportConfiguration.parse(yaml: "") == ExportConfiguration())
+        #expect(try ExportConfiguration.parse(yaml: "listen: null").listen == nil)
+    }
+
+    @Test("bad files are refused with the key named", arguments: [
+        ("slow_msec: 3", "f.yaml: unknown key 'slow_msec' (known here: listen, remote_write, interval_s, slow_ms, max_targets, max_samples_per_batch, queue_batches, flush_timeout_s, spool, retry, filters)"),
+        ("spool: {max_byte: 3}", "f.yaml: unknown key 'spool.max_byte' (known here: directory, max_bytes, max_batches)"),
+        ("slow_ms: fast", "f.yaml: 'slow_ms' must be a number, got \"fast\""),
+        ("interval_s: 0", "f.yaml: 'interval_s' must be more than 0.0, got \"0\""),
+        ("remote_write: http://x/api/v1/write", "f.yaml: 'remote_write' must be a list, got \"http://x/api/v1/write\""),
+        ("remote_write: [https://x/api/v1/write]", "f.yaml: 'remote_write[0]': 'https://x/api/v1/write': https is not supported; point pipetrace at a local agent or proxy over http"),
+        ("filters: {port: [70000]}", "f.yaml: 'filters.port' must be from 1 to 65535, got 70000"),
+        ("listen: localhost", "f.yaml: 'listen': a port from 1 to 65535 is needed"),
+        ("retry: {initial_s: 10, max_s: 1}", "f.yaml: 'retry.max_s' (1.0) is below 'retry.initial_s' (10.0)"),
+        ("- a\n- b", "f.yaml: the top level must be a mapping of keys"),
+    ])
+    func refused(_ yaml: String, _ message: String) {
+        #expect(throws: ExportConfiguration.Invalid(description: message)) {
+            try ExportConfiguration.parse(yaml: yaml, source: "f.yaml")
+        }
+    }
+
+    @Test("not YAML at all")
+    func notYAML() {
+        #expect(throws: ExportConfiguration.Invalid.self) { try ExportConfiguration.parse(yaml: "a: [", source: "f.yaml") }
+    }
+}
