@@ -1,0 +1,53 @@
+import Analyzer
+import Events
+
+/// A captured packet with what pipetrace knows about it beyond its bytes:
+/// the process and container that own its socket, the request it starts,
+/// and whether the kernel sent it again. What every `CaptureFormat` writes.
+public struct AnnotatedPacket: Sendable, Hashable {
+    public var event: PacketEvent
+    /// Nanoseconds since the Unix epoch.
+    public var unixNanoseconds: Int64
+    public var interface: CaptureInterface
+    /// The request whose first packet this is (its summary goes in the comment).
+    public var requestStarted: RequestRecord?
+    /// The response whose first packet this is.
+    public var responseStarted: RequestRecord?
+    /// The kernel retransmitted this segment (tcp_retransmit_skb named its sequence).
+    public var isRetransmit = false
+
+    public init(event: PacketEvent, unixNanoseconds: Int64, interface: CaptureInterface) {
+        self.event = event
+        self.unixNanoseconds = unixNanoseconds
+        self.interface = interface
+    }
+
+    /// The packet's comment: `Key: value` lines a display filter can match
+    /// (`frame.comment contains "Container: lb"`), then the request summary
+    /// and the retransmit mark when they apply.
+    public var comment: String {
+        let h = event.header
+        var lines: [String] = []
+        if h.pid != 0 {
+            lines.append("PID: \(h.pid)")
+            lines.append("Cmd: \(h.comm)")
+        }
+        lines.append("Container: \(h.container ?? interface.container)")
+        if let record = requestStarted { lines.append(AnnotatedPacket.summary(record)) }
+        if isRetransmit { lines.append("TCP retransmit") }
+        return lines.joined(separator: "\n")
+    }
+
+    /// One line for a request: "HTTP GET /metrics 200 14.8 ms hop collector→exporter".
+    public static func summary(_ record: RequestRecord) -> String {
+        let name = record.protocolName.split(separator: "/").first.map { $0.uppercased() } ?? record.protocolName
+        var parts = [name]
+        if let method = record.method { parts.append(method) }
+        if let target = record.target { parts.append(target) }
+        parts.append(record.status.map(String.init) ?? "no response")
+        let tenths = (record.duration + 50_000) / 100_000 // milliseconds to one decimal, rounded
+        parts.append("\(tenths / 10).\(tenths % 10) ms")
+        if let hop = record.hop { parts.append("hop \(hop)") }
+        return parts.joined(separator: " ")
+    }
+}

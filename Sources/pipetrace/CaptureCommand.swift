@@ -1,0 +1,108 @@
+import Analyzer
+import ArgumentParser
+import CaptureFormats
+import Events
+import Glibc
+import Probe
+
+struct CaptureCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "capture",
+        abstract: "Write the packets of the traced containers to a pcapng file, each with its process and container.",
+        discussion: """
+        Packets are taken from the socket layer (cgroup ingress and egress) from their IP header, \
+        for the TCP connections that pass the filters, and written to a pcapng file Wireshark and \
+        tshark open with no plugin: one interface per device and network namespace, the direction \
+        of each packet, and a comment per packet with `PID: …`, `Cmd: …` and `Container: …` lines; \
+        the first packet of each request also carries its summary (`HTTP GET /metrics 200 14.8 ms \
+        hop collector→lb`), a retransmitted segment `TCP retransmit`. A packet between two \
+        namespaces of this host is recorded twice, leaving one and entering the other.
+        EXPRESSION is a tcpdump filter (pcap-filter syntax), applied to every packet.
+        With -o, the same capture is also written as JSON lines in Tracee's `-o json` format \
+        (net_packet_raw, net_packet_http_request/response, net_flow_tcp_begin/end) plus \
+        pipetrace_request and pipetrace_retransmit, for Traceeshark.
+        Packets are written about 12 s after they are seen (the time a request's record may take).
+
+        Examples:
+          sudo pipetrace capture --time 30 -w pipeline.pcapng -o pipeline.json
+          sudo pipetrace capture --container lb -w lb.pcapng tcp port 8428
+          tshark -r pipeline.pcapng -Y 'frame.comment contains "Container: lb"'
+        """
+    )
+
+    @Option(name: .customLong("time"), help: ArgumentHelp("Stop after this many seconds (default: until Ctrl-C).", valueName: "seconds"))
+    var seconds: Double?
+
+    @Option(name: .customShort("w"), help: ArgumentHelp("Write the packets to this pcapng file.", valueName: "file.pcapng"))
+    var pcapngPath: String
+
+    @Option(name: .customShort("o"), help: ArgumentHelp("Also write Tracee-compatible JSON lines to this file.", valueName: "file.json"))
+    var jsonPath: String?
+
+    @Option(name: .customLong("snaplen"),
+            help: ArgumentHelp("Bytes kept per packet from its IP header (64 to 65535).", valueName: "bytes"))
+    var snapLength: Int = 1514
+
+    @OptionGroup var filters: FilterOptions
+
+    @Argument(help: ArgumentHelp("A tcpdump filter expression, e.g. `tcp port 8080`.", valueName: "expression"))
+    var expression: [String] = []
+
+    func validate() throws {
+        guard snapLength >= 64, snapLength <= ProbeConfiguration.maximumSnapLength else {
+            throw ValidationError("--snaplen must be between 64 and \(ProbeConfiguration.maximumSnapLength)")
+        }
+    }
+
+    func run() throws {
+        let filter: PacketFilter?
+        do {
+            filter = expression.isEmpty ? nil : try PacketFilter(expression: expression.joined(separator: " "))
+        } catch {
+            throw FailureMessage(text: "error: \(error)")
+        }
+        let signals = SignalWatcher()
+        let resolver = ContainerResolver()
+        var configuration: ProbeConfiguration
+        do {
+            configuration = try filters.probeConfiguration(resolver: resolver)
+        } catch {
+            throw FailureMessage(text: "error: \(error)")
+        }
+        configuration.capturePackets = true
+        configuration.snapLength = snapLength
+        let probe: Probe
+        do {
+            probe = try Probe(configuration: configuration, containers: resolver)
+        } catch {
+            throw FailureMessage(text: "error: \(error)")
+        }
+        let pcapng = try CaptureCommand.create(pcapngPath)
+        let json = try jsonPath.map(CaptureCommand.create)
+        var session = CaptureSession(wallClock: probe.wallClock, snapLength: UInt32(snapLength), filter: filter,
+                                     pcapng: pcapng, json: json, hostName: CaptureCommand.hostName())
+        StandardError.write("pipetrace: capturing (\(probe.attachedPrograms.count) BPF programs attached) to \(pcapngPath); Ctrl-C to stop\n")
+        let deadline = seconds.map { monotonicNow() + UInt64(max(0, $0) * 1e9) }
+        while signals.received() == nil {
+            if let deadline, monotonicNow() >= deadline { break }
+            try probe.poll(timeoutMilliseconds: 50) { session.process($0) }
+            session.flush()
+        }
+        probe.detach()
+        probe.drain { session.process($0) }
+        session.finish()
+        StandardError.write(session.summary(probe.statistics))
+    }
+
+    private static func create(_ path: String) throws -> OutputStream {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FailureMessage(text: "error: cannot write \(path): \(String(cString: strerror(errno)))") }
+        return OutputStream(fd: fd)
+    }
+
+    private static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

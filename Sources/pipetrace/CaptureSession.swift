@@ -1,0 +1,123 @@
+import Analyzer
+import CaptureFormats
+import Events
+import Probe
+
+/// One `pipetrace capture` run, between the probe and the files: packets
+/// through the expression filter and the annotator into the formats; data
+/// and connection events through the analyzer, whose records annotate the
+/// packets and go to the JSON lines. JSON observations are held until the
+/// packets before them are written, so the lines stay in time order.
+struct CaptureSession {
+    private var analyzer: Analyzer
+    private var annotator = PacketAnnotator()
+    private let wallClock: WallClock
+    private let filter: PacketFilter?
+    private let interfaces = InterfaceNames()
+    private var pcapng: PcapngWriter
+    private var tracee: TraceeJSONWriter
+    private let pcapngOut: OutputStream
+    private let jsonOut: OutputStream?
+    /// JSON lines of observations, by wall-clock time, waiting for the packets before them.
+    private var notes: [(time: Int64, bytes: [UInt8])] = []
+
+    private(set) var packetsSeen = 0
+    private(set) var packetsWritten = 0
+    private(set) var packetsFilteredOut = 0
+    private(set) var egress = 0
+    private(set) var records = 0
+
+    init(wallClock: WallClock, snapLength: UInt32, filter: PacketFilter?, pcapng: OutputStream, json: OutputStream?,
+         hostName: String) {
+        self.wallClock = wallClock
+        self.filter = filter
+        analyzer = Analyzer(configuration: AnalyzerConfiguration(wallClock: wallClock))
+        self.pcapng = PcapngWriter(snapLength: snapLength)
+        tracee = TraceeJSONWriter(wallClock: wallClock, hostName: hostName)
+        pcapngOut = pcapng
+        jsonOut = json
+        pcapngOut.write(self.pcapng.begin())
+        jsonOut?.write(tracee.begin())
+    }
+
+    mutating func process(_ event: ProbeEvent) {
+        switch event {
+        case .packet(let p):
+            packetsSeen += 1
+            if let filter, !filter.matches(p.bytes, length: Int(p.length)) {
+                packetsFilteredOut += 1
+                return
+            }
+            let h = p.header
+            let interface = interfaces.interface(netns: h.netns, index: p.interfaceIndex, container: h.container ?? "host", pid: h.pid)
+            let annotated = AnnotatedPacket(event: p, unixNanoseconds: wallClock.unixNanoseconds(h.timestamp), interface: interface)
+            write(annotator.add(annotated))
+            return
+        case .data(let d):
+            annotator.learnOwner(d.header)
+        case .connectionOpened(let c):
+            annotator.learnOwner(c.header)
+            note(.connectionOpened(c), at: wallClock.unixNanoseconds(c.header.timestamp))
+        case .connectionClosed(let c):
+            note(.connectionClosed(c), at: wallClock.unixNanoseconds(c.header.timestamp))
+        case .retransmit(let r):
+            annotator.add(r)
+            note(.retransmit(r), at: wallClock.unixNanoseconds(r.header.timestamp))
+        case .stateChanged, .reset:
+            break
+        }
+        for record in analyzer.process(event) { add(record) }
+    }
+
+    /// Ends the run: the analyzer's open exchanges, then every packet still held.
+    mutating func finish() {
+        for record in analyzer.finish() { add(record) }
+        write(annotator.finish())
+        for n in notes { jsonOut?.write(n.bytes) }
+        notes.removeAll()
+        flush()
+    }
+
+    func flush() {
+        pcapngOut.flush()
+        jsonOut?.flush()
+    }
+
+    func summary(_ stats: ProbeStatistics) -> String {
+        var line = "pipetrace: \(packetsWritten) packets written (\(egress) egress, \(packetsWritten - egress) ingress)"
+        line += " on \(pcapng.interfaceCount) interfaces"
+        if filter != nil { line += ", \(packetsFilteredOut) filtered out by the expression" }
+        line += "; \(records) requests, \(annotator.requestsMarked) marked on their first packet"
+        line += ", \(annotator.retransmitsMarked) retransmitted segments marked"
+        line += "; \(stats.lostEvents) events lost (ring buffer full)\n"
+        return line
+    }
+
+    private mutating func add(_ record: RequestRecord) {
+        records += 1
+        annotator.add(record)
+        note(.request(record), at: record.start)
+    }
+
+    private mutating func note(_ note: CaptureNote, at time: Int64) {
+        guard jsonOut != nil else { return }
+        notes.append((time, tracee.encode(note)))
+    }
+
+    private mutating func write(_ packets: [AnnotatedPacket]) {
+        guard !packets.isEmpty else { return }
+        for packet in packets {
+            if jsonOut != nil && !notes.isEmpty {
+                // Observations up to this packet's time go first.
+                notes.sort { $0.time < $1.time }
+                let due = notes.prefix { $0.time <= packet.unixNanoseconds }
+                for n in due { jsonOut?.write(n.bytes) }
+                notes.removeFirst(due.count)
+            }
+            pcapngOut.write(pcapng.encode(packet))
+            jsonOut?.write(tracee.encode(packet))
+            packetsWritten += 1
+            if packet.event.direction == .egress { egress += 1 }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import Glibc
+import Testing
+
+/// `pipetrace capture` end to end: real traffic between two test namespaces,
+/// tshark as the judge of the pcapng, and the JSON lines decoded back to
+/// packets tshark dissects.
+extension ProbeTests {
+    /// Tracee's `-o json` fields, in its order.
+    static let traceeFields = ["timestamp", "threadStartTime", "processorId", "processId", "cgroupId", "threadId",
+                               "parentProcessId", "hostProcessId", "hostThreadId", "hostParentProcessId", "userId",
+                               "mountNamespace", "pidNamespace", "processName", "executable", "hostName", "containerId",
+                               "container", "kubernetes", "eventId", "eventName", "matchedPolicies", "argsNum",
+                               "returnValue", "syscall", "stackAddresses", "contextFlags", "threadEntityId",
+                               "processEntityId", "parentEntityId", "args"]
+
+    @Test("capture: tshark reads the pcapng, counts its packets and requests as pipetrace does, and filters by container and command")
+    func captureJudgedByTshark() throws {
+        let net = try TestNetwork()
+        defer { net.remove() }
+        let dir = try CaptureScratch()
+        let server = try startServer(net, mode: "plain", bodyBytes: 3000)
+        let capture = try Child([Repository.pipetraceBinary, "capture", "-w", dir.pcapng, "-o", dir.json,
+                                 "--container", net.server, "--container", net.client])
+        let ready = capture.readErrorLine() ?? ""
+        #expect(ready.contains("capturing"), "\(ready)")
+        let client = try Child(net.exec(net.client, ["curl", "-s", "-o", "/dev/null", "http://\(net.serverAddress):8080/metrics"]))
+        #expect(client.wait() == 0)
+        server.wait()
+        usleep(300_000)
+        capture.signal(SIGINT)
+        #expect(capture.wait() == 0)
+        let summary = capture.readAllErrors()
+        let written = try #require(CaptureSummary(summary), "\(summary)")
+        #expect(written.packets >= 14, "a handshake, a request, a response and a teardown, seen from both ends: \(summary)")
+        #expect(written.requests == 1, "\(summary)")
+
+        // tshark opens it without complaint and sees what pipetrace wrote.
+        let check = try Child(["tshark", "-r", dir.pcapng, "-q"])
+        let checkErrors = check.readAllErrors()
+        #expect(check.wait() == 0, "\(checkErrors)")
+        #expect(!checkErrors.contains("appears to be damaged"), "\(checkErrors)")
+        #expect(try tsharkCount(dir.pcapng) == written.packets)
+        #expect(try tsharkCount(dir.pcapng, "http.request") == written.requests)
+        #expect(try tsharkCount(dir.pcapng, "frame.comment contains \"HTTP GET /metrics 200\"") == written.requests)
+
+        // Each side's packets, by the container and command in their comments, are that side's interface's packets.
+        let serverDevice = try vethName(net, net.server), clientDevice = try vethName(net, net.client)
+        let onServer = try tsharkCount(dir.pcapng, "frame.interface_name == \"\(serverDevice)\"")
+        let onClient = try tsharkCount(dir.pcapng, "frame.interface_name == \"\(clientDevice)\"")
+        #expect(onServer > 0 && onClient > 0 && onServer + onClient == written.packets)
+        #expect(try tsharkCount(dir.pcapng, "frame.comment contains \"Container: \(net.server)\"") == onServer)
+        #expect(try tsharkCount(dir.pcapng, "frame.comment contains \"Container: \(net.client)\"") == onClient)
+        #expect(try tsharkCount(dir.pcapng, "frame.comment contains \"Cmd: python3\"") == onServer)
+        #expect(try tsharkCount(dir.pcapng, "frame.comment contains \"Cmd: curl\"") == onClient)
+
+        // The JSON lines: Tracee's fields in order, and every packet decodes to one tshark dissects.
+        let lines = try String(contentsOfFile: dir.json, encoding: .utf8).split(separator: "\n")
+        var packets: [[UInt8]] = []
+        for line in lines {
+            #expect(line.hasPrefix(#"{"timestamp":"#))
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(Set(object.keys) == Set(ProbeTests.traceeFields), "\(object.keys.sorted())")
+            let positions = ProbeTests.traceeFields.map { line.range(of: "\"\($0)\":")?.lowerBound }
+            #expect(positions.allSatisfy { $0 != nil } && positions.map { $0! } == positions.map { $0! }.sorted(), "field order: \(line.prefix(300))")
+            guard object["eventName"] as? String == "net_packet_raw" else { continue }
+            let args = try #require(object["args"] as? [[String: Any]])
+            #expect(args.first?["name"] as? String == "data" && args.first?["type"] as? String == "[]byte")
+            let data = try #require(Data(base64Encoded: args.first?["value"] as? String ?? ""))
+            packets.append([UInt8](data))
+        }
+        #expect(packets.count == written.packets)
+        #expect(packets.allSatisfy { $0.first.map { $0 >> 4 == 4 || $0 >> 4 == 6 } ?? false }, "every packet starts with an IP header")
+        let names = Set(lines.compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["eventName"] as? String
+        })
+        #expect(names.isSuperset(of: ["net_packet_raw", "net_packet_http_request", "net_packet_http_response",
+                                      "net_flow_tcp_begin", "net_flow_tcp_end", "pipetrace_request"]), "\(names.sorted())")
+        try RawPcapFile.write(packets, to: dir.fromJSON)
+        #expect(try tsharkCount(dir.fromJSON) == packets.count)
+        #expect(try tsharkCount(dir.fromJSON, "tcp") == packets.count)
+        #expect(try tsharkCount(dir.fromJSON, "_ws.malformed") == 0)
+    }
+
+    @Test("capture with a pcap-filter expression keeps only the packets it selects")
+    func captureExpression() throws {
+        let net = try TestNetwork()
+        defer { net.remove() }
+        let dir = try CaptureScratch()
+        let kept = try startServer(net, mode: "plain", bodyBytes: 200, port: 8080)
+        let dropped = try startServer(net, mode: "plain", bodyBytes: 200, port: 9090)
+        let capture = try Child([Repository.pipetraceBinary, "capture", "-w", dir.pcapng, "--container", net.client,
+                                 "tcp", "port", "8080"])
+        _ = capture.readErrorLine()
+        for port in [8080, 9090] {
+            let client = try Child(net.exec(net.client, ["python3", Repository.httpPeer, "client", net.serverAddress, "\(port)", "plain"]))
+            #expect(client.wait() == 0)
+        }
+        kept.wait()
+        dropped.wait()
+        usleep(300_000)
+        capture.signal(SIGINT)
+        #expect(capture.wait() == 0)
+        let summary = capture.readAllErrors()
+        let written = try #require(CaptureSummary(summary), "\(summary)")
+        #expect(written.packets > 0 && summary.contains("filtered out by the expression"), "\(summary)")
+        #expect(try tsharkCount(dir.pcapng) == written.packets)
+        #expect(try tsharkCount(dir.pcapng, "tcp.port == 8080") == written.packets)
+        #expect(try tsharkCount(dir.pcapng, "tcp.port == 9090") == 0)
+    }
+
+    @Test("capture refuses a filter expression libpcap cannot compile, with one clear line")
+    func captureBadExpression() throws {
+        let dir = try CaptureScratch()
+        let capture = try Child([Repository.pipetraceBinary, "capture", "-w", dir.pcapng, "tcp", "port"])
+        #expect(capture.wait() != 0)
+        let errors = capture.readAllErrors()
+        #expect(errors.contains("invalid filter expression 'tcp port'"), "\(errors)")
+        #expect(!FileManager.default.fileExists(atPath: dir.pcapng), "nothing written before the expression is known good")
+    }
+
+    /// Frames of a capture file tshark counts, all or those a display filter selects.
+    func tsharkCount(_ file: String, _ filter: String? = nil) throws -> Int {
+        let output = try Shell.run(["tshark", "-r", file, "-T", "fields", "-e", "frame.number"] + (filter.map { ["-Y", $0] } ?? []))
+        return output.split(separator: "\n").count
+    }
+
+    /// The veth device of the test network inside namespace `ns`.
+    func vethName(_ net: TestNetwork, _ ns: String) throws -> String {
+        let text = try Shell.run(["ip", "-n", ns, "-o", "link", "show", "type", "veth"])
+        let field = try #require(text.split(separator: " ").dropFirst().first)
+        return String(field.split(separator: "@").first ?? field).trimmingCharacters(in: CharacterSet(charactersIn: ":"))
+    }
+}
+
+/// The numbers of the line `pipetrace capture` ends with on stderr.
+struct CaptureSummary {
+    let packets: Int
+    let requests: Int
+
+    init?(_ text: String) {
+        guard let line = text.split(separator: "\n").last(where: { $0.contains("packets written") }) else { return nil }
+        let words = line.split(separator: " ")
+        guard let p = words.firstIndex(of: "packets"), let r = words.firstIndex(of: "requests,"),
+              let packets = Int(words[p - 1]), let requests = Int(words[r - 1]) else { return nil }
+        self.packets = packets
+        self.requests = requests
+    }
+}
+
+/// A directory of its own for one test's files, removed afterwards.
+final class CaptureScratch {
+    let path: String
+    init() throws {
+        path = NSTemporaryDirectory() + "pipetrace-capture-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    var pcapng: String { path + "/capture.pcapng" }
+    var json: String { path + "/capture.json" }
+    var fromJSON: String { path + "/from-json.pcap" }
+}
+
+/// A classic pcap file of raw IP packets (LINKTYPE_RAW), written by hand so
+/// the JSON's packets reach tshark through a writer that is not the one under test.
+enum RawPcapFile {
+    static func write(_ packets: [[UInt8]], to path: String) throws {
+        var out = Data()
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        u32(0xa1b2_c3d4); u16(2); u16(4); u32(0); u32(0); u32(65535); u32(101)
+        for (i, p) in packets.enumerated() {
+            u32(UInt32(i)); u32(0); u32(UInt32(p.count))
+            // The IP header's total length is the length on the wire (the snap length may have cut the packet).
+            let wire = p.first.map { $0 >> 4 == 4 && p.count >= 4 ? Int(p[2]) << 8 | Int(p[3]) : (p.count >= 6 ? 40 + (Int(p[4]) << 8 | Int(p[5])) : p.count) } ?? p.count
+            u32(UInt32(max(wire, p.count)))
+            out.append(contentsOf: p)
+        }
+        try out.write(to: URL(fileURLWithPath: path))
+    }
+}
