@@ -10,8 +10,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"), .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"), .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"), .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // The event structs shared with the BPF programs (bpf/pipetrace.h), written once.
@@ -33,12 +31,6 @@ let package = Package(
         // snappy from the system (Debian: libsnappy-dev): remote write's compression; only the Exporter imports it.
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         // Pure metrics core plus the sinks (HTTP server, remote write, spool) that feed records back into the pipeline's storage.
-        // snappy from the system (Debian: libsnappy-dev): remote write's compression; only the Exporter imports it.
-        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
-        // Pure metrics core plus the sinks (HTTP server, remote write, spool) that feed records back into the pipeline's storage.
-        // snappy from the system (Debian: libsnappy-dev): remote write's compression; only the Exporter imports it.
-        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
-        // Pure metrics core plus the sinks (HTTP server, remote write, spool) that feed records back into the pipeline's storage.
         .target(name: "Exporter", dependencies: ["Analyzer", "CSnappy", .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "pipetrace",
@@ -50,8 +42,6 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events", "CPipetraceEvents"]),
         .testTarget(name: "ProbeTests", dependencies: ["Probe", "Events"], exclude: ["Fixtures"]),
         .testTarget(name: "AnalyzerTests", dependencies: ["Analyzer", "Events"]),
-        .testTarget(name: "ExporterTests", dependencies: ["Exporter", "Analyzer", "CSnappy"], exclude: ["Fixtures"]),
-        .testTarget(name: "ExporterTests", dependencies: ["Exporter", "Analyzer", "CSnappy"], exclude: ["Fixtures"]),
         .testTarget(name: "ExporterTests", dependencies: ["Exporter", "Analyzer", "CSnappy"], exclude: ["Fixtures"]),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Analyzer", "Events"]),
     ]
