@@ -28,6 +28,10 @@ let package = Package(
         .target(name: "Analyzer", dependencies: ["Events"]),
         // Pure core: captured packets in (link layer, IP, TCP reassembly), the probe's events out. No I/O.
         .target(name: "Packets", dependencies: ["Events"]),
+        // libpcap's filter compiler behind an opaque handle (its struct bpf_insn clashes with libbpf's); for `capture`'s expression.
+        .target(name: "CPcapFilter", linkerSettings: [.linkedLibrary("pcap")]),
+        // Pure core: capture file formats (pcapng, Tracee JSON lines) and the annotation of packets with processes and requests. No I/O.
+        .target(name: "CaptureFormats", dependencies: ["Events", "Analyzer", "Packets"]),
         // snappy from the system (Debian: libsnappy-dev): remote write's compression; only the Exporter imports it.
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         // Pure metrics core plus the sinks (HTTP server, remote write, spool) that feed records back into the pipeline's storage.
@@ -35,7 +39,7 @@ let package = Package(
         .executableTarget(
             name: "pipetrace",
             dependencies: [
-                "Probe", "Analyzer", "Exporter", "Events", "Packets", "CLibPcap",
+                "Probe", "Analyzer", "Exporter", "Events", "Packets", "CaptureFormats", "CPcapFilter", "CLibPcap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -43,6 +47,7 @@ let package = Package(
         .testTarget(name: "ProbeTests", dependencies: ["Probe", "Events"], exclude: ["Fixtures"]),
         .testTarget(name: "AnalyzerTests", dependencies: ["Analyzer", "Events"]),
         .testTarget(name: "ExporterTests", dependencies: ["Exporter", "Analyzer", "CSnappy"], exclude: ["Fixtures"]),
+        .testTarget(name: "CaptureFormatsTests", dependencies: ["CaptureFormats", "Analyzer", "Events"]),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Analyzer", "Events"]),
     ]
 )
