@@ -2,11 +2,16 @@
 /// with no plugin: a Section Header Block, an Interface Description Block per
 /// (namespace, device) the first time one of its packets comes by, and an
 /// Enhanced Packet Block per packet with its direction flag and comment.
-/// Packets start at the IP header (LINKTYPE_RAW); timestamps in nanoseconds.
-/// Little-endian, as the blocks' byte-order magic says.
+/// Packets start at the IP header; timestamps in nanoseconds. Little-endian,
+/// as the blocks' byte-order magic says.
 public struct PcapngWriter: CaptureFormat {
-    /// LINKTYPE_RAW: the packet begins with an IPv4 or IPv6 header.
-    public static let linkTypeRaw: UInt16 = 101
+    /// Raw IP (the packet begins with an IPv4 or IPv6 header) under the
+    /// number Linux gives DLT_RAW, 12, not LINKTYPE_RAW (101): libpcap up to
+    /// 1.10.4 (Debian 12 has 1.10.3) refuses a pcapng whose second 101
+    /// interface "differs" from the first, comparing it with the first one's
+    /// DLT (12), so `pipetrace analyze` and tcpdump could not read a capture
+    /// of several interfaces. Wireshark and libpcap both read 12 as raw IP.
+    public static let linkTypeRaw: UInt16 = 12
 
     public let application: String
     public let snapLength: UInt32

@@ -28,7 +28,7 @@ struct PcapngWriterTests {
                                      unix: 0x0000_0001_0000_0002, interface: interface)
         let bytes = writer.encode(packet)
         let comment = Array("Container: lb\nNetns: 1".utf8) // 22 bytes, padded to 24
-        let idb: [UInt8] = [1, 0, 0, 0, 68, 0, 0, 0, 101, 0, 0, 0, 0xea, 0x05, 0, 0]
+        let idb: [UInt8] = [1, 0, 0, 0, 68, 0, 0, 0, 12, 0, 0, 0, 0xea, 0x05, 0, 0]
             + [2, 0, 4, 0] + Array("eth0".utf8)
             + [1, 0, 22, 0] + comment + [0, 0]
             + [9, 0, 1, 0, 9, 0, 0, 0]
