@@ -18,8 +18,6 @@ let package = Package(
         .target(name: "CPipetraceBPF"),
         // libbpf from the system (Debian: libbpf-dev); only Probe/LibBPF imports it.
         .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev", "libelf-dev"])]),
-        // libpcap from the system (Debian: libpcap-dev); only the CLI's CaptureFileReader imports it.
-        .systemLibrary(name: "CLibPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
         // Pure core: decoded kernel events as Swift values. No I/O.
         .target(name: "Events", dependencies: ["CPipetraceEvents"]),
         // I/O edge: loads and attaches the BPF programs, reads the ring buffer.
@@ -28,8 +26,9 @@ let package = Package(
         .target(name: "Analyzer", dependencies: ["Events"]),
         // Pure core: captured packets in (link layer, IP, TCP reassembly), the probe's events out. No I/O.
         .target(name: "Packets", dependencies: ["Events"]),
-        // libpcap's filter compiler behind an opaque handle (its struct bpf_insn clashes with libbpf's); for `capture`'s expression.
-        .target(name: "CPcapFilter", linkerSettings: [.linkedLibrary("pcap")]),
+        // libpcap (Debian: libpcap-dev) behind opaque handles: capture files and filter expressions.
+        // Not a module map over <pcap/pcap.h>: its struct bpf_insn clashes with libbpf's in Swift.
+        .target(name: "CLibPcap", linkerSettings: [.linkedLibrary("pcap")]),
         // Pure core: capture file formats (pcapng, Tracee JSON lines) and the annotation of packets with processes and requests. No I/O.
         .target(name: "CaptureFormats", dependencies: ["Events", "Analyzer", "Packets"]),
         // snappy from the system (Debian: libsnappy-dev): remote write's compression; only the Exporter imports it.
@@ -39,7 +38,7 @@ let package = Package(
         .executableTarget(
             name: "pipetrace",
             dependencies: [
-                "Probe", "Analyzer", "Exporter", "Events", "Packets", "CaptureFormats", "CPcapFilter", "CLibPcap",
+                "Probe", "Analyzer", "Exporter", "Events", "Packets", "CaptureFormats", "CLibPcap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

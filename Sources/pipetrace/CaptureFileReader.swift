@@ -19,38 +19,35 @@ final class CaptureFileReader {
     let linkType: LinkType
     /// The file's link-layer type number (LINKTYPE_*), for messages.
     let linkTypeNumber: Int32
-    private let handle: OpaquePointer
+    private let reader: OpaquePointer
 
     init(path: String) throws {
         self.path = path
-        var error = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
-        guard let handle = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO), &error) else {
+        var error = [CChar](repeating: 0, count: 512)
+        guard let reader = pt_pcap_reader_open(path, &error, error.count) else {
             throw Failure(path: path, message: CaptureFileReader.readable(
                 String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)))
         }
-        self.handle = handle
-        linkTypeNumber = pcap_datalink(handle)
+        self.reader = reader
+        linkTypeNumber = pt_pcap_reader_link_type(reader)
         linkType = LinkType(linkTypeNumber)
     }
 
-    deinit { pcap_close(handle) }
+    deinit { pt_pcap_reader_close(reader) }
 
     /// The next packet, or nil at the end of the file; throws when the file is cut or corrupt there.
     func next() throws -> CapturedPacket? {
-        var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
-        switch pcap_next_ex(handle, &header, &data) {
+        var caplen: UInt32 = 0, length: UInt32 = 0, timestamp: UInt64 = 0
+        switch pt_pcap_reader_next(reader, &data, &caplen, &length, &timestamp) {
         case 1:
-            guard let header, let data else { return nil }
-            let h = header.pointee
-            // Nanosecond precision: tv_usec holds nanoseconds.
-            let timestamp = UInt64(max(0, h.ts.tv_sec)) &* 1_000_000_000 &+ UInt64(max(0, h.ts.tv_usec))
-            let bytes = Array(UnsafeBufferPointer(start: data, count: Int(h.caplen)))
-            return CapturedPacket(timestamp: timestamp, linkType: linkType, bytes: bytes, originalLength: Int(h.len))
-        case PCAP_ERROR_BREAK:
+            guard let data else { return nil }
+            let bytes = Array(UnsafeBufferPointer(start: data, count: Int(caplen)))
+            return CapturedPacket(timestamp: timestamp, linkType: linkType, bytes: bytes, originalLength: Int(length))
+        case 0:
             return nil
         default:
-            throw Failure(path: path, message: CaptureFileReader.readable(String(cString: pcap_geterr(handle))))
+            throw Failure(path: path, message: CaptureFileReader.readable(String(cString: pt_pcap_reader_error(reader))))
         }
     }
 

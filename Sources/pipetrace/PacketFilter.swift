@@ -1,4 +1,4 @@
-import CPcapFilter
+import CLibPcap
 
 /// A tcpdump/pcap-filter expression ("tcp port 8080 and host 10.0.0.1"),
 /// compiled by libpcap for packets that start at the IP header (raw IP,
