@@ -15,6 +15,6 @@ struct Pipetrace: ParsableCommand {
           sudo pipetrace events --time 10 --container lb
           sudo pipetrace events --json --port 8428 | grep 'POST /api/v1/write'
         """,
-        subcommands: [DoctorCommand.self, EventsCommand.self, StatCommand.self, WatchCommand.self, CaptureCommand.self, AnalyzeCommand.self, ExportCommand.self]
+        subcommands: [DoctorCommand.self, EventsCommand.self, StatCommand.self, WatchCommand.self, DemoCommand.self, CaptureCommand.self, AnalyzeCommand.self, ExportCommand.self]
     )
 }
