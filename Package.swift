@@ -48,5 +48,6 @@ let package = Package(
         .testTarget(name: "ExporterTests", dependencies: ["Exporter", "Analyzer", "CSnappy"], exclude: ["Fixtures"]),
         .testTarget(name: "CaptureFormatsTests", dependencies: ["CaptureFormats", "Analyzer", "Events"]),
         .testTarget(name: "PacketsTests", dependencies: ["Packets", "Analyzer", "Events"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Probe", "Analyzer", "Events"], exclude: ["Fixtures"]),
     ]
 )

@@ -1,0 +1,171 @@
+import Foundation
+import Glibc
+
+/// Three hosts in network namespaces, "client" → "lb" → "backend", joined by
+/// two veth pairs: a real nginx load balancer (one worker, keep-alive to its
+/// upstream, an access log with its own upstream timing) in front of
+/// backend.py, which delays /slow by `delayMilliseconds`. Names are unique
+/// per instance; `remove()` (also run on deinit) stops the servers and
+/// deletes the namespaces, so a failing test leaves nothing behind.
+final class TestPipeline {
+    let client: String
+    let lb: String
+    let backend: String
+    let lbAddress = "10.232.1.1"
+    let clientAddress = "10.232.1.2"
+    let lbUpstreamAddress = "10.232.2.1"
+    let backendAddress = "10.232.2.2"
+    let lbPort = 8080
+    let backendPort = 9000
+    let delayMilliseconds: Int
+    let directory: URL
+    private var servers: [Child] = []
+    private var removed = false
+
+    init(delayMilliseconds: Int = 50) throws {
+        self.delayMilliseconds = delayMilliseconds
+        let id = "\(getpid() % 100_000)\(UInt16.random(in: 0...UInt16.max) % 1000)"
+        client = "pt\(id)c"
+        lb = "pt\(id)l"
+        backend = "pt\(id)b"
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("pipetrace-test-\(id)")
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            for ns in [client, lb, backend] {
+                try Shell.run(["ip", "netns", "add", ns])
+                try Shell.run(["ip", "-n", ns, "link", "set", "lo", "up"])
+            }
+            // The links live only inside the namespaces, so their names cannot clash with anything.
+            try Shell.run(["ip", "link", "add", "eth0", "netns", client, "type", "veth", "peer", "name", "down0", "netns", lb])
+            try Shell.run(["ip", "link", "add", "eth0", "netns", backend, "type", "veth", "peer", "name", "up0", "netns", lb])
+            for (ns, dev, address) in [(client, "eth0", clientAddress), (lb, "down0", lbAddress),
+                                       (lb, "up0", lbUpstreamAddress), (backend, "eth0", backendAddress)] {
+                try Shell.run(["ip", "-n", ns, "addr", "add", "\(address)/24", "dev", dev])
+                try Shell.run(["ip", "-n", ns, "link", "set", dev, "up"])
+            }
+        } catch {
+            remove()
+            throw error
+        }
+    }
+
+    deinit { remove() }
+
+    /// Starts the backend and nginx; returns once both accept connections.
+    func startServers() throws {
+        let backendServer = try Child(exec(backend, ["python3", Repository.backend, "\(backendPort)", "\(delayMilliseconds)"]))
+        servers.append(backendServer)
+        _ = try backendServer.readJSON()
+        let config = directory.appendingPathComponent("nginx.conf")
+        try nginxConfiguration.write(to: config, atomically: true, encoding: .utf8)
+        servers.append(try Child(exec(lb, ["nginx", "-c", config.path])))
+        try waitForPort(lb, lbPort)
+    }
+
+    /// nginx's own account of each request: `$request_uri $status $request_time $upstream_response_time`.
+    var accessLog: [(uri: String, status: Int, requestTime: Double, upstreamTime: Double?)] {
+        let text = (try? String(contentsOf: directory.appendingPathComponent("access.log"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ").map(String.init)
+            guard f.count == 4, let status = Int(f[1]), let request = Double(f[2]) else { return nil }
+            return (f[0], status, request, Double(f[3]))
+        }
+    }
+
+    func remove() {
+        guard !removed else { return }
+        removed = true
+        // SIGKILL, and to every process in the namespaces (nginx's worker too): Foundation's
+        // Process starts children with most signals blocked, SIGTERM among them, and does not
+        // see a child end while another process still holds its output pipes.
+        for ns in [client, lb, backend] {
+            let pids = (try? Shell.run(["ip", "netns", "pids", ns]))?.split(separator: "\n").compactMap { Int32($0) } ?? []
+            for pid in pids { kill(pid, SIGKILL) }
+        }
+        for server in servers { server.signal(SIGKILL) }
+        for server in servers { server.wait() }
+        servers = []
+        for ns in [client, lb, backend] { _ = try? Shell.run(["ip", "netns", "del", ns]) }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// A command line run inside namespace `ns`.
+    func exec(_ ns: String, _ command: [String]) -> [String] {
+        ["ip", "netns", "exec", ns] + command
+    }
+
+    /// Starts the calling client: `requests` as (count, path), in order, on one keep-alive connection.
+    func startClient(_ requests: [(Int, String)]) throws -> Child {
+        try Child(exec(client, ["python3", Repository.client, lbAddress, "\(lbPort)"] + requests.map { "\($0.0):\($0.1)" }))
+    }
+
+    /// What a finished client measured, one entry per request.
+    func timings(of client: Child) throws -> [ClientTiming] {
+        let out = client.readAll()
+        guard client.wait() == 0 else { throw Shell.Failure(command: ["client.py"], status: -1, stderr: client.readAllErrors()) }
+        return try out.split(separator: "\n").map { try JSONDecoder().decode(ClientTiming.self, from: Data($0.utf8)) }
+    }
+
+    /// A counter of /proc/net/snmp ("Tcp", "RetransSegs") inside namespace `ns`.
+    func snmp(_ ns: String, _ group: String, _ field: String) throws -> Int {
+        let text = try Shell.run(exec(ns, ["cat", "/proc/net/snmp"]))
+        let lines = text.split(separator: "\n").filter { $0.hasPrefix(group + ":") }
+        guard lines.count == 2 else { throw Shell.Failure(command: ["snmp"], status: -1, stderr: "no \(group) in /proc/net/snmp") }
+        let names = lines[0].split(separator: " "), values = lines[1].split(separator: " ")
+        guard let i = names.firstIndex(of: Substring(field)), let v = Int(values[i]) else {
+            throw Shell.Failure(command: ["snmp"], status: -1, stderr: "no \(field) in \(group)")
+        }
+        return v
+    }
+
+    private func waitForPort(_ ns: String, _ port: Int) throws {
+        for _ in 0..<100 {
+            if (try? Shell.run(exec(ns, ["ss", "-Htln", "sport = :\(port)"])))?.contains(":\(port)") == true { return }
+            usleep(50_000)
+        }
+        throw Shell.Failure(command: ["nginx"], status: -1, stderr: "nginx did not listen on :\(port): "
+            + ((try? String(contentsOf: directory.appendingPathComponent("error.log"), encoding: .utf8)) ?? ""))
+    }
+
+    private var nginxConfiguration: String {
+        let d = directory.path
+        return """
+        worker_processes 1;
+        daemon off;
+        user root;
+        pid \(d)/nginx.pid;
+        error_log \(d)/error.log warn;
+        events { worker_connections 256; }
+        http {
+            log_format timing '$request_uri $status $request_time $upstream_response_time';
+            access_log \(d)/access.log timing;
+            client_body_temp_path \(d)/body;
+            proxy_temp_path \(d)/proxy;
+            fastcgi_temp_path \(d)/fastcgi;
+            uwsgi_temp_path \(d)/uwsgi;
+            scgi_temp_path \(d)/scgi;
+            upstream backend { server \(backendAddress):\(backendPort); keepalive 8; }
+            server {
+                listen \(lbPort);
+                location / {
+                    proxy_pass http://backend;
+                    proxy_http_version 1.1;
+                    proxy_set_header Connection "";
+                }
+            }
+        }
+        """
+    }
+}
+
+/// What client.py measured for one request with its own clock.
+struct ClientTiming: Decodable {
+    var path: String
+    var status: Int
+    var bytes: Int
+    var start_ns: UInt64
+    var duration_ns: UInt64
+    var local_port: Int
+
+    var milliseconds: Double { Double(duration_ns) / 1e6 }
+}
