@@ -15,7 +15,10 @@ public enum EventDecoder {
     /// Size of the fixed part of a data event; the payload follows it.
     public static let dataEventSize = MemoryLayout<pt_data_event>.size
 
-    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(EventDecodingError) -> ProbeEvent {
+    /// `naming` fills in each event's `container` as the header is built, so
+    /// the event is never taken apart again to name it (this runs per event).
+    public static func decode(_ bytes: UnsafeRawBufferPointer,
+                              naming: (EventHeader) -> String? = { _ in nil }) throws(EventDecodingError) -> ProbeEvent {
         guard bytes.count >= MemoryLayout<pt_header>.size else {
             throw .truncated(kind: 0, size: bytes.count)
         }
@@ -36,7 +39,7 @@ public enum EventDecoder {
                 count = source.count
             }
             return .data(DataEvent(
-                header: header(raw.hdr),
+                header: header(raw.hdr, naming),
                 enterTimestamp: raw.enter_ts,
                 direction: raw.direction == UInt16(PT_DIR_EGRESS.rawValue) ? .egress : .ingress,
                 syscall: syscall(raw.syscall),
@@ -48,21 +51,21 @@ public enum EventDecoder {
                 readFault: raw.flags & UInt16(PT_DATA_READ_FAULT.rawValue) != 0))
         case Int(PT_EVENT_CONN_OPEN.rawValue), Int(PT_EVENT_CONN_CLOSE.rawValue):
             let raw: pt_conn_event = try load(bytes, kind: kind)
-            let event = ConnectionEvent(header: header(raw.hdr), fd: Int32(bitPattern: raw.fd),
+            let event = ConnectionEvent(header: header(raw.hdr, naming), fd: Int32(bitPattern: raw.fd),
                                         role: role(raw.role), result: raw.ret)
             return kind == PT_EVENT_CONN_OPEN.rawValue ? .connectionOpened(event) : .connectionClosed(event)
         case Int(PT_EVENT_STATE.rawValue):
             let raw: pt_state_event = try load(bytes, kind: kind)
-            return .stateChanged(StateChangeEvent(header: header(raw.hdr),
+            return .stateChanged(StateChangeEvent(header: header(raw.hdr, naming),
                                                   oldState: TCPState(kernel: raw.old_state),
                                                   newState: TCPState(kernel: raw.new_state)))
         case Int(PT_EVENT_RETRANSMIT.rawValue):
             let raw: pt_tcp_event = try load(bytes, kind: kind)
-            return .retransmit(RetransmitEvent(header: header(raw.hdr), segments: raw.segs, sequence: raw.seq,
+            return .retransmit(RetransmitEvent(header: header(raw.hdr, naming), segments: raw.segs, sequence: raw.seq,
                                                state: TCPState(kernel: raw.state), error: raw.err))
         case Int(PT_EVENT_RESET.rawValue):
             let raw: pt_tcp_event = try load(bytes, kind: kind)
-            return .reset(ResetEvent(header: header(raw.hdr), sent: raw.reset == UInt16(PT_RESET_SENT.rawValue),
+            return .reset(ResetEvent(header: header(raw.hdr, naming), sent: raw.reset == UInt16(PT_RESET_SENT.rawValue),
                                      state: TCPState(kernel: raw.state)))
         case Int(PT_EVENT_PACKET.rawValue):
             let raw: pt_packet_event = try load(bytes, kind: kind)
@@ -73,7 +76,7 @@ public enum EventDecoder {
             }
             let source = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + Int(raw.captured))])
             return .packet(PacketEvent(
-                header: header(raw.hdr),
+                header: header(raw.hdr, naming),
                 direction: raw.direction == UInt16(PT_DIR_EGRESS.rawValue) ? .egress : .ingress,
                 interfaceIndex: raw.ifindex,
                 length: raw.len,
@@ -88,13 +91,15 @@ public enum EventDecoder {
         return bytes.loadUnaligned(as: T.self)
     }
 
-    private static func header(_ h: pt_header) -> EventHeader {
+    private static func header(_ h: pt_header, _ naming: (EventHeader) -> String?) -> EventHeader {
         var h = h
         let comm = withUnsafeBytes(of: &h.comm) { raw in
             String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
-        return EventHeader(pid: h.pid, tid: h.tid, comm: comm, netns: h.netns, cgroupID: h.cgroup_id,
-                           connectionID: h.conn_id, timestamp: h.timestamp, tuple: tuple(h.tuple))
+        var header = EventHeader(pid: h.pid, tid: h.tid, comm: comm, netns: h.netns, cgroupID: h.cgroup_id,
+                                 connectionID: h.conn_id, timestamp: h.timestamp, tuple: tuple(h.tuple))
+        header.container = naming(header)
+        return header
     }
 
     private static func tuple(_ t: pt_tuple) -> SocketTuple {

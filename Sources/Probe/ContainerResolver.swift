@@ -11,7 +11,17 @@ public final class ContainerResolver {
     private var netnsNames: [UInt32: String] = [:]
     private var lastNetnsScan: UInt64 = 0
     private var containerIDs: [UInt64: String?] = [:]
+    /// Names already worked out, by namespace and cgroup: the per-event path.
+    /// Forgotten every second, so renamed namespaces and new containers show.
+    private var resolved: [ResolvedKey: String] = [:]
+    private var lookupsSinceCheck = 0
+    private var resolvedSince: UInt64 = 0
     public let hostNetns: UInt32
+
+    private struct ResolvedKey: Hashable {
+        let netns: UInt32
+        let cgroupID: UInt64
+    }
 
     public init(netnsDirectory: String = "/run/netns", procRoot: String = "/proc") {
         self.netnsDirectory = netnsDirectory
@@ -24,9 +34,32 @@ public final class ContainerResolver {
 
     /// The container name for a process (pid may be 0 when unknown).
     public func name(pid: UInt32, netns: UInt32, cgroupID: UInt64) -> String {
+        let key = ResolvedKey(netns: netns, cgroupID: cgroupID)
+        lookupsSinceCheck += 1
+        if lookupsSinceCheck >= 4096 {
+            lookupsSinceCheck = 0
+            let now = ContainerResolver.monotonicMilliseconds()
+            if now - resolvedSince >= 1000 {
+                resolved.removeAll(keepingCapacity: true)
+                resolvedSince = now
+            }
+        }
+        if cgroupID != 0, let name = resolved[key] { return name }
+        let name = resolve(pid: pid, netns: netns, cgroupID: cgroupID)
+        if cgroupID != 0 { resolved[key] = name }
+        return name
+    }
+
+    private func resolve(pid: UInt32, netns: UInt32, cgroupID: UInt64) -> String {
         if let name = netnsName(netns) { return name }
         if let id = containerID(pid: pid, cgroupID: cgroupID) { return id }
         return netns == hostNetns || netns == 0 ? "host" : "netns:\(netns)"
+    }
+
+    private static func monotonicMilliseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec) / 1_000_000
     }
 
     /// The network namespace inode of an `ip netns` name, or nil.
@@ -51,9 +84,7 @@ public final class ContainerResolver {
     private func netnsName(_ netns: UInt32) -> String? {
         if let name = netnsNames[netns] { return name }
         // A namespace created after the last scan: look again, at most every 100 ms.
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let ms = UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec) / 1_000_000
+        let ms = ContainerResolver.monotonicMilliseconds()
         if ms - lastNetnsScan >= 100 {
             lastNetnsScan = ms
             scanNetns()

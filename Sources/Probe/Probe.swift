@@ -143,13 +143,13 @@ public final class Probe {
             return
         }
         do {
-            var event = try EventDecoder.decode(bytes)
+            var event = try EventDecoder.decode(bytes) { [containers] h in
+                containers.name(pid: h.pid, netns: h.netns, cgroupID: h.cgroupID)
+            }
             if case .data(var data) = event, data.syscall == .sendfile {
                 sendfiles.complete(&data, cap: configuration.payloadCap)
                 event = .data(data)
             }
-            let h = event.header
-            event.header.container = containers.name(pid: h.pid, netns: h.netns, cgroupID: h.cgroupID)
             pending.append(event)
         } catch {
             malformed += 1
