@@ -44,8 +44,9 @@ struct WatchCommand: ParsableCommand {
         let out = OutputStream()
         let threshold = UInt64(max(0, latency) * 1e6)
         let tracer = RequestTracer(probe: probe)
-        var shown: UInt64 = 0
+        var seen: UInt64 = 0, shown: UInt64 = 0
         try tracer.run(seconds: seconds, signals: signals, countdown: false) { record in
+            seen += 1
             guard record.duration >= threshold else { return }
             shown += 1
             if json {
@@ -60,8 +61,7 @@ struct WatchCommand: ParsableCommand {
             out.flush()
         }
         out.flush()
-        let counters = tracer.analyzer.counters
-        StandardError.write("pipetrace: \(counters.records) requests, \(shown) shown\n")
+        StandardError.write("pipetrace: \(seen) requests, \(shown) shown\n")
         StandardError.write(RunSummary(probe.statistics).line)
     }
 }
