@@ -112,8 +112,11 @@ struct PipelineTests {
         let attributed = back.reduce(0) { $0 + Int($1.retransmits) }
         #expect(kernel[0] + kernel[1] > 0, "the drop rule made the kernel retransmit")
         #expect(attributed > 0, "backend records: \(back.map(\.retransmits)), kernel: \(kernel)")
-        #expect(attributed <= kernel[0] + kernel[1])
-        #expect(front.allSatisfy { $0.retransmits == 0 }, "nothing was dropped between client and lb: \(front.map(\.retransmits))")
+        // Nothing is dropped between client and lb, so the client's records carry at most the lb's
+        // own rare tail-loss probes (counted by the kernel as retransmits too), never the backend's.
+        let onFront = front.reduce(0) { $0 + Int($1.retransmits) }
+        #expect(attributed + onFront <= kernel[0] + kernel[1], "records: \(attributed)+\(onFront), kernel: \(kernel)")
+        #expect(onFront < attributed, "client records: \(front.map(\.retransmits)), backend records: \(back.map(\.retransmits))")
         #expect(kernel[2] == 0)
     }
 
