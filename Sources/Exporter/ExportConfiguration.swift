@@ -99,7 +99,7 @@ public struct ExportConfiguration: Sendable, Hashable {
             do { _ = try HTTPEndpoint(url) } catch { throw Invalid(description: "\(source): 'remote_write[\(i)]': \(error.description)") }
         }
         if let listen, !listen.isEmpty {
-            do { _ = try HTTPEndpoint.hostPort(listen, defaultPort: nil, what: "'listen'") } catch {
+            do { _ = try HTTPEndpoint.hostPort(listen, defaultPort: nil, what: "'listen'", allowZero: true) } catch {
                 throw Invalid(description: "\(source): \(error.description)")
             }
         }

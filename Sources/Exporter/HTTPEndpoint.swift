@@ -27,19 +27,20 @@ public struct HTTPEndpoint: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Splits "host:port", "[v6]:port" or "host".
-    public static func hostPort(_ text: String, defaultPort: UInt16?, what: String) throws(Invalid) -> (String, UInt16) {
+    /// `allowZero`: port 0 asks the kernel for a free one (for a listening address).
+    public static func hostPort(_ text: String, defaultPort: UInt16?, what: String, allowZero: Bool = false) throws(Invalid) -> (String, UInt16) {
         var host = Substring(text)
         var port: UInt16? = defaultPort
         if host.hasPrefix("[") {
             guard let close = host.firstIndex(of: "]") else { throw Invalid(description: "\(what): unclosed '[' in the address") }
             let after = host[host.index(after: close)...]
             host = host[host.index(after: host.startIndex)..<close]
-            if after.hasPrefix(":") { port = UInt16(after.dropFirst()) ?? 0 } else if !after.isEmpty { port = 0 }
+            if after.hasPrefix(":") { port = UInt16(after.dropFirst()) } else if !after.isEmpty { port = nil }
         } else if let colon = host.lastIndex(of: ":") {
-            port = UInt16(host[host.index(after: colon)...]) ?? 0
+            port = UInt16(host[host.index(after: colon)...])
             host = host[..<colon]
         }
-        guard let port, port != 0 else { throw Invalid(description: "\(what): a port from 1 to 65535 is needed") }
+        guard let port, port != 0 || allowZero else { throw Invalid(description: "\(what): a port from 1 to 65535 is needed") }
         guard !host.isEmpty else { throw Invalid(description: "\(what): no host") }
         return (String(host), port)
     }

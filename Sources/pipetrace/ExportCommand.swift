@@ -58,7 +58,7 @@ struct ExportCommand: ParsableCommand {
         var c = ExportConfiguration()
         if let configFile {
             guard let text = try? String(contentsOfFile: configFile, encoding: .utf8) else {
-                throw FailureMessage(text: "error: cannot read the config file \(configFile)")
+                throw FailureMessage(text: "cannot read the config file \(configFile)")
             }
             c = try ExportConfiguration.parse(yaml: text, source: configFile)
         }
@@ -73,7 +73,7 @@ struct ExportCommand: ParsableCommand {
         if !filters.containers.isEmpty { c.containers = filters.containers }
         if !filters.ports.isEmpty { c.ports = filters.ports }
         guard c.interval > 0, c.slowMilliseconds >= 0, c.spoolMaxBytes >= 0, c.flushTimeout >= 0 else {
-            throw FailureMessage(text: "error: --interval must be above 0; --slow-ms, --spool-max-bytes and --flush-timeout at least 0")
+            throw FailureMessage(text: "--interval must be above 0; --slow-ms, --spool-max-bytes and --flush-timeout at least 0")
         }
         try c.validate(source: configFile == nil ? "flags" : "\(configFile!) and flags")
         return c
@@ -83,7 +83,7 @@ struct ExportCommand: ParsableCommand {
         let signals = SignalWatcher([SIGINT, SIGTERM, SIGHUP])
         var config: ExportConfiguration
         do { config = try resolvedConfiguration() } catch let e as ExportConfiguration.Invalid {
-            throw FailureMessage(text: "error: \(e.description)")
+            throw FailureMessage(text: "\(e.description)")
         }
         let resolver = ContainerResolver()
         var probeFilters = filters
@@ -215,11 +215,11 @@ struct ExportOutputs {
 
     init(_ config: ExportConfiguration, exposition: PrometheusExposition) throws {
         if let listen = config.listen, !listen.isEmpty {
-            let (host, port) = try HTTPEndpoint.hostPort(listen, defaultPort: nil, what: "--listen")
+            let (host, port) = try HTTPEndpoint.hostPort(listen, defaultPort: nil, what: "--listen", allowZero: true)
             do {
                 server = try MetricsServer(host: host, port: port) { exposition.render() }
             } catch {
-                throw FailureMessage(text: "error: \(error.description)")
+                throw FailureMessage(text: "\(error.description)")
             }
         }
         let own = OwnTraffic(listen: server.map { ($0.host, $0.port) })
@@ -232,7 +232,7 @@ struct ExportOutputs {
                 spool = try SpoolDirectory(directory: directory,
                                            limits: .init(maxBytes: config.spoolMaxBytes, maxBatches: config.spoolMaxBatches))
             } catch {
-                throw FailureMessage(text: "error: \(error.description)")
+                throw FailureMessage(text: "\(error.description)")
             }
             let client = HTTPClient(timeout: config.requestTimeout) { own.connected(ip: $0, port: $1) }
             // Tell at once when a receiver cannot be reached; batches are spooled meanwhile, so it is not fatal.
