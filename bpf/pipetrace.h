@@ -62,6 +62,8 @@ enum pt_data_flags {
 	PT_DATA_NO_PAYLOAD = 1 << 0,
 	/* bpf_probe_read_user failed for part of the buffer. */
 	PT_DATA_READ_FAULT = 1 << 1,
+	/* The call began before the probe attached: enter_ts is the exit time. */
+	PT_DATA_ENTRY_UNSEEN = 1 << 2,
 };
 
 enum pt_reset_kind {

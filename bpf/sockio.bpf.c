@@ -19,7 +19,8 @@ enum pt_buf_shape {
 };
 
 struct pt_io_args {
-	__u64 active; /* between sys_enter and sys_exit of a traced call */
+	__u32 active; /* between sys_enter and sys_exit of a traced call */
+	__u32 seen;   /* this thread made a syscall since the probe attached */
 	__u64 enter_ts;
 	__u64 sk;
 	__u64 buf;
@@ -124,6 +125,7 @@ static __always_inline int pt_io_enter(struct trace_event_raw_sys_enter *ctx, __
 	if (!a)
 		return 0;
 	a->active = 1;
+	a->seen = 1;
 	a->enter_ts = bpf_ktime_get_ns();
 	a->sk = (__u64)sk;
 	a->buf = ctx->args[1];
@@ -212,13 +214,13 @@ static __always_inline struct pt_data_scratch *pt_data_begin(const struct pt_io_
 	pt_fill_task_header(&s->ev.hdr, PT_EVENT_DATA, sk, c);
 	if (!pt_sock_traced(s->ev.hdr.netns, s->ev.hdr.cgroup_id, &s->ev.hdr.tuple))
 		return NULL;
-	s->ev.enter_ts = a->enter_ts;
+	s->ev.enter_ts = a->enter_ts ? a->enter_ts : s->ev.hdr.timestamp;
 	s->ev.len = len;
 	s->ev.captured = 0;
 	s->ev.fd = a->fd;
 	s->ev.direction = a->direction;
 	s->ev.syscall = a->syscall;
-	s->ev.flags = 0;
+	s->ev.flags = a->enter_ts ? 0 : PT_DATA_ENTRY_UNSEEN;
 	s->ev.role = c ? c->role : PT_ROLE_UNKNOWN;
 	return s;
 }
@@ -253,14 +255,51 @@ static __always_inline void pt_emit_mmsg(const struct pt_io_args *a, __u64 nmsgs
 	}
 }
 
-static __always_inline int pt_io_exit(struct trace_event_raw_sys_exit *ctx, __u16 shape)
+/*
+ * A call already blocked when the probe attached (a server waiting on an
+ * idle keep-alive connection) has no sys_enter record. On a thread's first
+ * traced exit, recover the arguments from the registers the syscall saved;
+ * the entry time is then unknown and the event says so.
+ */
+static __always_inline bool pt_io_args_at_exit(struct pt_io_args *a, struct task_struct *task, __u16 syscall,
+					       __u16 direction, __u16 shape)
 {
-	struct pt_io_args *ap = bpf_task_storage_get(&pt_io_args, bpf_get_current_task_btf(), 0, 0);
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	__s64 fd = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	struct sock *sk;
 
-	if (!ap || !ap->active)
+	if (!pt_pid_traced(bpf_get_current_pid_tgid() >> 32) || !(sk = pt_tcp_sock_of_fd(fd)))
+		return false;
+	a->enter_ts = 0;
+	a->sk = (__u64)sk;
+	a->buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	a->count = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	a->fd = fd;
+	a->syscall = syscall;
+	a->shape = shape;
+	a->direction = direction;
+	return true;
+}
+
+static __always_inline int pt_io_exit(struct trace_event_raw_sys_exit *ctx, __u16 syscall, __u16 direction,
+				      __u16 shape)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_io_args *ap = bpf_task_storage_get(&pt_io_args, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct pt_io_args a = {};
+
+	if (!ap)
 		return 0;
-	struct pt_io_args a = *ap;
-	ap->active = 0;
+	if (ap->active) {
+		a = *ap;
+		ap->active = 0;
+	} else {
+		if (ap->seen)
+			return 0; /* not a TCP socket, or not traced */
+		ap->seen = 1;
+		if (shape == PT_SHAPE_FILE || !pt_io_args_at_exit(&a, task, syscall, direction, shape))
+			return 0;
+	}
 	if (shape == PT_SHAPE_FILE) {
 		struct pt_flow_key key = {};
 		pt_flow_key_of((struct sock *)a.sk, &key);
@@ -313,7 +352,7 @@ static __always_inline int pt_io_exit(struct trace_event_raw_sys_exit *ctx, __u1
 	SEC("tp/syscalls/sys_exit_" #name)                                             \
 	int handle_exit_##name(struct trace_event_raw_sys_exit *ctx)                   \
 	{                                                                              \
-		return pt_io_exit(ctx, shape);                                                 \
+		return pt_io_exit(ctx, sys, dir, shape);                                                    \
 	}
 
 PT_IO_SYSCALL(read, PT_SYS_READ, PT_DIR_INGRESS, PT_SHAPE_BUF)

@@ -118,10 +118,13 @@ public struct DataEvent: Sendable, Hashable {
     public var payloadUnavailable: Bool
     /// Reading the process's buffer failed for part of it.
     public var readFault: Bool
+    /// The call began before the probe attached (a read already waiting):
+    /// `enterTimestamp` is then the exit time, the entry is unknown.
+    public var entryUnseen: Bool
 
     public init(header: EventHeader, enterTimestamp: UInt64, direction: Direction, syscall: Syscall,
                 fd: Int32, role: Role, length: UInt64, payload: [UInt8],
-                payloadUnavailable: Bool = false, readFault: Bool = false) {
+                payloadUnavailable: Bool = false, readFault: Bool = false, entryUnseen: Bool = false) {
         self.header = header
         self.enterTimestamp = enterTimestamp
         self.direction = direction
@@ -132,6 +135,7 @@ public struct DataEvent: Sendable, Hashable {
         self.payload = payload
         self.payloadUnavailable = payloadUnavailable
         self.readFault = readFault
+        self.entryUnseen = entryUnseen
     }
 
     /// Fewer bytes captured than moved: the cap cut the payload.

@@ -33,6 +33,7 @@ struct EventFormatter {
             w.field("truncated", d.isTruncated)
             if d.payloadUnavailable { w.field("payload_unavailable", true) }
             if d.readFault { w.field("read_fault", true) }
+            if d.entryUnseen { w.field("entry_unseen", true) }
             w.payloadField("payload", d.payload)
         case .connectionOpened(let c), .connectionClosed(let c):
             w.field("role", c.role.rawValue)

@@ -120,3 +120,27 @@ extension ProbeTests {
         #expect(out.contains("probe: loaded and attached"))
     }
 }
+
+extension ProbeTests {
+    @Test("a read already waiting when the probe attaches is still reported, its entry marked unseen")
+    func readInProgressAtAttach() throws {
+        let net = try TestNetwork()
+        defer { net.remove() }
+        let server = try startServer(net, mode: "plain", bodyBytes: 100)
+        // The client connects now and sends once the probe is attached: the server sits in read() meanwhile.
+        let go = NSTemporaryDirectory() + "pipetrace-go-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(go) }
+        let client = try Child(net.exec(net.client, ["python3", Repository.httpPeer, "client", net.serverAddress, "8080", "plain", go]))
+        usleep(500_000)
+        let probe = try probe(net)
+        #expect(FileManager.default.createFile(atPath: go, contents: nil))
+        var recorder = EventRecorder()
+        try recorder.record(probe, until: [client, server])
+        let c = try client.readJSON(), s = try server.readJSON()
+        let reads = recorder.data(pid: s.int("pid"), .ingress)
+        #expect(byteDifference(reads.flatMap(\.payload), c.hexBytes("request")) == nil)
+        #expect(reads.first?.entryUnseen == true)
+        #expect(reads.first.map { $0.enterTimestamp == $0.header.timestamp } == true)
+        #expect(recorder.data(pid: c.int("pid"), .egress).allSatisfy { !$0.entryUnseen })
+    }
+}

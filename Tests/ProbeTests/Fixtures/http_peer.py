@@ -4,7 +4,8 @@ syscalls a test asks for, so the probe's view of each syscall family can be
 checked byte for byte. Prints one JSON line per process with what it did.
 
   http_peer.py server PORT MODE BODY_BYTES [BIND]   serve one connection, one request
-  http_peer.py client HOST PORT MODE         send one request, read the response
+  http_peer.py client HOST PORT MODE [WAIT]   send one request, read the response; with WAIT (a
+                                             path), connect first and send once that file exists
   http_peer.py files DIR                     only file, pipe and UDP I/O (no TCP)
   http_peer.py reset-server PORT             accept, then close with the request unread (sends RST)
   http_peer.py reset-client HOST PORT        send a request, expect the connection reset
@@ -12,7 +13,7 @@ checked byte for byte. Prints one JSON line per process with what it did.
 MODE: plain (write/read), vector (writev/readv), msg (sendmsg/recvmsg),
       sendfile (server body through sendfile(2)).
 """
-import json, os, socket, sys, tempfile
+import json, os, socket, sys, tempfile, time
 
 
 def body(n):
@@ -104,8 +105,12 @@ def server(port, mode, nbytes, bind="0.0.0.0"):
          response_len=len(header) + nbytes, peer=list(peer))
 
 
-def client(host, port, mode):
+def client(host, port, mode, wait_for=None):
     sock = socket.create_connection((host, port))
+    for _ in range(3000):
+        if wait_for is None or os.path.exists(wait_for):
+            break
+        time.sleep(0.01)
     request = (b"GET /metrics?mode=%s HTTP/1.1\r\nHost: %s:%d\r\n"
                b"User-Agent: pipetrace-test\r\nAccept: */*\r\n\r\n") % (mode.encode(), host.encode(), port)
     write_all(sock, "plain" if mode == "sendfile" else mode, [request])
@@ -180,7 +185,7 @@ if __name__ == "__main__":
     if what == "server":
         server(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), *sys.argv[5:6])
     elif what == "client":
-        client(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        client(sys.argv[2], int(sys.argv[3]), sys.argv[4], *sys.argv[5:6])
     elif what == "files":
         files(sys.argv[2])
     elif what == "reset-server":
