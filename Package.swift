@@ -42,12 +42,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // What the tests that run real programs share: child processes, test namespaces, paths, the root rule.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "EventsTests", dependencies: ["Events", "CPipetraceEvents"]),
-        .testTarget(name: "ProbeTests", dependencies: ["Probe", "Events"], exclude: ["Fixtures"]),
+        .testTarget(name: "ProbeTests", dependencies: ["TestSupport", "Probe", "Events"], exclude: ["Fixtures"]),
         .testTarget(name: "AnalyzerTests", dependencies: ["Analyzer", "Events"]),
-        .testTarget(name: "ExporterTests", dependencies: ["Exporter", "Analyzer", "CSnappy"], exclude: ["Fixtures"]),
+        .testTarget(name: "ExporterTests", dependencies: ["TestSupport", "Exporter", "Analyzer", "CSnappy"], exclude: ["Fixtures"]),
         .testTarget(name: "CaptureFormatsTests", dependencies: ["CaptureFormats", "Analyzer", "Events"]),
-        .testTarget(name: "PacketsTests", dependencies: ["Packets", "Analyzer", "Events"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Probe", "Analyzer", "Events"], exclude: ["Fixtures"]),
+        .testTarget(name: "PacketsTests", dependencies: ["TestSupport", "Packets", "Analyzer", "Events"]),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Probe", "Analyzer", "Events"], exclude: ["Fixtures"]),
     ]
 )

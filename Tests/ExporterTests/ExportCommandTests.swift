@@ -1,10 +1,11 @@
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 @testable import Exporter
 
 @Suite("pipetrace export end to end: probe, analyzer, victoria-metrics", .serialized,
-       .enabled(if: RootRequirement.testsEnabled && ReceiverProcess.available))
+       .enabled(if: RootRequirement.testsEnabled && RootRequirement.enabled(when: ReceiverProcess.available)))
 struct ExportCommandTests {
     @Test("requests to a real server arrive in victoria-metrics as per-hop histograms; our own writes do not")
     func endToEnd() throws {

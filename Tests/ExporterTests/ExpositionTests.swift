@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Exporter
 
@@ -34,7 +35,7 @@ struct ExpositionTests {
             """)
     }
 
-    @Test("promtool check metrics accepts the text", .enabled(if: Command.exists("promtool")))
+    @Test("promtool check metrics accepts the text", .enabled(if: RootRequirement.enabled(when: Command.exists("promtool"))))
     func promtool() throws {
         let (_, exposition) = Self.fed()
         let result = try Command.run(["promtool", "check", "metrics"], input: exposition.render())
@@ -43,7 +44,7 @@ struct ExpositionTests {
     }
 
     @Test("prometheus_client's parser reads the same numbers remote write sends",
-          .enabled(if: (try? Command.run(["python3", "-c", "import prometheus_client"]).status) == 0))
+          .enabled(if: RootRequirement.enabled(when: (try? Command.run(["python3", "-c", "import prometheus_client"]).status) == 0)))
     func pythonParser() throws {
         let (store, exposition) = Self.fed()
         let result = try Command.run(["python3", Repository.fixtures + "/parse_exposition.py"], input: exposition.render())

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Exporter
 
@@ -24,7 +25,7 @@ struct RemoteWriteRequestTests {
         #expect(negative.bytes == [0x10] + Array(repeating: 0xff, count: 9) + [0x01])
     }
 
-    @Test("protoc --decode reads our WriteRequest", .enabled(if: Command.exists("protoc")))
+    @Test("protoc --decode reads our WriteRequest", .enabled(if: RootRequirement.enabled(when: Command.exists("protoc"))))
     func protoc() throws {
         let result = try Command.run(["protoc", "--proto_path=\(Repository.fixtures)", "--decode=prometheus.WriteRequest",
                                       "remote.proto"], input: Self.request.encoded())
@@ -62,7 +63,7 @@ struct RemoteWriteRequestTests {
     }
 
     @Test("snappy: our block decodes with python-snappy and round-trips",
-          .enabled(if: (try? Command.run(["python3", "-c", "import snappy"]).status) == 0))
+          .enabled(if: RootRequirement.enabled(when: (try? Command.run(["python3", "-c", "import snappy"]).status) == 0)))
     func snappy() throws {
         let raw = Self.request.encoded()
         let compressed = Snappy.compress(raw)

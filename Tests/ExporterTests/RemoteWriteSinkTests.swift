@@ -1,5 +1,6 @@
 import Analyzer
 import Foundation
+import TestSupport
 import Testing
 @testable import Exporter
 
@@ -18,7 +19,7 @@ func eventually(_ seconds: Double = 20, _ body: () throws -> Bool) rethrows -> B
     return try body()
 }
 
-@Suite("Remote write into real victoria-metrics and prometheus", .serialized, .enabled(if: ReceiverProcess.available))
+@Suite("Remote write into real victoria-metrics and prometheus", .serialized, .enabled(if: RootRequirement.enabled(when: ReceiverProcess.available)))
 struct RemoteWriteSinkTests {
     /// The series a few records make, at one timestamp.
     static func series(at timestamp: Int64) -> [TimeSeries] {
@@ -151,7 +152,7 @@ struct DeliveryQueueTests {
         #expect(try reopened.oldest()?.sequence == 7)
     }
 
-    @Test("a 4xx is rejected for good and counted; the next batch still goes", .enabled(if: ReceiverProcess.available))
+    @Test("a 4xx is rejected for good and counted; the next batch still goes", .enabled(if: RootRequirement.enabled(when: ReceiverProcess.available)))
     func rejected() throws {
         let vm = try ReceiverProcess(.victoriaMetrics)
         let spool = try temporarySpool()

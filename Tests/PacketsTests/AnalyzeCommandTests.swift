@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `pipetrace analyze` end to end, through the built binary (the libpcap
@@ -18,7 +19,7 @@ struct AnalyzeCommandTests {
     }
 
     static var judgeAvailable: Bool {
-        Repository.required || (Repository.which("tshark") != nil
+        RootRequirement.strict || (Repository.which("tshark") != nil
             && FileManager.default.fileExists(atPath: Repository.prometheusCapture))
     }
 

@@ -1,6 +1,7 @@
 import Analyzer
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 
 /// A client → nginx → backend pipeline in network namespaces, traced on the

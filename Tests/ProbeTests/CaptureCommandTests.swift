@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 
 /// `pipetrace capture` end to end: real traffic between two test namespaces,

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The capture committed under captures/, made by `pipetrace capture` from

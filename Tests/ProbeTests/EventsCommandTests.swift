@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 
 extension ProbeTests {
@@ -8,10 +9,11 @@ extension ProbeTests {
         let net = try TestNetwork()
         defer { net.remove() }
         let server = try startServer(net, mode: "plain", bodyBytes: 300)
-        let programsBefore = try loadedPrograms()
         let tracer = try Child([Repository.pipetraceBinary, "events", "--json", "--container", net.client])
         let ready = tracer.readErrorLine() ?? ""
         #expect(ready.contains("tracing"), "\(ready)")
+        let ours = programs(heldBy: tracer.pid)
+        #expect(ours.count >= 30, "the tracer holds its programs: \(ours.count)")
         let client = try Child(net.exec(net.client, ["python3", Repository.httpPeer, "client", net.serverAddress, "8080", "plain"]))
         #expect(client.wait() == 0)
         server.wait()
@@ -34,24 +36,32 @@ extension ProbeTests {
         #expect(request?["remote"] as? String == "\(net.serverAddress):8080")
         #expect(events.contains { $0["type"] as? String == "open" && $0["role"] as? String == "client" })
         #expect(tracer.readAllErrors().contains(" 0 lost"))
-        // Nothing of ours stays in the kernel (other tracers' programs may come and go).
-        // The kernel frees a closed program after an RCU grace period: allow it a moment.
-        var left = try loadedPrograms().subtracting(programsBefore)
+        // Nothing of ours stays in the kernel. The kernel frees a closed
+        // program after an RCU grace period: allow it a moment.
+        var left = try loadedPrograms().intersection(ours)
         for _ in 0..<40 where !left.isEmpty {
             usleep(50_000)
-            left = try loadedPrograms().subtracting(programsBefore)
+            left = try loadedPrograms().intersection(ours)
         }
         #expect(left.isEmpty, "programs still loaded: \(left.sorted())")
     }
 
-    /// Ids of the BPF programs loaded now that carry pipetrace's program names.
+    /// Ids of the BPF programs a process holds open (from /proc/PID/fdinfo),
+    /// so that other tracers on the host do not count.
+    func programs(heldBy pid: Int32) -> Set<Int> {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fdinfo")) ?? []
+        return Set(fds.compactMap { fd in
+            guard let info = try? String(contentsOfFile: "/proc/\(pid)/fdinfo/\(fd)", encoding: .utf8) else { return nil }
+            return info.split(separator: "\n").first { $0.hasPrefix("prog_id:") }
+                .flatMap { Int($0.dropFirst("prog_id:".count).trimmingCharacters(in: .whitespaces)) }
+        })
+    }
+
+    /// Ids of the BPF programs loaded now.
     func loadedPrograms() throws -> Set<Int> {
         let json = try Shell.run(["bpftool", "-j", "prog", "show"])
         let programs = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]] ?? []
-        return Set(programs.compactMap { p in
-            guard let name = p["name"] as? String, name.hasPrefix("handle_") || name.hasPrefix("capture_") else { return nil }
-            return p["id"] as? Int
-        })
+        return Set(programs.compactMap { $0["id"] as? Int })
     }
 
     @Test("pipetrace events refuses an unknown container with a clear message")

@@ -2,6 +2,7 @@ import Events
 import Foundation
 import Glibc
 import Probe
+import TestSupport
 import Testing
 
 extension ProbeTests {

@@ -2,6 +2,7 @@ import Events
 import Foundation
 import Glibc
 import Probe
+import TestSupport
 import Testing
 
 @Suite("Probe on the real kernel (root)", .serialized, .enabled(if: RootRequirement.testsEnabled))

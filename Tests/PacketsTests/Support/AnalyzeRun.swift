@@ -1,35 +1,9 @@
 import Foundation
 import Glibc
+import TestSupport
 
-/// Paths in this repository and beside it, and how to run the built binary.
-enum Repository {
-    static let root = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    /// `../shared/captures/` from the repository root, as CI checks `shared/` out beside the clone.
-    static let sharedCaptures = root.deletingLastPathComponent().appendingPathComponent("shared/captures")
+extension Repository {
     static let prometheusCapture = sharedCaptures.appendingPathComponent("prometheus-nginx-victoriametrics.pcap").path
-
-    /// PIPETRACE_BINARY, else the pipetrace built beside this test bundle (any --scratch-path), else .build/debug.
-    static var pipetraceBinary: String {
-        if let path = ProcessInfo.processInfo.environment["PIPETRACE_BINARY"] { return path }
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pipetrace").path
-        if FileManager.default.isExecutableFile(atPath: beside) { return beside }
-        let scratch = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            .map { URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("pipetrace").path }
-        if let scratch, FileManager.default.isExecutableFile(atPath: scratch) { return scratch }
-        return root.appendingPathComponent(".build/debug/pipetrace").path
-    }
-
-    /// Tools and files beside the repository are required (a failure, not a skip) when PIPETRACE_REQUIRE_ROOT=1, as in CI.
-    static var required: Bool { ProcessInfo.processInfo.environment["PIPETRACE_REQUIRE_ROOT"] == "1" }
-
-    static func which(_ tool: String) -> String? {
-        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let path = "\(dir)/\(tool)"
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
-    }
 }
 
 /// A finished command: exit status and both outputs.

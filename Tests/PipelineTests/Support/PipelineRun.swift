@@ -1,3 +1,4 @@
+import TestSupport
 import Analyzer
 import Events
 import Foundation

@@ -1,18 +1,24 @@
 import Foundation
 import Glibc
 
-/// Runs test commands (ip, iptables, python3) as child processes.
-enum Shell {
-    struct Failure: Error, CustomStringConvertible {
-        let command: [String]
-        let status: Int32
-        let stderr: String
-        var description: String { "`\(command.joined(separator: " "))` exited \(status): \(stderr)" }
+/// Runs test commands (ip, iptables, python3, tshark) as child processes.
+public enum Shell {
+    public struct Failure: Error, CustomStringConvertible {
+        public let command: [String]
+        public let status: Int32
+        public let stderr: String
+
+        public init(command: [String], status: Int32, stderr: String) {
+            self.command = command
+            self.status = status
+            self.stderr = stderr
+        }
+        public var description: String { "`\(command.joined(separator: " "))` exited \(status): \(stderr)" }
     }
 
     /// Runs a command to completion; throws with its stderr if it fails.
     @discardableResult
-    static func run(_ command: [String]) throws -> String {
+    public static func run(_ command: [String]) throws -> String {
         let child = try Child(command)
         let out = child.readAll()
         let status = child.wait()
@@ -22,14 +28,14 @@ enum Shell {
 }
 
 /// A running child process with its output on pipes.
-final class Child {
-    let process = Process()
+public final class Child {
+    public let process = Process()
     private let stdout = Pipe()
     private let stderr = Pipe()
     private var buffered = Data()
     private var bufferedErrors = Data()
 
-    init(_ command: [String]) throws {
+    public init(_ command: [String]) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = command
         process.standardOutput = stdout
@@ -38,22 +44,24 @@ final class Child {
         try process.run()
     }
 
+    /// Children of the test runner inherit a blocked SIGTERM, so a child
+    /// still running at the end of a test is killed outright.
     deinit {
         if process.isRunning {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
     }
 
-    var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { process.processIdentifier }
 
     /// The next line of standard output (blocking), or nil at its end.
-    func readLine() -> String? {
+    public func readLine() -> String? {
         Child.nextLine(from: stdout.fileHandleForReading, buffer: &buffered)
     }
 
     /// The next line of standard error (blocking), or nil at its end.
-    func readErrorLine() -> String? {
+    public func readErrorLine() -> String? {
         Child.nextLine(from: stderr.fileHandleForReading, buffer: &bufferedErrors)
     }
 
@@ -75,7 +83,7 @@ final class Child {
     }
 
     /// The next line of standard output parsed as a JSON object.
-    func readJSON() throws -> [String: Any] {
+    public func readJSON() throws -> [String: Any] {
         guard let line = readLine() else { throw Shell.Failure(command: process.arguments ?? [], status: -1, stderr: readAllErrors()) }
         guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
             throw Shell.Failure(command: process.arguments ?? [], status: -1, stderr: "not a JSON object: \(line)")
@@ -83,27 +91,27 @@ final class Child {
         return object
     }
 
-    func readAll() -> String {
+    public func readAll() -> String {
         let rest = stdout.fileHandleForReading.readDataToEndOfFile()
         defer { buffered = Data() }
         return String(decoding: buffered + rest, as: UTF8.self)
     }
 
-    func readAllErrors() -> String {
+    public func readAllErrors() -> String {
         let rest = stderr.fileHandleForReading.readDataToEndOfFile()
         defer { bufferedErrors = Data() }
         return String(decoding: bufferedErrors + rest, as: UTF8.self)
     }
 
-    func signal(_ number: Int32) {
+    public func signal(_ number: Int32) {
         kill(process.processIdentifier, number)
     }
 
     @discardableResult
-    func wait() -> Int32 {
+    public func wait() -> Int32 {
         process.waitUntilExit()
         return process.terminationStatus
     }
 
-    var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool { process.isRunning }
 }

@@ -4,16 +4,16 @@ import Glibc
 /// Two network namespaces, "server" and "client", joined by a veth pair:
 /// the hosts of a test. Uniquely named per instance; `remove()` (also run
 /// on deinit) deletes them, so a failing test leaves nothing behind.
-final class TestNetwork {
-    let server: String
-    let client: String
-    let serverAddress = "10.231.0.1"
-    let clientAddress = "10.231.0.2"
-    let serverAddress6 = "fd00:231::1"
-    let clientAddress6 = "fd00:231::2"
+public final class TestNetwork {
+    public let server: String
+    public let client: String
+    public let serverAddress = "10.231.0.1"
+    public let clientAddress = "10.231.0.2"
+    public let serverAddress6 = "fd00:231::1"
+    public let clientAddress6 = "fd00:231::2"
     private var removed = false
 
-    init() throws {
+    public init() throws {
         let id = "\(getpid() % 100_000)\(UInt16.random(in: 0...UInt16.max) % 1000)"
         server = "pt\(id)s"
         client = "pt\(id)c"
@@ -37,7 +37,7 @@ final class TestNetwork {
 
     deinit { remove() }
 
-    func remove() {
+    public func remove() {
         guard !removed else { return }
         removed = true
         _ = try? Shell.run(["ip", "netns", "del", server])
@@ -45,12 +45,12 @@ final class TestNetwork {
     }
 
     /// A command line run inside namespace `ns`.
-    func exec(_ ns: String, _ command: [String]) -> [String] {
+    public func exec(_ ns: String, _ command: [String]) -> [String] {
         ["ip", "netns", "exec", ns] + command
     }
 
     /// A counter of /proc/net/snmp ("Tcp", "RetransSegs") inside namespace `ns`.
-    func snmp(_ ns: String, _ group: String, _ field: String) throws -> Int {
+    public func snmp(_ ns: String, _ group: String, _ field: String) throws -> Int {
         let text = try Shell.run(exec(ns, ["cat", "/proc/net/snmp"]))
         let lines = text.split(separator: "\n").filter { $0.hasPrefix(group + ":") }
         guard lines.count == 2 else { throw Shell.Failure(command: ["snmp"], status: -1, stderr: "no \(group) in /proc/net/snmp") }
