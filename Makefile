@@ -1,6 +1,7 @@
 # pipetrace: the commands a user and CI run. See README.md.
 #
-#   sudo make run    install what is needed, build, and show pipetrace at work
+#   sudo make run    install what is needed, build, and run `pipetrace demo`: a real telemetry
+#                    pipeline in network namespaces, traced, its slowest requests shown hop by hop
 #   sudo make test   install what is needed, build, and run every test (root tests included)
 
 PREFIX        ?= /usr/local
@@ -8,8 +9,11 @@ CONFIG        ?= release
 SWIFT         ?= swift
 BIN_DIR        = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
 # Debian packages: build dependencies, then what the tests and the demo run.
-APT_BUILD     := make libbpf-dev libelf-dev zlib1g-dev libpcap-dev bpftool
-APT_RUNTIME   := iproute2 iptables python3 curl tshark tcpdump wrk nginx victoria-metrics prometheus
+APT_BUILD     := make libbpf-dev libelf-dev zlib1g-dev libpcap-dev libsnappy-dev bpftool
+APT_RUNTIME   := iproute2 iptables python3 python3-pip curl tshark tcpdump wrk nginx victoria-metrics prometheus \
+                 protobuf-compiler util-linux bc
+# Independent judges the exporter tests run (Prometheus' own text parser, snappy).
+PIP_TEST      := prometheus_client python-snappy
 APT_STAMP     := .build/.apt-installed
 
 .PHONY: all deps bpf build run test install clean
@@ -22,6 +26,7 @@ $(APT_STAMP):
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (sudo make ...) to install Debian packages" >&2; exit 1; fi
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_BUILD) $(APT_RUNTIME) >/dev/null
+	python3 -m pip install --quiet --disable-pip-version-check --break-system-packages $(PIP_TEST)
 	mkdir -p $(dir $@) && touch $@
 
 bpf:
@@ -30,10 +35,10 @@ bpf:
 build: deps bpf
 	$(SWIFT) build -c $(CONFIG) --product pipetrace
 
-# The first thing a new user sees: what the kernel offers, then live events of a little real traffic.
+# The first thing a new user sees: what the kernel offers, then the demo pipeline traced.
 run: build
 	$(BIN_DIR)/pipetrace doctor
-	./scripts/first-look.sh $(BIN_DIR)/pipetrace
+	$(BIN_DIR)/pipetrace demo
 
 # Every test. PIPETRACE_REQUIRE_ROOT=1 makes root-only tests fail (not skip) without root.
 test: deps bpf
