@@ -42,6 +42,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // bench/: the Analyzer's throughput and memory (swift run -c release AnalyzerBenchmark).
+        .executableTarget(name: "AnalyzerBenchmark", dependencies: ["Analyzer", "Events"], path: "bench/AnalyzerBenchmark"),
         // What the tests that run real programs share: child processes, test namespaces, paths, the root rule.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "EventsTests", dependencies: ["Events", "CPipetraceEvents"]),

@@ -32,8 +32,10 @@ ip addr add 10.233.0.1/24 dev "$ns-h" && ip link set "$ns-h" up
 ip -n "$ns" addr add 10.233.0.2/24 dev "$ns-n" && ip -n "$ns" link set "$ns-n" up && ip -n "$ns" link set lo up
 
 mkdir -p "$work/www"
+chmod 755 "$work"   # nginx workers run as nobody: let them read the page (mktemp -d is 0700)
 # A typical small metrics-sized body.
 python3 -c "print('\n'.join('pipetrace_bench_metric{le=\"%d\"} %d' % (i, i * 7) for i in range(24)))" > "$work/www/metrics"
+chmod 644 "$work/www/metrics"
 cat > "$work/nginx.conf" <<CONF
 worker_processes 1;
 pid $work/nginx.pid;
@@ -52,6 +54,7 @@ http {
 CONF
 ip netns exec "$ns" nginx -c "$work/nginx.conf" -e "$work/error.log"
 for _ in $(seq 50); do curl -sf -o /dev/null http://10.233.0.2:8080/metrics && break; sleep 0.1; done
+curl -sf -o /dev/null http://10.233.0.2:8080/metrics || { echo "nginx does not serve http://10.233.0.2:8080/metrics" >&2; exit 1; }
 
 url=http://10.233.0.2:8080/metrics
 # Run time of pipetrace's BPF programs so far (kernel.bpf_stats_enabled=1 while benchmarking).

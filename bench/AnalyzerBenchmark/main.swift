@@ -1,0 +1,127 @@
+// The Analyzer's throughput and memory: a large stream of HTTP/1.1
+// keep-alive exchanges seen from both ends (like the demo's scrapes and
+// remote writes: client and server in different namespaces), replayed
+// through one Analyzer on one core.
+//
+//   swift run -c release AnalyzerBenchmark [million-events] [open-connections]
+//
+// Connections are closed and replaced as the run goes on, so memory must
+// stay bounded by the open connections, not grow with the run's length.
+import Analyzer
+import Events
+import Glibc
+
+let millions = CommandLine.arguments.count > 1 ? Double(CommandLine.arguments[1]) ?? 4 : 4
+let open = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 200 : 200
+let totalEvents = Int(millions * 1_000_000)
+let requestsPerConnection = 500
+
+let body = Array((0..<24).map { "pipetrace_bench_metric{le=\"\($0)\"} \($0 * 7)\n" }.joined().utf8)
+let request = Array("GET /metrics HTTP/1.1\r\nHost: 10.0.0.2:8080\r\nUser-Agent: vmagent\r\nAccept-Encoding: gzip\r\n\r\n".utf8)
+let response = Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
+
+struct Connection {
+    var id: UInt64
+    var port: UInt16
+    var served = 0
+}
+
+func header(_ c: Connection, client: Bool, at t: UInt64) -> EventHeader {
+    let a = Endpoint(address: IPAddress(ipv4: [10, 0, 0, 1]), port: c.port)
+    let b = Endpoint(address: IPAddress(ipv4: [10, 0, 0, 2]), port: 8080)
+    return EventHeader(pid: client ? 1000 : 2000, tid: client ? 1000 : 2000, comm: client ? "vmagent" : "nginx",
+                       netns: client ? 100 : 200, cgroupID: client ? 1 : 2, connectionID: client ? c.id : c.id + 1,
+                       timestamp: t, tuple: client ? SocketTuple(local: a, remote: b) : SocketTuple(local: b, remote: a),
+                       container: client ? "collector" : "lb")
+}
+
+func data(_ c: Connection, client: Bool, _ direction: Direction, _ payload: [UInt8], at t: UInt64) -> ProbeEvent {
+    .data(DataEvent(header: header(c, client: client, at: t), enterTimestamp: t - 2_000, direction: direction,
+                    syscall: direction == .egress ? .writev : .read, fd: 7, role: client ? .client : .server,
+                    length: UInt64(payload.count), payload: payload))
+}
+
+/// Calls `body` with every event of the run, in order.
+func generate(_ body: (ProbeEvent) -> Void) {
+    var connections = (0..<open).map { Connection(id: UInt64($0) * 2 + 1, port: UInt16(20000 + $0)) }
+    var nextID = UInt64(open) * 2 + 1
+    var t: UInt64 = 1_000_000_000
+    var produced = 0
+    while produced < totalEvents {
+        for i in connections.indices {
+            let c = connections[i]
+            t += 10_000
+            body(data(c, client: true, .egress, request, at: t))
+            body(data(c, client: false, .ingress, request, at: t + 30_000))
+            body(data(c, client: false, .egress, response, at: t + 200_000))
+            body(data(c, client: true, .ingress, response, at: t + 230_000))
+            produced += 4
+            connections[i].served += 1
+            if connections[i].served == requestsPerConnection {
+                body(.connectionClosed(ConnectionEvent(header: header(c, client: true, at: t + 300_000), fd: 7, role: .client)))
+                body(.connectionClosed(ConnectionEvent(header: header(c, client: false, at: t + 300_000), fd: 7, role: .server)))
+                connections[i] = Connection(id: nextID, port: UInt16(20000 + Int(nextID / 2) % 40000))
+                nextID += 2
+            }
+        }
+    }
+}
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Peak resident memory so far (VmHWM), in MiB.
+func peakMiB() -> Double {
+    guard let f = fopen("/proc/self/status", "r") else { return 0 }
+    defer { fclose(f) }
+    var line = [CChar](repeating: 0, count: 256)
+    while fgets(&line, 256, f) != nil {
+        let s = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if s.hasPrefix("VmHWM:") {
+            return (Double(s.split(separator: " ").dropFirst().first ?? "0") ?? 0) / 1024
+        }
+    }
+    return 0
+}
+
+/// `value` with `decimals` digits after the point.
+func fixed(_ value: Double, _ decimals: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<decimals { scale *= 10 }
+    let n = Int((value * scale).rounded())
+    let whole = n / Int(scale), frac = n % Int(scale)
+    guard decimals > 0 else { return String(whole) }
+    let f = String(frac)
+    return "\(whole)." + String(repeating: "0", count: decimals - f.count) + f
+}
+
+// The generator alone, to take its cost out of the analyzer's.
+var count = 0
+var start = now()
+generate { _ in count += 1 }
+let generation = now() - start
+
+var analyzer = Analyzer(configuration: AnalyzerConfiguration())
+var records = 0
+var peakAtQuarter = 0.0
+var seen = 0
+start = now()
+generate { event in
+    records += analyzer.process(event).count
+    seen += 1
+    if seen == count / 4 { peakAtQuarter = peakMiB() }
+}
+records += analyzer.finish().count
+let total = now() - start
+let analysis = max(total - generation, 1e-9)
+
+let eventsPerSecond = Double(count) / analysis
+let recordsPerSecond = Double(records) / analysis
+print("events:            \(count) (\(open) connections open at a time, \(requestsPerConnection) requests each)")
+print("records:           \(records)")
+print("analyzer:          \(fixed(eventsPerSecond / 1e6, 2)) million events/s, \(fixed(recordsPerSecond, 0)) records/s (one core)")
+print("generator:         \(fixed(generation, 2)) s (subtracted)")
+print("peak memory:       \(fixed(peakAtQuarter, 1)) MiB after a quarter of the run, \(fixed(peakMiB(), 1)) MiB at the end")
