@@ -11,43 +11,14 @@ cd "$(dirname "$0")/.."
 seconds=${1:-3}
 connections=${2:-8}
 pipetrace=${PIPETRACE:-$(swift build -c release --show-bin-path)/pipetrace}
-ns="ptcap$$"
-work=$(mktemp -d)
-cleanup() {
-    [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-    ip netns del "$ns" 2>/dev/null || true
-    ip link del "$ns-h" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-ip netns add "$ns"
-ip link add "$ns-h" type veth peer name "$ns-n" netns "$ns"
-ip addr add 10.236.0.1/24 dev "$ns-h" && ip link set "$ns-h" up
-ip -n "$ns" addr add 10.236.0.2/24 dev "$ns-n" && ip -n "$ns" link set "$ns-n" up && ip -n "$ns" link set lo up
-mkdir -p "$work/www"
-chmod 755 "$work"   # nginx workers run as nobody: let them read the page (mktemp -d is 0700)
-python3 -c "print('\n'.join('pipetrace_bench_metric{le=\"%d\"} %d' % (i, i * 7) for i in range(24)))" > "$work/www/metrics"
-chmod 644 "$work/www/metrics"
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    server { listen 10.236.0.2:8080; root $work/www; location / { default_type text/plain; } }
-}
-CONF
-ip netns exec "$ns" nginx -c "$work/nginx.conf" -e "$work/error.log"
-for _ in $(seq 50); do curl -sf -o /dev/null http://10.236.0.2:8080/metrics && break; sleep 0.1; done
-curl -sf -o /dev/null http://10.236.0.2:8080/metrics || { echo "nginx does not serve http://10.236.0.2:8080/metrics" >&2; exit 1; }
+. bench/lib/nginx-namespace.sh
+trap nginx_namespace_cleanup EXIT INT TERM
+nginx_namespace_up ptcap 10.236.0
 
 tcpdump -q -i "$ns-h" -s 0 -w "$work/large.pcap" tcp port 8080 2>/dev/null &
 dump=$!
 sleep 1
-wrk -t1 -c"$connections" -d"${seconds}s" http://10.236.0.2:8080/metrics > /dev/null
+wrk -t1 -c"$connections" -d"${seconds}s" "$url" > /dev/null
 sleep 1
 kill -INT "$dump"; wait "$dump" || true
 size=$(du -m "$work/large.pcap" | cut -f1)

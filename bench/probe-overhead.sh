@@ -15,48 +15,10 @@ seconds=${1:-10}
 runs=${2:-3}
 connections=${3:-32}
 pipetrace=${PIPETRACE:-$(swift build -c release --show-bin-path)/pipetrace}
-ns="ptbench$$"
-work=$(mktemp -d)
+. bench/lib/nginx-namespace.sh
+trap nginx_namespace_cleanup EXIT INT TERM
+nginx_namespace_up ptbench 10.233.0
 
-cleanup() {
-    [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-    ip netns del "$ns" 2>/dev/null || true
-    ip link del "$ns-h" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-ip netns add "$ns"
-ip link add "$ns-h" type veth peer name "$ns-n" netns "$ns"
-ip addr add 10.233.0.1/24 dev "$ns-h" && ip link set "$ns-h" up
-ip -n "$ns" addr add 10.233.0.2/24 dev "$ns-n" && ip -n "$ns" link set "$ns-n" up && ip -n "$ns" link set lo up
-
-mkdir -p "$work/www"
-chmod 755 "$work"   # nginx workers run as nobody: let them read the page (mktemp -d is 0700)
-# A typical small metrics-sized body.
-python3 -c "print('\n'.join('pipetrace_bench_metric{le=\"%d\"} %d' % (i, i * 7) for i in range(24)))" > "$work/www/metrics"
-chmod 644 "$work/www/metrics"
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    sendfile on;
-    keepalive_requests 1000000;
-    server {
-        listen 10.233.0.2:8080;
-        root $work/www;
-        location / { default_type text/plain; }
-    }
-}
-CONF
-ip netns exec "$ns" nginx -c "$work/nginx.conf" -e "$work/error.log"
-for _ in $(seq 50); do curl -sf -o /dev/null http://10.233.0.2:8080/metrics && break; sleep 0.1; done
-curl -sf -o /dev/null http://10.233.0.2:8080/metrics || { echo "nginx does not serve http://10.233.0.2:8080/metrics" >&2; exit 1; }
-
-url=http://10.233.0.2:8080/metrics
 # Run time of pipetrace's BPF programs so far (kernel.bpf_stats_enabled=1 while benchmarking).
 bpf_runtime_ns() {
     bpftool -j prog show | python3 -c '
@@ -66,7 +28,7 @@ print(sum(p.get("run_time_ns", 0) for p in json.load(sys.stdin)
 }
 stats_was=$(sysctl -n kernel.bpf_stats_enabled)
 sysctl -qw kernel.bpf_stats_enabled=1
-trap 'sysctl -qw kernel.bpf_stats_enabled=$stats_was; cleanup' EXIT INT TERM
+trap 'sysctl -qw kernel.bpf_stats_enabled=$stats_was; nginx_namespace_cleanup' EXIT INT TERM
 bpf_ns_total=0; user_ticks_total=0; requests_total=0
 ticks=$(getconf CLK_TCK)
 # wrk's summary: requests/s and the 99% latency in ms.

@@ -34,11 +34,7 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         let signals = SignalWatcher()
-        do {
-            try Probe.checkPrerequisites()
-        } catch {
-            throw CleanExit.message("error: \(error)").failure
-        }
+        try Probe.checkPrerequisites()
         let pipeline = try DemoPipeline()
         defer {
             StandardError.write("pipetrace demo: removing the pipeline\n")
@@ -48,12 +44,7 @@ struct DemoCommand: ParsableCommand {
         let resolver = ContainerResolver()
         var configuration = ProbeConfiguration()
         configuration.netns = Set(DemoPipeline.hosts.compactMap { resolver.netns(named: $0) })
-        let probe: Probe
-        do {
-            probe = try Probe(configuration: configuration, containers: resolver)
-        } catch {
-            throw CleanExit.message("error: \(error)").failure
-        }
+        let probe = try Probe(configuration: configuration, containers: resolver)
         StandardError.write("pipetrace demo: starting storage (victoria-metrics), aggregator (vmagent), lb (nginx), source (nginx), collector (vmagent) in \(pipeline.directory)\n")
         var interrupted = false
         try pipeline.start { interrupted = interrupted || signals.received() != nil; return interrupted }

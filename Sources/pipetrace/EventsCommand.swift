@@ -29,13 +29,7 @@ struct EventsCommand: ParsableCommand {
 
     func run() throws {
         let signals = SignalWatcher()
-        let resolver = ContainerResolver()
-        let probe: Probe
-        do {
-            probe = try Probe(configuration: try filters.probeConfiguration(resolver: resolver), containers: resolver)
-        } catch let error as ProbeError {
-            throw CleanExit.message("error: \(error)").failure
-        }
+        let probe = try filters.makeProbe()
         StandardError.write("pipetrace: tracing (\(probe.attachedPrograms.count) BPF programs attached); Ctrl-C to stop\n")
         let out = OutputStream()
         let formatter = EventFormatter(wallClock: probe.wallClock)
@@ -70,9 +64,4 @@ func monotonicNow() -> UInt64 {
     var t = timespec()
     clock_gettime(CLOCK_MONOTONIC, &t)
     return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
-}
-
-extension CleanExit {
-    /// A message and exit status 1, without a usage dump: for errors the user can act on.
-    var failure: Error { FailureMessage(text: "\(self)") }
 }

@@ -85,17 +85,11 @@ struct ExportCommand: ParsableCommand {
         do { config = try resolvedConfiguration() } catch let e as ExportConfiguration.Invalid {
             throw FailureMessage(text: "\(e.description)")
         }
-        let resolver = ContainerResolver()
         var probeFilters = filters
         probeFilters.pids = config.pids
         probeFilters.containers = config.containers
         probeFilters.ports = config.ports
-        let probe: Probe
-        do {
-            probe = try Probe(configuration: try probeFilters.probeConfiguration(resolver: resolver), containers: resolver)
-        } catch let error as ProbeError {
-            throw CleanExit.message("error: \(error)").failure
-        }
+        let probe = try probeFilters.makeProbe()
         let exposition = PrometheusExposition()
         var outputs = try ExportOutputs(config, exposition: exposition)
         StandardError.write("pipetrace: exporting (\(probe.attachedPrograms.count) BPF programs attached)\(outputs.summary)\n")

@@ -25,6 +25,13 @@ struct FilterOptions: ParsableArguments {
                                valueName: "MiB"))
     var bufferMiB: Int = 32
 
+    /// The probe these options describe, loaded and attached. Its errors
+    /// (not root, no BTF, a missing tracepoint) say what to do.
+    func makeProbe() throws -> Probe {
+        let resolver = ContainerResolver()
+        return try Probe(configuration: probeConfiguration(resolver: resolver), containers: resolver)
+    }
+
     /// The probe configuration these options describe.
     func probeConfiguration(resolver: ContainerResolver) throws -> ProbeConfiguration {
         var c = ProbeConfiguration()

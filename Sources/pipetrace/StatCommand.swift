@@ -54,13 +54,7 @@ struct StatCommand: ParsableCommand {
 
     func run() throws {
         let signals = SignalWatcher()
-        let resolver = ContainerResolver()
-        let probe: Probe
-        do {
-            probe = try Probe(configuration: try filters.probeConfiguration(resolver: resolver), containers: resolver)
-        } catch let error as ProbeError {
-            throw CleanExit.message("error: \(error)").failure
-        }
+        let probe = try filters.makeProbe()
         let stderrIsTerminal = OutputStream(fd: 2).isTerminal
         if !stderrIsTerminal { StandardError.write("pipetrace: collecting for \(seconds) s; Ctrl-C to stop early\n") }
         let report = try StatCommand.collect(probe: probe, seconds: seconds, signals: signals, countdown: stderrIsTerminal,

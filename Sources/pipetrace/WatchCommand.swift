@@ -33,13 +33,7 @@ struct WatchCommand: ParsableCommand {
 
     func run() throws {
         let signals = SignalWatcher()
-        let resolver = ContainerResolver()
-        let probe: Probe
-        do {
-            probe = try Probe(configuration: try filters.probeConfiguration(resolver: resolver), containers: resolver)
-        } catch let error as ProbeError {
-            throw CleanExit.message("error: \(error)").failure
-        }
+        let probe = try filters.makeProbe()
         StandardError.write("pipetrace: watching requests\(latency > 0 ? " of \(latency) ms or more" : ""); Ctrl-C to stop\n")
         let out = OutputStream()
         let threshold = UInt64(max(0, latency) * 1e6)
