@@ -6,9 +6,10 @@ import Packets
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
-        abstract: "Read a pcap or pcapng file and show its requests as stat and watch do; no root needed.",
+        abstract: "Read a pcap, pcapng or JSON capture and show its requests as stat and watch do; no root needed.",
         discussion: """
         Decodes the file's packets (Ethernet, Linux cooked v1/v2 from `tcpdump -i any`, raw IP; \
+        or the `net_packet_raw` events of a JSON capture from `pipetrace capture -o` or Tracee; \
         IPv4 and IPv6), reassembles every TCP connection in both directions (out-of-order and \
         retransmitted segments, holes the capture missed, connections already open when it \
         began) and feeds the same analyzer the live probe feeds. By default prints the table \
@@ -29,7 +30,8 @@ struct AnalyzeCommand: ParsableCommand {
         """
     )
 
-    @Argument(help: ArgumentHelp("The capture file (pcap or pcapng, as tcpdump -w or Wireshark write them).", valueName: "file"))
+    @Argument(help: ArgumentHelp("The capture file: pcap or pcapng (tcpdump -w, Wireshark, pipetrace capture -w), or JSON lines (pipetrace capture -o, Tracee -o json).",
+                                 valueName: "file"))
     var file: String
 
     @Flag var ranking: StatCommand.Ranking = .slow
@@ -52,14 +54,23 @@ struct AnalyzeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let reader: CaptureFileReader
+        let reader: CaptureSource
+        var jsonReader: JSONCaptureFileReader?
         do {
-            reader = try CaptureFileReader(path: file)
+            if JSONCaptureFileReader.isJSON(path: file) {
+                jsonReader = try JSONCaptureFileReader(path: file)
+                reader = jsonReader!
+            } else {
+                let pcap = try CaptureFileReader(path: file)
+                guard pcap.linkType.isSupported else {
+                    throw FailureMessage(text: "\(file): link-layer type \(pcap.linkTypeNumber) is not one pipetrace reads (Ethernet, Linux cooked, raw IP, loopback)")
+                }
+                reader = pcap
+            }
+        } catch let error as FailureMessage {
+            throw error
         } catch {
             throw FailureMessage(text: "\(error)")
-        }
-        guard reader.linkType.isSupported else {
-            throw FailureMessage(text: "\(file): link-layer type \(reader.linkTypeNumber) is not one pipetrace reads (Ethernet, Linux cooked, raw IP, loopback)")
         }
         let out = OutputStream()
         var statistics = RequestStatistics(grouping: grouping, ranking: ranking == .slow ? .slowest : .biggest, topCount: top)
@@ -95,6 +106,9 @@ struct AnalyzeCommand: ParsableCommand {
         out.flush()
         let errors = OutputStream(fd: 2)
         errors.write(analysis.summary)
+        if let jsonReader, jsonReader.malformedLines > 0 {
+            errors.write("pipetrace: \(jsonReader.malformedLines) lines of \(file) were not events and were skipped\n")
+        }
         errors.flush()
         if let readError {
             throw FailureMessage(text: "\(readError) (after \(analysis.replay.counters.packets) packets)")

@@ -21,4 +21,21 @@ struct CommittedCaptureTests {
         #expect(try Shell.run(["tshark", "-r", pcapng, "-Y", "frame.comment contains \"Container: lb\"", "-T", "fields",
                                "-e", "frame.number"]).split(separator: "\n").count > 0)
     }
+
+    @Test("pipetrace analyze reads the committed JSON capture and finds the same requests as in the pcapng")
+    func analyzeReadsTheJSON() throws {
+        let json = Repository.root.appendingPathComponent("captures/pipeline.json").path
+        func exchanges(_ path: String) throws -> [String] {
+            let analyze = try Child([Repository.pipetraceBinary, "analyze", path, "--watch"])
+            let lines = analyze.readAll().split(separator: "\n")
+            #expect(analyze.wait() == 0, "\(analyze.readAllErrors())")
+            return try lines.map { line in
+                let r = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                return "\(r["start"] ?? "") \(r["method"] ?? "") \(r["target"] ?? "") \(r["status"] ?? "") \(r["duration_ms"] ?? "")"
+            }.sorted()
+        }
+        let fromJSON = try exchanges(json)
+        #expect(fromJSON.count == 10)
+        #expect(fromJSON == (try exchanges(pcapng)))
+    }
 }
