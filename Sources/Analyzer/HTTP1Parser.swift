@@ -120,15 +120,16 @@ public struct HTTP1Parser: ProtocolParser {
     private mutating func consume(_ segment: StreamSegment, _ s: inout MessageState, isRequest: Bool,
                                   _ events: inout [ParserEvent]) throws(ProtocolParseError) {
         let bytes = segment.bytes
-        let startsMessage = HTTP1Parser.detect(bytes) == (isRequest ? .request : .response)
+        /// Whether the segment starts a message: asked only when an estimated end depends on it.
+        func startsMessage() -> Bool { HTTP1Parser.detect(bytes) == (isRequest ? .request : .response) }
         if isRequest && requestBodyMaybeSkipped {
             requestBodyMaybeSkipped = false
-            if startsMessage, s.framing != .idle, s.framing != .head {
+            if s.framing != .idle, s.framing != .head, startsMessage() {
                 endMessage(&s, isRequest: true, at: .previousSegment, &events)
             }
         }
         if s.framing == .estimated {
-            if startsMessage {
+            if startsMessage() {
                 endMessage(&s, isRequest: isRequest, at: .previousSegment, &events)
             } else {
                 s.bytes += segment.length
@@ -152,11 +153,22 @@ public struct HTTP1Parser: ProtocolParser {
                 guard s.buffer.count + (stop - i) <= HTTP1Parser.maxHeadBytes else {
                     throw .malformed("head longer than \(HTTP1Parser.maxHeadBytes) bytes")
                 }
-                s.buffer.append(contentsOf: bytes[i..<stop])
                 s.bytes += UInt64(stop - i)
+                let headStart = i
                 i = stop
-                if end != nil {
-                    if isRequest { try requestHeadDone(&s, &events) } else { try responseHeadDone(&s, &events) }
+                if end == nil {
+                    s.buffer.append(contentsOf: bytes[headStart..<stop])
+                } else {
+                    // A head within one segment is parsed where it lies; one split across segments, from the buffer.
+                    let head: HTTPHead
+                    if s.buffer.isEmpty {
+                        head = try HTTPHead(bytes[headStart..<stop])
+                    } else {
+                        s.buffer.append(contentsOf: bytes[headStart..<stop])
+                        head = try HTTPHead(s.buffer[...])
+                        s.buffer.removeAll(keepingCapacity: true)
+                    }
+                    if isRequest { try requestHeadDone(head, &s, &events) } else { try responseHeadDone(head, &s, &events) }
                 }
             case .body(let remaining):
                 let n = min(remaining, UInt64(bytes.endIndex - i))
@@ -288,19 +300,16 @@ public struct HTTP1Parser: ProtocolParser {
         s.bytes = 0
     }
 
-    private mutating func requestHeadDone(_ s: inout MessageState, _ events: inout [ParserEvent]) throws(ProtocolParseError) {
-        let head = try HTTPHead(s.buffer)
+    private mutating func requestHeadDone(_ head: HTTPHead, _ s: inout MessageState,
+                                          _ events: inout [ParserEvent]) throws(ProtocolParseError) {
         guard head.isRequest else { throw .malformed("a response where a request was expected") }
-        let method = String(decoding: head.first, as: UTF8.self)
-        let target = String(decoding: head.second, as: UTF8.self)
-        events.append(.requestHead(exchange: s.exchange, method: method, target: target,
+        events.append(.requestHead(exchange: s.exchange, method: head.method, target: head.target,
                                    protocolName: head.isHTTP10 ? "http/1.0" : "http/1.1"))
         if let index = awaiting.firstIndex(where: { $0.exchange == s.exchange }) {
-            awaiting[index].isHead = method == "HEAD"
-            awaiting[index].isConnect = method == "CONNECT"
+            awaiting[index].isHead = head.method == "HEAD"
+            awaiting[index].isConnect = head.method == "CONNECT"
             awaiting[index].expectsContinue = head.expectsContinue
         }
-        s.buffer.removeAll(keepingCapacity: true)
         if head.transferCodings > 0 {
             guard head.isChunked else { throw .malformed("request transfer coding other than chunked") }
             s.framing = .chunkSize
@@ -311,10 +320,9 @@ public struct HTTP1Parser: ProtocolParser {
         }
     }
 
-    private mutating func responseHeadDone(_ s: inout MessageState, _ events: inout [ParserEvent]) throws(ProtocolParseError) {
-        let head = try HTTPHead(s.buffer)
+    private mutating func responseHeadDone(_ head: HTTPHead, _ s: inout MessageState,
+                                           _ events: inout [ParserEvent]) throws(ProtocolParseError) {
         guard !head.isRequest, let status = head.status else { throw .malformed("a request where a response was expected") }
-        s.buffer.removeAll(keepingCapacity: true)
         let pending = awaiting.first ?? PendingRequest(exchange: s.exchange)
         if status == 101 || (pending.isConnect && (200..<300).contains(status)) {
             events.append(.responseHead(exchange: s.exchange, status: status))

@@ -1,12 +1,19 @@
 /// The start line and the headers of an HTTP/1 message that framing and
 /// records need, parsed from the bytes up to the empty line. Header names
 /// compare case-insensitively; anything outside the grammar throws.
+///
+/// The bytes are scanned in place: no line arrays, and no strings but the
+/// method and target a record keeps.
 struct HTTPHead {
-    /// Request: method and target. Response: version and status code.
-    var first: ArraySlice<UInt8> = []
-    var second: ArraySlice<UInt8> = []
+    /// A range of the head's bytes, scanned without copying.
+    typealias Bytes = Slice<UnsafeBufferPointer<UInt8>>
+
     var isRequest = false
     var isHTTP10 = false
+    /// Request only: the method and the target, as the record shows them.
+    var method = ""
+    var target = ""
+    /// Response only: the status code.
     var status: Int?
     var contentLength: UInt64?
     /// How many transfer codings were listed; `isChunked` if the last is chunked.
@@ -14,11 +21,17 @@ struct HTTPHead {
     var isChunked = false
     var expectsContinue = false
 
-    init(_ bytes: [UInt8]) throws(ProtocolParseError) {
-        var lines = HTTPHead.lines(bytes[...])
-        guard let startLine = lines.next() else { throw .malformed("empty head") }
+    init(_ bytes: ArraySlice<UInt8>) throws(ProtocolParseError) {
+        self = try bytes.withUnsafeBufferPointer { (buffer) throws(ProtocolParseError) -> HTTPHead in
+            try HTTPHead(scanning: buffer[...])
+        }
+    }
+
+    private init(scanning bytes: Bytes) throws(ProtocolParseError) {
+        var rest = bytes
+        guard let startLine = HTTPHead.nextLine(&rest) else { throw .malformed("empty head") }
         try parseStartLine(startLine)
-        while let line = lines.next() {
+        while let line = HTTPHead.nextLine(&rest) {
             if line.isEmpty { break }
             // obs-fold continuation lines (RFC 9112 §5.2) carry nothing we need.
             if line.first == UInt8(ascii: " ") || line.first == UInt8(ascii: "\t") { continue }
@@ -32,7 +45,8 @@ struct HTTPHead {
                 if let existing = contentLength, existing != length { throw .malformed("conflicting Content-Length") }
                 contentLength = length
             } else if HTTPHead.equalsLowercased(name, "transfer-encoding") {
-                for coding in value.split(separator: UInt8(ascii: ",")) {
+                var codings = value
+                while let coding = HTTPHead.nextListElement(&codings) {
                     let c = HTTPHead.trimmed(coding)
                     if c.isEmpty { continue }
                     transferCodings += 1
@@ -44,45 +58,60 @@ struct HTTPHead {
         }
     }
 
-    private mutating func parseStartLine(_ line: ArraySlice<UInt8>) throws(ProtocolParseError) {
-        let parts = line.split(separator: UInt8(ascii: " "), maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2 else { throw .malformed("bad start line") }
-        if HTTPHead.isVersion(parts[0]) {
-            guard parts[1].count == 3, parts[1].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
-                throw .malformed("bad status code")
-            }
-            isHTTP10 = parts[0].last == UInt8(ascii: "0")
-            first = parts[0]
-            second = parts[1]
-            status = parts[1].reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
+    private mutating func parseStartLine(_ line: Bytes) throws(ProtocolParseError) {
+        // Up to three parts split at single spaces; the third keeps its spaces (a reason phrase).
+        guard let firstSpace = line.firstIndex(of: UInt8(ascii: " ")) else { throw .malformed("bad start line") }
+        let part0 = line[line.startIndex..<firstSpace]
+        let afterFirst = line[(firstSpace + 1)...]
+        let secondSpace = afterFirst.firstIndex(of: UInt8(ascii: " "))
+        let part1 = line[(firstSpace + 1)..<(secondSpace ?? line.endIndex)]
+        if HTTPHead.isVersion(part0) {
+            guard part1.count == 3, part1.allSatisfy(HTTPHead.isDigit) else { throw .malformed("bad status code") }
+            isHTTP10 = part0.last == UInt8(ascii: "0")
+            status = part1.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
         } else {
-            guard parts.count == 3, HTTPHead.isVersion(parts[2]) else { throw .malformed("bad request line") }
-            guard !parts[0].isEmpty, parts[0].allSatisfy(HTTPHead.isTokenByte) else { throw .malformed("bad method") }
-            guard !parts[1].isEmpty, parts[1].allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { throw .malformed("bad target") }
+            guard let secondSpace, HTTPHead.isVersion(line[(secondSpace + 1)...]) else {
+                throw .malformed("bad request line")
+            }
+            let part2 = line[(secondSpace + 1)...]
+            guard !part0.isEmpty, part0.allSatisfy(HTTPHead.isTokenByte) else { throw .malformed("bad method") }
+            guard !part1.isEmpty, part1.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { throw .malformed("bad target") }
             isRequest = true
-            isHTTP10 = parts[2].last == UInt8(ascii: "0")
-            first = parts[0]
-            second = parts[1]
+            isHTTP10 = part2.last == UInt8(ascii: "0")
+            method = String(decoding: part0, as: UTF8.self)
+            target = String(decoding: part1, as: UTF8.self)
         }
     }
 
-    /// Lines split at LF, without their CR.
-    static func lines(_ bytes: ArraySlice<UInt8>) -> some IteratorProtocol<ArraySlice<UInt8>> {
-        var rest = bytes
-        return AnyIterator {
-            guard !rest.isEmpty else { return nil }
-            let end = rest.firstIndex(of: UInt8(ascii: "\n")) ?? rest.endIndex
-            var line = rest[rest.startIndex..<end]
-            rest = end < rest.endIndex ? rest[(end + 1)...] : []
-            if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
-            return line
-        }
+    /// The next line of `rest`, split at LF and without its CR; `rest` moves past it.
+    static func nextLine(_ rest: inout Bytes) -> Bytes? {
+        guard !rest.isEmpty else { return nil }
+        let end = rest.firstIndex(of: UInt8(ascii: "\n")) ?? rest.endIndex
+        var line = rest[rest.startIndex..<end]
+        rest = rest[min(end + 1, rest.endIndex)...]
+        if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+        return line
     }
 
-    static func isVersion(_ bytes: ArraySlice<UInt8>) -> Bool {
-        bytes.count == 8 && bytes.prefix(7).elementsEqual("HTTP/1.".utf8)
-            && bytes.last.map { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } == true
+    /// The next element of a comma-separated list (untrimmed, possibly empty); `rest` moves past it.
+    static func nextListElement(_ rest: inout Bytes) -> Bytes? {
+        guard !rest.isEmpty else { return nil }
+        let end = rest.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
+        let element = rest[rest.startIndex..<end]
+        rest = rest[min(end + 1, rest.endIndex)...]
+        return element
     }
+
+    static func isVersion(_ bytes: Bytes) -> Bool {
+        bytes.count == 8 && equals(bytes.prefix(7), "HTTP/1.") && bytes.last.map(isDigit) == true
+    }
+
+    /// Byte-wise comparison with an ASCII literal.
+    static func equals(_ bytes: Bytes, _ literal: StaticString) -> Bool {
+        bytes.elementsEqual(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    static func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
 
     /// RFC 9110 tchar.
     static func isTokenByte(_ b: UInt8) -> Bool {
@@ -90,12 +119,16 @@ struct HTTPHead {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
              UInt8(ascii: "0")...UInt8(ascii: "9"):
             true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+            true
         default:
-            "!#$%&'*+-.^_`|~".utf8.contains(b)
+            false
         }
     }
 
-    static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+    static func trimmed(_ bytes: Bytes) -> Bytes {
         var s = bytes
         while let f = s.first, f == UInt8(ascii: " ") || f == UInt8(ascii: "\t") { s = s.dropFirst() }
         while let l = s.last, l == UInt8(ascii: " ") || l == UInt8(ascii: "\t") { s = s.dropLast() }
@@ -103,31 +136,33 @@ struct HTTPHead {
     }
 
     /// ASCII case-insensitive comparison with a lowercase literal.
-    static func equalsLowercased(_ bytes: ArraySlice<UInt8>, _ lowercase: StaticString) -> Bool {
+    static func equalsLowercased(_ bytes: Bytes, _ lowercase: StaticString) -> Bool {
         guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
-        return lowercase.withUTF8Buffer { expected in
-            var i = 0
-            for b in bytes {
-                let lower = b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b
-                if lower != expected[i] { return false }
-                i += 1
-            }
-            return true
+        let expected = lowercase.utf8Start
+        var i = 0
+        for b in bytes {
+            let lower = b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b
+            if lower != expected[i] { return false }
+            i += 1
         }
+        return true
     }
 
     /// "42", or a list of equal values ("42, 42") as some proxies send.
-    static func contentLength(_ value: ArraySlice<UInt8>) throws(ProtocolParseError) -> UInt64 {
+    static func contentLength(_ value: Bytes) throws(ProtocolParseError) -> UInt64 {
         var result: UInt64?
-        for part in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
-            let digits = trimmed(part)
-            guard !digits.isEmpty, digits.count <= 18,
-                  digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+        var start = value.startIndex
+        while true {
+            let end = value[start...].firstIndex(of: UInt8(ascii: ",")) ?? value.endIndex
+            let digits = trimmed(value[start..<end])
+            guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy(isDigit) else {
                 throw .malformed("bad Content-Length")
             }
             let v = digits.reduce(UInt64(0)) { $0 * 10 + UInt64($1 - UInt8(ascii: "0")) }
             if let result, result != v { throw .malformed("conflicting Content-Length") }
             result = v
+            guard end < value.endIndex else { break }
+            start = end + 1
         }
         guard let result else { throw .malformed("bad Content-Length") }
         return result
