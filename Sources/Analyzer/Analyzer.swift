@@ -17,7 +17,7 @@ public struct Analyzer: Sendable {
     /// What was done and what was given up, for reporting.
     public private(set) var counters = AnalyzerCounters()
 
-    private var connections: [ConnectionKey: ConnectionState] = [:]
+    private var connections = ConnectionTable()
     /// Connections by namespace and tuple, for events without the probe's id.
     private var byTuple: [NetnsTuple: ConnectionKey] = [:]
     /// Open connections by normalized tuple, to tell whether the other end is traced.
@@ -30,6 +30,8 @@ public struct Analyzer: Sendable {
     /// The latest event time seen: the analyzer's only notion of now.
     private var now: UInt64 = 0
     private var lastSweep: UInt64 = 0
+    /// The parser's findings for one segment; kept between segments so its storage is reused.
+    private var parserEvents: [ParserEvent] = []
 
     public init(configuration: AnalyzerConfiguration = AnalyzerConfiguration()) {
         self.configuration = configuration
@@ -49,20 +51,21 @@ public struct Analyzer: Sendable {
         case .data(let data):
             handle(data, into: &out)
         case .connectionOpened(let open):
-            var connection = take(header) ?? newConnection(header)
+            var (slot, connection) = takeOrCreate(header)
             if open.role != .unknown { connection.role = open.role }
             connection.lastSeen = now
-            connections[connection.key] = connection
+            connections.put(connection, in: slot)
         case .connectionClosed:
             if let key = findKey(header) { close(key, into: &out) }
         case .stateChanged(let change):
             if let key = findKey(header) {
                 if change.newState == .close {
                     close(key, into: &out)
-                } else if change.newState == .closeWait, var connection = connections.removeValue(forKey: key) {
+                } else if change.newState == .closeWait, let slot = connections.slot(key),
+                          var connection = connections.take(slot) {
                     // The peer sent FIN: it will send nothing more.
                     if let sender = connection.sender(.ingress) { finish(sender, &connection, into: &out) }
-                    connections[key] = connection
+                    connections.put(connection, in: slot)
                 }
             }
         case .retransmit(let retransmit):
@@ -79,7 +82,7 @@ public struct Analyzer: Sendable {
     /// Ends the run: every open connection is closed and every held view emitted.
     public mutating func finish() -> [RequestRecord] {
         var out: [RequestRecord] = []
-        for key in connections.values.sorted(by: { $0.sequence < $1.sequence }).map(\.key) {
+        for key in connections.all.sorted(by: { $0.sequence < $1.sequence }).map(\.key) {
             close(key, into: &out)
         }
         merger.drain(counters: &counters, into: &out)
@@ -89,22 +92,29 @@ public struct Analyzer: Sendable {
     // MARK: Connections
 
     private func findKey(_ header: EventHeader) -> ConnectionKey? {
-        if header.connectionID != 0, connections[.id(header.connectionID)] != nil { return .id(header.connectionID) }
+        if header.connectionID != 0, connections.slot(.id(header.connectionID)) != nil { return .id(header.connectionID) }
         return byTuple[NetnsTuple(netns: header.netns, tuple: header.tuple)]
     }
 
-    private mutating func take(_ header: EventHeader) -> ConnectionState? {
-        guard let key = findKey(header) else { return nil }
-        return connections.removeValue(forKey: key)
+    /// The slot of the connection `header` belongs to: one hash for events with the probe's id.
+    private func findSlot(_ header: EventHeader) -> ConnectionTable.Slot? {
+        if header.connectionID != 0, let slot = connections.slot(.id(header.connectionID)) { return slot }
+        return byTuple[NetnsTuple(netns: header.netns, tuple: header.tuple)].flatMap(connections.slot)
     }
 
-    private mutating func newConnection(_ header: EventHeader) -> ConnectionState {
+    /// The connection `header` belongs to, taken out of its slot (or a new one) for the caller to put back.
+    private mutating func takeOrCreate(_ header: EventHeader) -> (ConnectionTable.Slot, ConnectionState) {
+        if let slot = findSlot(header), let connection = connections.take(slot) { return (slot, connection) }
+        return newConnection(header)
+    }
+
+    private mutating func newConnection(_ header: EventHeader) -> (ConnectionTable.Slot, ConnectionState) {
         let key: ConnectionKey = header.connectionID != 0
             ? .id(header.connectionID) : .tuple(netns: header.netns, header.tuple)
         nextSequence += 1
         let connection = ConnectionState(key: key, sequence: nextSequence, header: header)
         index(connection)
-        return connection
+        return (connections.reserve(key), connection)
     }
 
     private mutating func index(_ connection: ConnectionState) {
@@ -120,7 +130,7 @@ public struct Analyzer: Sendable {
     }
 
     private mutating func close(_ key: ConnectionKey, into out: inout [RequestRecord]) {
-        guard var connection = connections.removeValue(forKey: key) else { return }
+        guard var connection = connections.remove(key) else { return }
         finish(.client, &connection, into: &out)
         finish(.server, &connection, into: &out)
         flushExchanges(&connection, into: &out)
@@ -137,7 +147,7 @@ public struct Analyzer: Sendable {
         lastSweep = now
         if now > configuration.idleTimeout {
             let cutoff = now - configuration.idleTimeout
-            let idle = connections.values.filter { $0.lastSeen < cutoff }.sorted { $0.sequence < $1.sequence }
+            let idle = connections.all.filter { $0.lastSeen < cutoff }.sorted { $0.sequence < $1.sequence }
             for connection in idle {
                 counters.connectionsIdleDropped += 1
                 close(connection.key, into: &out)
@@ -152,8 +162,8 @@ public struct Analyzer: Sendable {
 
     private mutating func handle(_ data: DataEvent, into out: inout [RequestRecord]) {
         let header = data.header
-        var connection = take(header) ?? newConnection(header)
-        defer { connections[connection.key] = connection }
+        var (slot, connection) = takeOrCreate(header)
+        defer { connections.put(connection, in: slot) }
         if connection.tuple != header.tuple && header.tuple.local.port != 0 {
             unindex(connection)
             connection.tuple = header.tuple
@@ -237,7 +247,8 @@ public struct Analyzer: Sendable {
                                _ connection: inout ConnectionState, into out: inout [RequestRecord]) {
         guard case .parsing(var parser) = connection.parsing else { return }
         connection.parsing = .gaveUp // Drop the second reference so the parser mutates in place.
-        var events: [ParserEvent] = []
+        var events = takeParserEvents()
+        defer { parserEvents = events }
         var failure: ProtocolParseError?
         do {
             try parser.consume(segment, from: sender, into: &events)
@@ -254,10 +265,19 @@ public struct Analyzer: Sendable {
     private mutating func finish(_ sender: Sender, _ connection: inout ConnectionState, into out: inout [RequestRecord]) {
         guard case .parsing(var parser) = connection.parsing, let timing = connection.lastTiming(sender) else { return }
         connection.parsing = .gaveUp
-        var events: [ParserEvent] = []
+        var events = takeParserEvents()
+        defer { parserEvents = events }
         parser.finish(sender, into: &events)
         connection.parsing = .parsing(parser)
         apply(events, current: sender, timing, &connection, into: &out)
+    }
+
+    /// The reused, emptied event buffer; the caller gives it back when done.
+    private mutating func takeParserEvents() -> [ParserEvent] {
+        var events: [ParserEvent] = []
+        swap(&events, &parserEvents)
+        events.removeAll(keepingCapacity: true)
+        return events
     }
 
     private mutating func parseFailed(_ failure: ProtocolParseError, _ connection: inout ConnectionState,
@@ -395,9 +415,12 @@ public struct Analyzer: Sendable {
             references.removeAll { $0.id == exchange.id }
             serving[exchange.pid] = references.isEmpty ? nil : references
         }
-        if let parent = exchange.parent, let start = exchange.requestStart,
-           let i = connections[parent.connection]?.exchanges.firstIndex(where: { $0.id == parent.id }) {
-            connections[parent.connection]?.exchanges[i].children.insert(start..<max(start, exchange.lastByte))
+        if let parent = exchange.parent, let start = exchange.requestStart, let slot = connections.slot(parent.connection) {
+            connections.update(slot) { upstream in
+                if let i = upstream.exchanges.firstIndex(where: { $0.id == parent.id }) {
+                    upstream.exchanges[i].children.insert(start..<max(start, exchange.lastByte))
+                }
+            }
         }
         guard let record = view(exchange, connection, complete: complete) else { return }
         counters.records += 1
@@ -415,11 +438,9 @@ public struct Analyzer: Sendable {
         let end = complete ? exchange.responseEnd ?? exchange.lastByte : exchange.lastByte
         let origin = configuration.durationOrigin == .requestEnd ? max(start, exchange.requestEnd ?? start) : start
         let duration = end > origin ? end - origin : 0
-        let local = RequestRecord.Peer(ip: connection.tuple.local.address.unmapped.description,
-                                       port: connection.tuple.local.port, pid: exchange.pid,
+        let local = RequestRecord.Peer(ip: connection.localIP, port: connection.tuple.local.port, pid: exchange.pid,
                                        comm: exchange.comm, container: connection.container)
-        let remote = RequestRecord.Peer(ip: connection.tuple.remote.address.unmapped.description,
-                                        port: connection.tuple.remote.port)
+        let remote = RequestRecord.Peer(ip: connection.remoteIP, port: connection.tuple.remote.port)
         let isServer = connection.role == .server
         return RequestRecord(
             id: exchange.id,
@@ -450,7 +471,7 @@ public struct Analyzer: Sendable {
         }
         let segments = UInt64(retransmit.segments)
         counters.retransmittedSegments += segments
-        guard let key = findKey(retransmit.header), var connection = connections.removeValue(forKey: key) else {
+        guard let slot = findSlot(retransmit.header), var connection = connections.take(slot) else {
             counters.retransmitsUnknownConnection += segments
             return
         }
@@ -461,7 +482,7 @@ public struct Analyzer: Sendable {
         for i in connection.exchanges.indices {
             connection.exchanges[i].retransmits &+= retransmit.segments
         }
-        connections[key] = connection
+        connections.put(connection, in: slot)
     }
 }
 

@@ -28,7 +28,12 @@ struct ConnectionState: Sendable {
     /// Creation order, so flushes are deterministic.
     let sequence: UInt64
     var netns: UInt32
-    var tuple: SocketTuple
+    var tuple: SocketTuple {
+        didSet { (localIP, remoteIP) = ConnectionState.addressText(tuple) }
+    }
+    /// The tuple's addresses as records show them: formatted once per tuple, not per record.
+    private(set) var localIP: String
+    private(set) var remoteIP: String
     var role: Role = .unknown
     var pid: UInt32 = 0
     var tid: UInt32 = 0
@@ -52,7 +57,12 @@ struct ConnectionState: Sendable {
         self.sequence = sequence
         self.netns = header.netns
         self.tuple = header.tuple
+        (localIP, remoteIP) = ConnectionState.addressText(header.tuple)
         self.lastSeen = header.timestamp
+    }
+
+    static func addressText(_ tuple: SocketTuple) -> (local: String, remote: String) {
+        (tuple.local.address.unmapped.description, tuple.remote.address.unmapped.description)
     }
 
     func lastTiming(_ sender: Sender) -> SegmentTiming? {
