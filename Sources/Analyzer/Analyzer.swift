@@ -161,9 +161,14 @@ public struct Analyzer: Sendable {
     // MARK: Data
 
     private mutating func handle(_ data: DataEvent, into out: inout [RequestRecord]) {
+        var (slot, connection) = takeOrCreate(data.header)
+        handle(data, &connection, into: &out)
+        connections.put(connection, in: slot)
+    }
+
+    private mutating func handle(_ data: DataEvent, _ connection: inout ConnectionState,
+                                 into out: inout [RequestRecord]) {
         let header = data.header
-        var (slot, connection) = takeOrCreate(header)
-        defer { connections.put(connection, in: slot) }
         if connection.tuple != header.tuple && header.tuple.local.port != 0 {
             unindex(connection)
             connection.tuple = header.tuple
@@ -225,7 +230,8 @@ public struct Analyzer: Sendable {
             }
             if connection.role == role {
                 guard sendsRequests, let parserType else { return } // A response: wait for the next request.
-                connection.parsing = .parsing(parserType.init())
+                connection.parser = parserType.init()
+                connection.parsing = .parsing
                 connection.protocolName = parserType.protocolName
                 for (waitingSegment, waitingTiming) in waiting {
                     feed(waitingSegment, from: .client, waitingTiming, &connection, into: &out)
@@ -245,17 +251,15 @@ public struct Analyzer: Sendable {
 
     private mutating func feed(_ segment: StreamSegment, from sender: Sender, _ timing: SegmentTiming,
                                _ connection: inout ConnectionState, into out: inout [RequestRecord]) {
-        guard case .parsing(var parser) = connection.parsing else { return }
-        connection.parsing = .gaveUp // Drop the second reference so the parser mutates in place.
+        guard connection.parsing == .parsing else { return }
         var events = takeParserEvents()
         defer { parserEvents = events }
         var failure: ProtocolParseError?
         do {
-            try parser.consume(segment, from: sender, into: &events)
+            try connection.parser?.consume(segment, from: sender, into: &events)
         } catch {
             failure = error
         }
-        connection.parsing = .parsing(parser)
         apply(events, current: sender, timing, &connection, into: &out)
         connection.setLastTiming(sender, timing)
         if let failure { parseFailed(failure, &connection, into: &out) }
@@ -263,12 +267,10 @@ public struct Analyzer: Sendable {
 
     /// `sender` will send nothing more: end what its close delimits.
     private mutating func finish(_ sender: Sender, _ connection: inout ConnectionState, into out: inout [RequestRecord]) {
-        guard case .parsing(var parser) = connection.parsing, let timing = connection.lastTiming(sender) else { return }
-        connection.parsing = .gaveUp
+        guard connection.parsing == .parsing, let timing = connection.lastTiming(sender) else { return }
         var events = takeParserEvents()
         defer { parserEvents = events }
-        parser.finish(sender, into: &events)
-        connection.parsing = .parsing(parser)
+        connection.parser?.finish(sender, into: &events)
         apply(events, current: sender, timing, &connection, into: &out)
     }
 
@@ -283,6 +285,7 @@ public struct Analyzer: Sendable {
     private mutating func parseFailed(_ failure: ProtocolParseError, _ connection: inout ConnectionState,
                                       into out: inout [RequestRecord]) {
         flushExchanges(&connection, into: &out)
+        connection.parser = nil // Whatever follows, this parser is done: a resync starts a new one.
         switch failure {
         case .protocolSwitched:
             counters.protocolSwitches += 1
@@ -411,9 +414,10 @@ public struct Analyzer: Sendable {
     /// Turns a finished (or abandoned) exchange into this end's view and hands it to the merger.
     private mutating func emit(_ exchange: Exchange, _ connection: inout ConnectionState, complete: Bool,
                                into out: inout [RequestRecord]) {
-        if connection.role == .server, var references = serving[exchange.pid] {
-            references.removeAll { $0.id == exchange.id }
-            serving[exchange.pid] = references.isEmpty ? nil : references
+        if connection.role == .server, let i = serving.index(forKey: exchange.pid) {
+            // In place: a copy of the list taken out would be copied again to change it.
+            serving.values[i].removeAll { $0.id == exchange.id }
+            if serving.values[i].isEmpty { serving.remove(at: i) }
         }
         if let parent = exchange.parent, let start = exchange.requestStart, let slot = connections.slot(parent.connection) {
             connections.update(slot) { upstream in

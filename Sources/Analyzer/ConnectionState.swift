@@ -16,10 +16,11 @@ struct SegmentTiming: Sendable, Hashable {
 
 /// Everything the analyzer keeps about one open connection, seen from one end.
 struct ConnectionState: Sendable {
-    enum Parsing: Sendable {
+    enum Parsing: Sendable, Hashable {
         /// Waiting for bytes a registered protocol recognizes as a request.
         case detecting
-        case parsing(any ProtocolParser)
+        /// `parser` has it.
+        case parsing
         /// Ignored until it closes (unrecognized, upgraded, too many errors).
         case gaveUp
     }
@@ -41,6 +42,9 @@ struct ConnectionState: Sendable {
     var container: String?
     var lastSeen: UInt64
     var parsing = Parsing.detecting
+    /// The recognized protocol's parser, changed in place: kept apart from
+    /// `parsing` so that reading the state never copies the parser.
+    var parser: (any ProtocolParser)?
     var protocolName = ""
     /// Segments whose first bytes were too few to recognize, by direction (egress first).
     var undetected: [[(StreamSegment, SegmentTiming)]] = [[], []]

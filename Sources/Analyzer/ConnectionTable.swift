@@ -51,7 +51,7 @@ struct ConnectionTable: Sendable {
         slots[slot].take()
     }
 
-    mutating func put(_ connection: ConnectionState, in slot: Slot) {
+    mutating func put(_ connection: consuming ConnectionState, in slot: Slot) {
         slots[slot] = connection
     }
 
