@@ -32,6 +32,7 @@ measure() { # label, command...
     printf '%-10s %8.2f s %8.0f MiB\n' "$label" "$wall" "$(echo "$kib / 1024" | bc -l)"
 }
 printf '%-10s %10s %12s\n' tool wall peak_rss
+[ -n "${KEEP_CAPTURE:-}" ] && cp "$work/large.pcap" "$KEEP_CAPTURE"
 measure pipetrace "$pipetrace" analyze "$work/large.pcap" --json
 measure tshark tshark -q -z http,tree -r "$work/large.pcap"
 echo "requests: pipetrace $(python3 -c "import json,sys; d=json.load(open('$work/pipetrace.out')); print(sum(g['count'] for g in d['groups']))"), tshark $(awk '/HTTP Request Packets/ {print $4; exit}' "$work/tshark.out")"
