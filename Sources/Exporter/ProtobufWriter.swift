@@ -24,21 +24,28 @@ public struct ProtobufWriter: Sendable {
         bytes.append(UInt8(v))
     }
 
-    /// An `int64`/`uint64`/`enum`/`bool` field; zero is the default and is not written.
-    public mutating func varintField(_ field: UInt64, _ value: UInt64) {
-        guard value != 0 else { return }
+    /// Whether a field's default value (0, empty) is written. proto3 leaves
+    /// defaults out (`implicit`); a member of a `oneof` (OTLP's `AnyValue`)
+    /// must be written even at 0, or the receiver sees no value at all.
+    public enum Presence: Sendable {
+        case implicit, explicit
+    }
+
+    /// An `int64`/`uint64`/`enum`/`bool` field; zero is not written unless `presence` is explicit.
+    public mutating func varintField(_ field: UInt64, _ value: UInt64, presence: Presence = .implicit) {
+        guard value != 0 || presence == .explicit else { return }
         tag(field, .varint)
         varint(value)
     }
 
     /// An `int64` field (negative values take ten bytes, as protobuf says).
-    public mutating func int64Field(_ field: UInt64, _ value: Int64) {
-        varintField(field, UInt64(bitPattern: value))
+    public mutating func int64Field(_ field: UInt64, _ value: Int64, presence: Presence = .implicit) {
+        varintField(field, UInt64(bitPattern: value), presence: presence)
     }
 
-    /// A `double` field; 0 is not written (proto3 default).
-    public mutating func doubleField(_ field: UInt64, _ value: Double) {
-        guard value.bitPattern != 0 else { return }
+    /// A `double` field; 0 is not written (proto3 default) unless `presence` is explicit.
+    public mutating func doubleField(_ field: UInt64, _ value: Double, presence: Presence = .implicit) {
+        guard value.bitPattern != 0 || presence == .explicit else { return }
         tag(field, .fixed64)
         fixed64(value.bitPattern)
     }
@@ -54,15 +61,14 @@ public struct ProtobufWriter: Sendable {
         for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))) }
     }
 
-    /// A `string` field; empty is not written.
-    public mutating func stringField(_ field: UInt64, _ value: String) {
-        guard !value.isEmpty else { return }
-        bytesField(field, Array(value.utf8))
+    /// A `string` field; empty is not written unless `presence` is explicit.
+    public mutating func stringField(_ field: UInt64, _ value: String, presence: Presence = .implicit) {
+        bytesField(field, Array(value.utf8), presence: presence)
     }
 
-    /// A `bytes` field; empty is not written.
-    public mutating func bytesField(_ field: UInt64, _ value: [UInt8]) {
-        guard !value.isEmpty else { return }
+    /// A `bytes` field; empty is not written unless `presence` is explicit.
+    public mutating func bytesField(_ field: UInt64, _ value: [UInt8], presence: Presence = .implicit) {
+        guard !value.isEmpty || presence == .explicit else { return }
         tag(field, .lengthDelimited)
         varint(UInt64(value.count))
         bytes.append(contentsOf: value)

@@ -58,28 +58,6 @@ public final class RemoteWriteSink: ExportSink {
     }
 
     static func deliver(_ queue: DeliveryQueue, _ client: HTTPClient, _ endpoint: HTTPEndpoint, _ initial: Backoff) {
-        var backoff = initial
-        var random = SystemRandomNumberGenerator()
-        while let batch = queue.next() {
-            let reason: String
-            do {
-                let response = try client.post(endpoint, headers: headers, body: batch.body)
-                switch response.status {
-                case 200..<300:
-                    queue.delivered(batch)
-                    backoff.succeeded()
-                    continue
-                case 429, 500...:
-                    reason = "http_\(response.status)"
-                default:
-                    queue.rejected(batch, reason: "rejected_http_\(response.status)")
-                    continue
-                }
-            } catch {
-                reason = error.reason
-            }
-            queue.failed(reason: reason)
-            if queue.pause(backoff.failed(random: Double.random(in: 0..<1, using: &random))) { break }
-        }
+        HTTPDelivery.run(queue, client, initial) { batch in (endpoint, headers, batch.body) }
     }
 }
