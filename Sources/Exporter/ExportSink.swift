@@ -1,14 +1,24 @@
-/// Where series go besides `/metrics`: one conforming type per protocol
-/// (remote write today; OTLP plugs in the same way). A sink queues what it
-/// is given and delivers on its own thread, so a slow or absent receiver
-/// never holds up tracing.
+import Analyzer
+
+/// Where findings go besides `/metrics`: one conforming type per protocol
+/// (`RemoteWriteSink` for series, `OTLPSink` for spans and logs). A sink
+/// queues what it is given and delivers on its own thread, so a slow or
+/// absent receiver never holds up tracing.
 public protocol ExportSink: AnyObject, Sendable {
     /// What its health series are labelled with (its URL).
     var name: String { get }
-    /// Queues one sample of every series.
+    /// Takes one request record as it completes (pipetrace's own traffic
+    /// already left out). Sinks of series ignore it (the default).
+    func record(_ record: RequestRecord)
+    /// Once per export interval: queues one sample of every series (sinks
+    /// of records ignore the series and send what they hold).
     func send(_ series: [TimeSeries])
     /// Cumulative counts and the current backlog.
     var health: SinkHealth { get }
     /// Delivers what it can within `timeout` seconds, spools the rest, and stops.
     func flush(timeout: Double)
+}
+
+extension ExportSink {
+    public func record(_ record: RequestRecord) {}
 }

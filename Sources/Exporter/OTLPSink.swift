@@ -1,0 +1,123 @@
+import Analyzer
+import Foundation
+import Synchronization
+
+/// OTLP over HTTP (protobuf): every request record as a span, the hop
+/// chain as parent and child spans of one trace (`SpanLinker`), and slow
+/// requests also as log records. Spans go to `<base>/v1/traces`, logs to
+/// `<base>/v1/logs` (an OpenTelemetry collector, SigNoz, OpenObserve).
+///
+/// Spans are batched (`maxSpansPerBatch`, and whatever is ready at each
+/// export interval) and delivered like remote write: one `DeliveryQueue`
+/// (memory, then the disk spool), one sender thread, `HTTPDelivery`'s
+/// retries. Traces and logs share the queue so they replay in one order;
+/// each body starts with one byte naming its signal, stripped before
+/// sending. Points, in the health series, are spans plus log records.
+public final class OTLPSink: ExportSink {
+    /// The first byte of a queued body: which OTLP path it goes to.
+    enum Signal: UInt8 {
+        case traces = 1, logs = 2
+    }
+
+    struct State {
+        var linker: SpanLinker
+        var pending: [OTLPSpan] = []
+        var slowThreshold: UInt64
+    }
+
+    public let name: String
+    public let tracesEndpoint: HTTPEndpoint
+    public let logsEndpoint: HTTPEndpoint
+    public let maxSpansPerBatch: Int
+    private let state: Mutex<State>
+    private let clock: @Sendable () -> Int64
+    private let queue: DeliveryQueue
+    private let finished = DispatchSemaphore(value: 0)
+
+    public static let headers = [("Content-Type", "application/x-protobuf")]
+
+    /// `endpoint`: the base URL (`http://host:4318`) or the traces URL
+    /// (`…/v1/traces`). `slowThreshold`: nanoseconds from which a request is
+    /// also a log record. `clock`: nanoseconds, for how long a child waits for its parent.
+    public init(endpoint: HTTPEndpoint, queue: DeliveryQueue, client: HTTPClient, backoff: Backoff = Backoff(),
+                slowThreshold: UInt64, maxSpansPerBatch: Int = 1000,
+                linker: SpanLinker = SpanLinker(salt: UInt64.random(in: 0...UInt64.max)),
+                clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1e9) }) {
+        (tracesEndpoint, logsEndpoint) = Self.endpoints(endpoint)
+        name = tracesEndpoint.description
+        self.queue = queue
+        self.maxSpansPerBatch = max(1, maxSpansPerBatch)
+        self.clock = clock
+        state = Mutex(State(linker: linker, slowThreshold: slowThreshold))
+        let thread = Thread { [queue, client, tracesEndpoint, logsEndpoint, finished] in
+            HTTPDelivery.run(queue, client, backoff) { batch in
+                let signal = batch.body.first.flatMap(Signal.init(rawValue:)) ?? .traces
+                return (signal == .logs ? logsEndpoint : tracesEndpoint, OTLPSink.headers, Array(batch.body.dropFirst()))
+            }
+            finished.signal()
+        }
+        thread.start()
+    }
+
+    /// The traces and logs URLs for what the user gave: a base gets
+    /// `/v1/traces` and `/v1/logs` appended (as OTEL_EXPORTER_OTLP_ENDPOINT);
+    /// a URL ending in `/v1/traces` or `/v1/logs` is taken as that signal's.
+    public static func endpoints(_ url: HTTPEndpoint) -> (traces: HTTPEndpoint, logs: HTTPEndpoint) {
+        var base = url.path
+        for suffix in ["/v1/traces", "/v1/logs"] where base.hasSuffix(suffix) { base.removeLast(suffix.count) }
+        while base.hasSuffix("/") { base.removeLast() }
+        var traces = url, logs = url
+        traces.path = base + "/v1/traces"
+        logs.path = base + "/v1/logs"
+        return (traces, logs)
+    }
+
+    public func record(_ record: RequestRecord) {
+        let now = clock()
+        state.withLock { s in
+            s.pending += s.linker.add(record, now: now)
+            if s.pending.count >= maxSpansPerBatch { enqueue(&s) }
+        }
+    }
+
+    /// At each export interval: what is ready (and children that waited too long for their parent) goes.
+    public func send(_ series: [TimeSeries]) {
+        let now = clock()
+        state.withLock { s in
+            s.pending += s.linker.expire(now: now)
+            enqueue(&s)
+        }
+    }
+
+    public var health: SinkHealth { queue.snapshot }
+
+    /// Records still waiting for a parent.
+    public var heldSpans: Int { state.withLock { $0.linker.heldCount } }
+
+    public func flush(timeout: Double) {
+        state.withLock { s in
+            s.pending += s.linker.drain()
+            enqueue(&s)
+        }
+        queue.stop(within: timeout)
+        finished.wait()
+        queue.spillAll()
+    }
+
+    /// Encodes what is pending into trace batches (and log batches for the slow ones) on the queue.
+    private func enqueue(_ s: inout State) {
+        var start = 0
+        while start < s.pending.count {
+            let chunk = Array(s.pending[start..<min(s.pending.count, start + maxSpansPerBatch)])
+            start += chunk.count
+            queue.append(body: [Signal.traces.rawValue] + OTLPTraceRequest(spans: chunk).encoded(), points: chunk.count)
+            let threshold = s.slowThreshold
+            let slow = chunk.filter { $0.record.duration >= threshold }
+            if !slow.isEmpty {
+                queue.append(body: [Signal.logs.rawValue] + OTLPLogsRequest(spans: slow, threshold: threshold).encoded(),
+                             points: slow.count)
+            }
+        }
+        s.pending.removeAll(keepingCapacity: true)
+    }
+}

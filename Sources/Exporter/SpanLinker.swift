@@ -1,0 +1,141 @@
+import Analyzer
+
+/// Gives each request record its OTLP trace and span ids, so that a hop
+/// chain (a record and its `parent`s) is one trace. Pure: records and the
+/// caller's clock in, `OTLPSpan`s out.
+///
+/// The analyzer emits a record when its exchange completes, and a request
+/// a server makes while serving another completes first: a child usually
+/// arrives before its parent, knowing the parent's id but not the
+/// grandparent's. So a record whose parent has not been seen is held until
+/// it is (then the chain takes the root's trace id), for at most `hold`
+/// nanoseconds; after that it is released with the trace id of the
+/// root-most id known, and that id is pinned to the trace, so the parent,
+/// when it comes late, joins its children's trace (the link above it is
+/// then kept only as a parent span id in another trace).
+///
+/// Ids: span id = a hash of (`salt`, record id); trace id = a hash of
+/// (`salt`, root record id). The salt is random per run (record ids restart
+/// at 1 with every analyzer), fixed in tests.
+public struct SpanLinker: Sendable {
+    struct Held: Sendable {
+        var record: RequestRecord
+        var arrival: Int64
+        /// Order of arrival, for ties on the clock.
+        var sequence: UInt64
+    }
+
+    public let salt: UInt64
+    /// How long a child waits for its parent (nanoseconds).
+    public var hold: Int64
+    /// Records held at most; past it, all are released as if expired.
+    public var maxHeld: Int
+    /// Ids of linked records remembered for their late children.
+    public let maxRemembered: Int
+
+    /// Record id → root id, for records already linked (and pinned ids).
+    private var roots: [UInt64: UInt64] = [:]
+    private var rememberedOrder: [UInt64] = []
+    private var rememberedStart = 0
+    /// Held records by the parent id they wait for, and each held id's parent.
+    private var waiting: [UInt64: [Held]] = [:]
+    private var heldParent: [UInt64: UInt64] = [:]
+    private var sequence: UInt64 = 0
+
+    public init(salt: UInt64, hold: Int64 = 5_000_000_000, maxHeld: Int = 10_000, maxRemembered: Int = 65_536) {
+        self.salt = salt
+        self.hold = hold
+        self.maxHeld = maxHeld
+        self.maxRemembered = maxRemembered
+    }
+
+    /// Records waiting for their parent.
+    public var heldCount: Int { heldParent.count }
+
+    /// Takes a record at `now` (any clock, nanoseconds); returns the spans it completes (it and its held descendants).
+    public mutating func add(_ record: RequestRecord, now: Int64) -> [OTLPSpan] {
+        var out: [OTLPSpan] = []
+        if let root = roots[record.id] {
+            // Pinned by children released before it came.
+            link(record, root: root, into: &out)
+        } else if let parent = record.parent {
+            if let root = roots[parent] {
+                link(record, root: root, into: &out)
+            } else {
+                sequence += 1
+                waiting[parent, default: []].append(Held(record: record, arrival: now, sequence: sequence))
+                heldParent[record.id] = parent
+                if heldParent.count > maxHeld { out += expire(now: .max) }
+            }
+        } else {
+            link(record, root: record.id, into: &out)
+        }
+        return out
+    }
+
+    /// Releases records held since before `now - hold`, in the trace of the root-most id known.
+    public mutating func expire(now: Int64) -> [OTLPSpan] {
+        var out: [OTLPSpan] = []
+        let cutoff = now == .max ? .max : now - hold
+        let expired = waiting.values.flatMap { $0 }.filter { $0.arrival <= cutoff }.sorted { $0.sequence < $1.sequence }
+        for held in expired where heldParent[held.record.id] != nil {
+            var top = held.record.parent!
+            while let up = heldParent[top] { top = up }
+            pin(top, root: top, into: &out)
+        }
+        return out
+    }
+
+    /// Releases everything held (at exit).
+    public mutating func drain() -> [OTLPSpan] { expire(now: .max) }
+
+    /// The span id of a record id: 8 bytes, never all zero.
+    public func spanID(_ id: UInt64) -> [UInt8] {
+        bigEndian(max(1, Self.mix(salt &+ id)))
+    }
+
+    /// The trace id of a chain whose root-most record id is `root`: 16 bytes.
+    public func traceID(_ root: UInt64) -> [UInt8] {
+        let high = Self.mix(salt ^ 0x7472_6163_6570_6970 &+ root)
+        return bigEndian(high) + bigEndian(max(1, Self.mix(high &+ root)))
+    }
+
+    private mutating func link(_ record: RequestRecord, root: UInt64, into out: inout [OTLPSpan]) {
+        out.append(OTLPSpan(record: record, traceID: traceID(root), spanID: spanID(record.id),
+                            parentSpanID: record.parent.map(spanID) ?? []))
+        pin(record.id, root: root, into: &out)
+    }
+
+    /// Remembers `id`'s root and links the records waiting for it.
+    private mutating func pin(_ id: UInt64, root: UInt64, into out: inout [OTLPSpan]) {
+        if roots.updateValue(root, forKey: id) == nil { remember(id) }
+        for child in waiting.removeValue(forKey: id) ?? [] {
+            heldParent[child.record.id] = nil
+            link(child.record, root: root, into: &out)
+        }
+    }
+
+    private mutating func remember(_ id: UInt64) {
+        rememberedOrder.append(id)
+        if rememberedOrder.count - rememberedStart > maxRemembered {
+            roots[rememberedOrder[rememberedStart]] = nil
+            rememberedStart += 1
+            if rememberedStart > maxRemembered {
+                rememberedOrder.removeFirst(rememberedStart)
+                rememberedStart = 0
+            }
+        }
+    }
+
+    private func bigEndian(_ v: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * UInt64($0))) }
+    }
+
+    /// splitmix64's finalizer: a bijection, so distinct ids give distinct span ids.
+    static func mix(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9e37_79b9_7f4a_7c15
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}

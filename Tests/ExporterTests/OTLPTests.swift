@@ -1,0 +1,291 @@
+import Analyzer
+import Foundation
+import TestSupport
+import Testing
+@testable import Exporter
+
+/// A collector → lb → aggregator → storage chain as the analyzer emits it:
+/// the two merged hops (both ends traced) and the aggregator's request to a
+/// storage that is not traced (client end only), each a child of the one before.
+enum Chain {
+    static let start: Int64 = 1_700_000_000_000_000_000
+
+    static let root = RequestRecord(
+        id: 10, start: start, duration: 30_000_000, protocolName: "http/1.1", method: "POST",
+        target: "/api/v1/write?extra_label=a", status: 204, requestBytes: 1000, responseBytes: 0,
+        client: .init(ip: "10.0.0.1", port: 40000, container: "collector"),
+        server: .init(ip: "10.0.0.2", port: 8428, container: "lb"), side: .both,
+        network: 2_000_000, serverTime: 28_000_000)
+    static let child = RequestRecord(
+        id: 11, start: start + 1_000_000, duration: 25_000_000, protocolName: "http/1.1", method: "POST",
+        target: "/api/v1/write", status: 204, requestBytes: 990, responseBytes: 0,
+        client: .init(ip: "10.0.0.2", port: 41000, container: "lb"),
+        server: .init(ip: "10.0.0.3", port: 8429, container: "aggregator"), side: .both,
+        network: 1_000_000, serverTime: 24_000_000, retransmits: 2, parent: 10)
+    static let grandchild = RequestRecord(
+        id: 12, start: start + 2_000_000, duration: 20_000_000, protocolName: "http/1.1", method: "GET",
+        target: "/api/v1/query?query=up", status: 503, requestBytes: 120, responseBytes: 45,
+        client: .init(ip: "10.0.0.3", port: 42000, container: "aggregator"),
+        server: .init(ip: "10.0.0.4", port: 8428), side: .client, parent: 11)
+
+    /// The three spans, linked as the analyzer's order (children first) makes them.
+    static func spans(_ linker: inout SpanLinker) -> [OTLPSpan] {
+        linker.add(grandchild, now: 0) + linker.add(child, now: 1) + linker.add(root, now: 2)
+    }
+}
+
+@Suite("Hop chains as traces: ids and links")
+struct SpanLinkerTests {
+    @Test("children arriving before their parent wait for it; the chain shares the root's trace id")
+    func childrenFirst() {
+        var linker = SpanLinker(salt: 42)
+        #expect(linker.add(Chain.grandchild, now: 0).isEmpty)
+        #expect(linker.add(Chain.child, now: 1).isEmpty)
+        #expect(linker.heldCount == 2)
+        let spans = linker.add(Chain.root, now: 2)
+        #expect(spans.map(\.record.id) == [10, 11, 12])
+        #expect(spans.map(\.traceID) == Array(repeating: linker.traceID(10), count: 3))
+        #expect(spans.map(\.spanID) == [linker.spanID(10), linker.spanID(11), linker.spanID(12)])
+        #expect(spans.map(\.parentSpanID) == [[], linker.spanID(10), linker.spanID(11)])
+        #expect(linker.heldCount == 0)
+        // A late child of a linked record joins at once.
+        var late = Chain.grandchild
+        late.id = 13
+        #expect(linker.add(late, now: 3).map(\.traceID) == [linker.traceID(10)])
+    }
+
+    @Test("a parent that never comes: after the hold, the children go in the trace of the root-most id known, which its late arrival joins")
+    func expired() {
+        var linker = SpanLinker(salt: 7, hold: 100)
+        #expect(linker.add(Chain.grandchild, now: 0).isEmpty)
+        #expect(linker.add(Chain.child, now: 10).isEmpty)
+        #expect(linker.expire(now: 99).isEmpty)
+        let released = linker.expire(now: 100)
+        // 11 waits for 10, 12 for 11: the root-most id known is 10.
+        #expect(released.map(\.record.id) == [11, 12])
+        #expect(released.map(\.traceID) == [linker.traceID(10), linker.traceID(10)])
+        #expect(released.map(\.parentSpanID) == [linker.spanID(10), linker.spanID(11)])
+        let root = linker.add(Chain.root, now: 500)
+        #expect(root.map(\.traceID) == [linker.traceID(10)] && root.map(\.spanID) == [linker.spanID(10)])
+    }
+
+    @Test("ids: 8 and 16 bytes, distinct per record and per run (salt)")
+    func ids() {
+        let a = SpanLinker(salt: 1), b = SpanLinker(salt: 2)
+        #expect(a.spanID(1).count == 8 && a.traceID(1).count == 16)
+        #expect(Set((1...10_000).map { a.spanID($0) }).count == 10_000)
+        #expect(a.spanID(1) != b.spanID(1) && a.traceID(1) != b.traceID(1))
+        #expect(a.spanID(0) != [0, 0, 0, 0, 0, 0, 0, 0])
+    }
+
+    @Test("past maxHeld, everything held is released rather than kept")
+    func bounded() {
+        var linker = SpanLinker(salt: 3, maxHeld: 2)
+        var r = Chain.grandchild
+        for id in UInt64(100)..<102 {
+            r.id = id
+            r.parent = id + 1000
+            #expect(linker.add(r, now: 0).isEmpty)
+        }
+        r.id = 102
+        r.parent = 1102
+        #expect(linker.add(r, now: 0).map(\.record.id) == [100, 101, 102])
+        #expect(linker.heldCount == 0)
+    }
+}
+
+@Suite("OTLP bytes, decoded by the opentelemetry-proto package",
+       .enabled(if: RootRequirement.enabled(when: OTLPDecoder.available)))
+struct OTLPRequestTests {
+    @Test("spans: trace and parent links, kinds, timestamps, names, status, semantic-convention attributes")
+    func traces() throws {
+        var linker = SpanLinker(salt: 42)
+        let spans = Chain.spans(&linker)
+        let decoded = try OTLPDecoder.decode("traces", OTLPTraceRequest(spans: spans).encoded())
+        let trace = hex(linker.traceID(10))
+        let s = (10...12).map { hex(linker.spanID(UInt64($0))) }
+        let expected: [[String: Any]] = [
+            ["resource": ["service.name": ["string": "lb"]], "scope": "pipetrace", "trace_id": trace, "span_id": s[0],
+             "parent_span_id": "", "name": "POST /api/v1/write", "kind": "SPAN_KIND_SERVER",
+             "start": 1_700_000_000_000_000_000, "end": 1_700_000_000_030_000_000,
+             "status": ["code": "STATUS_CODE_UNSET", "message": ""],
+             "attributes": [
+                "http.request.method": ["string": "POST"], "url.path": ["string": "/api/v1/write"],
+                "url.query": ["string": "extra_label=a"], "http.response.status_code": ["int": 204],
+                "server.address": ["string": "10.0.0.2"], "server.port": ["int": 8428],
+                "client.address": ["string": "10.0.0.1"], "client.port": ["int": 40000],
+                "network.protocol.name": ["string": "http"], "network.protocol.version": ["string": "1.1"],
+                "http.request.body.size": ["int": 1000], "http.response.body.size": ["int": 0],
+                "pipetrace.hop": ["string": "collector→lb"], "pipetrace.client.container": ["string": "collector"],
+                "pipetrace.server.container": ["string": "lb"], "pipetrace.side": ["string": "both"],
+                "pipetrace.network_ms": ["double": 2.0], "pipetrace.server_ms": ["double": 28.0],
+                "pipetrace.retransmits": ["int": 0],
+             ]],
+            ["resource": ["service.name": ["string": "aggregator"]], "scope": "pipetrace", "trace_id": trace, "span_id": s[1],
+             "parent_span_id": s[0], "name": "POST /api/v1/write", "kind": "SPAN_KIND_SERVER",
+             "start": 1_700_000_000_001_000_000, "end": 1_700_000_000_026_000_000,
+             "status": ["code": "STATUS_CODE_UNSET", "message": ""],
+             "attributes": [
+                "http.request.method": ["string": "POST"], "url.path": ["string": "/api/v1/write"],
+                "http.response.status_code": ["int": 204],
+                "server.address": ["string": "10.0.0.3"], "server.port": ["int": 8429],
+                "client.address": ["string": "10.0.0.2"], "client.port": ["int": 41000],
+                "network.protocol.name": ["string": "http"], "network.protocol.version": ["string": "1.1"],
+                "http.request.body.size": ["int": 990], "http.response.body.size": ["int": 0],
+                "pipetrace.hop": ["string": "lb→aggregator"], "pipetrace.client.container": ["string": "lb"],
+                "pipetrace.server.container": ["string": "aggregator"], "pipetrace.side": ["string": "both"],
+                "pipetrace.network_ms": ["double": 1.0], "pipetrace.server_ms": ["double": 24.0],
+                "pipetrace.retransmits": ["int": 2],
+             ]],
+            ["resource": ["service.name": ["string": "pipetrace"]], "scope": "pipetrace", "trace_id": trace, "span_id": s[2],
+             "parent_span_id": s[1], "name": "GET /api/v1/query", "kind": "SPAN_KIND_CLIENT",
+             "start": 1_700_000_000_002_000_000, "end": 1_700_000_000_022_000_000,
+             "status": ["code": "STATUS_CODE_ERROR", "message": "HTTP 503"],
+             "attributes": [
+                "http.request.method": ["string": "GET"], "url.path": ["string": "/api/v1/query"],
+                "url.query": ["string": "query=up"], "http.response.status_code": ["int": 503],
+                "server.address": ["string": "10.0.0.4"], "server.port": ["int": 8428],
+                "client.address": ["string": "10.0.0.3"], "client.port": ["int": 42000],
+                "network.protocol.name": ["string": "http"], "network.protocol.version": ["string": "1.1"],
+                "http.request.body.size": ["int": 120], "http.response.body.size": ["int": 45],
+                "pipetrace.hop": ["string": "aggregator→?"], "pipetrace.client.container": ["string": "aggregator"],
+                "pipetrace.side": ["string": "client"], "pipetrace.retransmits": ["int": 0],
+             ]],
+        ]
+        #expect(decoded.count == 3)
+        for (got, want) in zip(decoded, expected) {
+            #expect(same(got, want), "\(got)\n≠\n\(want)")
+        }
+    }
+
+    @Test("slow requests as WARN log records carrying their span's ids, at the request's end")
+    func logs() throws {
+        var linker = SpanLinker(salt: 42)
+        let spans = Chain.spans(&linker)
+        // 24 ms: the root (30 ms) and its child (25 ms) are slow, the 20 ms grandchild is not.
+        let slow = spans.filter { $0.record.duration >= 24_000_000 }
+        let decoded = try OTLPDecoder.decode("logs", OTLPLogsRequest(spans: slow, threshold: 24_000_000).encoded())
+        #expect(decoded.count == 2)
+        #expect(decoded.map { $0["trace_id"] as? String } == [hex(linker.traceID(10)), hex(linker.traceID(10))])
+        #expect(decoded.map { $0["span_id"] as? String } == [hex(linker.spanID(10)), hex(linker.spanID(11))])
+        #expect(decoded.map { ($0["time"] as? NSNumber)?.int64Value } == [1_700_000_000_030_000_000, 1_700_000_000_026_000_000])
+        #expect(decoded.map { ($0["observed_time"] as? NSNumber)?.int64Value } == [1_700_000_000_030_000_000, 1_700_000_000_026_000_000])
+        #expect(decoded.map { $0["severity_number"] as? String } == ["SEVERITY_NUMBER_WARN", "SEVERITY_NUMBER_WARN"])
+        #expect(decoded.map { $0["severity_text"] as? String } == ["WARN", "WARN"])
+        #expect(decoded.map { $0["event_name"] as? String } == ["pipetrace.slow_request", "pipetrace.slow_request"])
+        #expect(same(decoded.map { $0["body"]! }, [["string": "slow request: POST /api/v1/write?extra_label=a took 30.000 ms (collector→lb)"],
+                                                   ["string": "slow request: POST /api/v1/write took 25.000 ms (lb→aggregator)"]]))
+        #expect(same(decoded.map { $0["resource"]! }, [["service.name": ["string": "lb"]], ["service.name": ["string": "aggregator"]]]))
+        let attributes = decoded[0]["attributes"] as? [String: Any] ?? [:]
+        #expect(same(attributes["pipetrace.duration_ms"] as Any, ["double": 30.0]))
+        #expect(same(attributes["pipetrace.slow_ms"] as Any, ["double": 24.0]))
+        #expect(same(attributes["http.response.status_code"] as Any, ["int": 204]))
+        #expect(attributes.count == OTLPAttribute.of(Chain.root).count + 2)
+    }
+
+    @Test("a oneof value at its default (0, false, \"\") is still present")
+    func explicitPresence() throws {
+        var r = Chain.grandchild
+        r.status = nil
+        r.method = nil
+        r.target = ""
+        r.isComplete = false
+        r.parent = nil
+        var linker = SpanLinker(salt: 1)
+        let decoded = try OTLPDecoder.decode("traces", OTLPTraceRequest(spans: linker.add(r, now: 0)).encoded())
+        let attributes = decoded.first?["attributes"] as? [String: Any] ?? [:]
+        #expect(same(attributes["url.path"] as Any, ["string": ""]))
+        #expect(same(attributes["pipetrace.retransmits"] as Any, ["int": 0]))
+        #expect(same(attributes["pipetrace.incomplete"] as Any, ["bool": true]))
+        #expect(attributes["http.response.status_code"] == nil && attributes["http.request.method"] == nil)
+        #expect(same(decoded.first?["status"] as Any, ["code": "STATUS_CODE_ERROR", "message": "no response"]))
+        #expect(decoded.first?["name"] as? String == "HTTP/1.1")
+    }
+}
+
+@Suite("OTLP sink into a real HTTP receiver", .serialized, .enabled(if: RootRequirement.enabled(when: OTLPDecoder.available)))
+struct OTLPSinkTests {
+    @Test("URLs: a base gets /v1/traces and /v1/logs; a signal URL gives its base", arguments: [
+        ("http://127.0.0.1:4318", "http://127.0.0.1:4318/v1/traces", "http://127.0.0.1:4318/v1/logs"),
+        ("http://otel:4318/", "http://otel:4318/v1/traces", "http://otel:4318/v1/logs"),
+        ("http://oo:5080/api/default/v1/traces", "http://oo:5080/api/default/v1/traces", "http://oo:5080/api/default/v1/logs"),
+    ])
+    func endpoints(_ url: String, _ traces: String, _ logs: String) throws {
+        let e = OTLPSink.endpoints(try HTTPEndpoint(url))
+        #expect(e.traces.description == traces && e.logs.description == logs)
+    }
+
+    @Test("spans to /v1/traces and slow requests to /v1/logs, as application/x-protobuf")
+    func delivered() throws {
+        let receiver = try OTLPReceiver()
+        let spool = try temporarySpool()
+        defer { try? FileManager.default.removeItem(atPath: spool.directory) }
+        let sink = OTLPSink(endpoint: try HTTPEndpoint(receiver.baseURL), queue: DeliveryQueue(spool: spool),
+                            client: HTTPClient(timeout: 5), slowThreshold: 24_000_000, linker: SpanLinker(salt: 42))
+        for r in [Chain.grandchild, Chain.child, Chain.root] { sink.record(r) }
+        sink.send([])
+        sink.flush(timeout: 10)
+        #expect(sink.name == "\(receiver.baseURL)/v1/traces")
+        #expect(sink.health.sentPoints == 5)
+        #expect(sink.health.errors.isEmpty && sink.health.droppedPoints.isEmpty)
+        let bodies = receiver.bodies()
+        #expect(bodies.map(\.signal) == ["traces", "logs"])
+        #expect(bodies.map(\.contentType) == ["application/x-protobuf", "application/x-protobuf"])
+        let spans = try receiver.decoded("traces")
+        let linker = SpanLinker(salt: 42)
+        #expect(spans.map { $0["span_id"] as? String } == [10, 11, 12].map { hex(linker.spanID($0)) })
+        #expect(Set(spans.compactMap { $0["trace_id"] as? String }) == [hex(linker.traceID(10))])
+        #expect(try receiver.decoded("logs").map { $0["span_id"] as? String } == [10, 11].map { hex(linker.spanID($0)) })
+    }
+
+    @Test("receiver stopped under steady traffic: every span arrives after its restart, in order, none twice")
+    func outageReplay() throws {
+        let receiver = try OTLPReceiver()
+        let spool = try temporarySpool()
+        defer { try? FileManager.default.removeItem(atPath: spool.directory) }
+        let sink = OTLPSink(endpoint: try HTTPEndpoint(receiver.baseURL),
+                            queue: DeliveryQueue(spool: spool, maxMemoryBatches: 4, spillAfterFailures: 2),
+                            client: HTTPClient(timeout: 2), backoff: Backoff(initial: 0.05, maximum: 0.4),
+                            slowThreshold: .max, linker: SpanLinker(salt: 9))
+        let steps = 60
+        var spooledDuringOutage = 0
+        for step in 0..<steps {
+            if step == 15 { receiver.stop() }
+            if step == 45 { try receiver.start() }
+            var r = Chain.root
+            r.id = UInt64(step + 1)
+            sink.record(r)
+            sink.send([])
+            usleep(50_000)
+            if step == 44 { spooledDuringOutage = sink.health.spoolBatches }
+        }
+        sink.flush(timeout: 20)
+        #expect(spooledDuringOutage > 4)
+        #expect(sink.health.errors.values.reduce(0, +) > 0)
+        #expect(sink.health.sentPoints == UInt64(steps))
+        #expect(sink.health.spoolBatches == 0 && sink.health.droppedPoints.isEmpty)
+        let linker = SpanLinker(salt: 9)
+        let received = try receiver.decoded("traces").map { $0["span_id"] as? String ?? "" }
+        #expect(received == (1...steps).map { hex(linker.spanID(UInt64($0))) })
+    }
+
+    @Test("an unreachable receiver fills the spool; past its bound the oldest spans are dropped and counted")
+    func spoolFull() throws {
+        let spool = try temporarySpool(.init(maxBytes: 1 << 20, maxBatches: 3))
+        defer { try? FileManager.default.removeItem(atPath: spool.directory) }
+        let sink = OTLPSink(endpoint: try HTTPEndpoint("http://127.0.0.1:\(freePort())"),
+                            queue: DeliveryQueue(spool: spool, maxMemoryBatches: 2, spillAfterFailures: 1),
+                            client: HTTPClient(timeout: 1), backoff: Backoff(initial: 0.01, maximum: 0.02),
+                            slowThreshold: .max, maxSpansPerBatch: 7, linker: SpanLinker(salt: 1))
+        var r = Chain.root
+        for id in 1...70 {
+            r.id = UInt64(id)
+            sink.record(r)
+        }
+        sink.flush(timeout: 0.5)
+        // 10 batches of 7 spans: 3 fit the spool, 7 were dropped.
+        #expect(sink.health.spoolBatches == 3)
+        #expect(sink.health.droppedPoints == ["spool_full": 49])
+        #expect(sink.health.errors["connect", default: 0] > 0)
+    }
+}
