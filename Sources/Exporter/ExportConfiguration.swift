@@ -8,6 +8,7 @@ import Yams
 ///
 ///     listen: 127.0.0.1:9464          # "" turns /metrics off
 ///     remote_write: [http://127.0.0.1:8428/api/v1/write]
+///     otlp: [http://127.0.0.1:4318]     # spans to /v1/traces, slow requests to /v1/logs
 ///     interval_s: 10                  # one sample of every series per interval
 ///     slow_ms: 500
 ///     max_targets: 50                 # target templates per server container
@@ -20,6 +21,8 @@ import Yams
 public struct ExportConfiguration: Sendable, Hashable {
     public var listen: String? = "127.0.0.1:9464"
     public var remoteWrite: [String] = []
+    /// OTLP/HTTP base URLs (or `…/v1/traces` URLs).
+    public var otlp: [String] = []
     public var interval: Double = 10
     public var slowMilliseconds: Double = 500
     public var maxTargets = 50
@@ -52,10 +55,15 @@ public struct ExportConfiguration: Sendable, Hashable {
         guard let document else { return c }
         var reader = Reader(source: source)
         let top = try reader.mapping(document, "")
-        try reader.only(top, ["listen", "remote_write", "interval_s", "slow_ms", "max_targets", "max_samples_per_batch",
+        try reader.only(top, ["listen", "remote_write", "otlp", "interval_s", "slow_ms", "max_targets", "max_samples_per_batch",
                               "queue_batches", "flush_timeout_s", "spool", "retry", "filters"], in: "")
         if let v = top["listen"] { c.listen = v is NSNull ? nil : try reader.string(v, "listen") }
         if let v = top["remote_write"] { c.remoteWrite = try reader.list(v, "remote_write").enumerated().map { i, e throws(Invalid) in try reader.string(e, "remote_write[\(i)]") } }
+        if let v = top["otlp"] {
+            // One URL or a list of them.
+            let urls = v is String ? [v] : try reader.list(v, "otlp")
+            c.otlp = try urls.enumerated().map { i, e throws(Invalid) in try reader.string(e, v is String ? "otlp" : "otlp[\(i)]") }
+        }
         if let v = top["interval_s"] { c.interval = try reader.number(v, "interval_s", above: 0) }
         if let v = top["slow_ms"] { c.slowMilliseconds = try reader.number(v, "slow_ms", atLeast: 0) }
         if let v = top["max_targets"] { c.maxTargets = try reader.integer(v, "max_targets", atLeast: 1) }
@@ -97,6 +105,9 @@ public struct ExportConfiguration: Sendable, Hashable {
     public func validate(source: String = "config") throws(Invalid) {
         for (i, url) in remoteWrite.enumerated() {
             do { _ = try HTTPEndpoint(url) } catch { throw Invalid(description: "\(source): 'remote_write[\(i)]': \(error.description)") }
+        }
+        for (i, url) in otlp.enumerated() {
+            do { _ = try HTTPEndpoint(url) } catch { throw Invalid(description: "\(source): 'otlp[\(i)]': \(error.description)") }
         }
         if let listen, !listen.isEmpty {
             do { _ = try HTTPEndpoint.hostPort(listen, defaultPort: nil, what: "'listen'", allowZero: true) } catch {

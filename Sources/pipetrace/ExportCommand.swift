@@ -13,8 +13,10 @@ struct ExportCommand: ParsableCommand {
         discussion: """
         Serves the series on --listen (GET /metrics) and, with --remote-write, sends one sample of \
         every series per --interval to each URL (Prometheus remote write: protobuf + snappy; \
-        VictoriaMetrics, Prometheus, Mimir, Thanos). A receiver that is down or slow never holds \
-        up tracing: batches wait in a bounded queue, are retried with backoff, go to a bounded \
+        VictoriaMetrics, Prometheus, Mimir, Thanos). With --otlp, every request is a span (a hop \
+        chain is one trace) sent to <url>/v1/traces, and slow requests are also log records sent \
+        to <url>/v1/logs (OTLP/HTTP protobuf: an OpenTelemetry collector, SigNoz, OpenObserve). \
+        A receiver that is down or slow never holds up tracing: batches wait in a bounded queue, are retried with backoff, go to a bounded \
         spool directory when the receiver stays away, and are replayed in order when it is back. \
         What even the spool cannot hold is dropped and counted in pipetrace_export_dropped_points_total. \
         SIGTERM/Ctrl-C flushes what is held (the rest stays spooled for the next run); SIGHUP \
@@ -23,6 +25,7 @@ struct ExportCommand: ParsableCommand {
         Examples:
           sudo pipetrace export
           sudo pipetrace export --remote-write http://127.0.0.1:8428/api/v1/write --slow-ms 250
+          sudo pipetrace export --otlp http://127.0.0.1:4318 --interval 2
           sudo pipetrace export --config /etc/pipetrace/export.yaml
         """
     )
@@ -36,7 +39,10 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .customLong("remote-write"), help: ArgumentHelp("Prometheus remote write URL, http:// (repeatable).", valueName: "url"))
     var remoteWrite: [String] = []
 
-    @Option(name: .customLong("slow-ms"), help: ArgumentHelp("Requests at least this slow count in pipetrace_slow_requests_total (default 500).", valueName: "ms"))
+    @Option(name: .customLong("otlp"), help: ArgumentHelp("OTLP/HTTP base URL, http:// (spans to /v1/traces, slow requests as logs to /v1/logs; repeatable).", valueName: "url"))
+    var otlp: [String] = []
+
+    @Option(name: .customLong("slow-ms"), help: ArgumentHelp("Requests at least this slow count in pipetrace_slow_requests_total and are OTLP log records (default 500).", valueName: "ms"))
     var slowMilliseconds: Double?
 
     @Option(name: .customLong("interval"), help: ArgumentHelp("Seconds between samples sent by remote write (default 10).", valueName: "seconds"))
@@ -64,6 +70,7 @@ struct ExportCommand: ParsableCommand {
         }
         if let listen { c.listen = listen }
         if !remoteWrite.isEmpty { c.remoteWrite = remoteWrite }
+        if !otlp.isEmpty { c.otlp = otlp }
         if let slowMilliseconds { c.slowMilliseconds = slowMilliseconds }
         if let interval { c.interval = interval }
         if let spoolDirectory { c.spoolDirectory = spoolDirectory }
@@ -110,6 +117,7 @@ struct ExportCommand: ParsableCommand {
             }
             snapshot.records += 1
             apply(metrics.updates(for: record))
+            for sink in outputs.sinks { sink.record(record) }
         }
         var lastEvents: UInt64 = 0
         var lastTick = monotonicNow()
@@ -180,7 +188,8 @@ struct ExportCommand: ParsableCommand {
         }
         metrics.slowThreshold = UInt64(fresh.slowMilliseconds * 1e6)
         metrics.maxTargets = fresh.maxTargets
-        if fresh.listen != config.listen || fresh.remoteWrite != config.remoteWrite || fresh.spoolDirectory != config.spoolDirectory
+        if fresh.listen != config.listen || fresh.remoteWrite != config.remoteWrite || fresh.otlp != config.otlp
+            || !fresh.otlp.isEmpty && fresh.slowMilliseconds != config.slowMilliseconds || fresh.spoolDirectory != config.spoolDirectory
             || fresh.spoolMaxBytes != config.spoolMaxBytes || fresh.spoolMaxBatches != config.spoolMaxBatches
             || fresh.queueBatches != config.queueBatches || fresh.retryInitial != config.retryInitial
             || fresh.retryMax != config.retryMax || fresh.requestTimeout != config.requestTimeout
@@ -219,32 +228,46 @@ struct ExportOutputs {
         let own = OwnTraffic(listen: server.map { ($0.host, $0.port) })
         ownTraffic = own
         for url in config.remoteWrite {
-            let endpoint = try HTTPEndpoint(url)
-            let directory = config.spoolDirectory + "/" + String(url.map { $0.isLetter || $0.isNumber ? $0 : "_" })
-            let spool: SpoolDirectory
-            do {
-                spool = try SpoolDirectory(directory: directory,
-                                           limits: .init(maxBytes: config.spoolMaxBytes, maxBatches: config.spoolMaxBatches))
-            } catch {
-                throw FailureMessage(text: "\(error.description)")
-            }
-            let client = HTTPClient(timeout: config.requestTimeout) { own.connected(ip: $0, port: $1) }
-            // Tell at once when a receiver cannot be reached; batches are spooled meanwhile, so it is not fatal.
-            do { _ = try client.get(endpoint) } catch {
-                StandardError.write("pipetrace: warning: remote write \(error.description); spooling to \(directory) until it answers\n")
-            }
-            if !spool.isEmpty { StandardError.write("pipetrace: \(url): replaying \(spool.count) spooled batches first\n") }
-            sinks.append(RemoteWriteSink(endpoint: endpoint,
-                                         queue: DeliveryQueue(spool: spool, maxMemoryBatches: config.queueBatches),
-                                         client: client, backoff: Backoff(initial: config.retryInitial, maximum: config.retryMax),
+            let (endpoint, queue, client) = try Self.delivery(url, what: "remote write", config, own)
+            sinks.append(RemoteWriteSink(endpoint: endpoint, queue: queue, client: client,
+                                         backoff: Backoff(initial: config.retryInitial, maximum: config.retryMax),
                                          maxSamplesPerBatch: config.maxSamplesPerBatch))
         }
+        for url in config.otlp {
+            let (endpoint, queue, client) = try Self.delivery(url, what: "OTLP", config, own, probe: { OTLPSink.endpoints($0).traces })
+            sinks.append(OTLPSink(endpoint: endpoint, queue: queue, client: client,
+                                  backoff: Backoff(initial: config.retryInitial, maximum: config.retryMax),
+                                  slowThreshold: UInt64(config.slowMilliseconds * 1e6)))
+        }
+    }
+
+    /// What every HTTP sink of `url` needs: its endpoint, a queue over its own spool directory, and a client
+    /// whose connections are known as our own traffic. Warns at once when the receiver cannot be reached.
+    static func delivery(_ url: String, what: String, _ config: ExportConfiguration, _ own: OwnTraffic,
+                         probe: (HTTPEndpoint) -> HTTPEndpoint = { $0 }) throws -> (HTTPEndpoint, DeliveryQueue, HTTPClient) {
+        let endpoint = try HTTPEndpoint(url)
+        // OTLP's spool is named apart: its batches must never be replayed to a remote-write receiver of the same URL.
+        let directory = config.spoolDirectory + "/" + (what == "OTLP" ? "otlp_" : "") + String(url.map { $0.isLetter || $0.isNumber ? $0 : "_" })
+        let spool: SpoolDirectory
+        do {
+            spool = try SpoolDirectory(directory: directory,
+                                       limits: .init(maxBytes: config.spoolMaxBytes, maxBatches: config.spoolMaxBatches))
+        } catch {
+            throw FailureMessage(text: "\(error.description)")
+        }
+        let client = HTTPClient(timeout: config.requestTimeout) { own.connected(ip: $0, port: $1) }
+        // Tell at once when a receiver cannot be reached; batches are spooled meanwhile, so it is not fatal.
+        do { _ = try client.get(probe(endpoint)) } catch {
+            StandardError.write("pipetrace: warning: \(what) \(error.description); spooling to \(directory) until it answers\n")
+        }
+        if !spool.isEmpty { StandardError.write("pipetrace: \(url): replaying \(spool.count) spooled batches first\n") }
+        return (endpoint, DeliveryQueue(spool: spool, maxMemoryBatches: config.queueBatches), client)
     }
 
     var summary: String {
         var parts: [String] = []
         if let server { parts.append("GET http://\(server.host.contains(":") ? "[\(server.host)]" : server.host):\(server.port)/metrics") }
-        parts += sinks.map { "remote write to \($0.name)" }
+        parts += sinks.map { "\($0 is OTLPSink ? "OTLP" : "remote write") to \($0.name)" }
         return parts.isEmpty ? "" : ": " + parts.joined(separator: ", ")
     }
 

@@ -20,17 +20,21 @@ struct ExportConfigurationTests {
         #expect(c.spoolDirectory == "/tmp/s" && c.spoolMaxBytes == 1 << 20 && c.spoolMaxBatches == 10)
         #expect(c.retryInitial == 1 && c.retryMax == 60 && c.requestTimeout == 3)
         #expect(c.containers == ["lb", "vm"] && c.ports == [8428])
+        #expect(try ExportConfiguration.parse(yaml: "otlp: http://127.0.0.1:4318").otlp == ["http://127.0.0.1:4318"])
+        #expect(try ExportConfiguration.parse(yaml: "otlp: [http://a:4318, http://b:4318/v1/traces]").otlp == ["http://a:4318", "http://b:4318/v1/traces"])
         #expect(try ExportConfiguration.parse(yaml: "") == ExportConfiguration())
         #expect(try ExportConfiguration.parse(yaml: "listen: null").listen == nil)
     }
 
     @Test("bad files are refused with the key named", arguments: [
-        ("slow_msec: 3", "f.yaml: unknown key 'slow_msec' (known here: listen, remote_write, interval_s, slow_ms, max_targets, max_samples_per_batch, queue_batches, flush_timeout_s, spool, retry, filters)"),
+        ("slow_msec: 3", "f.yaml: unknown key 'slow_msec' (known here: listen, remote_write, otlp, interval_s, slow_ms, max_targets, max_samples_per_batch, queue_batches, flush_timeout_s, spool, retry, filters)"),
         ("spool: {max_byte: 3}", "f.yaml: unknown key 'spool.max_byte' (known here: directory, max_bytes, max_batches)"),
         ("slow_ms: fast", "f.yaml: 'slow_ms' must be a number, got \"fast\""),
         ("interval_s: 0", "f.yaml: 'interval_s' must be more than 0.0, got \"0\""),
         ("remote_write: http://x/api/v1/write", "f.yaml: 'remote_write' must be a list, got \"http://x/api/v1/write\""),
         ("remote_write: [https://x/api/v1/write]", "f.yaml: 'remote_write[0]': 'https://x/api/v1/write': https is not supported; point pipetrace at a local agent or proxy over http"),
+        ("otlp: [http://c:4318, https://otel:4318]", "f.yaml: 'otlp[1]': 'https://otel:4318': https is not supported; point pipetrace at a local agent or proxy over http"),
+        ("otlp: 4318", "f.yaml: 'otlp' must be a list, got \"4318\""),
         ("filters: {port: [70000]}", "f.yaml: 'filters.port' must be from 1 to 65535, got 70000"),
         ("listen: localhost", "f.yaml: 'listen': a port from 1 to 65535 is needed"),
         ("retry: {initial_s: 10, max_s: 1}", "f.yaml: 'retry.max_s' (1.0) is below 'retry.initial_s' (10.0)"),
