@@ -54,3 +54,57 @@ struct ExportCommandTests {
         #expect(try vm.instant(#"max_over_time(pipetrace_own_traffic_requests_total[5m])"#).first?.1 ?? 0 > 0)
     }
 }
+
+@Suite("pipetrace export --otlp end to end: probe, analyzer, an OTLP/HTTP receiver", .serialized,
+       .enabled(if: RootRequirement.testsEnabled && RootRequirement.enabled(when: OTLPDecoder.available)))
+struct ExportOTLPCommandTests {
+    @Test("requests to a real server arrive as SERVER spans and slow-request logs; our own posts are not among them")
+    func endToEnd() throws {
+        let receiver = try OTLPReceiver()
+        let httpPort = freePort()
+        let server = try Child(["python3", "-m", "http.server", String(httpPort), "--bind", "127.0.0.1"])
+        let spool = NSTemporaryDirectory() + "pipetrace-e2e-otlp-spool-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: spool) }
+        let export = try Child([Repository.pipetraceBinary, "export", "--listen", "", "--otlp", receiver.baseURL, "--interval", "1",
+                                "--slow-ms", "0", "--spool-dir", spool, "--port", String(httpPort), "--port", String(receiver.port)])
+        #expect(export.readErrorLine()?.hasPrefix("pipetrace: exporting") == true)
+        let client = HTTPClient(timeout: 5)
+        #expect(eventually { (try? client.get(HTTPEndpoint("http://127.0.0.1:\(httpPort)/"))) != nil })
+        let before = Int64(Date().timeIntervalSince1970 * 1e9)
+        for i in 0..<10 { _ = try client.get(try HTTPEndpoint("http://127.0.0.1:\(httpPort)/items/\(i)?q=\(i)")) }
+        let after = Int64(Date().timeIntervalSince1970 * 1e9)
+        usleep(2_500_000)
+        export.signal(SIGTERM)
+        let status = export.wait()
+        let stderr = export.readAllErrors()
+        #expect(status == 0, "\(stderr)")
+        #expect(stderr.contains("\(receiver.baseURL)/v1/traces: "), "\(stderr)")
+        server.signal(SIGKILL)
+
+        let spans = try receiver.decoded("traces")
+        let items = spans.filter { ($0["name"] as? String) == "GET /items/{id}" }
+        #expect(items.count == 10, "\(spans)")
+        for span in items {
+            let a = span["attributes"] as? [String: Any] ?? [:]
+            #expect(span["kind"] as? String == "SPAN_KIND_SERVER")
+            #expect(same(a["http.request.method"] as Any, ["string": "GET"]))
+            #expect(same(a["http.response.status_code"] as Any, ["int": 404]))
+            #expect(same(a["server.port"] as Any, ["int": Int(httpPort)]))
+            #expect(same(a["server.address"] as Any, ["string": "127.0.0.1"]))
+            #expect(same(a["network.protocol.name"] as Any, ["string": "http"]))
+            #expect(same(a["pipetrace.side"] as Any, ["string": "both"]))
+            let start = (span["start"] as? NSNumber)?.int64Value ?? 0, end = (span["end"] as? NSNumber)?.int64Value ?? 0
+            #expect(before - 1_000_000_000 <= start && start < end && end <= after + 1_000_000_000, "\(before) \(start) \(end) \(after)")
+            #expect((span["parent_span_id"] as? String) == "")
+        }
+        #expect(Set(items.compactMap { (($0["attributes"] as? [String: Any])?["url.query"] as? [String: Any])?["string"] as? String })
+                == Set((0..<10).map { "q=\($0)" }))
+        // The receiver reading our posts is traced (it is not us), but those records are left out.
+        #expect(!spans.contains { ($0["name"] as? String)?.contains("/v1/") == true }, "\(spans)")
+        // --slow-ms 0: every request is also a log record, tied to its span.
+        let logs = try receiver.decoded("logs").filter { ($0["event_name"] as? String) == "pipetrace.slow_request" }
+        let itemSpanIDs = Set(items.compactMap { $0["span_id"] as? String })
+        #expect(Set(logs.compactMap { $0["span_id"] as? String }).isSuperset(of: itemSpanIDs))
+        #expect(receiver.bodies().allSatisfy { $0.contentType == "application/x-protobuf" })
+    }
+}
