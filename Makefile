@@ -12,8 +12,8 @@ BIN_DIR        = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
 APT_BUILD     := make libbpf-dev libelf-dev zlib1g-dev libpcap-dev libsnappy-dev bpftool
 APT_RUNTIME   := iproute2 iptables python3 python3-pip curl tshark tcpdump wrk nginx victoria-metrics prometheus \
                  protobuf-compiler util-linux bc
-# Independent judges the exporter tests run (Prometheus' own text parser, snappy).
-PIP_TEST      := prometheus_client python-snappy
+# Independent judges the exporter tests run (Prometheus' text parser, snappy, the OTLP protobufs).
+PIP_TEST      := prometheus_client python-snappy opentelemetry-proto
 APT_STAMP     := .build/.apt-installed
 
 .PHONY: all deps bpf build run test install clean
