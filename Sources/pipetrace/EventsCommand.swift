@@ -19,11 +19,7 @@ struct EventsCommand: ParsableCommand {
         """
     )
 
-    @Option(name: .customLong("time"), help: ArgumentHelp("Stop after this many seconds (default: until Ctrl-C).", valueName: "seconds"))
-    var seconds: Double?
-
-    @Flag(name: .customLong("json"), help: "One JSON object per line.")
-    var json = false
+    @OptionGroup var output: LiveOutputOptions
 
     @OptionGroup var filters: FilterOptions
 
@@ -33,8 +29,8 @@ struct EventsCommand: ParsableCommand {
         StandardError.write("pipetrace: tracing (\(probe.attachedPrograms.count) BPF programs attached); Ctrl-C to stop\n")
         let out = OutputStream()
         let formatter = EventFormatter(wallClock: probe.wallClock)
-        let print: (ProbeEvent) -> Void = json ? { out.write(formatter.json($0)) } : { out.write(formatter.text($0)) }
-        let deadline = seconds.map { monotonicNow() + UInt64($0 * 1e9) }
+        let print: (ProbeEvent) -> Void = output.json ? { out.write(formatter.json($0)) } : { out.write(formatter.text($0)) }
+        let deadline = output.seconds.map { monotonicNow() + UInt64($0 * 1e9) }
         while signals.received() == nil {
             if let deadline, monotonicNow() >= deadline { break }
             try probe.poll(timeoutMilliseconds: 20, print)

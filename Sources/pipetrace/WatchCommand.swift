@@ -23,11 +23,7 @@ struct WatchCommand: ParsableCommand {
                                                              valueName: "ms"))
     var latency: Double = 0
 
-    @Option(name: .customLong("time"), help: ArgumentHelp("Stop after this many seconds (default: until Ctrl-C).", valueName: "seconds"))
-    var seconds: Double?
-
-    @Flag(name: .customLong("json"), help: "One JSON object per line.")
-    var json = false
+    @OptionGroup var output: LiveOutputOptions
 
     @OptionGroup var filters: FilterOptions
 
@@ -39,11 +35,11 @@ struct WatchCommand: ParsableCommand {
         let threshold = UInt64(max(0, latency) * 1e6)
         let tracer = RequestTracer(probe: probe)
         var seen: UInt64 = 0, shown: UInt64 = 0
-        try tracer.run(seconds: seconds, signals: signals, countdown: false) { record in
+        try tracer.run(seconds: output.seconds, signals: signals, countdown: false) { record in
             seen += 1
             guard record.duration >= threshold else { return }
             shown += 1
-            if json {
+            if output.json {
                 var w = JSONWriter()
                 record.writeJSON(into: &w)
                 w.newline()
