@@ -37,35 +37,23 @@ public struct OTLPLogsRequest: Sendable {
     }
 
     public func encoded() -> [UInt8] {
-        var w = ProtobufWriter()
-        for group in OTLPTraceRequest.byResource(spans, \.record) {
-            w.messageField(1) { rl in
-                rl.messageField(1) { res in
-                    for a in OTLPAttribute.resource(of: group[0].record) { a.write(1, into: &res) }
-                }
-                rl.messageField(2) { sl in
-                    sl.messageField(1) { scope in scope.stringField(1, OTLPTraceRequest.scopeName) }
-                    for span in group {
-                        let r = span.record
-                        let end = UInt64(clamping: r.start) &+ r.duration
-                        sl.messageField(2) { log in
-                            log.fixed64Field(1, end)
-                            log.varintField(2, Self.severityNumber)
-                            log.stringField(3, "WARN")
-                            log.messageField(5) { any in any.stringField(1, Self.body(span), presence: .explicit) }
-                            var attributes = OTLPAttribute.of(r)
-                            attributes.append(.init("pipetrace.duration_ms", .double(Double(r.duration) / 1e6)))
-                            attributes.append(.init("pipetrace.slow_ms", .double(Double(threshold) / 1e6)))
-                            for a in attributes { a.write(6, into: &log) }
-                            log.bytesField(9, span.traceID)
-                            log.bytesField(10, span.spanID)
-                            log.fixed64Field(11, end)
-                            log.stringField(12, Self.eventName)
-                        }
-                    }
-                }
+        OTLPTraceRequest.encode(spans) { span, scope in
+            let r = span.record
+            let end = UInt64(clamping: r.start) &+ r.duration
+            scope.messageField(2) { log in
+                log.fixed64Field(1, end)
+                log.varintField(2, Self.severityNumber)
+                log.stringField(3, "WARN")
+                log.messageField(5) { any in any.stringField(1, Self.body(span), presence: .explicit) }
+                var attributes = OTLPAttribute.of(r)
+                attributes.append(.init("pipetrace.duration_ms", .double(Double(r.duration) / 1e6)))
+                attributes.append(.init("pipetrace.slow_ms", .double(Double(threshold) / 1e6)))
+                for a in attributes { a.write(6, into: &log) }
+                log.bytesField(9, span.traceID)
+                log.bytesField(10, span.spanID)
+                log.fixed64Field(11, end)
+                log.stringField(12, Self.eventName)
             }
         }
-        return w.bytes
     }
 }

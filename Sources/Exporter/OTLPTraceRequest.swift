@@ -48,15 +48,22 @@ public struct OTLPTraceRequest: Sendable {
     }
 
     public func encoded() -> [UInt8] {
+        Self.encode(spans) { span, scope in Self.write(span, into: &scope) }
+    }
+
+    /// The envelope traces and logs share: per resource (the server
+    /// container) its attributes, then one `pipetrace` scope holding what
+    /// `item` writes for each span of that resource.
+    static func encode(_ spans: [OTLPSpan], _ item: (OTLPSpan, inout ProtobufWriter) -> Void) -> [UInt8] {
         var w = ProtobufWriter()
-        for group in Self.byResource(spans, \.record) {
-            w.messageField(1) { rs in
-                rs.messageField(1) { res in
+        for group in byResource(spans, \.record) {
+            w.messageField(1) { resourceItems in
+                resourceItems.messageField(1) { res in
                     for a in OTLPAttribute.resource(of: group[0].record) { a.write(1, into: &res) }
                 }
-                rs.messageField(2) { ss in
-                    ss.messageField(1) { scope in scope.stringField(1, Self.scopeName) }
-                    for span in group { Self.write(span, into: &ss) }
+                resourceItems.messageField(2) { scopeItems in
+                    scopeItems.messageField(1) { scope in scope.stringField(1, scopeName) }
+                    for span in group { item(span, &scopeItems) }
                 }
             }
         }
