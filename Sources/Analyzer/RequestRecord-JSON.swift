@@ -9,7 +9,7 @@ extension RequestRecord {
     public func writeJSON(into writer: inout JSONWriter) {
         writer.beginObject()
         writer.field("id", id)
-        writer.field("start", WallClock.rfc3339(unixNanoseconds: start))
+        writer.field("start", unixNanoseconds: start)
         writer.field("duration_ms", RequestRecord.milliseconds(duration), decimals: 6)
         writer.field("protocol", protocolName)
         writer.field("method", method)
