@@ -23,8 +23,9 @@ struct ExportCommandTests {
         let metricsPort = freePort()
         let export = Process()
         export.executableURL = URL(fileURLWithPath: Repository.pipetraceBinary)
+        // Only this test's server and storage: other suites' servers run at the same time.
         export.arguments = ["export", "--listen", "127.0.0.1:\(metricsPort)", "--remote-write", vm.writeURL, "--interval", "1",
-                            "--spool-dir", spool]
+                            "--spool-dir", spool, "--port", String(httpPort), "--port", String(vm.port)]
         let errors = Pipe()
         export.standardError = errors
         export.standardOutput = FileHandle.nullDevice
