@@ -44,6 +44,8 @@ let package = Package(
         ),
         // bench/: the Analyzer's throughput and memory (swift run -c release AnalyzerBenchmark).
         .executableTarget(name: "AnalyzerBenchmark", dependencies: ["Analyzer", "Events"], path: "bench/AnalyzerBenchmark"),
+        // bench/: the OTLP encoders' CPU time per span (swift run -c release OTLPEncodeBenchmark).
+        .executableTarget(name: "OTLPEncodeBenchmark", dependencies: ["Analyzer", "Exporter"], path: "bench/OTLPEncodeBenchmark"),
         // What the tests that run real programs share: child processes, test namespaces, paths, the root rule.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "EventsTests", dependencies: ["Events", "CPipetraceEvents"]),

@@ -5,7 +5,11 @@
 public struct ProtobufWriter: Sendable {
     public private(set) var bytes: [UInt8] = []
 
-    public init() {}
+    /// `capacity`: the bytes expected, reserved at once so a large request
+    /// is not copied as it grows.
+    public init(capacity: Int = 0) {
+        bytes.reserveCapacity(capacity)
+    }
 
     enum WireType: UInt64 {
         case varint = 0, fixed64 = 1, lengthDelimited = 2, fixed32 = 5
@@ -63,7 +67,11 @@ public struct ProtobufWriter: Sendable {
 
     /// A `string` field; empty is not written unless `presence` is explicit.
     public mutating func stringField(_ field: UInt64, _ value: String, presence: Presence = .implicit) {
-        bytesField(field, Array(value.utf8), presence: presence)
+        let utf8 = value.utf8
+        guard !utf8.isEmpty || presence == .explicit else { return }
+        tag(field, .lengthDelimited)
+        varint(UInt64(utf8.count))
+        bytes.append(contentsOf: utf8)
     }
 
     /// A `bytes` field; empty is not written unless `presence` is explicit.
@@ -74,13 +82,30 @@ public struct ProtobufWriter: Sendable {
         bytes.append(contentsOf: value)
     }
 
-    /// An embedded message, written by `body` into a writer of its own.
+    /// An embedded message, written by `body` in place: one byte is
+    /// reserved for its length and patched once the body is written; a
+    /// body of 128 bytes or more (a length of two varint bytes or more) is
+    /// moved up to make room. Most embedded messages (attributes, labels,
+    /// samples) are shorter, so they are never moved, and no message is
+    /// built in a buffer of its own and copied into its parent.
     /// Written even when empty: a repeated message's presence is its meaning.
     public mutating func messageField(_ field: UInt64, _ body: (inout ProtobufWriter) -> Void) {
-        var inner = ProtobufWriter()
-        body(&inner)
         tag(field, .lengthDelimited)
-        varint(UInt64(inner.bytes.count))
-        bytes.append(contentsOf: inner.bytes)
+        let lengthAt = bytes.count
+        bytes.append(0)
+        body(&self)
+        let length = bytes.count - lengthAt - 1
+        if length < 0x80 {
+            bytes[lengthAt] = UInt8(length)
+            return
+        }
+        var size = 1
+        while length >> (7 * size) != 0 { size += 1 }
+        bytes.insert(contentsOf: repeatElement(0, count: size - 1), at: lengthAt + 1)
+        var v = length
+        for i in 0..<size {
+            bytes[lengthAt + i] = UInt8(truncatingIfNeeded: v) | (i < size - 1 ? 0x80 : 0)
+            v >>= 7
+        }
     }
 }

@@ -1,0 +1,31 @@
+import Testing
+@testable import Exporter
+
+@Suite("Protobuf wire format: embedded messages written in place")
+struct ProtobufWriterTests {
+    /// The bytes of `field` holding `body` as an embedded message, with its length as a varint.
+    func expected(_ field: UInt8, _ body: [UInt8]) -> [UInt8] {
+        var length: [UInt8] = []
+        var v = body.count
+        repeat {
+            length.append(UInt8(v & 0x7f) | (v >> 7 != 0 ? 0x80 : 0))
+            v >>= 7
+        } while v != 0
+        return [field << 3 | 2] + length + body
+    }
+
+    @Test("a message's length takes one, two or three varint bytes, and the body after it is intact",
+          arguments: [0, 1, 127, 128, 300, 16_383, 16_384, 70_000])
+    func lengths(_ size: Int) {
+        let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        var w = ProtobufWriter()
+        w.messageField(1) { m in
+            m.varintField(1, 5)
+            m.messageField(2) { inner in inner.bytesField(3, payload, presence: .explicit) }
+            m.stringField(4, "end")
+        }
+        let inner = expected(3, payload)
+        let message = [0x08, 5] + expected(2, inner) + [0x22, 3] + Array("end".utf8)
+        #expect(w.bytes == expected(1, message))
+    }
+}
