@@ -66,8 +66,8 @@ public struct OTLPAttribute: Sendable, Hashable {
         return a
     }
 
-    /// The resource of a record's span: the service that served it.
-    public static func resource(of r: RequestRecord) -> [OTLPAttribute] {
-        [.init("service.name", .string(r.server.container ?? "pipetrace"))]
+    /// The resource of a span: the service that made it (`OTLPSpan.service`).
+    public static func resource(of span: OTLPSpan) -> [OTLPAttribute] {
+        [.init("service.name", .string(span.service))]
     }
 }

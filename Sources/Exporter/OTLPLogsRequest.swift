@@ -11,6 +11,7 @@ import Foundation
 ///                 AnyValue body = 5; repeated KeyValue attributes = 6; bytes trace_id = 9; bytes span_id = 10;
 ///                 fixed64 observed_time_unix_nano = 11; string event_name = 12; }
 ///
+/// Given the spans that stand for whole records (`OTLPSpan.spansWholeRecord`).
 /// The time is the request's end (when it was known to be slow); the
 /// attributes are the span's plus `pipetrace.duration_ms` and `pipetrace.slow_ms`.
 public struct OTLPLogsRequest: Sendable {
@@ -39,7 +40,7 @@ public struct OTLPLogsRequest: Sendable {
     public func encoded() -> [UInt8] {
         OTLPTraceRequest.encode(spans) { span, scope in
             let r = span.record
-            let end = UInt64(clamping: r.start) &+ r.duration
+            let end = span.end
             scope.messageField(2) { log in
                 log.fixed64Field(1, end)
                 log.varintField(2, Self.severityNumber)

@@ -12,7 +12,8 @@ import Synchronization
 /// (memory, then the disk spool), one sender thread, `HTTPDelivery`'s
 /// retries. Traces and logs share the queue so they replay in one order;
 /// each body starts with one byte naming its signal, stripped before
-/// sending. Points, in the health series, are spans plus log records.
+/// sending. Points, in the health series, are spans plus log records (a
+/// record seen from both ends is two spans, CLIENT and SERVER).
 public final class OTLPSink: ExportSink {
     /// The first byte of a queued body: which OTLP path it goes to.
     enum Signal: UInt8 {
@@ -112,7 +113,7 @@ public final class OTLPSink: ExportSink {
             start += chunk.count
             queue.append(body: [Signal.traces.rawValue] + OTLPTraceRequest(spans: chunk).encoded(), points: chunk.count)
             let threshold = s.slowThreshold
-            let slow = chunk.filter { $0.record.duration >= threshold }
+            let slow = chunk.filter { $0.spansWholeRecord && $0.record.duration >= threshold }
             if !slow.isEmpty {
                 queue.append(body: [Signal.logs.rawValue] + OTLPLogsRequest(spans: slow, threshold: threshold).encoded(),
                              points: slow.count)

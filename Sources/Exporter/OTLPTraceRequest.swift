@@ -13,11 +13,11 @@ import Analyzer
 ///            repeated KeyValue attributes = 9; Status status = 15; }
 ///     Status { string message = 2; StatusCode code = 3; }
 ///
-/// One span per record, grouped by resource (`service.name` = the server
-/// container). Kind: CLIENT for a record seen from the client only, SERVER
-/// when the server end was seen (`server` or `both`: its children are the
-/// requests that server made). Status ERROR for a 5xx, for a 4xx seen from
-/// the client only (as the HTTP conventions say), and for no response.
+/// The spans `SpanLinker` made (one per record seen from one end, CLIENT
+/// and SERVER for a record seen from both), grouped by resource
+/// (`service.name` = the container of the end that made the span). Status
+/// ERROR for a 5xx, for a 4xx on a CLIENT span (as the HTTP conventions
+/// say: a 4xx is the client's error, not the server's), and for no response.
 public struct OTLPTraceRequest: Sendable {
     public static let scopeName = "pipetrace"
 
@@ -27,12 +27,6 @@ public struct OTLPTraceRequest: Sendable {
         self.spans = spans
     }
 
-    public enum Kind: UInt64, Sendable {
-        case server = 2, client = 3
-    }
-
-    public static func kind(_ r: RequestRecord) -> Kind { r.side == .client ? .client : .server }
-
     /// "GET /items/{id}": method and templated target, low cardinality as span names should be.
     public static func name(_ r: RequestRecord) -> String {
         let template = TargetTemplate.make(r.target)
@@ -41,9 +35,9 @@ public struct OTLPTraceRequest: Sendable {
     }
 
     /// The status message when the span is an error, else nil.
-    public static func error(_ r: RequestRecord) -> String? {
-        guard let status = r.status else { return "no response" }
-        if status >= 500 || status >= 400 && kind(r) == .client { return "HTTP \(status)" }
+    public static func error(_ span: OTLPSpan) -> String? {
+        guard let status = span.record.status else { return "no response" }
+        if status >= 500 || status >= 400 && span.kind == .client { return "HTTP \(status)" }
         return nil
     }
 
@@ -51,16 +45,16 @@ public struct OTLPTraceRequest: Sendable {
         Self.encode(spans) { span, scope in Self.write(span, into: &scope) }
     }
 
-    /// The envelope traces and logs share: per resource (the server
-    /// container) its attributes, then one `pipetrace` scope holding what
+    /// The envelope traces and logs share: per resource (the container of
+    /// the end that made the span) its attributes, then one `pipetrace` scope holding what
     /// `item` writes for each span of that resource.
     static func encode(_ spans: [OTLPSpan], _ item: (OTLPSpan, inout ProtobufWriter) -> Void) -> [UInt8] {
         // About 650 bytes per span with its attributes: the demo's chains encode to 620.
         var w = ProtobufWriter(capacity: spans.count * 650)
-        for group in byResource(spans, \.record) {
+        for group in byResource(spans) {
             w.messageField(1) { resourceItems in
                 resourceItems.messageField(1) { res in
-                    for a in OTLPAttribute.resource(of: group[0].record) { a.write(1, into: &res) }
+                    for a in OTLPAttribute.resource(of: group[0]) { a.write(1, into: &res) }
                 }
                 resourceItems.messageField(2) { scopeItems in
                     scopeItems.messageField(1) { scope in scope.stringField(1, scopeName) }
@@ -78,11 +72,11 @@ public struct OTLPTraceRequest: Sendable {
             s.bytesField(2, span.spanID)
             s.bytesField(4, span.parentSpanID)
             s.stringField(5, name(r))
-            s.varintField(6, kind(r).rawValue)
-            s.fixed64Field(7, UInt64(clamping: r.start))
-            s.fixed64Field(8, UInt64(clamping: r.start) &+ r.duration)
+            s.varintField(6, span.kind.rawValue)
+            s.fixed64Field(7, span.start)
+            s.fixed64Field(8, span.end)
             for a in OTLPAttribute.of(r) { a.write(9, into: &s) }
-            if let message = error(r) {
+            if let message = error(span) {
                 s.messageField(15) { status in
                     status.stringField(2, message)
                     status.varintField(3, 2)  // STATUS_CODE_ERROR
@@ -91,12 +85,12 @@ public struct OTLPTraceRequest: Sendable {
         }
     }
 
-    /// Items grouped by their record's resource, groups in order of first appearance.
-    static func byResource<T>(_ items: [T], _ record: (T) -> RequestRecord) -> [[T]] {
-        var groups: [[T]] = []
+    /// Spans grouped by their resource, groups in order of first appearance.
+    static func byResource(_ items: [OTLPSpan]) -> [[OTLPSpan]] {
+        var groups: [[OTLPSpan]] = []
         var index: [String: Int] = [:]
         for item in items {
-            let key = record(item).server.container ?? ""
+            let key = item.service
             if let i = index[key] { groups[i].append(item) } else {
                 index[key] = groups.count
                 groups.append([item])

@@ -14,7 +14,9 @@ import Analyzer
 /// when it comes late, joins its children's trace (the link above it is
 /// then kept only as a parent span id in another trace).
 ///
-/// Ids: span id = a hash of (`salt`, record id); trace id = a hash of
+/// A record seen from both ends is two spans, CLIENT then SERVER (see
+/// `OTLPSpan`). Ids: span id = a hash of (`salt`, record id), the CLIENT
+/// span of a two-span record another hash of them; trace id = a hash of
 /// (`salt`, root record id). The salt is random per run (record ids restart
 /// at 1 with every analyzer), fixed in tests.
 public struct SpanLinker: Sendable {
@@ -94,15 +96,35 @@ public struct SpanLinker: Sendable {
         bigEndian(max(1, Self.mix(salt &+ id)))
     }
 
+    /// The span id of the CLIENT span of a record seen from both ends: 8
+    /// bytes, never all zero, apart from every `spanID` (another salt).
+    public func clientSpanID(_ id: UInt64) -> [UInt8] {
+        bigEndian(max(1, Self.mix((salt ^ 0x636c_6965_6e74_7370) &+ id)))
+    }
+
     /// The trace id of a chain whose root-most record id is `root`: 16 bytes.
     public func traceID(_ root: UInt64) -> [UInt8] {
         let high = Self.mix(salt ^ 0x7472_6163_6570_6970 &+ root)
         return bigEndian(high) + bigEndian(max(1, Self.mix(high &+ root)))
     }
 
+    /// A record's spans: one for a record seen from one end; for one seen
+    /// from both, a CLIENT span under the parent and a SERVER span under it.
+    /// The record's own id names its SERVER span (or its only span), so its
+    /// children, found through the server's view, hang under the server.
     private mutating func link(_ record: RequestRecord, root: UInt64, into out: inout [OTLPSpan]) {
-        out.append(OTLPSpan(record: record, traceID: traceID(root), spanID: spanID(record.id),
-                            parentSpanID: record.parent.map(spanID) ?? []))
+        let trace = traceID(root)
+        let parent = record.parent.map(spanID) ?? []
+        switch record.side {
+        case .client:
+            out.append(OTLPSpan(record: record, kind: .client, traceID: trace, spanID: spanID(record.id), parentSpanID: parent))
+        case .server:
+            out.append(OTLPSpan(record: record, kind: .server, traceID: trace, spanID: spanID(record.id), parentSpanID: parent))
+        case .both:
+            let client = clientSpanID(record.id)
+            out.append(OTLPSpan(record: record, kind: .client, traceID: trace, spanID: client, parentSpanID: parent))
+            out.append(OTLPSpan(record: record, kind: .server, traceID: trace, spanID: spanID(record.id), parentSpanID: client))
+        }
         pin(record.id, root: root, into: &out)
     }
 

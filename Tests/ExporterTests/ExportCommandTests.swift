@@ -59,7 +59,7 @@ struct ExportCommandTests {
 @Suite("pipetrace export --otlp end to end: probe, analyzer, an OTLP/HTTP receiver", .serialized,
        .enabled(if: RootRequirement.testsEnabled && RootRequirement.enabled(when: OTLPDecoder.available)))
 struct ExportOTLPCommandTests {
-    @Test("requests to a real server arrive as SERVER spans and slow-request logs; our own posts are not among them")
+    @Test("requests to a real server arrive as CLIENT and SERVER spans and slow-request logs; our own posts are not among them")
     func endToEnd() throws {
         let receiver = try OTLPReceiver()
         let httpPort = freePort()
@@ -84,10 +84,17 @@ struct ExportOTLPCommandTests {
 
         let spans = try receiver.decoded("traces")
         let items = spans.filter { ($0["name"] as? String) == "GET /items/{id}" }
-        #expect(items.count == 10, "\(spans)")
+        // Both ends are traced: each request is a CLIENT span (the root) and a SERVER span under it, in one trace.
+        #expect(items.count == 20, "\(spans)")
+        let clients = items.filter { $0["kind"] as? String == "SPAN_KIND_CLIENT" }
+        let servers = items.filter { $0["kind"] as? String == "SPAN_KIND_SERVER" }
+        #expect(clients.count == 10 && servers.count == 10)
+        let clientTraces = Dictionary(clients.map { ($0["span_id"] as? String ?? "", $0["trace_id"] as? String ?? "") }) { a, _ in a }
+        for span in servers {
+            #expect(clientTraces[span["parent_span_id"] as? String ?? ""] == span["trace_id"] as? String, "\(span)")
+        }
         for span in items {
             let a = span["attributes"] as? [String: Any] ?? [:]
-            #expect(span["kind"] as? String == "SPAN_KIND_SERVER")
             #expect(same(a["http.request.method"] as Any, ["string": "GET"]))
             #expect(same(a["http.response.status_code"] as Any, ["int": 404]))
             #expect(same(a["server.port"] as Any, ["int": Int(httpPort)]))
@@ -96,15 +103,15 @@ struct ExportOTLPCommandTests {
             #expect(same(a["pipetrace.side"] as Any, ["string": "both"]))
             let start = (span["start"] as? NSNumber)?.int64Value ?? 0, end = (span["end"] as? NSNumber)?.int64Value ?? 0
             #expect(before - 1_000_000_000 <= start && start < end && end <= after + 1_000_000_000, "\(before) \(start) \(end) \(after)")
-            #expect((span["parent_span_id"] as? String) == "")
         }
-        #expect(Set(items.compactMap { (($0["attributes"] as? [String: Any])?["url.query"] as? [String: Any])?["string"] as? String })
+        #expect(clients.allSatisfy { ($0["parent_span_id"] as? String) == "" })
+        #expect(Set(clients.compactMap { (($0["attributes"] as? [String: Any])?["url.query"] as? [String: Any])?["string"] as? String })
                 == Set((0..<10).map { "q=\($0)" }))
         // The receiver reading our posts is traced (it is not us), but those records are left out.
         #expect(!spans.contains { ($0["name"] as? String)?.contains("/v1/") == true }, "\(spans)")
-        // --slow-ms 0: every request is also a log record, tied to its span.
+        // --slow-ms 0: every request is also a log record, tied to its CLIENT span.
         let logs = try receiver.decoded("logs").filter { ($0["event_name"] as? String) == "pipetrace.slow_request" }
-        let itemSpanIDs = Set(items.compactMap { $0["span_id"] as? String })
+        let itemSpanIDs = Set(clients.compactMap { $0["span_id"] as? String })
         #expect(Set(logs.compactMap { $0["span_id"] as? String }).isSuperset(of: itemSpanIDs))
         #expect(receiver.bodies().allSatisfy { $0.contentType == "application/x-protobuf" })
     }

@@ -28,7 +28,7 @@ enum Chain {
         client: .init(ip: "10.0.0.3", port: 42000, container: "aggregator"),
         server: .init(ip: "10.0.0.4", port: 8428), side: .client, parent: 11)
 
-    /// The three spans, linked as the analyzer's order (children first) makes them.
+    /// The five spans (CLIENT and SERVER for each merged hop), linked as the analyzer's order (children first) makes them.
     static func spans(_ linker: inout SpanLinker) -> [OTLPSpan] {
         linker.add(grandchild, now: 0) + linker.add(child, now: 1) + linker.add(root, now: 2)
     }
@@ -43,10 +43,14 @@ struct SpanLinkerTests {
         #expect(linker.add(Chain.child, now: 1).isEmpty)
         #expect(linker.heldCount == 2)
         let spans = linker.add(Chain.root, now: 2)
-        #expect(spans.map(\.record.id) == [10, 11, 12])
-        #expect(spans.map(\.traceID) == Array(repeating: linker.traceID(10), count: 3))
-        #expect(spans.map(\.spanID) == [linker.spanID(10), linker.spanID(11), linker.spanID(12)])
-        #expect(spans.map(\.parentSpanID) == [[], linker.spanID(10), linker.spanID(11)])
+        #expect(spans.map(\.record.id) == [10, 10, 11, 11, 12])
+        #expect(spans.map(\.kind) == [.client, .server, .client, .server, .client])
+        #expect(spans.map(\.traceID) == Array(repeating: linker.traceID(10), count: 5))
+        #expect(spans.map(\.spanID) == [linker.clientSpanID(10), linker.spanID(10), linker.clientSpanID(11), linker.spanID(11),
+                                        linker.spanID(12)])
+        // Each merged hop: SERVER under its CLIENT; the next hop's CLIENT under the SERVER that made it.
+        #expect(spans.map(\.parentSpanID) == [[], linker.clientSpanID(10), linker.spanID(10), linker.clientSpanID(11),
+                                              linker.spanID(11)])
         #expect(linker.heldCount == 0)
         // A late child of a linked record joins at once.
         var late = Chain.grandchild
@@ -62,18 +66,19 @@ struct SpanLinkerTests {
         #expect(linker.expire(now: 99).isEmpty)
         let released = linker.expire(now: 100)
         // 11 waits for 10, 12 for 11: the root-most id known is 10.
-        #expect(released.map(\.record.id) == [11, 12])
-        #expect(released.map(\.traceID) == [linker.traceID(10), linker.traceID(10)])
-        #expect(released.map(\.parentSpanID) == [linker.spanID(10), linker.spanID(11)])
+        #expect(released.map(\.record.id) == [11, 11, 12])
+        #expect(released.map(\.traceID) == Array(repeating: linker.traceID(10), count: 3))
+        #expect(released.map(\.parentSpanID) == [linker.spanID(10), linker.clientSpanID(11), linker.spanID(11)])
         let root = linker.add(Chain.root, now: 500)
-        #expect(root.map(\.traceID) == [linker.traceID(10)] && root.map(\.spanID) == [linker.spanID(10)])
+        #expect(root.map(\.traceID) == [linker.traceID(10), linker.traceID(10)])
+        #expect(root.map(\.spanID) == [linker.clientSpanID(10), linker.spanID(10)])
     }
 
     @Test("ids: 8 and 16 bytes, distinct per record and per run (salt)")
     func ids() {
         let a = SpanLinker(salt: 1), b = SpanLinker(salt: 2)
-        #expect(a.spanID(1).count == 8 && a.traceID(1).count == 16)
-        #expect(Set((1...10_000).map { a.spanID($0) }).count == 10_000)
+        #expect(a.spanID(1).count == 8 && a.traceID(1).count == 16 && a.clientSpanID(1).count == 8)
+        #expect(Set((1...10_000).map { a.spanID($0) } + (1...10_000).map { a.clientSpanID($0) }).count == 20_000)
         #expect(a.spanID(1) != b.spanID(1) && a.traceID(1) != b.traceID(1))
         #expect(a.spanID(0) != [0, 0, 0, 0, 0, 0, 0, 0])
     }
@@ -97,49 +102,58 @@ struct SpanLinkerTests {
 @Suite("OTLP bytes, decoded by the opentelemetry-proto package",
        .enabled(if: RootRequirement.enabled(when: OTLPDecoder.available)))
 struct OTLPRequestTests {
-    @Test("spans: trace and parent links, kinds, timestamps, names, status, semantic-convention attributes")
+    @Test("spans: a merged hop is CLIENT around SERVER; trace and parent links, timestamps, names, status, semantic-convention attributes")
     func traces() throws {
         var linker = SpanLinker(salt: 42)
         let spans = Chain.spans(&linker)
         let decoded = try OTLPDecoder.decode("traces", OTLPTraceRequest(spans: spans).encoded())
         let trace = hex(linker.traceID(10))
-        let s = (10...12).map { hex(linker.spanID(UInt64($0))) }
+        let server = [10, 11, 12].map { hex(linker.spanID(UInt64($0))) }
+        let client = [10, 11].map { hex(linker.clientSpanID(UInt64($0))) }
+        let rootAttributes: [String: Any] = [
+            "http.request.method": ["string": "POST"], "url.path": ["string": "/api/v1/write"],
+            "url.query": ["string": "extra_label=a"], "http.response.status_code": ["int": 204],
+            "server.address": ["string": "10.0.0.2"], "server.port": ["int": 8428],
+            "client.address": ["string": "10.0.0.1"], "client.port": ["int": 40000],
+            "network.protocol.name": ["string": "http"], "network.protocol.version": ["string": "1.1"],
+            "http.request.body.size": ["int": 1000], "http.response.body.size": ["int": 0],
+            "pipetrace.hop": ["string": "collector→lb"], "pipetrace.client.container": ["string": "collector"],
+            "pipetrace.server.container": ["string": "lb"], "pipetrace.side": ["string": "both"],
+            "pipetrace.network_ms": ["double": 2.0], "pipetrace.server_ms": ["double": 28.0],
+            "pipetrace.retransmits": ["int": 0],
+        ]
+        let childAttributes: [String: Any] = [
+            "http.request.method": ["string": "POST"], "url.path": ["string": "/api/v1/write"],
+            "http.response.status_code": ["int": 204],
+            "server.address": ["string": "10.0.0.3"], "server.port": ["int": 8429],
+            "client.address": ["string": "10.0.0.2"], "client.port": ["int": 41000],
+            "network.protocol.name": ["string": "http"], "network.protocol.version": ["string": "1.1"],
+            "http.request.body.size": ["int": 990], "http.response.body.size": ["int": 0],
+            "pipetrace.hop": ["string": "lb→aggregator"], "pipetrace.client.container": ["string": "lb"],
+            "pipetrace.server.container": ["string": "aggregator"], "pipetrace.side": ["string": "both"],
+            "pipetrace.network_ms": ["double": 1.0], "pipetrace.server_ms": ["double": 24.0],
+            "pipetrace.retransmits": ["int": 2],
+        ]
+        let unset: [String: Any] = ["code": "STATUS_CODE_UNSET", "message": ""]
+        let t0 = 1_700_000_000_000_000_000
+        // Each merged hop as a CLIENT span (the client's 30 ms) around a SERVER span (the server's 28 ms,
+        // centred: 1 ms of network time each way), each in the resource of the container that made it.
         let expected: [[String: Any]] = [
-            ["resource": ["service.name": ["string": "lb"]], "scope": "pipetrace", "trace_id": trace, "span_id": s[0],
-             "parent_span_id": "", "name": "POST /api/v1/write", "kind": "SPAN_KIND_SERVER",
-             "start": 1_700_000_000_000_000_000, "end": 1_700_000_000_030_000_000,
-             "status": ["code": "STATUS_CODE_UNSET", "message": ""],
-             "attributes": [
-                "http.request.method": ["string": "POST"], "url.path": ["string": "/api/v1/write"],
-                "url.query": ["string": "extra_label=a"], "http.response.status_code": ["int": 204],
-                "server.address": ["string": "10.0.0.2"], "server.port": ["int": 8428],
-                "client.address": ["string": "10.0.0.1"], "client.port": ["int": 40000],
-                "network.protocol.name": ["string": "http"], "network.protocol.version": ["string": "1.1"],
-                "http.request.body.size": ["int": 1000], "http.response.body.size": ["int": 0],
-                "pipetrace.hop": ["string": "collector→lb"], "pipetrace.client.container": ["string": "collector"],
-                "pipetrace.server.container": ["string": "lb"], "pipetrace.side": ["string": "both"],
-                "pipetrace.network_ms": ["double": 2.0], "pipetrace.server_ms": ["double": 28.0],
-                "pipetrace.retransmits": ["int": 0],
-             ]],
-            ["resource": ["service.name": ["string": "aggregator"]], "scope": "pipetrace", "trace_id": trace, "span_id": s[1],
-             "parent_span_id": s[0], "name": "POST /api/v1/write", "kind": "SPAN_KIND_SERVER",
-             "start": 1_700_000_000_001_000_000, "end": 1_700_000_000_026_000_000,
-             "status": ["code": "STATUS_CODE_UNSET", "message": ""],
-             "attributes": [
-                "http.request.method": ["string": "POST"], "url.path": ["string": "/api/v1/write"],
-                "http.response.status_code": ["int": 204],
-                "server.address": ["string": "10.0.0.3"], "server.port": ["int": 8429],
-                "client.address": ["string": "10.0.0.2"], "client.port": ["int": 41000],
-                "network.protocol.name": ["string": "http"], "network.protocol.version": ["string": "1.1"],
-                "http.request.body.size": ["int": 990], "http.response.body.size": ["int": 0],
-                "pipetrace.hop": ["string": "lb→aggregator"], "pipetrace.client.container": ["string": "lb"],
-                "pipetrace.server.container": ["string": "aggregator"], "pipetrace.side": ["string": "both"],
-                "pipetrace.network_ms": ["double": 1.0], "pipetrace.server_ms": ["double": 24.0],
-                "pipetrace.retransmits": ["int": 2],
-             ]],
-            ["resource": ["service.name": ["string": "pipetrace"]], "scope": "pipetrace", "trace_id": trace, "span_id": s[2],
-             "parent_span_id": s[1], "name": "GET /api/v1/query", "kind": "SPAN_KIND_CLIENT",
-             "start": 1_700_000_000_002_000_000, "end": 1_700_000_000_022_000_000,
+            ["resource": ["service.name": ["string": "collector"]], "scope": "pipetrace", "trace_id": trace, "span_id": client[0],
+             "parent_span_id": "", "name": "POST /api/v1/write", "kind": "SPAN_KIND_CLIENT",
+             "start": t0, "end": t0 + 30_000_000, "status": unset, "attributes": rootAttributes],
+            ["resource": ["service.name": ["string": "lb"]], "scope": "pipetrace", "trace_id": trace, "span_id": server[0],
+             "parent_span_id": client[0], "name": "POST /api/v1/write", "kind": "SPAN_KIND_SERVER",
+             "start": t0 + 1_000_000, "end": t0 + 29_000_000, "status": unset, "attributes": rootAttributes],
+            ["resource": ["service.name": ["string": "lb"]], "scope": "pipetrace", "trace_id": trace, "span_id": client[1],
+             "parent_span_id": server[0], "name": "POST /api/v1/write", "kind": "SPAN_KIND_CLIENT",
+             "start": t0 + 1_000_000, "end": t0 + 26_000_000, "status": unset, "attributes": childAttributes],
+            ["resource": ["service.name": ["string": "aggregator"]], "scope": "pipetrace", "trace_id": trace, "span_id": server[1],
+             "parent_span_id": client[1], "name": "POST /api/v1/write", "kind": "SPAN_KIND_SERVER",
+             "start": t0 + 1_500_000, "end": t0 + 25_500_000, "status": unset, "attributes": childAttributes],
+            ["resource": ["service.name": ["string": "aggregator"]], "scope": "pipetrace", "trace_id": trace, "span_id": server[2],
+             "parent_span_id": server[1], "name": "GET /api/v1/query", "kind": "SPAN_KIND_CLIENT",
+             "start": t0 + 2_000_000, "end": t0 + 22_000_000,
              "status": ["code": "STATUS_CODE_ERROR", "message": "HTTP 503"],
              "attributes": [
                 "http.request.method": ["string": "GET"], "url.path": ["string": "/api/v1/query"],
@@ -152,7 +166,7 @@ struct OTLPRequestTests {
                 "pipetrace.side": ["string": "client"], "pipetrace.retransmits": ["int": 0],
              ]],
         ]
-        #expect(decoded.count == 3)
+        #expect(decoded.count == 5)
         for (got, want) in zip(decoded, expected) {
             #expect(same(got, want), "\(got)\n≠\n\(want)")
         }
@@ -162,12 +176,13 @@ struct OTLPRequestTests {
     func logs() throws {
         var linker = SpanLinker(salt: 42)
         let spans = Chain.spans(&linker)
-        // 24 ms: the root (30 ms) and its child (25 ms) are slow, the 20 ms grandchild is not.
-        let slow = spans.filter { $0.record.duration >= 24_000_000 }
+        // 24 ms: the root (30 ms) and its child (25 ms) are slow, the 20 ms grandchild is not;
+        // a merged hop's log points at its CLIENT span, whose duration is the record's.
+        let slow = spans.filter { $0.spansWholeRecord && $0.record.duration >= 24_000_000 }
         let decoded = try OTLPDecoder.decode("logs", OTLPLogsRequest(spans: slow, threshold: 24_000_000).encoded())
         #expect(decoded.count == 2)
         #expect(decoded.map { $0["trace_id"] as? String } == [hex(linker.traceID(10)), hex(linker.traceID(10))])
-        #expect(decoded.map { $0["span_id"] as? String } == [hex(linker.spanID(10)), hex(linker.spanID(11))])
+        #expect(decoded.map { $0["span_id"] as? String } == [hex(linker.clientSpanID(10)), hex(linker.clientSpanID(11))])
         #expect(decoded.map { ($0["time"] as? NSNumber)?.int64Value } == [1_700_000_000_030_000_000, 1_700_000_000_026_000_000])
         #expect(decoded.map { ($0["observed_time"] as? NSNumber)?.int64Value } == [1_700_000_000_030_000_000, 1_700_000_000_026_000_000])
         #expect(decoded.map { $0["severity_number"] as? String } == ["SEVERITY_NUMBER_WARN", "SEVERITY_NUMBER_WARN"])
@@ -175,7 +190,7 @@ struct OTLPRequestTests {
         #expect(decoded.map { $0["event_name"] as? String } == ["pipetrace.slow_request", "pipetrace.slow_request"])
         #expect(same(decoded.map { $0["body"]! }, [["string": "slow request: POST /api/v1/write?extra_label=a took 30.000 ms (collector→lb)"],
                                                    ["string": "slow request: POST /api/v1/write took 25.000 ms (lb→aggregator)"]]))
-        #expect(same(decoded.map { $0["resource"]! }, [["service.name": ["string": "lb"]], ["service.name": ["string": "aggregator"]]]))
+        #expect(same(decoded.map { $0["resource"]! }, [["service.name": ["string": "collector"]], ["service.name": ["string": "lb"]]]))
         let attributes = decoded[0]["attributes"] as? [String: Any] ?? [:]
         #expect(same(attributes["pipetrace.duration_ms"] as Any, ["double": 30.0]))
         #expect(same(attributes["pipetrace.slow_ms"] as Any, ["double": 24.0]))
@@ -226,16 +241,18 @@ struct OTLPSinkTests {
         sink.send([])
         sink.flush(timeout: 10)
         #expect(sink.name == "\(receiver.baseURL)/v1/traces")
-        #expect(sink.health.sentPoints == 5)
+        // 5 spans (two merged hops of two, one client-only) and 2 log records.
+        #expect(sink.health.sentPoints == 7)
         #expect(sink.health.errors.isEmpty && sink.health.droppedPoints.isEmpty)
         let bodies = receiver.bodies()
         #expect(bodies.map(\.signal) == ["traces", "logs"])
         #expect(bodies.map(\.contentType) == ["application/x-protobuf", "application/x-protobuf"])
         let spans = try receiver.decoded("traces")
         let linker = SpanLinker(salt: 42)
-        #expect(spans.map { $0["span_id"] as? String } == [10, 11, 12].map { hex(linker.spanID($0)) })
+        #expect(spans.map { $0["span_id"] as? String }
+                == [linker.clientSpanID(10), linker.spanID(10), linker.clientSpanID(11), linker.spanID(11), linker.spanID(12)].map(hex))
         #expect(Set(spans.compactMap { $0["trace_id"] as? String }) == [hex(linker.traceID(10))])
-        #expect(try receiver.decoded("logs").map { $0["span_id"] as? String } == [10, 11].map { hex(linker.spanID($0)) })
+        #expect(try receiver.decoded("logs").map { $0["span_id"] as? String } == [10, 11].map { hex(linker.clientSpanID($0)) })
     }
 
     @Test("receiver stopped under steady traffic: every span arrives after its restart, in order, none twice")
@@ -262,11 +279,12 @@ struct OTLPSinkTests {
         sink.flush(timeout: 20)
         #expect(spooledDuringOutage > 4)
         #expect(sink.health.errors.values.reduce(0, +) > 0)
-        #expect(sink.health.sentPoints == UInt64(steps))
+        // Each merged record is two spans, CLIENT and SERVER.
+        #expect(sink.health.sentPoints == UInt64(2 * steps))
         #expect(sink.health.spoolBatches == 0 && sink.health.droppedPoints.isEmpty)
         let linker = SpanLinker(salt: 9)
         let received = try receiver.decoded("traces").map { $0["span_id"] as? String ?? "" }
-        #expect(received == (1...steps).map { hex(linker.spanID(UInt64($0))) })
+        #expect(received == (1...steps).flatMap { [hex(linker.clientSpanID(UInt64($0))), hex(linker.spanID(UInt64($0)))] })
     }
 
     @Test("an unreachable receiver fills the spool; past its bound the oldest spans are dropped and counted")
@@ -277,7 +295,9 @@ struct OTLPSinkTests {
                             queue: DeliveryQueue(spool: spool, maxMemoryBatches: 2, spillAfterFailures: 1),
                             client: HTTPClient(timeout: 1), backoff: Backoff(initial: 0.01, maximum: 0.02),
                             slowThreshold: .max, maxSpansPerBatch: 7, linker: SpanLinker(salt: 1))
-        var r = Chain.root
+        // Seen from the client only: one span each.
+        var r = Chain.grandchild
+        r.parent = nil
         for id in 1...70 {
             r.id = UInt64(id)
             sink.record(r)
