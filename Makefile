@@ -9,9 +9,9 @@ CONFIG        ?= release
 SWIFT         ?= swift
 BIN_DIR        = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
 # Debian packages: build dependencies, then what the tests and the demo run.
-APT_BUILD     := make libbpf-dev libelf-dev zlib1g-dev libpcap-dev libsnappy-dev bpftool
+APT_BUILD     := make libbpf-dev libelf-dev zlib1g-dev libpcap-dev libsnappy-dev libssl-dev bpftool
 APT_RUNTIME   := iproute2 iptables python3 python3-pip curl tshark tcpdump wrk nginx victoria-metrics prometheus \
-                 protobuf-compiler util-linux bc
+                 protobuf-compiler util-linux bc openssl
 # Independent judges the exporter tests run (Prometheus' text parser, snappy, the OTLP protobufs).
 PIP_TEST      := prometheus_client python-snappy opentelemetry-proto
 APT_STAMP     := .build/.apt-installed

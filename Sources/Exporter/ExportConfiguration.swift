@@ -9,6 +9,7 @@ import Yams
 ///     listen: 127.0.0.1:9464          # "" turns /metrics off
 ///     remote_write: [http://127.0.0.1:8428/api/v1/write]
 ///     otlp: [http://127.0.0.1:4318]     # spans to /v1/traces, slow requests to /v1/logs
+///     otlp_compression: gzip          # or none
 ///     interval_s: 10                  # one sample of every series per interval
 ///     slow_ms: 500
 ///     max_targets: 50                 # target templates per server container
@@ -17,12 +18,15 @@ import Yams
 ///     flush_timeout_s: 10             # at SIGTERM
 ///     spool: {directory: /var/lib/pipetrace/spool, max_bytes: 268435456, max_batches: 10000}
 ///     retry: {initial_s: 0.5, max_s: 30, timeout_s: 10}
+///     tls: {ca_file: /etc/pipetrace/ca.pem, cert_file: client.pem, key_file: client-key.pem}  # for https URLs
 ///     filters: {pid: [], container: [], port: []}
 public struct ExportConfiguration: Sendable, Hashable {
     public var listen: String? = "127.0.0.1:9464"
     public var remoteWrite: [String] = []
     /// OTLP/HTTP base URLs (or `…/v1/traces` URLs).
     public var otlp: [String] = []
+    /// `Content-Encoding` of OTLP bodies.
+    public var otlpCompression: OTLPSink.Compression = .gzip
     public var interval: Double = 10
     public var slowMilliseconds: Double = 500
     public var maxTargets = 50
@@ -35,6 +39,8 @@ public struct ExportConfiguration: Sendable, Hashable {
     public var retryInitial: Double = 0.5
     public var retryMax: Double = 30
     public var requestTimeout: Double = 10
+    /// For every https sink URL.
+    public var tls = TLSContext.Settings()
     public var pids: [UInt32] = []
     public var containers: [String] = []
     public var ports: [UInt16] = []
@@ -55,14 +61,19 @@ public struct ExportConfiguration: Sendable, Hashable {
         guard let document else { return c }
         var reader = Reader(source: source)
         let top = try reader.mapping(document, "")
-        try reader.only(top, ["listen", "remote_write", "otlp", "interval_s", "slow_ms", "max_targets", "max_samples_per_batch",
-                              "queue_batches", "flush_timeout_s", "spool", "retry", "filters"], in: "")
+        try reader.only(top, ["listen", "remote_write", "otlp", "otlp_compression", "interval_s", "slow_ms", "max_targets", "max_samples_per_batch",
+                              "queue_batches", "flush_timeout_s", "spool", "retry", "tls", "filters"], in: "")
         if let v = top["listen"] { c.listen = v is NSNull ? nil : try reader.string(v, "listen") }
         if let v = top["remote_write"] { c.remoteWrite = try reader.list(v, "remote_write").enumerated().map { i, e throws(Invalid) in try reader.string(e, "remote_write[\(i)]") } }
         if let v = top["otlp"] {
             // One URL or a list of them.
             let urls = v is String ? [v] : try reader.list(v, "otlp")
             c.otlp = try urls.enumerated().map { i, e throws(Invalid) in try reader.string(e, v is String ? "otlp" : "otlp[\(i)]") }
+        }
+        if let v = top["otlp_compression"] {
+            let name = try reader.string(v, "otlp_compression")
+            guard let compression = OTLPSink.Compression(rawValue: name) else { throw reader.fail("otlp_compression", "gzip or none", v) }
+            c.otlpCompression = compression
         }
         if let v = top["interval_s"] { c.interval = try reader.number(v, "interval_s", above: 0) }
         if let v = top["slow_ms"] { c.slowMilliseconds = try reader.number(v, "slow_ms", atLeast: 0) }
@@ -83,6 +94,13 @@ public struct ExportConfiguration: Sendable, Hashable {
             if let v = m["initial_s"] { c.retryInitial = try reader.number(v, "retry.initial_s", above: 0) }
             if let v = m["max_s"] { c.retryMax = try reader.number(v, "retry.max_s", above: 0) }
             if let v = m["timeout_s"] { c.requestTimeout = try reader.number(v, "retry.timeout_s", above: 0) }
+        }
+        if let v = top["tls"] {
+            let m = try reader.mapping(v, "tls")
+            try reader.only(m, ["ca_file", "cert_file", "key_file"], in: "tls")
+            if let v = m["ca_file"] { c.tls.caFile = try reader.string(v, "tls.ca_file") }
+            if let v = m["cert_file"] { c.tls.certFile = try reader.string(v, "tls.cert_file") }
+            if let v = m["key_file"] { c.tls.keyFile = try reader.string(v, "tls.key_file") }
         }
         if let v = top["filters"] {
             let m = try reader.mapping(v, "filters")
@@ -118,6 +136,9 @@ public struct ExportConfiguration: Sendable, Hashable {
             throw Invalid(description: "\(source): 'retry.max_s' (\(retryMax)) is below 'retry.initial_s' (\(retryInitial))")
         }
         guard !spoolDirectory.isEmpty else { throw Invalid(description: "\(source): 'spool.directory' is empty") }
+        guard (tls.certFile == nil) == (tls.keyFile == nil) else {
+            throw Invalid(description: "\(source): 'tls.cert_file' and 'tls.key_file' go together: a client certificate needs its key")
+        }
     }
 
     /// Typed access that names the key in every error.

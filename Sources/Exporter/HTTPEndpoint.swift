@@ -1,7 +1,8 @@
-/// Where a sink sends: a plain `http://host[:port]/path` URL. TLS is not
-/// spoken; a local agent (vmagent, an OpenTelemetry collector) or a
-/// sidecar proxy is the way to a remote https endpoint.
+/// Where a sink sends: an `http://host[:port]/path` or
+/// `https://host[:port]/path` URL (port 80 or 443 by default).
 public struct HTTPEndpoint: Sendable, Hashable, CustomStringConvertible {
+    /// https: the connection is TLS (`TLSContext`).
+    public var isTLS: Bool
     public var host: String
     public var port: UInt16
     /// Path and query, "/" at least.
@@ -12,16 +13,12 @@ public struct HTTPEndpoint: Sendable, Hashable, CustomStringConvertible {
     }
 
     public init(_ url: String) throws(Invalid) {
-        guard url.hasPrefix("http://") else {
-            if url.hasPrefix("https://") {
-                throw Invalid(description: "'\(url)': https is not supported; point pipetrace at a local agent or proxy over http")
-            }
-            throw Invalid(description: "'\(url)' is not an http:// URL")
-        }
-        let rest = url.dropFirst("http://".count)
+        isTLS = url.hasPrefix("https://")
+        guard isTLS || url.hasPrefix("http://") else { throw Invalid(description: "'\(url)' is not an http:// or https:// URL") }
+        let rest = url.dropFirst(isTLS ? "https://".count : "http://".count)
         let authority = rest.prefix { $0 != "/" }
         path = rest.count > authority.count ? String(rest.dropFirst(authority.count)) : "/"
-        let (h, p) = try HTTPEndpoint.hostPort(String(authority), defaultPort: 80, what: "'\(url)'")
+        let (h, p) = try HTTPEndpoint.hostPort(String(authority), defaultPort: isTLS ? 443 : 80, what: "'\(url)'")
         host = h
         port = p
     }
@@ -45,5 +42,5 @@ public struct HTTPEndpoint: Sendable, Hashable, CustomStringConvertible {
         return (String(host), port)
     }
 
-    public var description: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)" }
+    public var description: String { "\(isTLS ? "https" : "http")://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)" }
 }

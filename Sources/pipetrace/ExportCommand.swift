@@ -26,6 +26,7 @@ struct ExportCommand: ParsableCommand {
           sudo pipetrace export
           sudo pipetrace export --remote-write http://127.0.0.1:8428/api/v1/write --slow-ms 250
           sudo pipetrace export --otlp http://127.0.0.1:4318 --interval 2
+          sudo pipetrace export --remote-write https://vm.example.com/api/v1/write --tls-ca-file /etc/pipetrace/ca.pem
           sudo pipetrace export --config /etc/pipetrace/export.yaml
         """
     )
@@ -36,11 +37,23 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .customLong("listen"), help: ArgumentHelp("Address for GET /metrics (default 127.0.0.1:9464; \"\" for none).", valueName: "host:port"))
     var listen: String?
 
-    @Option(name: .customLong("remote-write"), help: ArgumentHelp("Prometheus remote write URL, http:// (repeatable).", valueName: "url"))
+    @Option(name: .customLong("remote-write"), help: ArgumentHelp("Prometheus remote write URL, http:// or https:// (repeatable).", valueName: "url"))
     var remoteWrite: [String] = []
 
-    @Option(name: .customLong("otlp"), help: ArgumentHelp("OTLP/HTTP base URL, http:// (spans to /v1/traces, slow requests as logs to /v1/logs; repeatable).", valueName: "url"))
+    @Option(name: .customLong("otlp"), help: ArgumentHelp("OTLP/HTTP base URL, http:// or https:// (spans to /v1/traces, slow requests as logs to /v1/logs; repeatable).", valueName: "url"))
     var otlp: [String] = []
+
+    @Option(name: .customLong("otlp-compression"), help: ArgumentHelp("Content-Encoding of OTLP bodies: gzip (default) or none.", valueName: "gzip|none"))
+    var otlpCompression: String?
+
+    @Option(name: .customLong("tls-ca-file"), help: ArgumentHelp("PEM certificate authorities that https receivers are verified against, instead of the system's.", valueName: "file"))
+    var tlsCAFile: String?
+
+    @Option(name: .customLong("tls-cert-file"), help: ArgumentHelp("PEM client certificate for https receivers that ask for one (with --tls-key-file).", valueName: "file"))
+    var tlsCertFile: String?
+
+    @Option(name: .customLong("tls-key-file"), help: ArgumentHelp("PEM private key of --tls-cert-file.", valueName: "file"))
+    var tlsKeyFile: String?
 
     @Option(name: .customLong("slow-ms"), help: ArgumentHelp("Requests at least this slow count in pipetrace_slow_requests_total and are OTLP log records (default 500).", valueName: "ms"))
     var slowMilliseconds: Double?
@@ -71,6 +84,15 @@ struct ExportCommand: ParsableCommand {
         if let listen { c.listen = listen }
         if !remoteWrite.isEmpty { c.remoteWrite = remoteWrite }
         if !otlp.isEmpty { c.otlp = otlp }
+        if let otlpCompression {
+            guard let compression = OTLPSink.Compression(rawValue: otlpCompression) else {
+                throw FailureMessage(text: "--otlp-compression must be gzip or none, got '\(otlpCompression)'")
+            }
+            c.otlpCompression = compression
+        }
+        if let tlsCAFile { c.tls.caFile = tlsCAFile }
+        if let tlsCertFile { c.tls.certFile = tlsCertFile }
+        if let tlsKeyFile { c.tls.keyFile = tlsKeyFile }
         if let slowMilliseconds { c.slowMilliseconds = slowMilliseconds }
         if let interval { c.interval = interval }
         if let spoolDirectory { c.spoolDirectory = spoolDirectory }
@@ -193,7 +215,8 @@ struct ExportCommand: ParsableCommand {
             || fresh.spoolMaxBytes != config.spoolMaxBytes || fresh.spoolMaxBatches != config.spoolMaxBatches
             || fresh.queueBatches != config.queueBatches || fresh.retryInitial != config.retryInitial
             || fresh.retryMax != config.retryMax || fresh.requestTimeout != config.requestTimeout
-            || fresh.maxSamplesPerBatch != config.maxSamplesPerBatch {
+            || fresh.maxSamplesPerBatch != config.maxSamplesPerBatch
+            || fresh.otlpCompression != config.otlpCompression || fresh.tls != config.tls {
             // What the old sinks hold goes to their spools; the new ones replay it if they use the same directory.
             outputs.stop(flushTimeout: min(2, fresh.flushTimeout))
             do { outputs = try ExportOutputs(fresh, exposition: exposition) } catch {
@@ -227,23 +250,28 @@ struct ExportOutputs {
         }
         let own = OwnTraffic(listen: server.map { ($0.host, $0.port) })
         ownTraffic = own
+        // One TLS context (trust store, client certificate) for every https sink, read once.
+        var tls: TLSContext?
+        if (config.remoteWrite + config.otlp).contains(where: { $0.hasPrefix("https://") }) {
+            do { tls = try TLSContext(config.tls) } catch { throw FailureMessage(text: error.description) }
+        }
         for url in config.remoteWrite {
-            let (endpoint, queue, client) = try Self.delivery(url, what: "remote write", config, own)
+            let (endpoint, queue, client) = try Self.delivery(url, what: "remote write", config, own, tls)
             sinks.append(RemoteWriteSink(endpoint: endpoint, queue: queue, client: client,
                                          backoff: Backoff(initial: config.retryInitial, maximum: config.retryMax),
                                          maxSamplesPerBatch: config.maxSamplesPerBatch))
         }
         for url in config.otlp {
-            let (endpoint, queue, client) = try Self.delivery(url, what: "OTLP", config, own, probe: { OTLPSink.endpoints($0).traces })
+            let (endpoint, queue, client) = try Self.delivery(url, what: "OTLP", config, own, tls, probe: { OTLPSink.endpoints($0).traces })
             sinks.append(OTLPSink(endpoint: endpoint, queue: queue, client: client,
                                   backoff: Backoff(initial: config.retryInitial, maximum: config.retryMax),
-                                  slowThreshold: UInt64(config.slowMilliseconds * 1e6)))
+                                  slowThreshold: UInt64(config.slowMilliseconds * 1e6), compression: config.otlpCompression))
         }
     }
 
     /// What every HTTP sink of `url` needs: its endpoint, a queue over its own spool directory, and a client
     /// whose connections are known as our own traffic. Warns at once when the receiver cannot be reached.
-    static func delivery(_ url: String, what: String, _ config: ExportConfiguration, _ own: OwnTraffic,
+    static func delivery(_ url: String, what: String, _ config: ExportConfiguration, _ own: OwnTraffic, _ tls: TLSContext?,
                          probe: (HTTPEndpoint) -> HTTPEndpoint = { $0 }) throws -> (HTTPEndpoint, DeliveryQueue, HTTPClient) {
         let endpoint = try HTTPEndpoint(url)
         // OTLP's spool is named apart: its batches must never be replayed to a remote-write receiver of the same URL.
@@ -255,7 +283,7 @@ struct ExportOutputs {
         } catch {
             throw FailureMessage(text: "\(error.description)")
         }
-        let client = HTTPClient(timeout: config.requestTimeout) { own.connected(ip: $0, port: $1) }
+        let client = HTTPClient(timeout: config.requestTimeout, tls: tls) { own.connected(ip: $0, port: $1) }
         // Tell at once when a receiver cannot be reached; batches are spooled meanwhile, so it is not fatal.
         do { _ = try client.get(probe(endpoint)) } catch {
             StandardError.write("pipetrace: warning: \(what) \(error.description); spooling to \(directory) until it answers\n")

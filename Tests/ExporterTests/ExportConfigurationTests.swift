@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 @testable import Exporter
 
@@ -7,7 +8,10 @@ struct ExportConfigurationTests {
     func full() throws {
         let c = try ExportConfiguration.parse(yaml: """
             listen: 0.0.0.0:9464
-            remote_write: [http://127.0.0.1:8428/api/v1/write, "http://[::1]:9090/api/v1/write"]
+            remote_write: [http://127.0.0.1:8428/api/v1/write, "http://[::1]:9090/api/v1/write", https://vm.example.com/api/v1/write]
+            otlp: https://otel.example.com:4318
+            otlp_compression: none
+            tls: {ca_file: /etc/pipetrace/ca.pem, cert_file: /etc/pipetrace/client.pem, key_file: /etc/pipetrace/client-key.pem}
             interval_s: 5
             slow_ms: 250.5
             spool: {directory: /tmp/s, max_bytes: 1048576, max_batches: 10}
@@ -15,7 +19,9 @@ struct ExportConfigurationTests {
             filters: {container: [lb, vm], port: [8428]}
             """)
         #expect(c.listen == "0.0.0.0:9464")
-        #expect(c.remoteWrite.count == 2)
+        #expect(c.remoteWrite.count == 3)
+        #expect(c.otlp == ["https://otel.example.com:4318"] && c.otlpCompression == .none)
+        #expect(c.tls == .init(caFile: "/etc/pipetrace/ca.pem", certFile: "/etc/pipetrace/client.pem", keyFile: "/etc/pipetrace/client-key.pem"))
         #expect(c.interval == 5 && c.slowMilliseconds == 250.5)
         #expect(c.spoolDirectory == "/tmp/s" && c.spoolMaxBytes == 1 << 20 && c.spoolMaxBatches == 10)
         #expect(c.retryInitial == 1 && c.retryMax == 60 && c.requestTimeout == 3)
@@ -27,13 +33,16 @@ struct ExportConfigurationTests {
     }
 
     @Test("bad files are refused with the key named", arguments: [
-        ("slow_msec: 3", "f.yaml: unknown key 'slow_msec' (known here: listen, remote_write, otlp, interval_s, slow_ms, max_targets, max_samples_per_batch, queue_batches, flush_timeout_s, spool, retry, filters)"),
+        ("slow_msec: 3", "f.yaml: unknown key 'slow_msec' (known here: listen, remote_write, otlp, otlp_compression, interval_s, slow_ms, max_targets, max_samples_per_batch, queue_batches, flush_timeout_s, spool, retry, tls, filters)"),
         ("spool: {max_byte: 3}", "f.yaml: unknown key 'spool.max_byte' (known here: directory, max_bytes, max_batches)"),
         ("slow_ms: fast", "f.yaml: 'slow_ms' must be a number, got \"fast\""),
         ("interval_s: 0", "f.yaml: 'interval_s' must be more than 0.0, got \"0\""),
         ("remote_write: http://x/api/v1/write", "f.yaml: 'remote_write' must be a list, got \"http://x/api/v1/write\""),
-        ("remote_write: [https://x/api/v1/write]", "f.yaml: 'remote_write[0]': 'https://x/api/v1/write': https is not supported; point pipetrace at a local agent or proxy over http"),
-        ("otlp: [http://c:4318, https://otel:4318]", "f.yaml: 'otlp[1]': 'https://otel:4318': https is not supported; point pipetrace at a local agent or proxy over http"),
+        ("remote_write: [ftp://x/api/v1/write]", "f.yaml: 'remote_write[0]': 'ftp://x/api/v1/write' is not an http:// or https:// URL"),
+        ("otlp: [http://c:4318, https://otel:99999]", "f.yaml: 'otlp[1]': 'https://otel:99999': a port from 1 to 65535 is needed"),
+        ("otlp_compression: zstd", "f.yaml: 'otlp_compression' must be gzip or none, got \"zstd\""),
+        ("tls: {ca: /x}", "f.yaml: unknown key 'tls.ca' (known here: ca_file, cert_file, key_file)"),
+        ("tls: {cert_file: /c.pem}", "f.yaml: 'tls.cert_file' and 'tls.key_file' go together: a client certificate needs its key"),
         ("otlp: 4318", "f.yaml: 'otlp' must be a list, got \"4318\""),
         ("filters: {port: [70000]}", "f.yaml: 'filters.port' must be from 1 to 65535, got 70000"),
         ("listen: localhost", "f.yaml: 'listen': a port from 1 to 65535 is needed"),
@@ -44,6 +53,13 @@ struct ExportConfigurationTests {
         #expect(throws: ExportConfiguration.Invalid(description: message)) {
             try ExportConfiguration.parse(yaml: yaml, source: "f.yaml")
         }
+    }
+
+    @Test("deploy/export.yaml, as shipped, is a valid config with the defaults")
+    func shipped() throws {
+        let text = try String(contentsOfFile: Repository.root.appendingPathComponent("deploy/export.yaml").path, encoding: .utf8)
+        let c = try ExportConfiguration.parse(yaml: text, source: "deploy/export.yaml")
+        #expect(c.otlpCompression == .gzip && c.tls == .init() && c.remoteWrite == ["http://127.0.0.1:8428/api/v1/write"])
     }
 
     @Test("not YAML at all")

@@ -230,7 +230,7 @@ struct OTLPSinkTests {
         #expect(e.traces.description == traces && e.logs.description == logs)
     }
 
-    @Test("spans to /v1/traces and slow requests to /v1/logs, as application/x-protobuf")
+    @Test("spans to /v1/traces and slow requests to /v1/logs, as application/x-protobuf, gzipped (Python's gzip reads them)")
     func delivered() throws {
         let receiver = try OTLPReceiver()
         let spool = try temporarySpool()
@@ -247,12 +247,46 @@ struct OTLPSinkTests {
         let bodies = receiver.bodies()
         #expect(bodies.map(\.signal) == ["traces", "logs"])
         #expect(bodies.map(\.contentType) == ["application/x-protobuf", "application/x-protobuf"])
+        #expect(bodies.map(\.contentEncoding) == ["gzip", "gzip"])
         let spans = try receiver.decoded("traces")
         let linker = SpanLinker(salt: 42)
         #expect(spans.map { $0["span_id"] as? String }
                 == [linker.clientSpanID(10), linker.spanID(10), linker.clientSpanID(11), linker.spanID(11), linker.spanID(12)].map(hex))
         #expect(Set(spans.compactMap { $0["trace_id"] as? String }) == [hex(linker.traceID(10))])
         #expect(try receiver.decoded("logs").map { $0["span_id"] as? String } == [10, 11].map { hex(linker.clientSpanID($0)) })
+    }
+
+    @Test("compression none: bodies go as they are, without Content-Encoding")
+    func uncompressed() throws {
+        let receiver = try OTLPReceiver()
+        let spool = try temporarySpool()
+        defer { try? FileManager.default.removeItem(atPath: spool.directory) }
+        let sink = OTLPSink(endpoint: try HTTPEndpoint(receiver.baseURL), queue: DeliveryQueue(spool: spool),
+                            client: HTTPClient(timeout: 5), slowThreshold: .max, compression: .none, linker: SpanLinker(salt: 42))
+        sink.record(Chain.root)
+        sink.flush(timeout: 10)
+        #expect(receiver.bodies().map(\.contentEncoding) == [""])
+        #expect(try receiver.decoded("traces").map { $0["span_id"] as? String } == [hex(SpanLinker(salt: 42).clientSpanID(10)), hex(SpanLinker(salt: 42).spanID(10))])
+    }
+
+    @Test("batches spooled gzipped are replayed gzipped by a sink configured without compression")
+    func spooledCompressionKept() throws {
+        let receiver = try OTLPReceiver()
+        receiver.stop()
+        let spool = try temporarySpool()
+        defer { try? FileManager.default.removeItem(atPath: spool.directory) }
+        let down = OTLPSink(endpoint: try HTTPEndpoint(receiver.baseURL), queue: DeliveryQueue(spool: spool),
+                            client: HTTPClient(timeout: 1), slowThreshold: .max, linker: SpanLinker(salt: 42))
+        down.record(Chain.root)
+        down.flush(timeout: 0.2)
+        #expect(down.health.spoolBatches == 1)
+        try receiver.start()
+        let reopened = try SpoolDirectory(directory: spool.directory, limits: .init())
+        let up = OTLPSink(endpoint: try HTTPEndpoint(receiver.baseURL), queue: DeliveryQueue(spool: reopened),
+                          client: HTTPClient(timeout: 5), slowThreshold: .max, compression: .none, linker: SpanLinker(salt: 42))
+        up.flush(timeout: 10)
+        #expect(receiver.bodies().map(\.contentEncoding) == ["gzip"])
+        #expect(try receiver.decoded("traces").count == 2)
     }
 
     @Test("receiver stopped under steady traffic: every span arrives after its restart, in order, none twice")

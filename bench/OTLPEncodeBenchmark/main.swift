@@ -48,7 +48,8 @@ func cpuSeconds() -> Double {
 
 let spans = batch()
 var bytes = 0
-var best = (traces: Double.infinity, logs: Double.infinity)
+var best = (traces: Double.infinity, logs: Double.infinity, gzip: Double.infinity)
+let encoded = OTLPTraceRequest(spans: spans).encoded()
 for _ in 0..<rounds {
     var start = cpuSeconds()
     for _ in 0..<batchesPerRound { bytes &+= OTLPTraceRequest(spans: spans).encoded().count }
@@ -56,10 +57,15 @@ for _ in 0..<rounds {
     start = cpuSeconds()
     for _ in 0..<batchesPerRound { bytes &+= OTLPLogsRequest(spans: spans, threshold: 0).encoded().count }
     best.logs = min(best.logs, (cpuSeconds() - start) / Double(batchesPerRound * spans.count))
+    start = cpuSeconds()
+    for _ in 0..<batchesPerRound { bytes &+= Gzip.compress(encoded).count }
+    best.gzip = min(best.gzip, (cpuSeconds() - start) / Double(batchesPerRound * spans.count))
 }
-let traceBytes = OTLPTraceRequest(spans: spans).encoded().count
-print("spans per batch: \(spans.count), trace request: \(traceBytes) bytes (\(traceBytes / spans.count) per span)")
+let gzipped = Gzip.compress(encoded).count
+print("spans per batch: \(spans.count), trace request: \(encoded.count) bytes (\(encoded.count / spans.count) per span), "
+      + "gzipped: \(gzipped) bytes (\(gzipped / spans.count) per span)")
 print("encode, CPU time per span (best of \(rounds) rounds of \(batchesPerRound) batches):")
 print("  traces: \(Int((best.traces * 1e9).rounded())) ns")
 print("  logs:   \(Int((best.logs * 1e9).rounded())) ns")
+print("  gzip of the trace request: \(Int((best.gzip * 1e9).rounded())) ns")
 if bytes == 42 { print("") }  // keeps the work observable

@@ -4,13 +4,20 @@ import Glibc
 import TestSupport
 
 /// The fixture OTLP/HTTP receiver (`Fixtures/otlp_receiver.py`) on
-/// loopback: stores each body it is sent; stopped and removed at the end.
+/// loopback: stores each body it is sent (gunzipped by Python); stopped and
+/// removed at the end. With `tls`, it serves https with the test CA's server
+/// certificate, and with `requireClientCertificate` accepts only clients
+/// presenting one the test CA signed.
 final class OTLPReceiver {
     let port: UInt16
     let directory: String
+    let tls: TestCertificates?
+    let requireClientCertificate: Bool
     private var process: Process?
 
-    init() throws {
+    init(tls: TestCertificates? = nil, requireClientCertificate: Bool = false) throws {
+        self.tls = tls
+        self.requireClientCertificate = requireClientCertificate
         port = freePort()
         directory = NSTemporaryDirectory() + "pipetrace-otlp-\(UUID().uuidString)"
         try start()
@@ -21,21 +28,23 @@ final class OTLPReceiver {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var baseURL: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
     func start() throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["python3", Repository.fixtures + "/otlp_receiver.py", String(port), directory]
+        if let tls { p.arguments! += [tls.serverCert, tls.serverKey] + (requireClientCertificate ? [tls.ca] : []) }
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         p.standardInput = FileHandle.nullDevice
         try p.run()
         process = p
         let probe = try HTTPEndpoint(baseURL + "/")
+        let client = HTTPClient(timeout: 1, tls: try tls?.context(clientCertificate: requireClientCertificate))
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            if (try? HTTPClient(timeout: 1).get(probe)) != nil { return }
+            if (try? client.get(probe)) != nil { return }
             usleep(50_000)
         }
         throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "the OTLP receiver did not start on port \(port)"])
@@ -49,14 +58,16 @@ final class OTLPReceiver {
         process = nil
     }
 
-    /// Every body received so far, in order: its signal ("traces", "logs"), Content-Type and bytes.
-    func bodies() -> [(signal: String, contentType: String, body: [UInt8])] {
+    /// Every body received so far, in order: its signal ("traces", "logs"), Content-Type,
+    /// Content-Encoding ("" for none) and bytes (gunzipped).
+    func bodies() -> [(signal: String, contentType: String, contentEncoding: String, body: [UInt8])] {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".bin") }.sorted()
         return names.map { name in
             let stem = String(name.dropLast(4))
             let type = (try? String(contentsOfFile: directory + "/" + stem + ".type", encoding: .utf8)) ?? ""
+            let encoding = (try? String(contentsOfFile: directory + "/" + stem + ".encoding", encoding: .utf8)) ?? ""
             let body = FileManager.default.contents(atPath: directory + "/" + name) ?? Data()
-            return (String(stem.split(separator: "-")[1]), type, [UInt8](body))
+            return (String(stem.split(separator: "-")[1]), type, encoding, [UInt8](body))
         }
     }
 

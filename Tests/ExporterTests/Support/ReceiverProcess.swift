@@ -20,17 +20,24 @@ func freePort() -> UInt16 {
 }
 
 /// A storage server (victoria-metrics or prometheus) run by a test on
-/// loopback, with its data in a temporary directory; stopped and removed at the end.
+/// loopback, with its data in a temporary directory; stopped and removed at
+/// the end. With `tls` (victoria-metrics only), it serves https with the
+/// test CA's server certificate.
 final class ReceiverProcess {
     enum Kind { case victoriaMetrics, prometheus }
 
     let kind: Kind
     let port: UInt16
     let directory: String
+    let tls: TestCertificates?
+    /// Queries it (over https with `tls`, trusting the test CA).
+    let client: HTTPClient
     private var process: Process?
 
-    init(_ kind: Kind, directory: String? = nil, port: UInt16? = nil) throws {
+    init(_ kind: Kind, directory: String? = nil, port: UInt16? = nil, tls: TestCertificates? = nil) throws {
         self.kind = kind
+        self.tls = tls
+        client = HTTPClient(timeout: 10, tls: try tls?.context())
         self.port = port ?? freePort()
         self.directory = directory ?? NSTemporaryDirectory() + "pipetrace-receiver-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
@@ -44,9 +51,9 @@ final class ReceiverProcess {
 
     static var available: Bool { Command.exists("victoria-metrics") && Command.exists("prometheus") }
 
-    var writeURL: String {
-        kind == .victoriaMetrics ? "http://127.0.0.1:\(port)/api/v1/write" : "http://127.0.0.1:\(port)/api/v1/write"
-    }
+    var baseURL: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
+
+    var writeURL: String { baseURL + "/api/v1/write" }
 
     func start() throws {
         let p = Process()
@@ -55,6 +62,7 @@ final class ReceiverProcess {
         case .victoriaMetrics:
             p.arguments = ["victoria-metrics", "-storageDataPath", directory + "/data", "-httpListenAddr", "127.0.0.1:\(port)",
                            "-retentionPeriod", "100y", "-search.latencyOffset", "0s", "-loggerLevel", "ERROR"]
+            if let tls { p.arguments! += ["-tls", "-tlsCertFile", tls.serverCert, "-tlsKeyFile", tls.serverKey] }
         case .prometheus:
             let config = directory + "/prometheus.yml"
             try "global:\n  scrape_interval: 1h\n".write(toFile: config, atomically: true, encoding: .utf8)
@@ -66,10 +74,12 @@ final class ReceiverProcess {
         p.standardInput = FileHandle.nullDevice
         try p.run()
         process = p
-        let ready = try HTTPEndpoint("http://127.0.0.1:\(port)" + (kind == .victoriaMetrics ? "/health" : "/-/ready"))
+        let ready = try HTTPEndpoint(baseURL + (kind == .victoriaMetrics ? "/health" : "/-/ready"))
+        var probe = client
+        probe.timeout = 1
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if let r = try? HTTPClient(timeout: 1).get(ready), r.status == 200 { return }
+            if let r = try? probe.get(ready), r.status == 200 { return }
             usleep(100_000)
         }
         throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "\(kind) did not become ready on port \(port)"])
@@ -84,13 +94,13 @@ final class ReceiverProcess {
 
     /// GET a path of the HTTP API, as JSON.
     func query(_ pathAndQuery: String) throws -> Any {
-        let r = try HTTPClient(timeout: 10).get(try HTTPEndpoint("http://127.0.0.1:\(port)\(pathAndQuery)"))
+        let r = try client.get(try HTTPEndpoint(baseURL + pathAndQuery))
         return try JSONSerialization.jsonObject(with: Data(r.body), options: [.fragmentsAllowed])
     }
 
     /// `/api/v1/export` (victoria-metrics): every raw sample of the matching series, as (labels, values, timestamps).
     func export(_ match: String) throws -> [(metric: [String: String], values: [Double], timestamps: [Int64])] {
-        let r = try HTTPClient(timeout: 10).get(try HTTPEndpoint("http://127.0.0.1:\(port)/api/v1/export?match[]=\(Self.escape(match))"))
+        let r = try client.get(try HTTPEndpoint(baseURL + "/api/v1/export?match[]=\(Self.escape(match))"))
         return try String(decoding: r.body, as: UTF8.self).split(separator: "\n").map { line in
             let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
             return (o["metric"] as! [String: String], (o["values"] as! [NSNumber]).map(\.doubleValue),
