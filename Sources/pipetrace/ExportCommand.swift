@@ -216,7 +216,8 @@ struct ExportCommand: ParsableCommand {
             || fresh.queueBatches != config.queueBatches || fresh.retryInitial != config.retryInitial
             || fresh.retryMax != config.retryMax || fresh.requestTimeout != config.requestTimeout
             || fresh.maxSamplesPerBatch != config.maxSamplesPerBatch
-            || fresh.otlpCompression != config.otlpCompression || fresh.tls != config.tls {
+            // TLS files are read again at every SIGHUP: certificates are rotated in place.
+            || fresh.otlpCompression != config.otlpCompression || fresh.tls != config.tls || fresh.tls != TLSContext.Settings() {
             // What the old sinks hold goes to their spools; the new ones replay it if they use the same directory.
             outputs.stop(flushTimeout: min(2, fresh.flushTimeout))
             do { outputs = try ExportOutputs(fresh, exposition: exposition) } catch {

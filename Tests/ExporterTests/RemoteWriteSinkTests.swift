@@ -182,8 +182,9 @@ struct EndpointTests {
         ("http://127.0.0.1:8428/api/v1/write", "http://127.0.0.1:8428/api/v1/write"),
         ("http://vm/api/v1/write", "http://vm:80/api/v1/write"),
         ("http://[::1]:9090/api/v1/write", "http://[::1]:9090/api/v1/write"),
-        ("https://vm:8428/api/v1/write", "'https://vm:8428/api/v1/write': https is not supported; point pipetrace at a local agent or proxy over http"),
-        ("vm:8428", "'vm:8428' is not an http:// URL"),
+        ("https://vm:8428/api/v1/write", "https://vm:8428/api/v1/write"),
+        ("https://vm/api/v1/write", "https://vm:443/api/v1/write"),
+        ("vm:8428", "'vm:8428' is not an http:// or https:// URL"),
         ("http://vm:99999/x", "'http://vm:99999/x': a port from 1 to 65535 is needed"),
     ])
     func parse(_ url: String, _ expected: String) {
