@@ -43,6 +43,12 @@ public struct HTTPClient: Sendable {
     }
 
     func request(_ method: String, _ endpoint: HTTPEndpoint, headers: [(String, String)], body: [UInt8]) throws(Failure) -> Response {
+        guard endpoint.isTLS else { return try exchange(method, endpoint, headers: headers, body: body) }
+        // Around the whole exchange: the TLS stream's close writes too.
+        return try SIGPIPEBlock.during { () throws(Failure) -> Response in try exchange(method, endpoint, headers: headers, body: body) }
+    }
+
+    private func exchange(_ method: String, _ endpoint: HTTPEndpoint, headers: [(String, String)], body: [UInt8]) throws(Failure) -> Response {
         do {
             let socket = try Socket.connect(host: endpoint.host, port: endpoint.port, timeout: timeout)
             if let (ip, port) = socket.localAddress() { onConnect(ip, port) }

@@ -88,6 +88,21 @@ struct TLSTests {
         #expect(receiver.bodies().count == 1)
     }
 
+    @Test("a receiver that hangs up while a large body is sent over TLS is an io error, not a SIGPIPE that kills us")
+    func hangUp() throws {
+        let certificates = try TestCertificates()
+        let port = freePort()
+        let server = try Child(["python3", Repository.fixtures + "/tls_hangup.py", String(port), certificates.serverCert, certificates.serverKey])
+        #expect(server.readLine() == "ready")
+        let client = HTTPClient(timeout: 5, tls: try certificates.context())
+        for _ in 0..<3 {
+            let failure = #expect(throws: HTTPClient.Failure.self) {
+                try client.post(HTTPEndpoint("https://127.0.0.1:\(port)/v1/traces"), headers: [], body: [UInt8](repeating: 7, count: 16 << 20))
+            }
+            #expect(failure?.reason == "io" || failure?.reason == "tls", "\(failure?.description ?? "")")
+        }
+    }
+
     @Test("bad TLS settings are refused at start, naming the key and the file")
     func badSettings() throws {
         let certificates = try TestCertificates()
