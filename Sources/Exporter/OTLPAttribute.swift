@@ -20,6 +20,10 @@ public struct OTLPAttribute: Sendable, Hashable {
 
     /// Writes the `KeyValue` as field `field` of the enclosing message.
     func write(_ field: UInt64, into w: inout ProtobufWriter) {
+        Self.write(key, value, field, into: &w)
+    }
+
+    static func write(_ key: String, _ value: Value, _ field: UInt64, into w: inout ProtobufWriter) {
         w.messageField(field) { kv in
             kv.stringField(1, key)
             kv.messageField(2) { any in
@@ -39,31 +43,47 @@ public struct OTLPAttribute: Sendable, Hashable {
     /// pipetrace's own under `pipetrace.*`. Absent fields are left out.
     public static func of(_ r: RequestRecord) -> [OTLPAttribute] {
         var a: [OTLPAttribute] = []
-        if let method = r.method { a.append(.init("http.request.method", .string(method))) }
-        if let target = r.target {
-            let parts = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-            a.append(.init("url.path", .string(String(parts[0]))))
-            if parts.count == 2 { a.append(.init("url.query", .string(String(parts[1])))) }
-        }
-        if let status = r.status { a.append(.init("http.response.status_code", .int(Int64(status)))) }
-        if let ip = r.server.ip { a.append(.init("server.address", .string(ip))) }
-        if let port = r.server.port { a.append(.init("server.port", .int(Int64(port)))) }
-        if let ip = r.client.ip { a.append(.init("client.address", .string(ip))) }
-        if let port = r.client.port { a.append(.init("client.port", .int(Int64(port)))) }
-        let proto = r.protocolName.split(separator: "/", maxSplits: 1)
-        if let name = proto.first { a.append(.init("network.protocol.name", .string(String(name)))) }
-        if proto.count == 2 { a.append(.init("network.protocol.version", .string(String(proto[1])))) }
-        a.append(.init("http.request.body.size", .int(Int64(clamping: r.requestBytes))))
-        a.append(.init("http.response.body.size", .int(Int64(clamping: r.responseBytes))))
-        if let hop = r.hop { a.append(.init("pipetrace.hop", .string(hop))) }
-        if let c = r.client.container { a.append(.init("pipetrace.client.container", .string(c))) }
-        if let c = r.server.container { a.append(.init("pipetrace.server.container", .string(c))) }
-        a.append(.init("pipetrace.side", .string(r.side.rawValue)))
-        if let n = r.network { a.append(.init("pipetrace.network_ms", .double(Double(n) / 1e6))) }
-        if let s = r.serverTime { a.append(.init("pipetrace.server_ms", .double(Double(s) / 1e6))) }
-        a.append(.init("pipetrace.retransmits", .int(Int64(r.retransmits))))
-        if !r.isComplete { a.append(.init("pipetrace.incomplete", .bool(true))) }
+        each(of: r) { a.append(.init($0, $1)) }
         return a
+    }
+
+    /// Writes a record's attributes (`of`) as field `field`, without building them as an array first.
+    static func write(of r: RequestRecord, _ field: UInt64, into w: inout ProtobufWriter) {
+        each(of: r) { write($0, $1, field, into: &w) }
+    }
+
+    /// Calls `body` with each attribute of `of`, in order.
+    static func each(of r: RequestRecord, _ body: (String, Value) -> Void) {
+        if let method = r.method { body("http.request.method", .string(method)) }
+        if let target = r.target {
+            if let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
+                body("url.path", .string(String(target[..<q])))
+                body("url.query", .string(String(target[target.index(after: q)...])))
+            } else {
+                body("url.path", .string(target))
+            }
+        }
+        if let status = r.status { body("http.response.status_code", .int(Int64(status))) }
+        if let ip = r.server.ip { body("server.address", .string(ip)) }
+        if let port = r.server.port { body("server.port", .int(Int64(port))) }
+        if let ip = r.client.ip { body("client.address", .string(ip)) }
+        if let port = r.client.port { body("client.port", .int(Int64(port))) }
+        if let slash = r.protocolName.utf8.firstIndex(of: UInt8(ascii: "/")) {
+            body("network.protocol.name", .string(String(r.protocolName[..<slash])))
+            body("network.protocol.version", .string(String(r.protocolName[r.protocolName.index(after: slash)...])))
+        } else if !r.protocolName.isEmpty {
+            body("network.protocol.name", .string(r.protocolName))
+        }
+        body("http.request.body.size", .int(Int64(clamping: r.requestBytes)))
+        body("http.response.body.size", .int(Int64(clamping: r.responseBytes)))
+        if let hop = r.hop { body("pipetrace.hop", .string(hop)) }
+        if let c = r.client.container { body("pipetrace.client.container", .string(c)) }
+        if let c = r.server.container { body("pipetrace.server.container", .string(c)) }
+        body("pipetrace.side", .string(r.side.rawValue))
+        if let n = r.network { body("pipetrace.network_ms", .double(Double(n) / 1e6)) }
+        if let s = r.serverTime { body("pipetrace.server_ms", .double(Double(s) / 1e6)) }
+        body("pipetrace.retransmits", .int(Int64(r.retransmits)))
+        if !r.isComplete { body("pipetrace.incomplete", .bool(true)) }
     }
 
     /// The resource of a span: the service that made it (`OTLPSpan.service`).

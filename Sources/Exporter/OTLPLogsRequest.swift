@@ -1,5 +1,3 @@
-import Foundation
-
 /// OTLP's `ExportLogsServiceRequest` (opentelemetry-proto collector/logs/v1
 /// and logs/v1): one WARN log record per slow request, carrying its span's
 /// trace and span ids so a backend links the log to the trace.
@@ -32,7 +30,10 @@ public struct OTLPLogsRequest: Sendable {
     public static func body(_ span: OTLPSpan) -> String {
         let r = span.record
         var text = "slow request: \(r.method ?? r.protocolName.uppercased()) \(r.target ?? "") took "
-        text += String(format: "%.3f ms", Double(r.duration) / 1e6)
+        // Milliseconds to 3 decimals (rounded to the microsecond), without Foundation's costly formatter.
+        let micros = (r.duration + 500) / 1000
+        let fraction = String(micros % 1000)
+        text += "\(micros / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction) ms"
         if let hop = r.hop { text += " (\(hop))" }
         return text
     }
@@ -46,10 +47,9 @@ public struct OTLPLogsRequest: Sendable {
                 log.varintField(2, Self.severityNumber)
                 log.stringField(3, "WARN")
                 log.messageField(5) { any in any.stringField(1, Self.body(span), presence: .explicit) }
-                var attributes = OTLPAttribute.of(r)
-                attributes.append(.init("pipetrace.duration_ms", .double(Double(r.duration) / 1e6)))
-                attributes.append(.init("pipetrace.slow_ms", .double(Double(threshold) / 1e6)))
-                for a in attributes { a.write(6, into: &log) }
+                OTLPAttribute.write(of: r, 6, into: &log)
+                OTLPAttribute.write("pipetrace.duration_ms", .double(Double(r.duration) / 1e6), 6, into: &log)
+                OTLPAttribute.write("pipetrace.slow_ms", .double(Double(threshold) / 1e6), 6, into: &log)
                 log.bytesField(9, span.traceID)
                 log.bytesField(10, span.spanID)
                 log.fixed64Field(11, end)

@@ -75,7 +75,7 @@ public struct OTLPTraceRequest: Sendable {
             s.varintField(6, span.kind.rawValue)
             s.fixed64Field(7, span.start)
             s.fixed64Field(8, span.end)
-            for a in OTLPAttribute.of(r) { a.write(9, into: &s) }
+            OTLPAttribute.write(of: r, 9, into: &s)
             if let message = error(span) {
                 s.messageField(15) { status in
                     status.stringField(2, message)

@@ -343,3 +343,16 @@ struct OTLPSinkTests {
         #expect(sink.health.errors["connect", default: 0] > 0)
     }
 }
+
+@Suite("Slow-request log bodies")
+struct OTLPLogBodyTests {
+    @Test("the duration in milliseconds to three decimals, rounded to the microsecond", arguments: [
+        (UInt64(1_234_567), "1.235 ms"), (5_000, "0.005 ms"), (499, "0.000 ms"), (999_999_500, "1000.000 ms"), (30_000_000, "30.000 ms"),
+    ])
+    func duration(_ nanoseconds: UInt64, _ text: String) {
+        var r = Chain.grandchild
+        r.duration = nanoseconds
+        let span = OTLPSpan(record: r, kind: .client, traceID: [], spanID: [], parentSpanID: [])
+        #expect(OTLPLogsRequest.body(span) == "slow request: GET /api/v1/query?query=up took \(text) (aggregator→?)")
+    }
+}
