@@ -91,7 +91,8 @@ struct AnalyzeCommand: ParsableCommand {
         var analysis = CaptureAnalysis()
         var readError: Error?
         do {
-            while let packet = try reader.next() {
+            var packet = CapturedPacket(timestamp: 0, linkType: .raw, bytes: [])
+            while try reader.next(into: &packet) {
                 analysis.process(packet, handle)
             }
         } catch {

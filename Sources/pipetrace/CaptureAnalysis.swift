@@ -1,4 +1,5 @@
 import Analyzer
+import Events
 import Packets
 
 /// A capture file's packets through the replay and the analyzer, records
@@ -7,8 +8,13 @@ struct CaptureAnalysis {
     private(set) var replay = CaptureReplay()
     private(set) var analyzer = Analyzer(configuration: AnalyzerConfiguration(durationOrigin: .requestEnd))
 
+    /// The packet's events; emptied and reused for each packet.
+    private var events: [ProbeEvent] = []
+
     mutating func process(_ packet: CapturedPacket, _ handle: (RequestRecord) -> Void) {
-        for event in replay.process(packet) {
+        events.removeAll(keepingCapacity: true)
+        replay.process(packet, into: &events)
+        for event in events {
             for record in analyzer.process(event) { handle(CaptureAnalysis.fromFile(record)) }
         }
     }

@@ -42,15 +42,17 @@ final class JSONCaptureFileReader: CaptureSource {
         return n > 0 && TraceeJSONReader.looksLikeJSON(prefix[0..<n])
     }
 
-    func next() throws -> CapturedPacket? {
+    func next(into packet: inout CapturedPacket) throws -> Bool {
         while let line = try nextLine() {
             switch TraceeJSONReader.read(line) {
-            case .packet(let packet): return packet
+            case .packet(let read):
+                packet = read
+                return true
             case .otherEvent: otherEvents += 1
             case .malformed: malformedLines += 1
             }
         }
-        return nil
+        return false
     }
 
     private func nextLine() throws -> [UInt8]? {
@@ -83,7 +85,8 @@ final class JSONCaptureFileReader: CaptureSource {
 
 /// Where `analyze` gets its packets: a pcap/pcapng file or a JSON capture.
 protocol CaptureSource: AnyObject {
-    func next() throws -> CapturedPacket?
+    /// Reads the next packet into `packet` (whose storage it may reuse); false at the end.
+    func next(into packet: inout CapturedPacket) throws -> Bool
 }
 
 extension CaptureFileReader: CaptureSource {}
