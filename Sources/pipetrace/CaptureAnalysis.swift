@@ -1,38 +1,85 @@
 import Analyzer
 import Events
+import Foundation
 import Packets
 
 /// A capture file's packets through the replay and the analyzer, records
 /// out as a file can tell them: without a process.
+///
+/// Two stages on two threads, because a file is read faster than one core
+/// analyzes it: a reader thread reads the file, decodes and reassembles its
+/// packets into the probe's events and hands them over in batches; the
+/// caller's thread runs the analyzer and `handle`. The hand-off is bounded
+/// (the reader waits when the analyzer is behind), so memory stays flat;
+/// records come out in the same order as from one thread, since each stage
+/// is the same pure value run in file order.
 struct CaptureAnalysis {
     private(set) var replay = CaptureReplay()
     private(set) var analyzer = Analyzer(configuration: AnalyzerConfiguration(durationOrigin: .requestEnd))
+    /// Why the file could not be read to its end, if it could not.
+    private(set) var readError: String?
 
-    /// The packet's events; emptied and reused for each packet.
-    private var events: [ProbeEvent] = []
+    /// Events per batch: small enough to stay in cache, big enough that the hand-off's lock is rare.
+    static let batchSize = 512
+    /// Batches waiting at most.
+    static let batchesWaiting = 16
 
-    mutating func process(_ packet: CapturedPacket, _ handle: (RequestRecord) -> Void) {
-        events.removeAll(keepingCapacity: true)
-        replay.process(packet, into: &events)
-        for event in events {
-            for record in analyzer.process(event) { handle(CaptureAnalysis.fromFile(record)) }
-        }
+    enum Batch: Sendable {
+        case events([ProbeEvent])
+        /// The reader is done: what it read, and why it stopped early if it did.
+        case end(CaptureReplay, readError: String?)
     }
 
-    mutating func finish(_ handle: (RequestRecord) -> Void) {
-        for event in replay.finish() {
-            for record in analyzer.process(event) { handle(CaptureAnalysis.fromFile(record)) }
+    /// Reads `source` to its end (or its first error), handing every record to `handle`.
+    mutating func run(_ source: CaptureSource, _ handle: (RequestRecord) -> Void) {
+        let handOff = BatchHandOff<Batch>(capacity: CaptureAnalysis.batchesWaiting)
+        Thread { CaptureAnalysis.read(source, into: handOff) }.start()
+        while let batch = handOff.take() {
+            switch batch {
+            case .events(let events):
+                for event in events {
+                    for record in analyzer.process(event) { handle(CaptureAnalysis.fromFile(record)) }
+                }
+            case .end(let replay, let readError):
+                self.replay = replay
+                self.readError = readError
+            }
         }
         for record in analyzer.finish() { handle(CaptureAnalysis.fromFile(record)) }
+    }
+
+    /// The reader thread: packets to events, batch by batch, then the replay's final state.
+    private static func read(_ source: CaptureSource, into handOff: BatchHandOff<Batch>) {
+        var replay = CaptureReplay()
+        var packet = CapturedPacket(timestamp: 0, linkType: .raw, bytes: [])
+        var events: [ProbeEvent] = []
+        events.reserveCapacity(batchSize)
+        var readError: String?
+        do {
+            while try source.next(into: &packet) {
+                replay.process(packet, into: &events)
+                if events.count >= batchSize {
+                    handOff.put(.events(events))
+                    events = []
+                    events.reserveCapacity(batchSize)
+                }
+            }
+        } catch {
+            readError = "\(error)"
+        }
+        events += replay.finish()
+        handOff.put(.events(events))
+        handOff.put(.end(replay, readError: readError))
+        handOff.close()
     }
 
     /// A capture holds no process: the analyzer's pid 0 and empty comm become unknown (null).
     static func fromFile(_ record: RequestRecord) -> RequestRecord {
         var record = record
-        for path in [\RequestRecord.client, \RequestRecord.server] {
-            record[keyPath: path].pid = nil
-            record[keyPath: path].comm = nil
-        }
+        record.client.pid = nil
+        record.client.comm = nil
+        record.server.pid = nil
+        record.server.comm = nil
         return record
     }
 

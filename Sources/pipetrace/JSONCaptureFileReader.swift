@@ -5,7 +5,7 @@ import Packets
 /// Reads the packets of a JSON-lines capture (`pipetrace capture -o`, or
 /// Tracee's `-o json`) from a file, line by line in bounded memory: the
 /// file edge in front of the pure `TraceeJSONReader`.
-final class JSONCaptureFileReader: CaptureSource {
+final class JSONCaptureFileReader: CaptureSource, @unchecked Sendable {
     struct Failure: Error, CustomStringConvertible {
         let path: String
         let message: String
@@ -84,9 +84,11 @@ final class JSONCaptureFileReader: CaptureSource {
 }
 
 /// Where `analyze` gets its packets: a pcap/pcapng file or a JSON capture.
-protocol CaptureSource: AnyObject {
+/// Sendable so it can be handed to the thread that reads it; it is used by
+/// one thread at a time, never shared (hence `@unchecked` on the readers).
+protocol CaptureSource: AnyObject, Sendable {
     /// Reads the next packet into `packet` (whose storage it may reuse); false at the end.
     func next(into packet: inout CapturedPacket) throws -> Bool
 }
 
-extension CaptureFileReader: CaptureSource {}
+extension CaptureFileReader: CaptureSource, @unchecked Sendable {}
