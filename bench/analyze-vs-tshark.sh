@@ -54,6 +54,9 @@ measure() { # label, command...: one run; appends "wall cpu MiB" to $work/label.
 median() { # column number, file
     sort -n -k"$1" "$2" | awk -v c="$1" '{v[NR]=$c} END {print v[int((NR+1)/2)]}'
 }
+best() { # column number, file: the least disturbed run
+    sort -n -k"$1" "$2" | awk -v c="$1" 'NR == 1 {print $c}'
+}
 printf '%-10s %3s %10s %10s %12s\n' tool run wall cpu peak_rss
 for run in $(seq "$runs"); do
     measure pipetrace "$pipetrace" analyze "$capture" --json
@@ -62,7 +65,9 @@ done
 for label in pipetrace tshark; do
     printf '%-10s %3s %8.2f s %8.2f s %8.0f MiB\n' "$label" median "$(median 1 "$work/$label.runs")" \
         "$(median 2 "$work/$label.runs")" "$(median 3 "$work/$label.runs")"
+    printf '%-10s %3s %8.2f s %8.2f s\n' "$label" best "$(best 1 "$work/$label.runs")" "$(best 2 "$work/$label.runs")"
 done
-ratio() { echo "$(median "$1" "$work/tshark.runs") / $(median "$1" "$work/pipetrace.runs")" | bc -l; }
-printf 'tshark / pipetrace: %.1fx wall, %.1fx cpu, %.1fx memory\n' "$(ratio 1)" "$(ratio 2)" "$(ratio 3)"
+ratio() { echo "$($1 "$2" "$work/tshark.runs") / $($1 "$2" "$work/pipetrace.runs")" | bc -l; }
+printf 'tshark / pipetrace, medians: %.1fx wall, %.1fx cpu, %.1fx memory; best runs: %.1fx wall, %.1fx cpu\n' \
+    "$(ratio median 1)" "$(ratio median 2)" "$(ratio median 3)" "$(ratio best 1)" "$(ratio best 2)"
 echo "requests: pipetrace $(python3 -c "import json,sys; d=json.load(open('$work/pipetrace.out')); print(sum(g['count'] for g in d['groups']))"), tshark $(awk '/HTTP Request Packets/ {print $4; exit}' "$work/tshark.out")"
