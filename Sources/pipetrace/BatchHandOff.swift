@@ -3,7 +3,7 @@ import Foundation
 /// Batches from one producer thread to one consumer thread, in order, with
 /// at most `capacity` waiting: `put` waits while the consumer is that far
 /// behind, `take` while nothing waits. It is what lets `analyze` read and
-/// reassemble a capture on one core while the analyzer runs on the other,
+/// reassemble a capture on one core while the analyzer runs on another,
 /// in memory bounded by `capacity` batches.
 final class BatchHandOff<Batch: Sendable>: @unchecked Sendable {
     // @unchecked: every stored var is touched only under `condition`'s lock.
