@@ -17,14 +17,22 @@ public struct CaptureReplay: Sendable {
 
     /// Takes the next packet of the file; returns the events it completes.
     public mutating func process(_ packet: CapturedPacket) -> [ProbeEvent] {
+        var events: [ProbeEvent] = []
+        process(packet, into: &events)
+        return events
+    }
+
+    /// Takes the next packet of the file; appends the events it completes to
+    /// `events` (which the caller empties and reuses: no array per packet).
+    public mutating func process(_ packet: CapturedPacket, into events: inout [ProbeEvent]) {
         counters.packets += 1
         if firstTimestamp == nil { firstTimestamp = packet.timestamp }
         lastTimestamp = max(lastTimestamp ?? 0, packet.timestamp)
         do {
-            switch try PacketDecoder.decode(packet) {
+            switch try PacketDecoder.decodeRaw(packet) {
             case .tcp(let segment):
                 counters.tcpSegments += 1
-                return reassembler.process(segment)
+                reassembler.process(segment, into: &events)
             case .skipped(let reason):
                 switch reason {
                 case .unsupportedLinkType: counters.unsupportedLinkType += 1
@@ -36,7 +44,6 @@ public struct CaptureReplay: Sendable {
             counters.malformed += 1
             if counters.firstMalformed == nil { counters.firstMalformed = "packet \(counters.packets): \(error)" }
         }
-        return []
     }
 
     /// The file ended: every connection still held is delivered and closed.

@@ -22,6 +22,19 @@ public enum PacketDecoder {
 
     /// Decodes one packet; throws for a packet whose headers are cut or contradict themselves.
     public static func decode(_ packet: CapturedPacket) throws(PacketDecodingError) -> Outcome {
+        switch try decodeRaw(packet) {
+        case .tcp(let raw): .tcp(TCPSegment(raw))
+        case .skipped(let reason): .skipped(reason)
+        }
+    }
+
+    /// What `decode` finds, before the addresses become `Endpoint`s: the reassembler's fast path.
+    enum RawOutcome {
+        case tcp(RawSegment)
+        case skipped(SkipReason)
+    }
+
+    static func decodeRaw(_ packet: CapturedPacket) throws(PacketDecodingError) -> RawOutcome {
         let bytes = packet.bytes[...]
         guard let network = try networkLayer(packet.linkType, bytes) else {
             return .skipped(packet.linkType.isSupported ? .notIP : .unsupportedLinkType)
@@ -70,7 +83,7 @@ public enum PacketDecoder {
 
     // MARK: IP
 
-    private static func ip(_ b: ArraySlice<UInt8>, cut: Int, timestamp: UInt64) throws(PacketDecodingError) -> Outcome {
+    private static func ip(_ b: ArraySlice<UInt8>, cut: Int, timestamp: UInt64) throws(PacketDecodingError) -> RawOutcome {
         guard let first = b.first else { throw .truncated("ip header") }
         switch first >> 4 {
         case 4: return try ipv4(b, cut: cut, timestamp: timestamp)
@@ -79,7 +92,7 @@ public enum PacketDecoder {
         }
     }
 
-    private static func ipv4(_ b: ArraySlice<UInt8>, cut: Int, timestamp: UInt64) throws(PacketDecodingError) -> Outcome {
+    private static func ipv4(_ b: ArraySlice<UInt8>, cut: Int, timestamp: UInt64) throws(PacketDecodingError) -> RawOutcome {
         guard b.count >= 20 else { throw .truncated("ipv4 header") }
         let s = b.startIndex
         let headerLength = Int(b[s] & 0x0f) * 4
@@ -91,14 +104,14 @@ public enum PacketDecoder {
         let fragment = try b.uint16(at: 6, layer: "ipv4 header")
         if fragment & 0x3fff != 0 { return .skipped(.fragment) }
         guard b[s + 9] == 6 else { return .skipped(.notTCP) }
-        let source = IPAddress(ipv4: Array(b[(s + 12)..<(s + 16)]))
-        let destination = IPAddress(ipv4: Array(b[(s + 16)..<(s + 20)]))
+        let source = (high: UInt64(0), low: UInt64(try b.uint32(at: 12, layer: "ipv4 header")))
+        let destination = (high: UInt64(0), low: UInt64(try b.uint32(at: 16, layer: "ipv4 header")))
         let end = s + min(b.count, totalLength)
         return try tcp(b[(s + headerLength)..<end], length: totalLength - headerLength,
-                       source: source, destination: destination, timestamp: timestamp)
+                       source: source, destination: destination, isIPv6: false, timestamp: timestamp)
     }
 
-    private static func ipv6(_ b: ArraySlice<UInt8>, cut: Int, timestamp: UInt64) throws(PacketDecodingError) -> Outcome {
+    private static func ipv6(_ b: ArraySlice<UInt8>, cut: Int, timestamp: UInt64) throws(PacketDecodingError) -> RawOutcome {
         guard b.count >= 40 else { throw .truncated("ipv6 header") }
         let s = b.startIndex
         let payloadLength = Int(try b.uint16(at: 4, layer: "ipv6 header"))
@@ -110,12 +123,12 @@ public enum PacketDecoder {
         for _ in 0..<16 {
             switch next {
             case 6:
-                let source = IPAddress(ipv6: Array(b[(s + 8)..<(s + 24)]))
-                let destination = IPAddress(ipv6: Array(b[(s + 24)..<(s + 40)]))
+                let source = (high: try b.uint64(at: 8, layer: "ipv6 header"), low: try b.uint64(at: 16, layer: "ipv6 header"))
+                let destination = (high: try b.uint64(at: 24, layer: "ipv6 header"), low: try b.uint64(at: 32, layer: "ipv6 header"))
                 let end = s + min(b.count, 40 + payloadLength)
                 guard s + offset <= end else { throw .truncated("ipv6 extension headers") }
                 return try tcp(b[(s + offset)..<end], length: 40 + payloadLength - offset,
-                               source: source, destination: destination, timestamp: timestamp)
+                               source: source, destination: destination, isIPv6: true, timestamp: timestamp)
             case 0, 43, 60, 51:
                 guard offset + 2 <= b.count else { throw .truncated("ipv6 extension header") }
                 let length = next == 51 ? (Int(b[s + offset + 1]) + 2) * 4 : (Int(b[s + offset + 1]) + 1) * 8
@@ -134,22 +147,26 @@ public enum PacketDecoder {
     // MARK: TCP
 
     /// `b`: the captured part of the segment; `length`: its length per the IP header.
-    private static func tcp(_ b: ArraySlice<UInt8>, length: Int, source: IPAddress, destination: IPAddress,
-                            timestamp: UInt64) throws(PacketDecodingError) -> Outcome {
+    private static func tcp(_ b: ArraySlice<UInt8>, length: Int, source: (high: UInt64, low: UInt64),
+                            destination: (high: UInt64, low: UInt64), isIPv6: Bool,
+                            timestamp: UInt64) throws(PacketDecodingError) -> RawOutcome {
         guard b.count >= 20 else { throw .truncated("tcp header") }
         let s = b.startIndex
         let headerLength = Int(b[s + 12] >> 4) * 4
         guard headerLength >= 20, headerLength <= length else { throw .malformed("tcp data offset") }
         guard b.count >= headerLength else { throw .truncated("tcp options") }
-        let segment = TCPSegment(
+        let payload = b[(s + headerLength)...]
+        let segment = RawSegment(
             timestamp: timestamp,
-            source: Endpoint(address: source, port: try b.uint16(at: 0, layer: "tcp header")),
-            destination: Endpoint(address: destination, port: try b.uint16(at: 2, layer: "tcp header")),
+            source: EndpointKey(high: source.high, low: source.low, port: try b.uint16(at: 0, layer: "tcp header"),
+                                isIPv6: isIPv6),
+            destination: EndpointKey(high: destination.high, low: destination.low,
+                                     port: try b.uint16(at: 2, layer: "tcp header"), isIPv6: isIPv6),
             sequence: try b.uint32(at: 4, layer: "tcp header"),
             acknowledgment: try b.uint32(at: 8, layer: "tcp header"),
             flags: TCPFlags(rawValue: b[s + 13] & 0x1f),
-            payload: b[(s + headerLength)...],
-            payloadLength: UInt32(length - headerLength))
+            payload: payload,
+            payloadLength: max(UInt32(length - headerLength), UInt32(payload.count)))
         return .tcp(segment)
     }
 }
@@ -180,5 +197,9 @@ extension ArraySlice<UInt8> {
         guard offset >= 0, offset + 4 <= count else { throw .truncated(layer) }
         let i = startIndex + offset
         return UInt32(self[i]) << 24 | UInt32(self[i + 1]) << 16 | UInt32(self[i + 2]) << 8 | UInt32(self[i + 3])
+    }
+
+    func uint64(at offset: Int, layer: String) throws(PacketDecodingError) -> UInt64 {
+        UInt64(try uint32(at: offset, layer: layer)) << 32 | UInt64(try uint32(at: offset + 4, layer: layer))
     }
 }

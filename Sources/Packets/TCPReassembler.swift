@@ -34,70 +34,85 @@ public struct TCPReassembler: Sendable {
         }
     }
 
+    /// A connection by its two ends, whichever sent the packet.
     struct FlowKey: Hashable, Sendable {
-        var low: Endpoint
-        var high: Endpoint
+        var low: EndpointKey
+        var high: EndpointKey
 
-        init(_ a: Endpoint, _ b: Endpoint) {
-            if a.address.bytes.lexicographicallyPrecedes(b.address.bytes)
-                || (a.address.bytes == b.address.bytes && a.port < b.port) {
-                (low, high) = (a, b)
-            } else {
-                (low, high) = (b, a)
-            }
+        init(_ a: EndpointKey, _ b: EndpointKey) {
+            (low, high) = a < b ? (a, b) : (b, a)
         }
     }
 
     struct Flow: Sendable {
+        let key: FlowKey
         let id: UInt64
-        let client: Endpoint
-        let server: Endpoint
+        let client: EndpointKey
+        /// The client's socket's view, which every event of the connection carries.
+        let tuple: SocketTuple
         /// `.client` when the handshake told who the client is; else the analyzer decides.
         let role: Role
         var streams: [StreamReassembler]
         var lastSeen: UInt64
 
-        var tuple: SocketTuple { SocketTuple(local: client, remote: server) }
         var isFinished: Bool { streams[0].isFinished && streams[1].isFinished }
     }
 
     public let configuration: Configuration
     public private(set) var counters = ReassemblyCounters()
-    private var flows: [FlowKey: Flow] = [:]
+    /// Connections live in slots, reused after a close, that their key finds:
+    /// a segment hashes its key once, and its connection is moved out of the
+    /// slot and back, never copied.
+    private var slotsByKey: [FlowKey: Int] = [:]
+    private var slots: [Flow?] = []
+    private var freeSlots: [Int] = []
     private var nextConnectionID: UInt64 = 1
     private var lastSweep: UInt64 = 0
+    /// One segment's stream outputs; kept between segments so its storage is reused.
+    private var outputs: [StreamReassembler.Output] = []
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
     }
 
     /// Connections held now.
-    public var openConnections: Int { flows.count }
+    public var openConnections: Int { slotsByKey.count }
 
     /// Takes the next segment of the capture; returns the events it completes.
     public mutating func process(_ segment: TCPSegment) -> [ProbeEvent] {
         var events: [ProbeEvent] = []
+        process(RawSegment(segment), into: &events)
+        return events
+    }
+
+    /// Takes the next segment of the capture; appends the events it completes to `events`.
+    mutating func process(_ segment: RawSegment, into events: inout [ProbeEvent]) {
         counters.segments += 1
         sweep(now: segment.timestamp, into: &events)
         let key = FlowKey(segment.source, segment.destination)
         let isSYN = segment.flags.contains(.syn)
         var flow: Flow
-        if let existing = flows.removeValue(forKey: key) {
+        var slot: Int
+        if let existingSlot = slotsByKey[key], let existing = slots[existingSlot].take() {
             flow = existing
+            slot = existingSlot
             let repeatsHandshake = segment.source == existing.client
                 && existing.streams[0].nextSequence == segment.sequence &+ 1
             if isSYN && !segment.flags.contains(.ack) && !repeatsHandshake {
                 // A new handshake on the same addresses and ports: the old connection is over.
+                release(key)
                 close(existing, at: segment.timestamp, into: &events)
-                flow = newFlow(segment, into: &events)
+                flow = newFlow(segment, key, into: &events)
+                slot = reserve(key)
             }
         } else {
             // A segment with nothing in it for a connection not held (its ACK, FIN, RST after the close): nothing to do.
             guard isSYN || segment.payloadLength > 0 else {
                 counters.segmentsOutsideConnections += 1
-                return events
+                return
             }
-            flow = newFlow(segment, into: &events)
+            flow = newFlow(segment, key, into: &events)
+            slot = reserve(key)
         }
         flow.lastSeen = segment.timestamp
         handle(segment, &flow, into: &events)
@@ -107,27 +122,50 @@ public struct TCPReassembler: Sendable {
                 let header = header(flow, segment.timestamp)
                 events.append(.reset(ResetEvent(header: header, sent: segment.source == flow.client, state: .established)))
             }
+            release(key)
             close(flow, at: segment.timestamp, into: &events)
         } else {
-            flows[key] = flow
+            slots[slot] = consume flow
         }
-        return events
     }
 
     /// The capture ended: what every connection holds is delivered (holes as gaps) and each is closed.
     public mutating func finish() -> [ProbeEvent] {
         var events: [ProbeEvent] = []
-        for flow in flows.values.sorted(by: { $0.id < $1.id }) {
+        for flow in slots.compactMap({ $0 }).sorted(by: { $0.id < $1.id }) {
             close(flow, at: flow.lastSeen, into: &events)
         }
-        flows = [:]
+        slotsByKey = [:]
+        slots = []
+        freeSlots = []
         return events
     }
 
     // MARK: Connections
 
-    private mutating func newFlow(_ segment: TCPSegment, into events: inout [ProbeEvent]) -> Flow {
-        let client: Endpoint, server: Endpoint, role: Role
+    /// A slot for a new connection named `key`, empty until the caller puts it there.
+    private mutating func reserve(_ key: FlowKey) -> Int {
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+        } else {
+            slot = slots.count
+            slots.append(nil)
+        }
+        slotsByKey[key] = slot
+        return slot
+    }
+
+    /// Forgets the connection named `key` and frees its slot; returns what the slot held.
+    @discardableResult
+    private mutating func release(_ key: FlowKey) -> Flow? {
+        guard let slot = slotsByKey.removeValue(forKey: key) else { return nil }
+        freeSlots.append(slot)
+        return slots[slot].take()
+    }
+
+    private mutating func newFlow(_ segment: RawSegment, _ key: FlowKey, into events: inout [ProbeEvent]) -> Flow {
+        let client: EndpointKey, server: EndpointKey, role: Role
         if segment.flags.contains(.syn) {
             let fromClient = !segment.flags.contains(.ack)
             (client, server) = fromClient ? (segment.source, segment.destination) : (segment.destination, segment.source)
@@ -141,70 +179,80 @@ public struct TCPReassembler: Sendable {
             counters.connectionsAlreadyOpen += 1
         }
         let stream = StreamReassembler(maxPendingBytes: configuration.maxPendingBytes)
-        let flow = Flow(id: nextConnectionID, client: client, server: server, role: role, streams: [stream, stream],
-                        lastSeen: segment.timestamp)
+        let flow = Flow(key: key, id: nextConnectionID, client: client,
+                        tuple: SocketTuple(local: client.endpoint, remote: server.endpoint), role: role,
+                        streams: [stream, stream], lastSeen: segment.timestamp)
         nextConnectionID += 1
         if role == .client {
             events.append(.connectionOpened(ConnectionEvent(header: header(flow, segment.timestamp), fd: -1, role: .client)))
         }
-        if flows.count >= configuration.maxConnections { evictIdlest(into: &events) }
+        if slotsByKey.count >= configuration.maxConnections { evictIdlest(into: &events) }
         return flow
     }
 
-    private mutating func handle(_ segment: TCPSegment, _ flow: inout Flow, into events: inout [ProbeEvent]) {
+    /// The reused, emptied output buffer; the caller gives it back when done.
+    private mutating func takeOutputs() -> [StreamReassembler.Output] {
+        var taken: [StreamReassembler.Output] = []
+        swap(&taken, &outputs)
+        taken.removeAll(keepingCapacity: true)
+        return taken
+    }
+
+    private mutating func handle(_ segment: RawSegment, _ flow: inout Flow, into events: inout [ProbeEvent]) {
         let fromClient = segment.source == flow.client
         let sender = fromClient ? 0 : 1
-        let header = header(flow, segment.timestamp)
+        let timestamp = segment.timestamp
         var sequence = segment.sequence
         if segment.flags.contains(.syn) {
             if flow.streams[sender].synchronize(initialSequence: segment.sequence) {
-                retransmitted(segment.sequence, header, into: &events)
+                retransmitted(segment.sequence, flow, timestamp, into: &events)
             }
             sequence &+= 1
         }
+        var outputs = takeOutputs()
+        defer { self.outputs = outputs }
         if segment.flags.contains(.ack) {
             // Acknowledged holes in the other direction are given up before this segment's bytes.
-            var outputs: [StreamReassembler.Output] = []
             flow.streams[1 - sender].acknowledge(segment.acknowledgment, into: &outputs)
-            append(outputs, fromClient: !fromClient, flow, header, into: &events)
+            append(outputs, fromClient: !fromClient, flow, timestamp, into: &events)
+            outputs.removeAll(keepingCapacity: true)
         }
-        var outputs: [StreamReassembler.Output] = []
         let missing = segment.payloadLength - UInt32(segment.payload.count)
         if flow.streams[sender].receive(sequence: sequence, bytes: segment.payload, missing: missing,
                                         fin: segment.flags.contains(.fin), into: &outputs) {
-            retransmitted(sequence, header, into: &events)
+            retransmitted(sequence, flow, timestamp, into: &events)
         }
         if segment.flags.contains(.rst) {
             flow.streams[sender].flush(into: &outputs)
-            append(outputs, fromClient: fromClient, flow, header, into: &events)
-            outputs = []
+            append(outputs, fromClient: fromClient, flow, timestamp, into: &events)
+            outputs.removeAll(keepingCapacity: true)
             flow.streams[1 - sender].flush(into: &outputs)
-            append(outputs, fromClient: !fromClient, flow, header, into: &events)
+            append(outputs, fromClient: !fromClient, flow, timestamp, into: &events)
         } else {
-            append(outputs, fromClient: fromClient, flow, header, into: &events)
+            append(outputs, fromClient: fromClient, flow, timestamp, into: &events)
         }
     }
 
-    private mutating func retransmitted(_ sequence: UInt32, _ header: EventHeader, into events: inout [ProbeEvent]) {
+    private mutating func retransmitted(_ sequence: UInt32, _ flow: Flow, _ timestamp: UInt64,
+                                        into events: inout [ProbeEvent]) {
         counters.retransmittedSegments += 1
-        events.append(.retransmit(RetransmitEvent(header: header, segments: 1, sequence: sequence, state: .established, error: 0)))
+        events.append(.retransmit(RetransmitEvent(header: header(flow, timestamp), segments: 1, sequence: sequence, state: .established, error: 0)))
     }
 
     /// Delivers what both directions hold and ends the connection.
     private mutating func close(_ flow: Flow, at timestamp: UInt64, into events: inout [ProbeEvent]) {
         var flow = flow
-        let header = header(flow, timestamp)
         for sender in 0..<2 {
             var outputs: [StreamReassembler.Output] = []
             flow.streams[sender].flush(into: &outputs)
-            append(outputs, fromClient: sender == 0, flow, header, into: &events)
+            append(outputs, fromClient: sender == 0, flow, timestamp, into: &events)
         }
         for stream in flow.streams {
             counters.gaps += stream.gaps
             counters.gapBytes += stream.gapBytes
         }
         counters.connectionsClosed += 1
-        events.append(.connectionClosed(ConnectionEvent(header: header, fd: -1, role: flow.role)))
+        events.append(.connectionClosed(ConnectionEvent(header: header(flow, timestamp), fd: -1, role: flow.role)))
     }
 
     private func header(_ flow: Flow, _ timestamp: UInt64) -> EventHeader {
@@ -214,7 +262,9 @@ public struct TCPReassembler: Sendable {
 
     /// The stream's output as the probe's events for the client's socket.
     private mutating func append(_ outputs: [StreamReassembler.Output], fromClient: Bool, _ flow: Flow,
-                                 _ header: EventHeader, into events: inout [ProbeEvent]) {
+                                 _ timestamp: UInt64, into events: inout [ProbeEvent]) {
+        guard !outputs.isEmpty else { return } // most segments (bare ACKs) deliver nothing: no header to build
+        let header = header(flow, timestamp)
         for output in outputs {
             switch output {
             case .bytes(let bytes, let missing):
@@ -244,9 +294,9 @@ public struct TCPReassembler: Sendable {
         lastSweep = now
         guard now > configuration.idleTimeout else { return }
         let cutoff = now - configuration.idleTimeout
-        let idle = flows.filter { $0.value.lastSeen < cutoff }.sorted { $0.value.id < $1.value.id }
-        for (key, flow) in idle {
-            flows[key] = nil
+        let idle = slots.compactMap { $0 }.filter { $0.lastSeen < cutoff }.sorted { $0.id < $1.id }
+        for flow in idle {
+            release(flow.key)
             counters.connectionsIdleClosed += 1
             close(flow, at: now, into: &events)
         }
@@ -254,10 +304,10 @@ public struct TCPReassembler: Sendable {
 
     /// Closes the longest idle tenth of the connections, so that the next ones fit.
     private mutating func evictIdlest(into events: inout [ProbeEvent]) {
-        let victims = flows.sorted { ($0.value.lastSeen, $0.value.id) < ($1.value.lastSeen, $1.value.id) }
-            .prefix(max(1, flows.count / 10))
-        for (key, flow) in victims {
-            flows[key] = nil
+        let victims = slots.compactMap { $0 }.sorted { ($0.lastSeen, $0.id) < ($1.lastSeen, $1.id) }
+            .prefix(max(1, slotsByKey.count / 10))
+        for flow in victims {
+            release(flow.key)
             counters.connectionsEvicted += 1
             close(flow, at: flow.lastSeen, into: &events)
         }

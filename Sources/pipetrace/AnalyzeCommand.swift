@@ -89,15 +89,7 @@ struct AnalyzeCommand: ParsableCommand {
             }
         }
         var analysis = CaptureAnalysis()
-        var readError: Error?
-        do {
-            while let packet = try reader.next() {
-                analysis.process(packet, handle)
-            }
-        } catch {
-            readError = error
-        }
-        analysis.finish(handle)
+        analysis.run(reader, handle)
         if !watch {
             let report = StatReport(window: analysis.replay.duration, lostEvents: 0, statistics: statistics, hops: hops,
                                     incomplete: incomplete)
@@ -110,7 +102,7 @@ struct AnalyzeCommand: ParsableCommand {
             errors.write("pipetrace: \(jsonReader.malformedLines) lines of \(file) were not events and were skipped\n")
         }
         errors.flush()
-        if let readError {
+        if let readError = analysis.readError {
             throw FailureMessage(text: "\(readError) (after \(analysis.replay.counters.packets) packets)")
         }
     }

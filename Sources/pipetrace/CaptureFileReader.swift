@@ -35,17 +35,24 @@ final class CaptureFileReader {
 
     deinit { pt_pcap_reader_close(reader) }
 
-    /// The next packet, or nil at the end of the file; throws when the file is cut or corrupt there.
-    func next() throws -> CapturedPacket? {
+    /// Reads the next packet into `packet`, reusing its storage (no allocation
+    /// per packet once the buffer is big enough); false at the end of the
+    /// file; throws when the file is cut or corrupt there.
+    func next(into packet: inout CapturedPacket) throws -> Bool {
         var data: UnsafePointer<UInt8>?
         var caplen: UInt32 = 0, length: UInt32 = 0, timestamp: UInt64 = 0
         switch pt_pcap_reader_next(reader, &data, &caplen, &length, &timestamp) {
         case 1:
-            guard let data else { return nil }
-            let bytes = Array(UnsafeBufferPointer(start: data, count: Int(caplen)))
-            return CapturedPacket(timestamp: timestamp, linkType: linkType, bytes: bytes, originalLength: Int(length))
+            guard let data else { return false }
+            packet.timestamp = timestamp
+            packet.linkType = linkType
+            // A copy only when someone still holds the previous packet's bytes (the reassembler, waiting on a hole).
+            packet.bytes.removeAll(keepingCapacity: true)
+            packet.bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(caplen)))
+            packet.originalLength = max(Int(length), Int(caplen))
+            return true
         case 0:
-            return nil
+            return false
         default:
             throw Failure(path: path, message: CaptureFileReader.readable(String(cString: pt_pcap_reader_error(reader))))
         }

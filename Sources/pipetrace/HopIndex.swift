@@ -6,6 +6,14 @@ import Analyzer
 /// after their children, so the chain is only known once the run is over.
 /// Bounded: beyond `capacity` records the oldest are forgotten, and their
 /// hops are then missing from chains (never wrong, only shorter).
+///
+/// Only records that can be in someone else's chain are kept: those made
+/// to serve another (they have a parent), and server-side or merged views
+/// (the analyzer links a child only to an exchange its server end was
+/// serving). A client-only record without a parent is never anyone's hop:
+/// its own chain is itself, which `chain(for:)` builds from the record it
+/// is given. So a capture file, whose records are all client views, keeps
+/// nothing here, and a live run keeps a fraction of its records.
 struct HopIndex {
     let capacity: Int
     private var records: [UInt64: RequestRecord] = [:]
@@ -18,6 +26,7 @@ struct HopIndex {
     }
 
     mutating func add(_ record: RequestRecord) {
+        guard record.parent != nil || record.side != .client else { return }
         if records.count >= capacity { forgetOldest() }
         records[record.id] = record
         order.append(record.id)

@@ -5,7 +5,7 @@ import Packets
 /// Reads the packets of a JSON-lines capture (`pipetrace capture -o`, or
 /// Tracee's `-o json`) from a file, line by line in bounded memory: the
 /// file edge in front of the pure `TraceeJSONReader`.
-final class JSONCaptureFileReader: CaptureSource {
+final class JSONCaptureFileReader: CaptureSource, @unchecked Sendable {
     struct Failure: Error, CustomStringConvertible {
         let path: String
         let message: String
@@ -42,15 +42,17 @@ final class JSONCaptureFileReader: CaptureSource {
         return n > 0 && TraceeJSONReader.looksLikeJSON(prefix[0..<n])
     }
 
-    func next() throws -> CapturedPacket? {
+    func next(into packet: inout CapturedPacket) throws -> Bool {
         while let line = try nextLine() {
             switch TraceeJSONReader.read(line) {
-            case .packet(let packet): return packet
+            case .packet(let read):
+                packet = read
+                return true
             case .otherEvent: otherEvents += 1
             case .malformed: malformedLines += 1
             }
         }
-        return nil
+        return false
     }
 
     private func nextLine() throws -> [UInt8]? {
@@ -82,8 +84,11 @@ final class JSONCaptureFileReader: CaptureSource {
 }
 
 /// Where `analyze` gets its packets: a pcap/pcapng file or a JSON capture.
-protocol CaptureSource: AnyObject {
-    func next() throws -> CapturedPacket?
+/// Sendable so it can be handed to the thread that reads it; it is used by
+/// one thread at a time, never shared (hence `@unchecked` on the readers).
+protocol CaptureSource: AnyObject, Sendable {
+    /// Reads the next packet into `packet` (whose storage it may reuse); false at the end.
+    func next(into packet: inout CapturedPacket) throws -> Bool
 }
 
-extension CaptureFileReader: CaptureSource {}
+extension CaptureFileReader: CaptureSource, @unchecked Sendable {}

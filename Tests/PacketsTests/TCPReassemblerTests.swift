@@ -169,4 +169,27 @@ struct TCPReassemblerTests {
                                c.reversed.segment(at: 5, sequence: 1, payload: response)])
         #expect(records.first?.server.ip == "fd00::2" && records.first?.duration == 4)
     }
+
+    @Test("beyond maxConnections the longest idle are closed, and a reused slot never mixes two connections' bytes")
+    func eviction() {
+        var r = TCPReassembler(configuration: TCPReassembler.Configuration(maxConnections: 4))
+        var events: [ProbeEvent] = []
+        for i in 0..<10 {
+            let c = PacketBuilder(from: Endpoint(address: IPAddress("10.0.0.1")!, port: 40000 + UInt16(i)),
+                                  to: PacketBuilder.server)
+            events += r.process(c.segment(at: UInt64(i) * 10, sequence: 99, flags: [.syn]))
+            events += r.process(c.segment(at: UInt64(i) * 10 + 1, sequence: 100, payload: "GET /\(i)"))
+            #expect(r.openConnections <= 4)
+        }
+        events += r.finish()
+        #expect(r.counters.connectionsEvicted > 0)
+        #expect(r.counters.connectionsClosed == 10 && r.openConnections == 0)
+        let data = events.compactMap { if case .data(let d) = $0 { d } else { nil } }
+        #expect(data.count == 10)
+        #expect(data.allSatisfy { String(decoding: $0.payload, as: UTF8.self) == "GET /\($0.header.tuple.local.port - 40000)" })
+        #expect(Set(data.map(\.header.connectionID)).count == 10)
+        // Every connection is closed exactly once.
+        let closed = events.compactMap { if case .connectionClosed(let c) = $0 { c.header.connectionID } else { nil } }
+        #expect(closed.count == 10 && Set(closed).count == 10)
+    }
 }

@@ -1,8 +1,11 @@
+import Events
 import Packets
 
 /// libFuzzer's entry: the input is a link-type selector byte, then packets,
 /// each a 2-byte little-endian length and that many bytes, replayed through
-/// the decoder and the reassembler. Any crash or sanitizer report is a bug.
+/// the decoder and the reassembler as `analyze` runs them: each packet read
+/// into one reused buffer, events into one reused array. Any crash or
+/// sanitizer report is a bug.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func captureFuzzer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let input = Array(UnsafeBufferPointer(start: data, count: size))
@@ -11,15 +14,19 @@ public func captureFuzzer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let linkType = types[Int(selector) % types.count]
     var replay = CaptureReplay(configuration: TCPReassembler.Configuration(maxPendingBytes: 1 << 14, maxConnections: 32))
     var at = 1
-    var time: UInt64 = 0
+    var packet = CapturedPacket(timestamp: 0, linkType: linkType, bytes: [])
+    var events: [ProbeEvent] = []
     while at + 2 <= input.count {
         let length = Int(input[at]) | Int(input[at + 1]) << 8
         at += 2
-        let bytes = Array(input[at..<min(input.count, at + length)])
+        packet.bytes.removeAll(keepingCapacity: true)
+        packet.bytes.append(contentsOf: input[at..<min(input.count, at + length)])
         at += length
-        time += 1_000
+        packet.timestamp += 1_000
         // A declared length beyond the bytes left stands for a snap-length cut.
-        _ = replay.process(CapturedPacket(timestamp: time, linkType: linkType, bytes: bytes, originalLength: length))
+        packet.originalLength = max(length, packet.bytes.count)
+        events.removeAll(keepingCapacity: true)
+        replay.process(packet, into: &events)
     }
     _ = replay.finish()
     return 0
