@@ -59,6 +59,31 @@ struct PacketAnnotatorTests {
         #expect(annotator.finish().map(\.isRetransmit) == [false, true])
     }
 
+    @Test("a delivery names the receiver on the copy its sender sent, the oldest one not yet joined, and is no packet itself")
+    func delivery() {
+        var annotator = PacketAnnotator(hold: 1_000_000_000)
+        let ack = Fixtures.tcpPacket(from: Fixtures.client, to: Fixtures.server, sequence: 1001, flags: 0x10)
+        let lost = Fixtures.tcpPacket(from: Fixtures.client, to: Fixtures.server, sequence: 2001, payload: request)
+        _ = annotator.add(Fixtures.packet(ack, header: Fixtures.header(timestamp: 1_000)))
+        _ = annotator.add(Fixtures.packet(ack, header: Fixtures.header(timestamp: 2_000)))
+        _ = annotator.add(Fixtures.packet(lost, header: Fixtures.header(timestamp: 3_000)))
+        // The receiver's view: its own end first, possibly other addresses (NAT), the headers only.
+        let receiver = Fixtures.header(pid: 7, comm: "nginx", container: "lb", timestamp: 2_500,
+                                       local: Endpoint(address: IPAddress("172.17.0.5")!, port: 80), remote: Fixtures.client)
+        var nat = ack
+        nat[16...19] = [172, 17, 0, 5]
+        nat[22...23] = [0, 80]
+        annotator.join(PacketEvent(header: receiver, direction: .ingress, interfaceIndex: 9, length: UInt32(ack.count),
+                                   bytes: nat, isDelivery: true))
+        annotator.join(PacketEvent(header: receiver, direction: .ingress, interfaceIndex: 9, length: 99,
+                                   bytes: Array(lost.prefix(40)), isDelivery: true))
+        let out = annotator.finish()
+        #expect(out.count == 3)
+        #expect(out.map { $0.receiver?.pid } == [7, nil, nil], "the first copy of the ACK; the data's length differs")
+        #expect(out[0].comment == "PID: 42\nCmd: curl\nContainer: lb\nReceiver PID: 7\nReceiver Cmd: nginx\nReceiver Container: lb")
+        #expect(annotator.receiversNamed == 1 && annotator.deliveriesUnmatched == 1)
+    }
+
     @Test("packets wait `hold` nanoseconds, then leave in order")
     func hold() {
         var annotator = PacketAnnotator(hold: 100)
