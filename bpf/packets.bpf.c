@@ -169,7 +169,9 @@ static __always_inline int pt_capture(struct __sk_buff *skb, __u16 direction)
 		if (tp) {
 			__u64 key = (__u64)tp;
 			struct pt_conn *c = bpf_map_lookup_elem(&pt_conns, &key);
-			if (c) {
+			/* Not an entry left by a closed socket that lived at this address before. */
+			if (c && !c->closed && (!c->tuple_ready || (c->netns == ev->hdr.netns &&
+			    c->tuple.sport == t->sport && c->tuple.dport == t->dport))) {
 				ev->hdr.pid = c->pid;
 				ev->hdr.tid = c->tid;
 				ev->hdr.cgroup_id = c->cgroup_id;
