@@ -97,7 +97,9 @@ public struct TraceeJSONWriter: CaptureFormat {
                 w.add("summary", "string") { $0.field("value", AnnotatedPacket.summary(record)) }
                 var nested = JSONWriter()
                 record.writeJSON(into: &nested)
-                w.add("record", "pipetrace.RequestRecord") { $0.rawField("value", nested.bytes) }
+                // "unknown": Tracee's type for a nested object it has no Go type for (as triggeredBy);
+                // Traceeshark shows it as such, where a type name of our own would make it warn.
+                w.add("record", "unknown") { $0.rawField("value", nested.bytes) }
             }
         case .retransmit(let r):
             let h = r.header

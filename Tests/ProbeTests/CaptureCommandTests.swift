@@ -180,6 +180,38 @@ extension ProbeTests {
         #expect(run.written.requests == 1)
     }
 
+    /// Traceeshark's tracee-event dissector, built against Debian's Wireshark 4.0 by whoever runs this
+    /// (this repository holds no recipe for it) and installed under $PIPETRACE_TRACEESHARK_HOME's
+    /// personal plugin folder; its wiretap reader needs Wireshark's private wtap-int.h, which Debian does
+    /// not ship, so the JSON lines reach the dissector as LINKTYPE_USER0 records, as that reader hands them.
+    @Test("Traceeshark's dissector reads the JSON capture: every net_packet_raw a packet, filters by event and process",
+          .enabled(if: ProcessInfo.processInfo.environment["PIPETRACE_TRACEESHARK_HOME"] != nil))
+    func traceesharkReadsTheJSON() throws {
+        let home = try #require(ProcessInfo.processInfo.environment["PIPETRACE_TRACEESHARK_HOME"])
+        let captures = Repository.root.appendingPathComponent("captures").path
+        let dir = try CaptureScratch()
+        let records = dir.path + "/tracee-json-records.pcap"
+        try TraceeJSONRecords.write(jsonLines: captures + "/pipeline.json", to: records)
+        // Wireshark loads personal plugins only for a user without privileges.
+        let tshark = (getuid() == 0 ? ["runuser", "-u", "nobody", "--"] : []) + ["env", "HOME=\(home)", "tshark"]
+        #expect(try Shell.run(tshark + ["-G", "plugins"]).contains("tracee-event"), "Traceeshark's plugin is not installed in \(home)")
+        func count(_ filter: String) throws -> Int {
+            try Shell.run(tshark + ["-r", records, "-Y", filter, "-T", "fields", "-e", "frame.number"]).split(separator: "\n").count
+        }
+        let pcapng = captures + "/pipeline.pcapng"
+        #expect(try count("tracee.eventName == \"net_packet_raw\"") == (try tsharkCount(pcapng)))
+        #expect(try count("(tracee.eventName == \"net_packet_raw\") && (tracee.processName == \"nginx\")")
+            == (try tsharkCount(pcapng, ProbeTests.sentBy("Cmd: nginx"))))
+        #expect(try count("http.request && tracee.eventName == \"net_packet_raw\"") == (try tsharkCount(pcapng, "http.request")))
+        #expect(try count("tracee.eventName == \"net_packet_http_request\"") == 10)
+        #expect(try count("tracee.eventName == \"pipetrace_request\"") == 10)
+        #expect(try count("_ws.malformed || _ws.expert.severity >= \"error\"") == 0)
+        let check = try Child(tshark + ["-r", records, "-q"])
+        let complaints = check.readAllErrors()
+        #expect(check.wait() == 0)
+        #expect(!complaints.contains("WARNING") && !complaints.contains("unknown type"), "\(complaints)")
+    }
+
     /// One download from the server namespace to curl in the client's, captured by pipetrace
     /// (both containers) and by tcpdump on the client's veth.
     func captureOneDownload(_ net: TestNetwork, bodyBytes: Int) throws
@@ -282,5 +314,25 @@ enum RawPcapFile {
             out.append(contentsOf: p)
         }
         try out.write(to: URL(fileURLWithPath: path))
+    }
+}
+
+/// Tracee JSON lines as Traceeshark's wiretap reader hands them to its dissector: one
+/// LINKTYPE_USER0 record per `{"timestamp":` line, stamped with that timestamp (nanosecond pcap).
+enum TraceeJSONRecords {
+    static func write(jsonLines path: String, to destination: String) throws {
+        var out = Data()
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        u32(0xa1b2_3c4d); u16(2); u16(4); u32(0); u32(0); u32(1 << 20); u32(147)
+        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") where line.hasPrefix(#"{"timestamp":"#) {
+            let digits = line.dropFirst(13).prefix { $0.isNumber }
+            let ns = try #require(UInt64(digits))
+            let bytes = Array(line.utf8)
+            u32(UInt32(ns / 1_000_000_000)); u32(UInt32(ns % 1_000_000_000)); u32(UInt32(bytes.count)); u32(UInt32(bytes.count))
+            out.append(contentsOf: bytes)
+        }
+        try out.write(to: URL(fileURLWithPath: destination))
+        chmod(destination, 0o644)
     }
 }
