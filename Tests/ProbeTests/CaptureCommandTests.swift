@@ -180,6 +180,44 @@ extension ProbeTests {
         #expect(run.written.requests == 1)
     }
 
+    @Test("capture keeps apart two pairs of namespaces that use the same addresses at the same time")
+    func captureOverlappingAddresses() throws {
+        let nets = [try TestNetwork(), try TestNetwork()] // both 10.231.0.1 ↔ 10.231.0.2
+        defer { nets.forEach { $0.remove() } }
+        let dir = try CaptureScratch()
+        let servers = try nets.map { try startServer($0, mode: "plain", bodyBytes: 300_000) }
+        var dumps: [(Child, String)] = []
+        for (i, net) in nets.enumerated() {
+            let file = dir.path + "/tcpdump\(i).pcap"
+            dumps.append((try Child(net.exec(net.client, ["tcpdump", "-Z", "root", "-i", try vethName(net, net.client), "-s", "256", "-U",
+                                                          "-w", file, "tcp", "port", "8080"])), file))
+            for _ in 0..<200 where ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0) < 24 { usleep(50_000) }
+        }
+        let capture = try Child([Repository.pipetraceBinary, "capture", "-w", dir.pcapng, "--snaplen", "256"]
+                                + nets.flatMap { ["--container", $0.server, "--container", $0.client] })
+        #expect((capture.readErrorLine() ?? "").contains("capturing"))
+        let clients = try nets.map { try Child($0.exec($0.client, ["curl", "-s", "-o", "/dev/null", "http://\($0.serverAddress):8080/data"])) }
+        for c in clients { #expect(c.wait() == 0) }
+        servers.forEach { $0.wait() }
+        usleep(300_000)
+        capture.signal(SIGINT)
+        #expect(capture.wait() == 0)
+        for (dump, _) in dumps { dump.signal(SIGKILL); _ = dump.wait() }
+        let written = try #require(CaptureSummary(capture.readAllErrors()))
+        let seen = try dumps.map { try tsharkCount($0.1) }
+        #expect(written.packets == seen[0] + seen[1], "\(written.packets) written, tcpdump saw \(seen)")
+        #expect(try distinctPackets(dir.pcapng) == written.packets)
+        #expect(try tsharkCount(dir.pcapng, "tcp.analysis.retransmission || tcp.analysis.out_of_order") == 0)
+        // Each packet's receiver is the other end of its own pair.
+        for (i, net) in nets.enumerated() {
+            let other = nets[1 - i]
+            let mine = "\(ProbeTests.sentBy("Container: \(net.client)")) || \(ProbeTests.sentBy("Container: \(net.server)"))"
+            #expect(try tsharkCount(dir.pcapng, mine) == seen[i])
+            #expect(try tsharkCount(dir.pcapng, "(\(mine)) && (frame.comment contains \"Receiver Container: \(other.client)\" || frame.comment contains \"Receiver Container: \(other.server)\")") == 0)
+            #expect(try tsharkCount(dir.pcapng, "(\(mine)) && frame.comment contains \"Receiver Container\"") >= seen[i] - 1)
+        }
+    }
+
     /// Traceeshark's tracee-event dissector, built against Debian's Wireshark 4.0 by whoever runs this
     /// (this repository holds no recipe for it) and installed under $PIPETRACE_TRACEESHARK_HOME's
     /// personal plugin folder; its wiretap reader needs Wireshark's private wtap-int.h, which Debian does
