@@ -22,6 +22,8 @@ public struct PacketAnnotator: Sendable {
     /// Packets held that left a socket of this host and whose delivery has
     /// not come, by fingerprint: their numbers, oldest first.
     private var leaving: [Fingerprint: [Int]] = [:]
+    /// The same packets, those with data, by acknowledgment number: where a piece finds its whole.
+    private var leavingByAck: [UInt32: [Int]] = [:]
 
     /// Packets marked as some request's first or some response's first, so no other exchange takes them.
     public private(set) var requestsMarked = 0
@@ -30,6 +32,9 @@ public struct PacketAnnotator: Sendable {
     public private(set) var receiversNamed = 0
     /// Deliveries whose packet was not held: let go by the expression, lost, or already handed out.
     public private(set) var deliveriesUnmatched = 0
+    /// Packets seen entering that are pieces of one captured leaving (the path cut it after the
+    /// egress hook, as loopback does with a GSO packet beyond 64 KiB): not written again.
+    public private(set) var piecesDropped = 0
 
     private struct Held: Sendable {
         var packet: AnnotatedPacket
@@ -50,6 +55,8 @@ public struct PacketAnnotator: Sendable {
         var ipID: UInt16
         var window: UInt16
         var flags: UInt8
+        /// TCP payload bytes (of the whole packet, not only those captured).
+        var payload: UInt32
 
         init?(_ packet: PacketEvent) {
             let b = packet.bytes
@@ -60,7 +67,7 @@ public struct PacketAnnotator: Sendable {
             case 6: ip = 40
             default: return nil
             }
-            guard ip >= 20, b.count >= ip + 16 else { return nil }
+            guard ip >= 20, b.count >= ip + 16, Int(packet.length) >= ip + Int(b[ip + 12] >> 4) * 4 else { return nil }
             func u16(_ i: Int) -> UInt16 { UInt16(b[i]) << 8 | UInt16(b[i + 1]) }
             func u32(_ i: Int) -> UInt32 { UInt32(u16(i)) << 16 | UInt32(u16(i + 2)) }
             ipID = first >> 4 == 4 ? u16(4) : 0
@@ -69,6 +76,14 @@ public struct PacketAnnotator: Sendable {
             flags = b[ip + 13]
             window = u16(ip + 14)
             length = packet.length
+            payload = packet.length - UInt32(ip) - UInt32(b[ip + 12] >> 4) * 4
+        }
+
+        /// This packet's data lies within `whole`'s, sent with the same acknowledgment.
+        func isPiece(of whole: Fingerprint) -> Bool {
+            let offset = sequence &- whole.sequence
+            return acknowledgment == whole.acknowledgment && payload > 0 && offset < whole.payload
+                && UInt64(offset) + UInt64(payload) <= UInt64(whole.payload)
         }
     }
 
@@ -89,8 +104,20 @@ public struct PacketAnnotator: Sendable {
                                       originalLength: Int(packet.event.length))
         var segment: TCPSegment?
         if case .tcp(let s)? = try? PacketDecoder.decode(captured) { segment = s }
+        if packet.event.direction == .ingress, let piece = Fingerprint(packet.event), piece.payload > 0,
+           let whole = leavingByAck[piece.acknowledgment]?.first(where: { piece.isPiece(of: held[$0 - removed].fingerprint!) }) {
+            if held[whole - removed].packet.receiver == nil {
+                held[whole - removed].packet.receiver = packet.event.header
+                receiversNamed += 1
+            }
+            piecesDropped += 1
+            return []
+        }
         let fingerprint = packet.event.direction == .egress ? Fingerprint(packet.event) : nil
-        if let fingerprint { leaving[fingerprint, default: []].append(removed + held.count) }
+        if let fingerprint {
+            leaving[fingerprint, default: []].append(removed + held.count)
+            if fingerprint.payload > 0 { leavingByAck[fingerprint.acknowledgment, default: []].append(removed + held.count) }
+        }
         held.append(Held(packet: packet, segment: segment, fingerprint: fingerprint))
         newest = max(newest, packet.event.header.timestamp)
         return release(olderThan: newest > hold ? newest - hold : 0)
@@ -175,9 +202,16 @@ public struct PacketAnnotator: Sendable {
         var out: [AnnotatedPacket] = []
         while heldStart < held.count, limit == .max || held[heldStart].packet.event.header.timestamp < limit {
             var packet = held[heldStart].packet
-            if let fingerprint = held[heldStart].fingerprint, var numbers = leaving[fingerprint] {
-                numbers.removeAll { $0 == removed + heldStart }
-                leaving[fingerprint] = numbers.isEmpty ? nil : numbers
+            if let fingerprint = held[heldStart].fingerprint {
+                let number = removed + heldStart
+                if var numbers = leaving[fingerprint] {
+                    numbers.removeAll { $0 == number }
+                    leaving[fingerprint] = numbers.isEmpty ? nil : numbers
+                }
+                if var numbers = leavingByAck[fingerprint.acknowledgment] {
+                    numbers.removeAll { $0 == number }
+                    leavingByAck[fingerprint.acknowledgment] = numbers.isEmpty ? nil : numbers
+                }
             }
             resolveOwner(&packet.event.header)
             if packet.receiver != nil { resolveOwner(&packet.receiver!) }

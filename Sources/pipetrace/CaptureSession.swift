@@ -93,6 +93,7 @@ struct CaptureSession {
         line += "; \(records) requests, \(annotator.requestsMarked) marked on their first packet"
         line += ", \(annotator.retransmitsMarked) retransmitted segments marked"
         line += "; \(annotator.receiversNamed) seen at both ends on this host, written once"
+        if annotator.piecesDropped > 0 { line += " (\(annotator.piecesDropped) cut in pieces on the way)" }
         line += "; \(stats.lostEvents) events lost (ring buffer full)\n"
         return line
     }

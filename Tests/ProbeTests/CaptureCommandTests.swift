@@ -180,6 +180,29 @@ extension ProbeTests {
         #expect(run.written.requests == 1)
     }
 
+    @Test("capture on loopback holds each packet once, even a GSO packet loopback cuts in pieces on the way in")
+    func captureLoopbackOnce() throws {
+        let net = try TestNetwork()
+        defer { net.remove() }
+        let dir = try CaptureScratch()
+        let server = try startServer(net, mode: "plain", bodyBytes: 1_000_000, bind: "127.0.0.1")
+        let capture = try Child([Repository.pipetraceBinary, "capture", "-w", dir.pcapng, "--snaplen", "256", "--container", net.server])
+        #expect((capture.readErrorLine() ?? "").contains("capturing"))
+        let client = try Child(net.exec(net.server, ["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:8080/data"]))
+        #expect(client.wait() == 0)
+        server.wait()
+        usleep(300_000)
+        capture.signal(SIGINT)
+        #expect(capture.wait() == 0)
+        let summary = capture.readAllErrors()
+        let written = try #require(CaptureSummary(summary), "\(summary)")
+        #expect(try tsharkCount(dir.pcapng) == written.packets)
+        #expect(try distinctPackets(dir.pcapng) == written.packets, "no packet twice")
+        #expect(try tsharkCount(dir.pcapng, "tcp.analysis.retransmission || tcp.analysis.out_of_order || tcp.analysis.duplicate_ack") == 0, "\(summary)")
+        #expect(try tsharkCount(dir.pcapng, "http.request") == 1)
+        #expect(try tsharkCount(dir.pcapng, "frame.comment contains \"Receiver Cmd\"") >= written.packets - 1)
+    }
+
     @Test("capture keeps apart two pairs of namespaces that use the same addresses at the same time")
     func captureOverlappingAddresses() throws {
         let nets = [try TestNetwork(), try TestNetwork()] // both 10.231.0.1 ↔ 10.231.0.2
