@@ -316,13 +316,16 @@ static __always_inline bool pt_owner_traced(const struct pt_header *h)
  * more than the event. The reader also polls on a short timer. */
 #define PT_WAKEUP_BYTES (256 << 10)
 
-static __always_inline void pt_submit(void *event, __u64 size)
+/* Returns 0 once the event is on the ring buffer (callers may ignore it). */
+static __always_inline long pt_submit(void *event, __u64 size)
 {
 	__u64 flags = bpf_ringbuf_query(&pt_events, BPF_RB_AVAIL_DATA) >= PT_WAKEUP_BYTES ?
 		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	long err = bpf_ringbuf_output(&pt_events, event, size, flags);
 
-	if (bpf_ringbuf_output(&pt_events, event, size, flags))
+	if (err)
 		pt_count(PT_STAT_RINGBUF_FULL);
+	return err;
 }
 
 #endif /* PIPETRACE_COMMON_BPF_H */

@@ -5,6 +5,19 @@
  * socket's packets in both directions, already tied to their socket: the
  * connection table names the process, the socket its namespace. Loaded only
  * when a capture is asked for, so the other verbs pay nothing for it.
+ *
+ * A packet between two sockets of this host (two namespaces, or loopback)
+ * crosses both hooks: it leaves its sender and enters its receiver. It is
+ * captured once, leaving; the egress hook notes its fingerprint, and the
+ * ingress hook, finding it, sends only the headers marked
+ * PT_PACKET_DELIVERY so user space can name the receiver on the sender's
+ * copy. A packet whose sender is not traced or not local has no
+ * fingerprint and is captured entering; one whose receiver is not local is
+ * simply never seen entering. The fingerprint leaves out addresses and
+ * ports (NAT between the namespaces may change them, and namespaces may
+ * reuse each other's addresses) and keeps what only this packet has: its
+ * sequence and acknowledgment numbers (random per connection), IPv4 id,
+ * flags, window and length.
  */
 #include "common.bpf.h"
 
@@ -30,6 +43,37 @@ struct {
 	__type(key, __u32);
 	__type(value, struct pt_packet_scratch);
 } pt_packet_scratch SEC(".maps");
+
+/* What identifies a packet on both sides of a veth, bridge or loopback. */
+struct pt_packet_key {
+	__u32 seq;
+	__u32 ack;
+	__u32 len;
+	__u16 ip_id;
+	__u16 window;
+	__u8 tcp_flags;
+	__u8 _pad[3];
+};
+
+/* Fingerprints of packets captured leaving, not yet seen entering: how many
+ * such copies. LRU: the copies of packets that leave the host are never
+ * claimed and age out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct pt_packet_key);
+	__type(value, __u32);
+} pt_packets_leaving SEC(".maps");
+
+struct pt_tcp_head {
+	__be16 sport;
+	__be16 dport;
+	__be32 seq;
+	__be32 ack;
+	__u8 doff;  /* data offset in the high nibble */
+	__u8 flags;
+	__be16 window;
+};
 
 struct pt_ipv4_head {
 	__u8 vihl;
@@ -82,6 +126,7 @@ static __always_inline int pt_capture(struct __sk_buff *skb, __u16 direction)
 		return 1;
 	struct pt_packet_event *ev = &s->ev;
 	struct pt_tuple *t = &ev->hdr.tuple;
+	struct pt_packet_key key = {};
 
 	__builtin_memset(&ev->hdr, 0, sizeof(ev->hdr));
 	/* Offset 0 is the IP header in both directions (the hook pushes to it). */
@@ -90,6 +135,7 @@ static __always_inline int pt_capture(struct __sk_buff *skb, __u16 direction)
 		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) || (ip.vihl >> 4) != 4 || ip.protocol != IPPROTO_TCP)
 			return 1;
 		ip_len = (ip.vihl & 0xf) * 4;
+		key.ip_id = ip.id;
 		t->family = AF_INET;
 		__builtin_memcpy(t->saddr, egress ? ip.saddr : ip.daddr, 4);
 		__builtin_memcpy(t->daddr, egress ? ip.daddr : ip.saddr, 4);
@@ -105,11 +151,16 @@ static __always_inline int pt_capture(struct __sk_buff *skb, __u16 direction)
 	} else {
 		return 1;
 	}
-	__be16 ports[2];
-	if (bpf_skb_load_bytes(skb, ip_len, ports, sizeof(ports)))
+	struct pt_tcp_head tcp;
+	if (bpf_skb_load_bytes(skb, ip_len, &tcp, sizeof(tcp)))
 		return 1;
-	t->sport = bpf_ntohs(egress ? ports[0] : ports[1]);
-	t->dport = bpf_ntohs(egress ? ports[1] : ports[0]);
+	t->sport = bpf_ntohs(egress ? tcp.sport : tcp.dport);
+	t->dport = bpf_ntohs(egress ? tcp.dport : tcp.sport);
+	key.seq = tcp.seq;
+	key.ack = tcp.ack;
+	key.len = skb->len;
+	key.window = tcp.window;
+	key.tcp_flags = tcp.flags;
 
 	struct bpf_sock *bsk = skb->sk;
 	if (bsk) {
@@ -118,7 +169,9 @@ static __always_inline int pt_capture(struct __sk_buff *skb, __u16 direction)
 		if (tp) {
 			__u64 key = (__u64)tp;
 			struct pt_conn *c = bpf_map_lookup_elem(&pt_conns, &key);
-			if (c) {
+			/* Not an entry left by a closed socket that lived at this address before. */
+			if (c && !c->closed && (!c->tuple_ready || (c->netns == ev->hdr.netns &&
+			    c->tuple.sport == t->sport && c->tuple.dport == t->dport))) {
 				ev->hdr.pid = c->pid;
 				ev->hdr.tid = c->tid;
 				ev->hdr.cgroup_id = c->cgroup_id;
@@ -132,6 +185,17 @@ static __always_inline int pt_capture(struct __sk_buff *skb, __u16 direction)
 
 	__u32 n = skb->len;
 	__u32 cap = snaplen;
+	__u16 flags = 0;
+	if (!egress) {
+		__u32 *leaving = bpf_map_lookup_elem(&pt_packets_leaving, &key);
+		if (leaving && *leaving > 0) {
+			/* Captured leaving: only the headers, to name the receiver. */
+			if (__sync_fetch_and_sub(leaving, 1) == 1)
+				bpf_map_delete_elem(&pt_packets_leaving, &key);
+			flags = PT_PACKET_DELIVERY;
+			cap = ip_len + (tcp.doff >> 4) * 4;
+		}
+	}
 	if (n > cap)
 		n = cap;
 	if (n > PT_MAX_SNAPLEN)
@@ -144,8 +208,15 @@ static __always_inline int pt_capture(struct __sk_buff *skb, __u16 direction)
 	ev->captured = n;
 	ev->ifindex = skb->ifindex;
 	ev->direction = direction;
-	ev->_pad = 0;
-	pt_submit(ev, sizeof(*ev) + n);
+	ev->flags = flags;
+	if (pt_submit(ev, sizeof(*ev) + n) == 0 && egress) {
+		__u32 one = 1;
+		__u32 *leaving = bpf_map_lookup_elem(&pt_packets_leaving, &key);
+		if (leaving)
+			__sync_fetch_and_add(leaving, 1);
+		else
+			bpf_map_update_elem(&pt_packets_leaving, &key, &one, BPF_NOEXIST);
+	}
 	return 1;
 }
 

@@ -160,8 +160,15 @@ struct pt_packet_event {
 	__u32 captured;  /* bytes that follow: min(len, snap length) */
 	__u32 ifindex;   /* the device it arrived on or leaves by; 0 if none */
 	__u16 direction; /* enum pt_direction: egress = sent by a socket of this host */
-	__u16 _pad;
+	__u16 flags;     /* enum pt_packet_flags */
 	__u8 data[];     /* `captured` bytes from the IP header */
+};
+
+enum pt_packet_flags {
+	/* The receiving end of a packet already captured leaving its sender
+	 * (both ends on this host): only its IP and TCP headers follow, to name
+	 * the receiver; user space joins it to the sender's copy. */
+	PT_PACKET_DELIVERY = 1,
 };
 
 #endif /* PIPETRACE_H */

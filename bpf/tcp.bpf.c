@@ -12,7 +12,8 @@ static __always_inline int pt_emit_retransmit(void *ctx, const struct sock *sk,
 					      const struct sk_buff *skb, __s32 err)
 {
 	struct pt_tcp_event ev = {};
-	const struct tcp_skb_cb *cb = (const struct tcp_skb_cb *)BPF_CORE_READ(skb, cb);
+	/* The address of skb->cb (not its first bytes, which BPF_CORE_READ would read). */
+	const struct tcp_skb_cb *cb = (const struct tcp_skb_cb *)skb->cb;
 
 	if (!sk)
 		return 0;

@@ -15,6 +15,9 @@ public struct AnnotatedPacket: Sendable, Hashable {
     public var responseStarted: RequestRecord?
     /// The kernel retransmitted this segment (tcp_retransmit_skb named its sequence).
     public var isRetransmit = false
+    /// Who received it, when that was a socket of this host too (the packet
+    /// is captured once, leaving its sender; this is its other end).
+    public var receiver: EventHeader?
 
     public init(event: PacketEvent, unixNanoseconds: Int64, interface: CaptureInterface) {
         self.event = event
@@ -23,8 +26,11 @@ public struct AnnotatedPacket: Sendable, Hashable {
     }
 
     /// The packet's comment: `Key: value` lines a display filter can match
-    /// (`frame.comment contains "Container: lb"`), then the request summary
-    /// and the retransmit mark when they apply.
+    /// (`frame.comment contains "Container: lb"`), then the same for the
+    /// receiver on this host (`Receiver PID`, `Receiver Cmd`, `Receiver
+    /// Container`: so `contains "Container: lb"` finds what lb sent and what
+    /// it received), then the request summary and the retransmit mark when
+    /// they apply.
     public var comment: String {
         let h = event.header
         var lines: [String] = []
@@ -33,6 +39,13 @@ public struct AnnotatedPacket: Sendable, Hashable {
             lines.append("Cmd: \(h.comm)")
         }
         lines.append("Container: \(h.container ?? interface.container)")
+        if let r = receiver {
+            if r.pid != 0 {
+                lines.append("Receiver PID: \(r.pid)")
+                lines.append("Receiver Cmd: \(r.comm)")
+            }
+            lines.append("Receiver Container: \(r.container ?? "host")")
+        }
         if let record = requestStarted { lines.append(AnnotatedPacket.summary(record)) }
         if isRetransmit { lines.append("TCP retransmit") }
         return lines.joined(separator: "\n")

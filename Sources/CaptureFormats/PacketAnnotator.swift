@@ -6,9 +6,10 @@ import Packets
 /// which often arrives later than the packet: the owner of a socket first
 /// seen in its handshake, the request a packet starts (a record completes
 /// only with its response, or after the analyzer's merge window), the
-/// retransmit the kernel reports after sending. So packets wait here for
-/// `hold` nanoseconds before they are handed out, in arrival order. Pure:
-/// events and records in, annotated packets out.
+/// retransmit the kernel reports after sending, the receiver on this host of
+/// a packet captured leaving its sender (its delivery). So packets wait here
+/// for `hold` nanoseconds before they are handed out, in arrival order.
+/// Pure: events and records in, annotated packets out.
 public struct PacketAnnotator: Sendable {
     /// How long a packet waits for what concerns it (CLOCK_MONOTONIC ns).
     public let hold: UInt64
@@ -16,15 +17,74 @@ public struct PacketAnnotator: Sendable {
     private var heldStart = 0
     private var newest: UInt64 = 0
     private var owners: [FlowKey: EventHeader] = [:]
+    /// Packets removed from the front of `held`: held[i] is packet number `removed + i`.
+    private var removed = 0
+    /// Packets held that left a socket of this host and whose delivery has
+    /// not come, by fingerprint: their numbers, oldest first.
+    private var leaving: [Fingerprint: [Int]] = [:]
+    /// The same packets, those with data, by acknowledgment number: where a piece finds its whole.
+    private var leavingByAck: [UInt32: [Int]] = [:]
 
     /// Packets marked as some request's first or some response's first, so no other exchange takes them.
     public private(set) var requestsMarked = 0
     public private(set) var retransmitsMarked = 0
+    /// Packets that name their receiver on this host.
+    public private(set) var receiversNamed = 0
+    /// Deliveries whose packet was not held: let go by the expression, lost, or already handed out.
+    public private(set) var deliveriesUnmatched = 0
+    /// Packets seen entering that are pieces of one captured leaving (the path cut it after the
+    /// egress hook, as loopback does with a GSO packet beyond 64 KiB): not written again.
+    public private(set) var piecesDropped = 0
 
     private struct Held: Sendable {
         var packet: AnnotatedPacket
         /// The TCP segment inside, nil for a packet that does not decode.
         var segment: TCPSegment?
+        /// Set for a packet that left a socket of this host.
+        var fingerprint: Fingerprint?
+    }
+
+    /// What one packet has on both sides of a veth, bridge or loopback, as
+    /// packets.bpf.c keys it: not its addresses or ports (NAT may change
+    /// them, namespaces may share them) but its sequence and acknowledgment
+    /// numbers, IPv4 id, flags, window and length.
+    struct Fingerprint: Hashable, Sendable {
+        var sequence: UInt32
+        var acknowledgment: UInt32
+        var length: UInt32
+        var ipID: UInt16
+        var window: UInt16
+        var flags: UInt8
+        /// TCP payload bytes (of the whole packet, not only those captured).
+        var payload: UInt32
+
+        init?(_ packet: PacketEvent) {
+            let b = packet.bytes
+            guard let first = b.first else { return nil }
+            let ip: Int
+            switch first >> 4 {
+            case 4: ip = Int(first & 0x0f) * 4
+            case 6: ip = 40
+            default: return nil
+            }
+            guard ip >= 20, b.count >= ip + 16, Int(packet.length) >= ip + Int(b[ip + 12] >> 4) * 4 else { return nil }
+            func u16(_ i: Int) -> UInt16 { UInt16(b[i]) << 8 | UInt16(b[i + 1]) }
+            func u32(_ i: Int) -> UInt32 { UInt32(u16(i)) << 16 | UInt32(u16(i + 2)) }
+            ipID = first >> 4 == 4 ? u16(4) : 0
+            sequence = u32(ip + 4)
+            acknowledgment = u32(ip + 8)
+            flags = b[ip + 13]
+            window = u16(ip + 14)
+            length = packet.length
+            payload = packet.length - UInt32(ip) - UInt32(b[ip + 12] >> 4) * 4
+        }
+
+        /// This packet's data lies within `whole`'s, sent with the same acknowledgment.
+        func isPiece(of whole: Fingerprint) -> Bool {
+            let offset = sequence &- whole.sequence
+            return acknowledgment == whole.acknowledgment && payload > 0 && offset < whole.payload
+                && UInt64(offset) + UInt64(payload) <= UInt64(whole.payload)
+        }
     }
 
     private struct FlowKey: Hashable, Sendable {
@@ -44,9 +104,37 @@ public struct PacketAnnotator: Sendable {
                                       originalLength: Int(packet.event.length))
         var segment: TCPSegment?
         if case .tcp(let s)? = try? PacketDecoder.decode(captured) { segment = s }
-        held.append(Held(packet: packet, segment: segment))
+        if packet.event.direction == .ingress, let piece = Fingerprint(packet.event), piece.payload > 0,
+           let whole = leavingByAck[piece.acknowledgment]?.first(where: { piece.isPiece(of: held[$0 - removed].fingerprint!) }) {
+            if held[whole - removed].packet.receiver == nil {
+                held[whole - removed].packet.receiver = packet.event.header
+                receiversNamed += 1
+            }
+            piecesDropped += 1
+            return []
+        }
+        let fingerprint = packet.event.direction == .egress ? Fingerprint(packet.event) : nil
+        if let fingerprint {
+            leaving[fingerprint, default: []].append(removed + held.count)
+            if fingerprint.payload > 0 { leavingByAck[fingerprint.acknowledgment, default: []].append(removed + held.count) }
+        }
+        held.append(Held(packet: packet, segment: segment, fingerprint: fingerprint))
         newest = max(newest, packet.event.header.timestamp)
         return release(olderThan: newest > hold ? newest - hold : 0)
+    }
+
+    /// Joins a delivery (the receiving end of a packet captured leaving its
+    /// sender on this host) to that packet, which then names its receiver:
+    /// the oldest held copy with the same fingerprint not yet joined.
+    public mutating func join(_ delivery: PacketEvent) {
+        guard let fingerprint = Fingerprint(delivery), var numbers = leaving[fingerprint], !numbers.isEmpty else {
+            deliveriesUnmatched += 1
+            return
+        }
+        let number = numbers.removeFirst()
+        leaving[fingerprint] = numbers.isEmpty ? nil : numbers
+        held[number - removed].packet.receiver = delivery.header
+        receiversNamed += 1
     }
 
     /// Learns a socket's owner from an event a process raised on it (data, open).
@@ -114,22 +202,38 @@ public struct PacketAnnotator: Sendable {
         var out: [AnnotatedPacket] = []
         while heldStart < held.count, limit == .max || held[heldStart].packet.event.header.timestamp < limit {
             var packet = held[heldStart].packet
-            let h = packet.event.header
-            if h.pid == 0, let owner = owners[FlowKey(netns: h.netns, tuple: h.tuple)] {
-                packet.event.header.pid = owner.pid
-                packet.event.header.tid = owner.tid
-                packet.event.header.comm = owner.comm
-                packet.event.header.cgroupID = owner.cgroupID
-                packet.event.header.connectionID = owner.connectionID
-                if packet.event.header.container == nil { packet.event.header.container = owner.container }
+            if let fingerprint = held[heldStart].fingerprint {
+                let number = removed + heldStart
+                if var numbers = leaving[fingerprint] {
+                    numbers.removeAll { $0 == number }
+                    leaving[fingerprint] = numbers.isEmpty ? nil : numbers
+                }
+                if var numbers = leavingByAck[fingerprint.acknowledgment] {
+                    numbers.removeAll { $0 == number }
+                    leavingByAck[fingerprint.acknowledgment] = numbers.isEmpty ? nil : numbers
+                }
             }
+            resolveOwner(&packet.event.header)
+            if packet.receiver != nil { resolveOwner(&packet.receiver!) }
             out.append(packet)
             heldStart += 1
         }
         if heldStart > 4096 && heldStart * 2 > held.count {
             held.removeFirst(heldStart)
+            removed += heldStart
             heldStart = 0
         }
         return out
+    }
+
+    /// Names the process of a packet seen before its socket was in the connection table.
+    private func resolveOwner(_ h: inout EventHeader) {
+        guard h.pid == 0, let owner = owners[FlowKey(netns: h.netns, tuple: h.tuple)] else { return }
+        h.pid = owner.pid
+        h.tid = owner.tid
+        h.comm = owner.comm
+        h.cgroupID = owner.cgroupID
+        h.connectionID = owner.connectionID
+        if h.container == nil { h.container = owner.container }
     }
 }

@@ -11,16 +11,21 @@ import Packets
 /// `pipetrace_retransmit`. Fields pipetrace does not know (namespaces of
 /// pid and mount, uid, parent) are 0, as Tracee writes them when unknown.
 public struct TraceeJSONWriter: CaptureFormat {
-    /// Tracee's ids where its event list has them (pkg/events/core.go, v0.24);
-    /// pipetrace's own events and net_packet_raw use ids of their own.
+    /// Tracee's ids for its events (pkg/events/core.go of v0.24.0 and
+    /// v0.24.1: NetPacketRaw is StartCommonID 700 + 1, the HTTP and flow
+    /// events count from StartUserSpaceID 2000; later Tracee dropped
+    /// NetFlowEnd, moving the flow events to 2012 and 2013). pipetrace's own
+    /// events take ids from 10000 up: above MaxBuiltinID (9999), which no
+    /// Tracee event uses (9000 and up are arm64's unsupported syscalls,
+    /// 6000 signatures, 7500 detectors, 8000 tests).
     public enum EventID: String, Sendable {
+        case netPacketRaw = "701"
         case netPacketHTTPRequest = "2010"
         case netPacketHTTPResponse = "2011"
         case netFlowTCPBegin = "2013"
         case netFlowTCPEnd = "2014"
-        case netPacketRaw = "9000"
-        case pipetraceRequest = "9001"
-        case pipetraceRetransmit = "9002"
+        case pipetraceRequest = "10000"
+        case pipetraceRetransmit = "10001"
     }
 
     public let wallClock: WallClock
@@ -88,20 +93,24 @@ public struct TraceeJSONWriter: CaptureFormat {
                                                         remote: Endpoint(address: IPAddress(ipv4: [0, 0, 0, 0]), port: 0)))
             header.container = record.client.pid != nil ? record.client.container : record.server.container
             return line(header, time: record.start, id: .pipetraceRequest, name: "pipetrace_request") { w in
+                // The summary first, as a string Traceeshark shows and filters; then the whole record.
+                w.add("summary", "string") { $0.field("value", AnnotatedPacket.summary(record)) }
                 var nested = JSONWriter()
                 record.writeJSON(into: &nested)
-                w.add("record", "pipetrace.RequestRecord") { $0.rawField("value", nested.bytes) }
+                // "unknown": Tracee's type for a nested object it has no Go type for (as triggeredBy);
+                // Traceeshark shows it as such, where a type name of our own would make it warn.
+                w.add("record", "unknown") { $0.rawField("value", nested.bytes) }
             }
         case .retransmit(let r):
             let h = r.header
             return line(h, time: wallClock.unixNanoseconds(h.timestamp), id: .pipetraceRetransmit, name: "pipetrace_retransmit") { w in
-                w.add("src", "const char*") { $0.field("value", h.tuple.local.address.description) }
-                w.add("dst", "const char*") { $0.field("value", h.tuple.remote.address.description) }
-                w.add("src_port", "u16") { $0.field("value", h.tuple.local.port) }
-                w.add("dst_port", "u16") { $0.field("value", h.tuple.remote.port) }
-                w.add("seq", "u32") { $0.field("value", r.sequence) }
-                w.add("segments", "u32") { $0.field("value", r.segments) }
-                w.add("state", "const char*") { $0.field("value", r.state.name) }
+                w.add("src", "string") { $0.field("value", h.tuple.local.address.description) }
+                w.add("dst", "string") { $0.field("value", h.tuple.remote.address.description) }
+                w.add("src_port", "uint16") { $0.field("value", h.tuple.local.port) }
+                w.add("dst_port", "uint16") { $0.field("value", h.tuple.remote.port) }
+                w.add("seq", "uint32") { $0.field("value", r.sequence) }
+                w.add("segments", "uint32") { $0.field("value", r.segments) }
+                w.add("state", "string") { $0.field("value", r.state.name) }
             }
         case .connectionOpened(let c), .connectionClosed(let c):
             let opened: Bool
@@ -112,13 +121,14 @@ public struct TraceeJSONWriter: CaptureFormat {
             let (src, dst) = outgoing ? (h.tuple.local, h.tuple.remote) : (h.tuple.remote, h.tuple.local)
             return line(h, time: wallClock.unixNanoseconds(h.timestamp), id: opened ? .netFlowTCPBegin : .netFlowTCPEnd,
                         name: opened ? "net_flow_tcp_begin" : "net_flow_tcp_end") { w in
-                w.add("conn_direction", "const char*") { $0.field("value", outgoing ? "outgoing" : "incoming") }
-                w.add("src", "const char*") { $0.field("value", src.address.description) }
-                w.add("dst", "const char*") { $0.field("value", dst.address.description) }
-                w.add("src_port", "u16") { $0.field("value", src.port) }
-                w.add("dst_port", "u16") { $0.field("value", dst.port) }
-                w.add("src_dns", "const char **") { w in w.beginArray("value"); w.endArray() }
-                w.add("dst_dns", "const char **") { w in w.beginArray("value"); w.endArray() }
+                // Tracee v0.24's argument types for these events (Go names, not C ones).
+                w.add("conn_direction", "string") { $0.field("value", outgoing ? "outgoing" : "incoming") }
+                w.add("src", "string") { $0.field("value", src.address.description) }
+                w.add("dst", "string") { $0.field("value", dst.address.description) }
+                w.add("src_port", "uint16") { $0.field("value", src.port) }
+                w.add("dst_port", "uint16") { $0.field("value", dst.port) }
+                w.add("src_dns", "[]string") { w in w.beginArray("value"); w.endArray() }
+                w.add("dst_dns", "[]string") { w in w.beginArray("value"); w.endArray() }
             }
         }
     }

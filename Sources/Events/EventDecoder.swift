@@ -81,7 +81,8 @@ public enum EventDecoder {
                 direction: raw.direction == UInt16(PT_DIR_EGRESS.rawValue) ? .egress : .ingress,
                 interfaceIndex: raw.ifindex,
                 length: raw.len,
-                bytes: [UInt8](source)))
+                bytes: [UInt8](source),
+                isDelivery: raw.flags & UInt16(PT_PACKET_DELIVERY.rawValue) != 0))
         default:
             throw .unknownKind(kind)
         }

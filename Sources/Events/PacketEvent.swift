@@ -1,6 +1,7 @@
 /// One TCP packet of a traced connection, from its IP header, as it crossed
 /// the socket layer (cgroup ingress or egress). A packet sent between two
-/// namespaces of the same host is seen twice: leaving one, entering the other.
+/// sockets of the same host is captured once, leaving; entering, it comes
+/// again as a delivery (headers only) that names its receiver.
 public struct PacketEvent: Sendable, Hashable {
     /// Who owns the socket (pid 0 and empty comm when the connection table
     /// does not know it yet, as for a handshake the kernel answers alone);
@@ -14,13 +15,19 @@ public struct PacketEvent: Sendable, Hashable {
     public var length: UInt32
     /// The first bytes, up to the snap length, starting with the IP header.
     public var bytes: [UInt8]
+    /// The receiving end of a packet already captured leaving its sender on
+    /// this host: `bytes` hold only its IP and TCP headers, `header` names
+    /// the receiver. Not a packet of its own.
+    public var isDelivery: Bool
 
-    public init(header: EventHeader, direction: Direction, interfaceIndex: UInt32, length: UInt32, bytes: [UInt8]) {
+    public init(header: EventHeader, direction: Direction, interfaceIndex: UInt32, length: UInt32, bytes: [UInt8],
+                isDelivery: Bool = false) {
         self.header = header
         self.direction = direction
         self.interfaceIndex = interfaceIndex
         self.length = length
         self.bytes = bytes
+        self.isDelivery = isDelivery
     }
 
     /// Fewer bytes captured than the packet had: the snap length cut it.

@@ -16,7 +16,8 @@ struct CaptureCommand: ParsableCommand {
         of each packet, and a comment per packet with `PID: …`, `Cmd: …` and `Container: …` lines; \
         the first packet of each request also carries its summary (`HTTP GET /metrics 200 14.8 ms \
         hop collector→lb`), a retransmitted segment `TCP retransmit`. A packet between two \
-        namespaces of this host is recorded twice, leaving one and entering the other.
+        sockets of this host (two namespaces, or loopback) is written once, as it left its sender, \
+        with `Receiver PID: …`, `Receiver Cmd: …` and `Receiver Container: …` lines for its other end.
         EXPRESSION is a tcpdump filter (pcap-filter syntax), applied to every packet.
         With -o, the same capture is also written as JSON lines in Tracee's `-o json` format \
         (net_packet_raw, net_packet_http_request/response, net_flow_tcp_begin/end) plus \

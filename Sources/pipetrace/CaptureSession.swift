@@ -42,6 +42,9 @@ struct CaptureSession {
 
     mutating func process(_ event: ProbeEvent) {
         switch event {
+        case .packet(let p) where p.isDelivery:
+            annotator.join(p)
+            return
         case .packet(let p):
             packetsSeen += 1
             if let filter, !filter.matches(p.bytes, length: Int(p.length)) {
@@ -89,6 +92,8 @@ struct CaptureSession {
         if filter != nil { line += ", \(packetsFilteredOut) filtered out by the expression" }
         line += "; \(records) requests, \(annotator.requestsMarked) marked on their first packet"
         line += ", \(annotator.retransmitsMarked) retransmitted segments marked"
+        line += "; \(annotator.receiversNamed) seen at both ends on this host, written once"
+        if annotator.piecesDropped > 0 { line += " (\(annotator.piecesDropped) cut in pieces on the way)" }
         line += "; \(stats.lostEvents) events lost (ring buffer full)\n"
         return line
     }

@@ -15,7 +15,7 @@ struct TraceeJSONWriterTests {
         {"timestamp":1700000000123456789,"threadStartTime":0,"processorId":0,"processId":42,"cgroupId":7,"threadId":42,\
         "parentProcessId":0,"hostProcessId":42,"hostThreadId":42,"hostParentProcessId":0,"userId":0,"mountNamespace":0,\
         "pidNamespace":0,"processName":"curl","executable":{"path":""},"hostName":"vm","containerId":"lb",\
-        "container":{"id":"lb","name":"lb"},"kubernetes":{},"eventId":"9000","eventName":"net_packet_raw",\
+        "container":{"id":"lb","name":"lb"},"kubernetes":{},"eventId":"701","eventName":"net_packet_raw",\
         "matchedPolicies":[],"argsNum":1,"returnValue":0,"syscall":"","stackAddresses":[],\
         "contextFlags":{"containerStarted":true,"isCompat":false},"threadEntityId":0,"processEntityId":0,"parentEntityId":0,\
         "args":[{"name":"data","type":"[]byte","value":"RQAAFAE="}]}
@@ -58,23 +58,40 @@ struct TraceeJSONWriterTests {
         let line = String(decoding: writer.encode(.connectionOpened(opened)), as: UTF8.self)
         #expect(line.contains(#""eventId":"2013","eventName":"net_flow_tcp_begin""#))
         #expect(line.hasSuffix("""
-        "args":[{"name":"conn_direction","type":"const char*","value":"incoming"},{"name":"src","type":"const char*","value":"10.0.0.2"},\
-        {"name":"dst","type":"const char*","value":"10.0.0.1"},{"name":"src_port","type":"u16","value":40000},\
-        {"name":"dst_port","type":"u16","value":8080},{"name":"src_dns","type":"const char **","value":[]},\
-        {"name":"dst_dns","type":"const char **","value":[]}]}
+        "args":[{"name":"conn_direction","type":"string","value":"incoming"},{"name":"src","type":"string","value":"10.0.0.2"},\
+        {"name":"dst","type":"string","value":"10.0.0.1"},{"name":"src_port","type":"uint16","value":40000},\
+        {"name":"dst_port","type":"uint16","value":8080},{"name":"src_dns","type":"[]string","value":[]},\
+        {"name":"dst_dns","type":"[]string","value":[]}]}
 
         """))
         let closed = String(decoding: writer.encode(.connectionClosed(opened)), as: UTF8.self)
         #expect(closed.contains(#""eventName":"net_flow_tcp_end""#) && closed.contains(#""argsNum":7"#))
     }
 
-    @Test("a request record is pipetrace_request carrying the record's own JSON")
+    @Test("a request record is pipetrace_request, an id above Tracee's, with its summary and the record's own JSON")
     func request() {
         let record = RecordFixtures.record()
         let line = String(decoding: writer.encode(.request(record)), as: UTF8.self)
         #expect(line.hasPrefix(#"{"timestamp":1700000000000000000,"#))
-        #expect(line.contains(#""eventName":"pipetrace_request""#))
-        #expect(line.hasSuffix(#"{"name":"record","type":"pipetrace.RequestRecord","value":\#(record.json)}]}"# + "\n"))
+        #expect(line.contains(#""eventId":"10000","eventName":"pipetrace_request""#))
+        #expect(line.contains(#""argsNum":2,"#))
+        #expect(line.contains(#"{"name":"summary","type":"string","value":"\#(AnnotatedPacket.summary(record))"}"#))
+        #expect(line.hasSuffix(#"{"name":"record","type":"unknown","value":\#(record.json)}]}"# + "\n"))
+    }
+
+    @Test("a retransmit is pipetrace_retransmit with Go-named argument types Traceeshark dissects")
+    func retransmit() {
+        let event = RetransmitEvent(header: Fixtures.header(local: Fixtures.server, remote: Fixtures.client), segments: 2,
+                                    sequence: 1000, state: .established, error: 0)
+        let line = String(decoding: writer.encode(.retransmit(event)), as: UTF8.self)
+        #expect(line.contains(#""eventId":"10001","eventName":"pipetrace_retransmit""#))
+        #expect(line.hasSuffix("""
+        "args":[{"name":"src","type":"string","value":"10.0.0.1"},{"name":"dst","type":"string","value":"10.0.0.2"},\
+        {"name":"src_port","type":"uint16","value":8080},{"name":"dst_port","type":"uint16","value":40000},\
+        {"name":"seq","type":"uint32","value":1000},{"name":"segments","type":"uint32","value":2},\
+        {"name":"state","type":"string","value":"ESTABLISHED"}]}
+
+        """))
     }
 
     @Test("base64 as Go encodes a []byte", arguments: [([UInt8](), ""), ([0x66], "Zg=="), ([0x66, 0x6f], "Zm8="),

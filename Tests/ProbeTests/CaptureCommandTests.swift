@@ -33,7 +33,7 @@ extension ProbeTests {
         #expect(capture.wait() == 0)
         let summary = capture.readAllErrors()
         let written = try #require(CaptureSummary(summary), "\(summary)")
-        #expect(written.packets >= 14, "a handshake, a request, a response and a teardown, seen from both ends: \(summary)")
+        #expect(written.packets >= 7, "a handshake, a request, a response and a teardown, each once: \(summary)")
         #expect(written.requests == 1, "\(summary)")
 
         // tshark opens it without complaint and sees what pipetrace wrote.
@@ -45,15 +45,21 @@ extension ProbeTests {
         #expect(try tsharkCount(dir.pcapng, "http.request") == written.requests)
         #expect(try tsharkCount(dir.pcapng, "frame.comment contains \"HTTP GET /metrics 200\"") == written.requests)
 
-        // Each side's packets, by the container and command in their comments, are that side's interface's packets.
+        // Each packet is written once, as it left its sender: each side's packets, by the container and
+        // command on their first lines, are that side's interface's packets; the receiver is the other side.
         let serverDevice = try vethName(net, net.server), clientDevice = try vethName(net, net.client)
         let onServer = try tsharkCount(dir.pcapng, "frame.interface_name == \"\(serverDevice)\"")
         let onClient = try tsharkCount(dir.pcapng, "frame.interface_name == \"\(clientDevice)\"")
         #expect(onServer > 0 && onClient > 0 && onServer + onClient == written.packets)
-        #expect(try tsharkCount(dir.pcapng, "frame.comment contains \"Container: \(net.server)\"") == onServer)
-        #expect(try tsharkCount(dir.pcapng, "frame.comment contains \"Container: \(net.client)\"") == onClient)
-        #expect(try tsharkCount(dir.pcapng, "frame.comment contains \"Cmd: python3\"") == onServer)
-        #expect(try tsharkCount(dir.pcapng, "frame.comment contains \"Cmd: curl\"") == onClient)
+        #expect(try tsharkCount(dir.pcapng, ProbeTests.sentBy("Container: \(net.server)")) == onServer)
+        #expect(try tsharkCount(dir.pcapng, ProbeTests.sentBy("Container: \(net.client)")) == onClient)
+        #expect(try tsharkCount(dir.pcapng, ProbeTests.sentBy("Cmd: python3")) == onServer)
+        #expect(try tsharkCount(dir.pcapng, ProbeTests.sentBy("Cmd: curl")) == onClient)
+        let toServer = try tsharkCount(dir.pcapng, "frame.comment contains \"Receiver Container: \(net.server)\"")
+        let toClient = try tsharkCount(dir.pcapng, "frame.comment contains \"Receiver Container: \(net.client)\"")
+        #expect(toServer > 0 && toClient > 0, "the receivers are named")
+        #expect(try tsharkCount(dir.pcapng, "frame.comment contains \"Receiver Container: \(net.server)\" && frame.interface_name == \"\(clientDevice)\"") == toServer)
+        #expect(try tsharkCount(dir.pcapng, "frame.comment contains \"Receiver Cmd: curl\" && frame.interface_name == \"\(serverDevice)\"") == (try tsharkCount(dir.pcapng, "frame.comment contains \"Receiver Cmd: curl\"")))
 
         // The JSON lines: Tracee's fields in order, and every packet decodes to one tshark dissects.
         let lines = try String(contentsOfFile: dir.json, encoding: .utf8).split(separator: "\n")
@@ -120,6 +126,197 @@ extension ProbeTests {
         #expect(!FileManager.default.fileExists(atPath: dir.pcapng), "nothing written before the expression is known good")
     }
 
+    @Test("capture between two namespaces holds each packet once, as tcpdump on one veth end sees it, with sender and receiver named")
+    func captureWritesLocalPacketsOnce() throws {
+        let net = try TestNetwork()
+        defer { net.remove() }
+        let run = try captureOneDownload(net, bodyBytes: 400_000)
+        let packets = try tsharkCount(run.dir.pcapng)
+        #expect(packets == run.written.packets)
+        let onVeth = try tsharkCount(run.tcpdump)
+        #expect(packets == onVeth, "pipetrace wrote \(packets) packets, tcpdump on the veth saw \(onVeth)")
+        #expect(try tsharkCount(run.dir.pcapng, "tcp.analysis.retransmission || tcp.analysis.out_of_order || tcp.analysis.duplicate_ack") == 0)
+        #expect(try distinctPackets(run.dir.pcapng) == packets, "no packet twice")
+        #expect(try distinctPackets(run.dir.pcapng) == (try distinctPackets(run.tcpdump)))
+
+        // Who sent it and who received it, by their pids and commands.
+        let lines = try Shell.run(["tshark", "-r", run.dir.pcapng, "-T", "fields", "-E", "separator=|", "-e", "tcp.srcport", "-e", "frame.comment"])
+        var named = 0
+        for line in lines.split(separator: "\n") {
+            let fields = line.split(separator: "|", maxSplits: 1).map(String.init)
+            let fromServer = fields.first == "8080"
+            let comment = (fields.count > 1 ? fields[1] : "").replacingOccurrences(of: "\\n", with: "\n")
+            let (sender, receiver) = fromServer ? (run.server, run.client) : (run.client, run.server)
+            #expect(comment.hasPrefix("PID: \(sender.pid)\nCmd: \(sender.comm)\n"), "\(comment)")
+            if comment.contains("Receiver") {
+                #expect(comment.contains("Receiver PID: \(receiver.pid)\nReceiver Cmd: \(receiver.comm)\n"), "\(comment)")
+                named += 1
+            }
+        }
+        #expect(named >= packets - 1, "every packet names its receiver (but a last ACK a TIME_WAIT socket takes)")
+    }
+
+    @Test("capture under real loss (iptables drops a tenth of the data) still shows and marks the real retransmissions")
+    func captureKeepsRealRetransmissions() throws {
+        let net = try TestNetwork()
+        defer { net.remove() }
+        // Dropped entering the client, after its veth (where tcpdump looks) and before its socket: only
+        // data segments, so no ACK the kernel sends alone (never seen leaving) goes missing.
+        try Shell.run(net.exec(net.client, ["iptables", "-A", "INPUT", "-p", "tcp", "--sport", "8080", "-m", "length", "--length", "200:65535",
+                                            "-m", "statistic", "--mode", "random", "--probability", "0.1", "-j", "DROP"]))
+        let run = try captureOneDownload(net, bodyBytes: 3_000_000)
+        let packets = try tsharkCount(run.dir.pcapng)
+        #expect(packets == run.written.packets)
+        #expect(packets == (try tsharkCount(run.tcpdump)))
+        #expect(try distinctPackets(run.dir.pcapng) == packets)
+        // Where tshark sees a segment again (a retransmission, or out of order for a resend within its RTT guess),
+        // in pipetrace's file as in tcpdump's, and pipetrace marks those segments from the kernel's own report.
+        let resent = "tcp.analysis.retransmission || tcp.analysis.out_of_order"
+        let seen = try tsharkCount(run.dir.pcapng, resent)
+        let seenOnVeth = try tsharkCount(run.tcpdump, resent)
+        #expect(seen > 0 && seen == seenOnVeth, "\(seen) resent segments, \(seenOnVeth) on the veth")
+        #expect(try tsharkCount(run.dir.pcapng, "frame.comment contains \"TCP retransmit\"") == seen)
+        #expect(try tsharkCount(run.dir.pcapng, "frame.comment contains \"TCP retransmit\" && !(\(resent))") == 0)
+        #expect(run.written.requests == 1)
+    }
+
+    @Test("capture on loopback holds each packet once, even a GSO packet loopback cuts in pieces on the way in")
+    func captureLoopbackOnce() throws {
+        let net = try TestNetwork()
+        defer { net.remove() }
+        let dir = try CaptureScratch()
+        let server = try startServer(net, mode: "plain", bodyBytes: 1_000_000, bind: "127.0.0.1")
+        let capture = try Child([Repository.pipetraceBinary, "capture", "-w", dir.pcapng, "--snaplen", "256", "--container", net.server])
+        #expect((capture.readErrorLine() ?? "").contains("capturing"))
+        let client = try Child(net.exec(net.server, ["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:8080/data"]))
+        #expect(client.wait() == 0)
+        server.wait()
+        usleep(300_000)
+        capture.signal(SIGINT)
+        #expect(capture.wait() == 0)
+        let summary = capture.readAllErrors()
+        let written = try #require(CaptureSummary(summary), "\(summary)")
+        #expect(try tsharkCount(dir.pcapng) == written.packets)
+        #expect(try distinctPackets(dir.pcapng) == written.packets, "no packet twice")
+        #expect(try tsharkCount(dir.pcapng, "tcp.analysis.retransmission || tcp.analysis.out_of_order || tcp.analysis.duplicate_ack") == 0, "\(summary)")
+        #expect(try tsharkCount(dir.pcapng, "http.request") == 1)
+        #expect(try tsharkCount(dir.pcapng, "frame.comment contains \"Receiver Cmd\"") >= written.packets - 1)
+    }
+
+    @Test("capture keeps apart two pairs of namespaces that use the same addresses at the same time")
+    func captureOverlappingAddresses() throws {
+        let nets = [try TestNetwork(), try TestNetwork()] // both 10.231.0.1 ↔ 10.231.0.2
+        defer { nets.forEach { $0.remove() } }
+        let dir = try CaptureScratch()
+        let servers = try nets.map { try startServer($0, mode: "plain", bodyBytes: 300_000) }
+        var dumps: [(Child, String)] = []
+        for (i, net) in nets.enumerated() {
+            let file = dir.path + "/tcpdump\(i).pcap"
+            dumps.append((try Child(net.exec(net.client, ["tcpdump", "-Z", "root", "-i", try vethName(net, net.client), "-s", "256", "-U",
+                                                          "-w", file, "tcp", "port", "8080"])), file))
+            for _ in 0..<200 where ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0) < 24 { usleep(50_000) }
+        }
+        let capture = try Child([Repository.pipetraceBinary, "capture", "-w", dir.pcapng, "--snaplen", "256"]
+                                + nets.flatMap { ["--container", $0.server, "--container", $0.client] })
+        #expect((capture.readErrorLine() ?? "").contains("capturing"))
+        let clients = try nets.map { try Child($0.exec($0.client, ["curl", "-s", "-o", "/dev/null", "http://\($0.serverAddress):8080/data"])) }
+        for c in clients { #expect(c.wait() == 0) }
+        servers.forEach { $0.wait() }
+        usleep(300_000)
+        capture.signal(SIGINT)
+        #expect(capture.wait() == 0)
+        for (dump, _) in dumps { dump.signal(SIGKILL); _ = dump.wait() }
+        let written = try #require(CaptureSummary(capture.readAllErrors()))
+        let seen = try dumps.map { try tsharkCount($0.1) }
+        #expect(written.packets == seen[0] + seen[1], "\(written.packets) written, tcpdump saw \(seen)")
+        #expect(try distinctPackets(dir.pcapng) == written.packets)
+        #expect(try tsharkCount(dir.pcapng, "tcp.analysis.retransmission || tcp.analysis.out_of_order") == 0)
+        // Each packet's receiver is the other end of its own pair.
+        for (i, net) in nets.enumerated() {
+            let other = nets[1 - i]
+            let mine = "\(ProbeTests.sentBy("Container: \(net.client)")) || \(ProbeTests.sentBy("Container: \(net.server)"))"
+            #expect(try tsharkCount(dir.pcapng, mine) == seen[i])
+            #expect(try tsharkCount(dir.pcapng, "(\(mine)) && (frame.comment contains \"Receiver Container: \(other.client)\" || frame.comment contains \"Receiver Container: \(other.server)\")") == 0)
+            #expect(try tsharkCount(dir.pcapng, "(\(mine)) && frame.comment contains \"Receiver Container\"") >= seen[i] - 1)
+        }
+    }
+
+    /// Traceeshark's tracee-event dissector, built against Debian's Wireshark 4.0 by whoever runs this
+    /// (this repository holds no recipe for it) and installed under $PIPETRACE_TRACEESHARK_HOME's
+    /// personal plugin folder; its wiretap reader needs Wireshark's private wtap-int.h, which Debian does
+    /// not ship, so the JSON lines reach the dissector as LINKTYPE_USER0 records, as that reader hands them.
+    @Test("Traceeshark's dissector reads the JSON capture: every net_packet_raw a packet, filters by event and process",
+          .enabled(if: ProcessInfo.processInfo.environment["PIPETRACE_TRACEESHARK_HOME"] != nil))
+    func traceesharkReadsTheJSON() throws {
+        let home = try #require(ProcessInfo.processInfo.environment["PIPETRACE_TRACEESHARK_HOME"])
+        let captures = Repository.root.appendingPathComponent("captures").path
+        let dir = try CaptureScratch()
+        let records = dir.path + "/tracee-json-records.pcap"
+        try TraceeJSONRecords.write(jsonLines: captures + "/pipeline.json", to: records)
+        // Wireshark loads personal plugins only for a user without privileges.
+        let tshark = (getuid() == 0 ? ["runuser", "-u", "nobody", "--"] : []) + ["env", "HOME=\(home)", "tshark"]
+        #expect(try Shell.run(tshark + ["-G", "plugins"]).contains("tracee-event"), "Traceeshark's plugin is not installed in \(home)")
+        func count(_ filter: String) throws -> Int {
+            try Shell.run(tshark + ["-r", records, "-Y", filter, "-T", "fields", "-e", "frame.number"]).split(separator: "\n").count
+        }
+        let pcapng = captures + "/pipeline.pcapng"
+        #expect(try count("tracee.eventName == \"net_packet_raw\"") == (try tsharkCount(pcapng)))
+        #expect(try count("(tracee.eventName == \"net_packet_raw\") && (tracee.processName == \"nginx\")")
+            == (try tsharkCount(pcapng, ProbeTests.sentBy("Cmd: nginx"))))
+        #expect(try count("http.request && tracee.eventName == \"net_packet_raw\"") == (try tsharkCount(pcapng, "http.request")))
+        #expect(try count("tracee.eventName == \"net_packet_http_request\"") == 10)
+        #expect(try count("tracee.eventName == \"pipetrace_request\"") == 10)
+        #expect(try count("_ws.malformed || _ws.expert.severity >= \"error\"") == 0)
+        let check = try Child(tshark + ["-r", records, "-q"])
+        let complaints = check.readAllErrors()
+        #expect(check.wait() == 0)
+        #expect(!complaints.contains("WARNING") && !complaints.contains("unknown type"), "\(complaints)")
+    }
+
+    /// One download from the server namespace to curl in the client's, captured by pipetrace
+    /// (both containers) and by tcpdump on the client's veth.
+    func captureOneDownload(_ net: TestNetwork, bodyBytes: Int) throws
+        -> (dir: CaptureScratch, written: CaptureSummary, tcpdump: String, server: (pid: Int32, comm: String), client: (pid: Int32, comm: String)) {
+        let dir = try CaptureScratch()
+        let tcpdumpFile = dir.path + "/tcpdump.pcap"
+        let server = try startServer(net, mode: "plain", bodyBytes: bodyBytes)
+        let device = try vethName(net, net.client)
+        let tcpdump = try Child(net.exec(net.client, ["tcpdump", "-Z", "root", "-i", device, "-s", "256", "-U", "-w", tcpdumpFile, "tcp", "port", "8080"]))
+        // tcpdump writes its file's header once it listens.
+        for _ in 0..<200 where ((try? FileManager.default.attributesOfItem(atPath: tcpdumpFile)[.size] as? Int) ?? 0) < 24 {
+            usleep(50_000)
+        }
+        let capture = try Child([Repository.pipetraceBinary, "capture", "-w", dir.pcapng, "--snaplen", "256",
+                                 "--container", net.server, "--container", net.client])
+        let ready = capture.readErrorLine() ?? ""
+        #expect(ready.contains("capturing"), "\(ready)")
+        let client = try Child(net.exec(net.client, ["curl", "-s", "-o", "/dev/null", "http://\(net.serverAddress):8080/data"]))
+        let clientPid = client.pid
+        #expect(client.wait() == 0)
+        server.wait()
+        usleep(300_000)
+        capture.signal(SIGINT)
+        #expect(capture.wait() == 0)
+        // SIGKILL: the test runner's children inherit its blocked signals, and -U wrote every packet already.
+        tcpdump.signal(SIGKILL)
+        _ = tcpdump.wait()
+        let summary = capture.readAllErrors()
+        let written = try #require(CaptureSummary(summary), "\(summary)")
+        return (dir, written, tcpdumpFile, (server.pid, "python3"), (clientPid, "curl"))
+    }
+
+    /// Packets that differ in something a copy would keep (ports, sequence and acknowledgment numbers, flags, IPv4 id, length).
+    func distinctPackets(_ file: String) throws -> Int {
+        let rows = try Shell.run(["tshark", "-r", file, "-T", "fields", "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tcp.seq_raw",
+                                  "-e", "tcp.ack_raw", "-e", "tcp.flags", "-e", "ip.id", "-e", "tcp.len"])
+        return Set(rows.split(separator: "\n")).count
+    }
+
+    /// A display filter for packets whose sender's lines (the first ones) include `line`.
+    static func sentBy(_ line: String) -> String {
+        "frame.comment matches \"(^|\\n)\(line)\""
+    }
+
     /// Frames of a capture file tshark counts, all or those a display filter selects.
     func tsharkCount(_ file: String, _ filter: String? = nil) throws -> Int {
         let output = try Shell.run(["tshark", "-r", file, "-T", "fields", "-e", "frame.number"] + (filter.map { ["-Y", $0] } ?? []))
@@ -178,5 +375,25 @@ enum RawPcapFile {
             out.append(contentsOf: p)
         }
         try out.write(to: URL(fileURLWithPath: path))
+    }
+}
+
+/// Tracee JSON lines as Traceeshark's wiretap reader hands them to its dissector: one
+/// LINKTYPE_USER0 record per `{"timestamp":` line, stamped with that timestamp (nanosecond pcap).
+enum TraceeJSONRecords {
+    static func write(jsonLines path: String, to destination: String) throws {
+        var out = Data()
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
+        u32(0xa1b2_3c4d); u16(2); u16(4); u32(0); u32(0); u32(1 << 20); u32(147)
+        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") where line.hasPrefix(#"{"timestamp":"#) {
+            let digits = line.dropFirst(13).prefix { $0.isNumber }
+            let ns = try #require(UInt64(digits))
+            let bytes = Array(line.utf8)
+            u32(UInt32(ns / 1_000_000_000)); u32(UInt32(ns % 1_000_000_000)); u32(UInt32(bytes.count)); u32(UInt32(bytes.count))
+            out.append(contentsOf: bytes)
+        }
+        try out.write(to: URL(fileURLWithPath: destination))
+        chmod(destination, 0o644)
     }
 }
