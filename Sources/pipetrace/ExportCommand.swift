@@ -116,7 +116,7 @@ struct ExportCommand: ParsableCommand {
                 return
             }
             snapshot.records += 1
-            apply(metrics.updates(for: record))
+            metrics.add(record)
             for sink in outputs.sinks { sink.record(record) }
         }
         var lastEvents: UInt64 = 0
@@ -130,6 +130,7 @@ struct ExportCommand: ParsableCommand {
             lastEvents = stats.events
             lastTick = now
             snapshot.sinks = Dictionary(uniqueKeysWithValues: outputs.sinks.map { ($0.name, $0.health) })
+            apply(metrics.takeUpdates())
             apply(health.updates(for: snapshot))
             guard send, !outputs.sinks.isEmpty else { return }
             let series = store.timeSeries(at: Int64(Date().timeIntervalSince1970 * 1000))
@@ -152,6 +153,8 @@ struct ExportCommand: ParsableCommand {
             try probe.poll(timeoutMilliseconds: 50) { event in
                 for record in analyzer.process(event) { take(record) }
             }
+            // Once per poll, not per record: the stores look each changed series up once.
+            apply(metrics.takeUpdates())
             if monotonicNow() >= nextExport {
                 tick(send: true)
                 nextExport = monotonicNow() + UInt64(config.interval * 1e9)
