@@ -54,7 +54,7 @@ public struct Analyzer: Sendable {
             var (slot, connection) = takeOrCreate(header)
             if open.role != .unknown { connection.role = open.role }
             connection.lastSeen = now
-            connections.put(connection, in: slot)
+            connections.put(consume connection, in: slot)
         case .connectionClosed:
             if let key = findKey(header) { close(key, into: &out) }
         case .stateChanged(let change):
@@ -65,7 +65,7 @@ public struct Analyzer: Sendable {
                           var connection = connections.take(slot) {
                     // The peer sent FIN: it will send nothing more.
                     if let sender = connection.sender(.ingress) { finish(sender, &connection, into: &out) }
-                    connections.put(connection, in: slot)
+                    connections.put(consume connection, in: slot)
                 }
             }
         case .retransmit(let retransmit):
@@ -163,7 +163,7 @@ public struct Analyzer: Sendable {
     private mutating func handle(_ data: DataEvent, into out: inout [RequestRecord]) {
         var (slot, connection) = takeOrCreate(data.header)
         handle(data, &connection, into: &out)
-        connections.put(connection, in: slot)
+        connections.put(consume connection, in: slot)
     }
 
     private mutating func handle(_ data: DataEvent, _ connection: inout ConnectionState,
@@ -486,7 +486,7 @@ public struct Analyzer: Sendable {
         for i in connection.exchanges.indices {
             connection.exchanges[i].retransmits &+= retransmit.segments
         }
-        connections.put(connection, in: slot)
+        connections.put(consume connection, in: slot)
     }
 }
 

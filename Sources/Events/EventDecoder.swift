@@ -106,9 +106,7 @@ public enum EventDecoder {
     private static func tuple(_ t: pt_tuple) -> SocketTuple {
         var t = t
         let isV4 = t.family == 2
-        func address(_ raw: UnsafeRawBufferPointer) -> IPAddress {
-            isV4 ? IPAddress(ipv4: Array(raw.prefix(4))) : IPAddress(ipv6: Array(raw.prefix(16)))
-        }
+        func address(_ raw: UnsafeRawBufferPointer) -> IPAddress { IPAddress(raw: raw, isIPv4: isV4) }
         let local = withUnsafeBytes(of: &t.saddr) { address($0) }
         let remote = withUnsafeBytes(of: &t.daddr) { address($0) }
         return SocketTuple(local: Endpoint(address: local, port: t.sport),

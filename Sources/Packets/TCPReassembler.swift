@@ -39,8 +39,7 @@ public struct TCPReassembler: Sendable {
         var high: Endpoint
 
         init(_ a: Endpoint, _ b: Endpoint) {
-            if a.address.bytes.lexicographicallyPrecedes(b.address.bytes)
-                || (a.address.bytes == b.address.bytes && a.port < b.port) {
+            if a.address < b.address || (a.address == b.address && a.port < b.port) {
                 (low, high) = (a, b)
             } else {
                 (low, high) = (b, a)

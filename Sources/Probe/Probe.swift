@@ -21,7 +21,9 @@ public final class Probe {
     private let objects: [BPFObject]
     private var links: [BPFLink]
     private var ring: RingBuffer!
-    private var pending: [ProbeEvent] = []
+    /// The caller's handler while `poll` or `drain` runs: each event goes to it
+    /// straight from the ring buffer, not through a list of decoded events.
+    private var handler: ((ProbeEvent) -> Void)?
     private var sendfiles = SendfileAssembler()
     /// The cgroup v2 root the egress program is attached to; nil without cgroup v2.
     public let cgroupRoot: String?
@@ -95,20 +97,26 @@ public final class Probe {
         }
     }
 
-    /// Waits up to `timeoutMilliseconds` for events and hands each to `handler`.
+    /// Waits up to `timeoutMilliseconds` for events and hands each to `handler`,
+    /// in ring-buffer order, as it is decoded.
     public func poll(timeoutMilliseconds: Int32, _ handler: (ProbeEvent) -> Void) throws(ProbeError) {
-        do {
-            try ring.poll(timeoutMilliseconds: timeoutMilliseconds)
-        } catch {
-            throw .bpf(error)
+        let result: Result<Void, BPFError> = withHandler(handler) {
+            Result { () throws(BPFError) in try ring.poll(timeoutMilliseconds: timeoutMilliseconds) }.map { _ in }
         }
-        deliver(handler)
+        if case .failure(let error) = result { throw .bpf(error) }
     }
 
     /// Hands out what is still in the ring buffer (before stopping).
     public func drain(_ handler: (ProbeEvent) -> Void) {
-        _ = try? ring.drain()
-        deliver(handler)
+        withHandler(handler) { _ = try? ring.drain() }
+    }
+
+    private func withHandler<T>(_ handler: (ProbeEvent) -> Void, _ body: () -> T) -> T {
+        withoutActuallyEscaping(handler) { handler in
+            self.handler = handler
+            defer { self.handler = nil }
+            return body()
+        }
     }
 
     /// Detaches every program now (also done when the probe is released).
@@ -150,17 +158,11 @@ public final class Probe {
                 sendfiles.complete(&data, cap: configuration.payloadCap)
                 event = .data(data)
             }
-            pending.append(event)
+            delivered += 1
+            handler?(event)
         } catch {
             malformed += 1
         }
-    }
-
-    private func deliver(_ handler: (ProbeEvent) -> Void) {
-        let batch = pending
-        pending.removeAll(keepingCapacity: true)
-        delivered += UInt64(batch.count)
-        for event in batch { handler(event) }
     }
 
     /// Root, BTF and the pseudo-filesystems, checked before anything is loaded.
