@@ -141,8 +141,8 @@ public final class Probe {
     }
 
     private func receive(_ bytes: UnsafeRawBufferPointer) {
-        if bytes.count >= MemoryLayout<pt_sendfile_bytes_event>.size,
-           bytes.loadUnaligned(as: UInt32.self) == PT_EVENT_SENDFILE_BYTES.rawValue {
+        let kind = bytes.count >= 4 ? bytes.loadUnaligned(as: UInt32.self) : 0
+        if kind == PT_EVENT_SENDFILE_BYTES.rawValue, bytes.count >= MemoryLayout<pt_sendfile_bytes_event>.size {
             let raw = bytes.loadUnaligned(as: pt_sendfile_bytes_event.self)
             let start = MemoryLayout<pt_sendfile_bytes_event>.size
             guard start + Int(raw.captured) <= bytes.count else { malformed += 1; return }
@@ -150,20 +150,28 @@ public final class Probe {
                           bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<start + Int(raw.captured)]))
             return
         }
+        let event: ProbeEvent
         do {
-            var event = try EventDecoder.decode(bytes) { [containers] h in
+            event = try EventDecoder.decode(bytes) { [containers] h in
                 containers.name(pid: h.pid, netns: h.netns, cgroupID: h.cgroupID)
             }
-            if case .data(var data) = event, data.syscall == .sendfile {
-                sendfiles.complete(&data, cap: configuration.payloadCap)
-                event = .data(data)
-            }
-            delivered += 1
-            handler?(event)
         } catch {
             malformed += 1
+            return
+        }
+        delivered += 1
+        // The syscall is read from the record, not the event: taking a data event
+        // apart and rebuilding it copies it twice, and only a sendfile needs it.
+        if kind == PT_EVENT_DATA.rawValue, bytes.loadUnaligned(fromByteOffset: Probe.syscallOffset, as: UInt16.self)
+            == UInt16(PT_SYS_SENDFILE.rawValue), case .data(var data) = event {
+            sendfiles.complete(&data, cap: configuration.payloadCap)
+            handler?(.data(data))
+        } else {
+            handler?(event)
         }
     }
+
+    private static let syscallOffset = MemoryLayout<pt_data_event>.offset(of: \pt_data_event.syscall)!
 
     /// Root, BTF and the pseudo-filesystems, checked before anything is loaded.
     public static func checkPrerequisites() throws(ProbeError) {
