@@ -25,6 +25,7 @@ public final class Probe {
     /// straight from the ring buffer, not through a list of decoded events.
     private var handler: ((ProbeEvent) -> Void)?
     private var sendfiles = SendfileAssembler()
+    private var decoder = EventDecoder()
     /// The cgroup v2 root the egress program is attached to; nil without cgroup v2.
     public let cgroupRoot: String?
     private var malformed: UInt64 = 0
@@ -152,7 +153,7 @@ public final class Probe {
         }
         let event: ProbeEvent
         do {
-            event = try EventDecoder.decode(bytes) { [containers] h in
+            event = try decoder.decode(bytes) { [containers] h in
                 containers.name(pid: h.pid, netns: h.netns, cgroupID: h.cgroupID)
             }
         } catch {
