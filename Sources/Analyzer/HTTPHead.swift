@@ -108,7 +108,7 @@ struct HTTPHead {
 
     /// Byte-wise comparison with an ASCII literal.
     static func equals(_ bytes: Bytes, _ literal: StaticString) -> Bool {
-        bytes.elementsEqual(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        bytes.starts(withBytes: literal) && bytes.count == literal.utf8CodeUnitCount
     }
 
     static func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
