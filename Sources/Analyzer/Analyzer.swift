@@ -44,6 +44,13 @@ public struct Analyzer: Sendable {
     /// Takes the next event; returns the records it completed.
     public mutating func process(_ event: ProbeEvent) -> [RequestRecord] {
         var out: [RequestRecord] = []
+        process(event, into: &out)
+        return out
+    }
+
+    /// Takes the next event; appends the records it completed to `out`. A
+    /// loop that empties and reuses `out` makes no array per record.
+    public mutating func process(_ event: ProbeEvent, into out: inout [RequestRecord]) {
         counters.events += 1
         // Each case reads the header from its own event: `event.header` would copy
         // a data event's header out, and the header is most of its size.
@@ -82,7 +89,6 @@ public struct Analyzer: Sendable {
             advance(to: packet.header) // packets are for capture files; the analyzer reads the data events
         }
         sweepIfDue(into: &out)
-        return out
     }
 
     private mutating func advance(to header: EventHeader) {

@@ -140,6 +140,13 @@ struct ExportCommand: ParsableCommand {
         }
         tick(send: false)
 
+        var completed: [RequestRecord] = []
+        func feed(_ event: ProbeEvent) {
+            analyzer.process(event, into: &completed)
+            guard !completed.isEmpty else { return }
+            for record in completed { take(record) }
+            completed.removeAll(keepingCapacity: true)
+        }
         var nextExport = monotonicNow() + UInt64(config.interval * 1e9)
         var stopSignal: Int32?
         while stopSignal == nil {
@@ -152,9 +159,7 @@ struct ExportCommand: ParsableCommand {
                 }
                 continue
             }
-            try probe.poll(timeoutMilliseconds: 50) { event in
-                for record in analyzer.process(event) { take(record) }
-            }
+            try probe.poll(timeoutMilliseconds: 50, feed)
             // Once per poll, not per record: the stores look each changed series up once.
             apply(metrics.takeUpdates())
             if monotonicNow() >= nextExport {
@@ -163,9 +168,7 @@ struct ExportCommand: ParsableCommand {
             }
         }
         probe.detach()
-        probe.drain { event in
-            for record in analyzer.process(event) { take(record) }
-        }
+        probe.drain(feed)
         for record in analyzer.finish() { take(record) }
         tick(send: true)
         StandardError.write("pipetrace: flushing (at most \(config.flushTimeout) s)\n")
