@@ -97,7 +97,7 @@ struct ExportCommand: ParsableCommand {
         probeFilters.containers = config.containers
         probeFilters.ports = config.ports
         // 8 MiB, not 32: its pages count twice in RSS (libbpf maps them twice for wrap-around),
-        // and the loop reads it whenever 256 KiB wait, so 8 MiB holds a stall of ~100 ms at 40k requests/s.
+        // and the loop reads it whenever 256 KiB wait, so 8 MiB holds a stall of ~70 ms at 40k requests/s.
         let probe = try probeFilters.makeProbe(defaultBufferMiB: 8)
         let exposition = PrometheusExposition()
         var outputs = try ExportOutputs(config, exposition: exposition)
