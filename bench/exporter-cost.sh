@@ -11,6 +11,7 @@
 #
 #   sudo bench/exporter-cost.sh [seconds] [connections]
 #   sudo OTLP=0 bench/exporter-cost.sh     # the same without the OTLP sink: what spans cost
+#   sudo BUFFER_MIB=32 bench/exporter-cost.sh   # another ring buffer size (--buffer-size) than export's default
 #
 # Everything it creates (namespace, veth, nginx, victoria-metrics, receiver) is removed on exit.
 set -euo pipefail
@@ -60,7 +61,7 @@ base=$(measure)
 echo "without export: $base requests/s"
 
 "$pipetrace" export --listen "127.0.0.1:$metrics_port" --remote-write "http://127.0.0.1:$vm_port/api/v1/write" \
-    $([ "${OTLP:-1}" = 0 ] || echo --otlp "http://127.0.0.1:$otlp_port") --interval 2 --slow-ms 5 --spool-dir "$work/spool" 2> "$work/export.err" &
+    $([ "${OTLP:-1}" = 0 ] || echo --otlp "http://127.0.0.1:$otlp_port") --interval 2 --slow-ms 5 --spool-dir "$work/spool" ${BUFFER_MIB:+--buffer-size "$BUFFER_MIB"} 2> "$work/export.err" &
 exporter=$!
 pids+=($exporter)
 for _ in $(seq 100); do grep -q exporting "$work/export.err" 2>/dev/null && break; sleep 0.1; done
@@ -73,7 +74,7 @@ hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$exporter/status")
 kill -TERM "$exporter"; wait "$exporter" || true
 echo "with export:    $traced requests/s ($(echo "100 * $traced / $base" | bc -l | xargs printf '%.1f')% of without)"
 cpu_pct=$(echo "100 * ($cpu_after - $cpu_before) / $ticks / $seconds" | bc -l)
-echo "export CPU:     $(printf '%.1f' "$cpu_pct")% of one core (user+sys), $(echo "$cpu_pct / ($traced / 1000)" | bc -l | xargs printf '%.2f')% per 1k requests/s"
+echo "export CPU:     $(printf '%.1f' "$cpu_pct")% of one core (user+sys), $(echo "10 * $cpu_pct / ($traced / 1000)" | bc -l | xargs printf '%.1f') µs per request"
 echo "export memory:  $(echo "$hwm_kb / 1024" | bc -l | xargs printf '%.1f') MB peak RSS (VmHWM)"
 echo "sinks:"
 grep -E 'delivered|DROPPED|events' "$work/export.err" | sed 's/^/  /'

@@ -44,39 +44,55 @@ public struct Analyzer: Sendable {
     /// Takes the next event; returns the records it completed.
     public mutating func process(_ event: ProbeEvent) -> [RequestRecord] {
         var out: [RequestRecord] = []
+        process(event, into: &out)
+        return out
+    }
+
+    /// Takes the next event; appends the records it completed to `out`. A
+    /// loop that empties and reuses `out` makes no array per record.
+    public mutating func process(_ event: ProbeEvent, into out: inout [RequestRecord]) {
         counters.events += 1
-        let header = event.header
-        now = max(now, header.timestamp)
+        // Each case reads the header from its own event: `event.header` would copy
+        // a data event's header out, and the header is most of its size.
         switch event {
         case .data(let data):
+            advance(to: data.header)
             handle(data, into: &out)
         case .connectionOpened(let open):
-            var (slot, connection) = takeOrCreate(header)
+            advance(to: open.header)
+            var (slot, connection) = takeOrCreate(open.header)
             if open.role != .unknown { connection.role = open.role }
             connection.lastSeen = now
-            connections.put(connection, in: slot)
-        case .connectionClosed:
-            if let key = findKey(header) { close(key, into: &out) }
+            connections.put(consume connection, in: slot)
+        case .connectionClosed(let closed):
+            advance(to: closed.header)
+            if let key = findKey(closed.header) { close(key, into: &out) }
         case .stateChanged(let change):
-            if let key = findKey(header) {
+            advance(to: change.header)
+            if let key = findKey(change.header) {
                 if change.newState == .close {
                     close(key, into: &out)
                 } else if change.newState == .closeWait, let slot = connections.slot(key),
                           var connection = connections.take(slot) {
                     // The peer sent FIN: it will send nothing more.
                     if let sender = connection.sender(.ingress) { finish(sender, &connection, into: &out) }
-                    connections.put(connection, in: slot)
+                    connections.put(consume connection, in: slot)
                 }
             }
         case .retransmit(let retransmit):
+            advance(to: retransmit.header)
             attribute(retransmit)
-        case .reset:
+        case .reset(let reset):
+            advance(to: reset.header)
             counters.resets += 1
-        case .packet:
-            break // packets are for capture files; the analyzer reads the data events
+        case .packet(let packet):
+            advance(to: packet.header) // packets are for capture files; the analyzer reads the data events
         }
         sweepIfDue(into: &out)
-        return out
+    }
+
+    private mutating func advance(to header: EventHeader) {
+        now = max(now, header.timestamp)
     }
 
     /// Ends the run: every open connection is closed and every held view emitted.
@@ -163,7 +179,7 @@ public struct Analyzer: Sendable {
     private mutating func handle(_ data: DataEvent, into out: inout [RequestRecord]) {
         var (slot, connection) = takeOrCreate(data.header)
         handle(data, &connection, into: &out)
-        connections.put(connection, in: slot)
+        connections.put(consume connection, in: slot)
     }
 
     private mutating func handle(_ data: DataEvent, _ connection: inout ConnectionState,
@@ -430,11 +446,11 @@ public struct Analyzer: Sendable {
         counters.records += 1
         if !complete { counters.incompleteRecords += 1 }
         guard let pair = connection.pair else {
-            out.append(record)
+            out.append(consume record)
             return
         }
         let peerOpen = openTuples[connection.tuple.normalized.reversed] != nil
-        merger.offer(record, pair: pair, peerOpen: peerOpen, now: now, counters: &counters, into: &out)
+        merger.offer(consume record, pair: pair, peerOpen: peerOpen, now: now, counters: &counters, into: &out)
     }
 
     private func view(_ exchange: Exchange, _ connection: ConnectionState, complete: Bool) -> RequestRecord? {
@@ -486,7 +502,7 @@ public struct Analyzer: Sendable {
         for i in connection.exchanges.indices {
             connection.exchanges[i].retransmits &+= retransmit.segments
         }
-        connections.put(connection, in: slot)
+        connections.put(consume connection, in: slot)
     }
 }
 

@@ -26,16 +26,38 @@ struct BothEndsMerger: Sendable {
     var heldCount: Int { held.values.reduce(0) { $0 + $1.client.count + $1.server.count } }
 
     /// Takes one end's view; emits it merged, alone, or holds it for the other end.
-    mutating func offer(_ view: RequestRecord, pair: EndpointPair, peerOpen: Bool, now: UInt64,
+    ///
+    /// A pair's queues stay in place while its connection is open (`release`
+    /// removes them), changed where they lie: one hash per view, and no
+    /// arrays made and freed per exchange.
+    mutating func offer(_ view: consuming RequestRecord, pair: EndpointPair, peerOpen: Bool, now: UInt64,
                         counters: inout AnalyzerCounters, into out: inout [RequestRecord]) {
-        var queues = held.removeValue(forKey: pair) ?? Queues()
-        defer { if !queues.client.isEmpty || !queues.server.isEmpty { held[pair] = queues } }
+        guard let index = held.index(forKey: pair) else {
+            guard peerOpen else {
+                out.append(view)
+                return
+            }
+            sequence += 1
+            var queues = Queues()
+            let entry = Held(record: view, heldAt: now, sequence: sequence)
+            if entry.record.side == .client { queues.client.append(entry) } else { queues.server.append(entry) }
+            held[pair] = queues
+            return
+        }
+        sequence += 1
+        BothEndsMerger.offer(view, to: &held.values[index], peerOpen: peerOpen, now: now, sequence: sequence,
+                             maxHeld: maxHeldPerPair, counters: &counters, into: &out)
+    }
+
+    private static func offer(_ view: consuming RequestRecord, to queues: inout Queues, peerOpen: Bool, now: UInt64,
+                              sequence: UInt64, maxHeld: Int, counters: inout AnalyzerCounters,
+                              into out: inout [RequestRecord]) {
         let isClient = view.side == .client
-        while let other = isClient ? queues.server.first : queues.client.first {
-            if isClient { queues.server.removeFirst() } else { queues.client.removeFirst() }
+        while !(isClient ? queues.server.isEmpty : queues.client.isEmpty) {
+            let other = isClient ? queues.server.removeFirst() : queues.client.removeFirst()
             if BothEndsMerger.sameExchange(view, other.record) {
-                let (client, server) = isClient ? (view, other.record) : (other.record, view)
-                out.append(BothEndsMerger.merge(client: client, server: server, counters: &counters))
+                out.append(isClient ? BothEndsMerger.merge(client: view, server: other.record, counters: &counters)
+                                    : BothEndsMerger.merge(client: other.record, server: view, counters: &counters))
                 counters.mergedRecords += 1
                 return
             }
@@ -47,10 +69,9 @@ struct BothEndsMerger: Sendable {
             out.append(view)
             return
         }
-        sequence += 1
         let entry = Held(record: view, heldAt: now, sequence: sequence)
         if isClient { queues.client.append(entry) } else { queues.server.append(entry) }
-        if queues.client.count + queues.server.count > maxHeldPerPair {
+        if queues.client.count + queues.server.count > maxHeld {
             let oldest = isClient ? queues.client.removeFirst() : queues.server.removeFirst()
             counters.viewsUnmatched += 1
             out.append(oldest.record)
@@ -102,7 +123,7 @@ struct BothEndsMerger: Sendable {
 
     /// One record from both views: the client's timing and identity, the
     /// server's identity and time, and the network time in between.
-    static func merge(client: RequestRecord, server: RequestRecord, counters: inout AnalyzerCounters) -> RequestRecord {
+    static func merge(client: consuming RequestRecord, server: RequestRecord, counters: inout AnalyzerCounters) -> RequestRecord {
         var merged = client
         // Children found their parent through the server's view: keep its id.
         merged.id = server.id
@@ -110,21 +131,21 @@ struct BothEndsMerger: Sendable {
         merged.server = server.server
         merged.client.ip = merged.client.ip ?? server.client.ip
         merged.client.port = merged.client.port ?? server.client.port
-        merged.method = client.method ?? server.method
-        merged.target = client.target ?? server.target
-        merged.status = client.status ?? server.status
+        merged.method = merged.method ?? server.method
+        merged.target = merged.target ?? server.target
+        merged.status = merged.status ?? server.status
         if merged.requestBytes == 0 { merged.requestBytes = server.requestBytes }
         if merged.responseBytes == 0 { merged.responseBytes = server.responseBytes }
         merged.serverTime = server.duration
-        if client.duration >= server.duration {
-            merged.network = client.duration - server.duration
+        if merged.duration >= server.duration {
+            merged.network = merged.duration - server.duration
         } else {
             merged.network = 0
             counters.networkTimeClamped += 1
         }
-        merged.retransmits = client.retransmits &+ server.retransmits
+        merged.retransmits = merged.retransmits &+ server.retransmits
         merged.childWait = server.childWait
-        merged.isComplete = client.isComplete && server.isComplete
+        merged.isComplete = merged.isComplete && server.isComplete
         return merged
     }
 }

@@ -100,14 +100,6 @@ struct ConnectionState: Sendable {
 struct EndpointPair: Hashable, Sendable {
     var client: Endpoint
     var server: Endpoint
-
-    /// The addresses' bytes in one call each (an array hashes byte by byte); equality stays field-wise.
-    func hash(into hasher: inout Hasher) {
-        client.address.bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
-        server.address.bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
-        hasher.combine(client.port)
-        hasher.combine(server.port)
-    }
 }
 
 extension Endpoint {

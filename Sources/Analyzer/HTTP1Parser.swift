@@ -371,20 +371,23 @@ public struct HTTP1Parser: ProtocolParser {
     /// The index just past the first empty line in `bytes`, or nil; `scan`
     /// carries the search across segments.
     static func scanBlankLine(_ bytes: ArraySlice<UInt8>, _ scan: inout UInt8) -> Int? {
-        var i = bytes.startIndex
-        while i < bytes.endIndex {
-            let b = bytes[i]
-            i += 1
-            if b == lf {
-                if scan != 0 { return i }
-                scan = 1
-            } else if b == cr {
-                scan = scan == 1 ? 2 : 0
-            } else {
-                scan = 0
+        bytes.withUnsafeBufferPointer { buffer in
+            var i = 0
+            while i < buffer.count {
+                if scan == 0 {
+                    // Mid-line: nothing before the next LF can end the head.
+                    guard let lineEnd = buffer[i...].firstIndex(ofByte: lf) else { return nil }
+                    i = lineEnd + 1
+                    scan = 1
+                    continue
+                }
+                let b = buffer[i]
+                i += 1
+                if b == lf { return bytes.startIndex + i }
+                scan = b == cr && scan == 1 ? 2 : 0
             }
+            return nil
         }
-        return nil
     }
 
     /// The size in a chunk-size line ("1a;ext=1\r\n").

@@ -35,7 +35,7 @@ struct HTTPHead {
             if line.isEmpty { break }
             // obs-fold continuation lines (RFC 9112 §5.2) carry nothing we need.
             if line.first == UInt8(ascii: " ") || line.first == UInt8(ascii: "\t") { continue }
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else {
+            guard let colon = line.firstIndex(ofByte: UInt8(ascii: ":")), colon > line.startIndex else {
                 throw .malformed("header line without a name")
             }
             let name = line[line.startIndex..<colon]
@@ -86,7 +86,7 @@ struct HTTPHead {
     /// The next line of `rest`, split at LF and without its CR; `rest` moves past it.
     static func nextLine(_ rest: inout Bytes) -> Bytes? {
         guard !rest.isEmpty else { return nil }
-        let end = rest.firstIndex(of: UInt8(ascii: "\n")) ?? rest.endIndex
+        let end = rest.firstIndex(ofByte: UInt8(ascii: "\n")) ?? rest.endIndex
         var line = rest[rest.startIndex..<end]
         rest = rest[min(end + 1, rest.endIndex)...]
         if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
@@ -108,7 +108,7 @@ struct HTTPHead {
 
     /// Byte-wise comparison with an ASCII literal.
     static func equals(_ bytes: Bytes, _ literal: StaticString) -> Bool {
-        bytes.elementsEqual(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+        bytes.starts(withBytes: literal) && bytes.count == literal.utf8CodeUnitCount
     }
 
     static func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }

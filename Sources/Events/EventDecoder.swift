@@ -11,14 +11,39 @@ public enum EventDecodingError: Error, Equatable, Sendable {
 
 /// Turns the bytes of one ring-buffer record (a struct from bpf/pipetrace.h)
 /// into a `ProbeEvent`. Pure: no kernel needed, so it is tested with bytes.
-public enum EventDecoder {
+///
+/// A decoder kept across records (the probe's) reuses what it made for the
+/// last ones, since this runs for every event: a process's name is decoded
+/// once while it stays the same, and the payload buffer is reused once the
+/// previous event has let go of it.
+public struct EventDecoder: Sendable {
     /// Size of the fixed part of a data event; the payload follows it.
     public static let dataEventSize = MemoryLayout<pt_data_event>.size
 
-    /// `naming` fills in each event's `container` as the header is built, so
-    /// the event is never taken apart again to name it (this runs per event).
+    /// A process name as decoded last for a pid.
+    private struct ProcessName {
+        var pid: UInt32 = 0
+        var comm: (UInt64, UInt64) = (0, 0)
+        var name = ""
+    }
+
+    /// By pid, direct-mapped: a few processes make most events.
+    private var names = [ProcessName](repeating: ProcessName(), count: 64)
+    private var payloadBuffer: [UInt8] = []
+
+    public init() {}
+
+    /// One record, with no decoder kept around it.
     public static func decode(_ bytes: UnsafeRawBufferPointer,
                               naming: (EventHeader) -> String? = { _ in nil }) throws(EventDecodingError) -> ProbeEvent {
+        var decoder = EventDecoder()
+        return try decoder.decode(bytes, naming: naming)
+    }
+
+    /// `naming` fills in each event's `container` as the header is built, so
+    /// the event is never taken apart again to name it (this runs per event).
+    public mutating func decode(_ bytes: UnsafeRawBufferPointer,
+                                naming: (EventHeader) -> String? = { _ in nil }) throws(EventDecodingError) -> ProbeEvent {
         guard bytes.count >= MemoryLayout<pt_header>.size else {
             throw .truncated(kind: 0, size: bytes.count)
         }
@@ -26,25 +51,24 @@ public enum EventDecoder {
         switch Int(kind) {
         case Int(PT_EVENT_DATA.rawValue):
             let raw: pt_data_event = try load(bytes, kind: kind)
-            let available = bytes.count - dataEventSize
+            let available = bytes.count - Self.dataEventSize
             guard Int(raw.captured) <= available, UInt64(raw.captured) <= raw.len else {
                 throw .payloadLengthMismatch(captured: raw.captured, available: available)
             }
-            let source = UnsafeRawBufferPointer(rebasing: bytes[dataEventSize..<(dataEventSize + Int(raw.captured))])
-            // One memcpy, not a byte-by-byte copy: this runs for every data event.
-            let payload = [UInt8](unsafeUninitializedCapacity: source.count) { room, count in
-                if let to = room.baseAddress, let from = source.baseAddress {
-                    UnsafeMutableRawPointer(to).copyMemory(from: from, byteCount: source.count)
-                }
-                count = source.count
-            }
+            let source = UnsafeRawBufferPointer(rebasing: bytes[Self.dataEventSize..<(Self.dataEventSize + Int(raw.captured))])
+            // The last event's buffer when nothing holds it any more (else a new one): no allocation per event.
+            var payload: [UInt8] = []
+            swap(&payload, &payloadBuffer)
+            payload.removeAll(keepingCapacity: true)
+            payload.append(contentsOf: source)
+            payloadBuffer = payload
             return .data(DataEvent(
                 header: header(raw.hdr, naming),
                 enterTimestamp: raw.enter_ts,
                 direction: raw.direction == UInt16(PT_DIR_EGRESS.rawValue) ? .egress : .ingress,
-                syscall: syscall(raw.syscall),
+                syscall: Self.syscall(raw.syscall),
                 fd: Int32(bitPattern: raw.fd),
-                role: role(raw.role),
+                role: Self.role(raw.role),
                 length: raw.len,
                 payload: payload,
                 payloadUnavailable: raw.flags & UInt16(PT_DATA_NO_PAYLOAD.rawValue) != 0,
@@ -53,7 +77,7 @@ public enum EventDecoder {
         case Int(PT_EVENT_CONN_OPEN.rawValue), Int(PT_EVENT_CONN_CLOSE.rawValue):
             let raw: pt_conn_event = try load(bytes, kind: kind)
             let event = ConnectionEvent(header: header(raw.hdr, naming), fd: Int32(bitPattern: raw.fd),
-                                        role: role(raw.role), result: raw.ret)
+                                        role: Self.role(raw.role), result: raw.ret)
             return kind == PT_EVENT_CONN_OPEN.rawValue ? .connectionOpened(event) : .connectionClosed(event)
         case Int(PT_EVENT_STATE.rawValue):
             let raw: pt_state_event = try load(bytes, kind: kind)
@@ -88,28 +112,37 @@ public enum EventDecoder {
         }
     }
 
-    private static func load<T>(_ bytes: UnsafeRawBufferPointer, kind: UInt32) throws(EventDecodingError) -> T {
+    private func load<T>(_ bytes: UnsafeRawBufferPointer, kind: UInt32) throws(EventDecodingError) -> T {
         guard bytes.count >= MemoryLayout<T>.size else { throw .truncated(kind: kind, size: bytes.count) }
         return bytes.loadUnaligned(as: T.self)
     }
 
-    private static func header(_ h: pt_header, _ naming: (EventHeader) -> String?) -> EventHeader {
-        var h = h
-        let comm = withUnsafeBytes(of: &h.comm) { raw in
-            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-        }
-        var header = EventHeader(pid: h.pid, tid: h.tid, comm: comm, netns: h.netns, cgroupID: h.cgroup_id,
-                                 connectionID: h.conn_id, timestamp: h.timestamp, tuple: tuple(h.tuple))
+    private mutating func header(_ h: pt_header, _ naming: (EventHeader) -> String?) -> EventHeader {
+        var header = EventHeader(pid: h.pid, tid: h.tid, comm: processName(h), netns: h.netns, cgroupID: h.cgroup_id,
+                                 connectionID: h.conn_id, timestamp: h.timestamp, tuple: Self.tuple(h.tuple))
         header.container = naming(header)
         return header
+    }
+
+    /// The header's comm as a string, decoded again only when it changed for the pid.
+    private mutating func processName(_ h: pt_header) -> String {
+        var h = h
+        let comm = withUnsafeBytes(of: &h.comm) { raw in
+            (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        }
+        let slot = Int(h.pid % UInt32(names.count))
+        if names[slot].pid == h.pid && names[slot].comm == comm && h.pid != 0 { return names[slot].name }
+        let name = withUnsafeBytes(of: &h.comm) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        names[slot] = ProcessName(pid: h.pid, comm: comm, name: name)
+        return name
     }
 
     private static func tuple(_ t: pt_tuple) -> SocketTuple {
         var t = t
         let isV4 = t.family == 2
-        func address(_ raw: UnsafeRawBufferPointer) -> IPAddress {
-            isV4 ? IPAddress(ipv4: Array(raw.prefix(4))) : IPAddress(ipv6: Array(raw.prefix(16)))
-        }
+        func address(_ raw: UnsafeRawBufferPointer) -> IPAddress { IPAddress(raw: raw, isIPv4: isV4) }
         let local = withUnsafeBytes(of: &t.saddr) { address($0) }
         let remote = withUnsafeBytes(of: &t.daddr) { address($0) }
         return SocketTuple(local: Endpoint(address: local, port: t.sport),

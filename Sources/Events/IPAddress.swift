@@ -1,24 +1,48 @@
 /// An IPv4 or IPv6 address as the kernel stores it (network byte order).
-public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
-    /// 4 bytes for IPv4, 16 for IPv6.
-    public let bytes: [UInt8]
+///
+/// Held inline (two words and a flag), not as an array: every event carries
+/// two of them, and an array each would be two allocations per event.
+public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The address bytes, big-endian, left-aligned in 16 bytes: bytes 0-7
+    /// in `high`, 8-15 in `low` (an IPv4 address uses the top 4 of `high`).
+    private let high: UInt64
+    private let low: UInt64
+    public let isIPv4: Bool
 
-    public init(ipv4 bytes: [UInt8]) {
-        precondition(bytes.count == 4)
-        self.bytes = bytes
+    private init(high: UInt64, low: UInt64, isIPv4: Bool) {
+        self.high = high
+        self.low = low
+        self.isIPv4 = isIPv4
     }
 
+    /// Exactly 4 bytes.
+    public init(ipv4 bytes: [UInt8]) {
+        precondition(bytes.count == 4)
+        self.init(high: IPAddress.bigEndian(bytes[...]) << 32, low: 0, isIPv4: true)
+    }
+
+    /// Exactly 16 bytes.
     public init(ipv6 bytes: [UInt8]) {
         precondition(bytes.count == 16)
-        self.bytes = bytes
+        self.init(high: IPAddress.bigEndian(bytes[0..<8]), low: IPAddress.bigEndian(bytes[8..<16]), isIPv4: false)
+    }
+
+    /// The first 4 (IPv4) or 16 bytes of `raw`, as the kernel's structs hold them.
+    init(raw: UnsafeRawBufferPointer, isIPv4: Bool) {
+        if isIPv4 {
+            self.init(high: UInt64(UInt32(bigEndian: raw.loadUnaligned(as: UInt32.self))) << 32, low: 0, isIPv4: true)
+        } else {
+            self.init(high: UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self)),
+                      low: UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)), isIPv4: false)
+        }
     }
 
     /// An address from its text form ("10.0.0.1", "::1"), or nil if it is not one.
     public init?(_ text: Substring) {
         if let v4 = IPAddress.parseIPv4(text) {
-            bytes = v4
+            self.init(ipv4: v4)
         } else if let v6 = IPAddress.parseIPv6(text) {
-            bytes = v6
+            self.init(ipv6: v6)
         } else {
             return nil
         }
@@ -26,21 +50,38 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
 
     public init?(_ text: String) { self.init(Substring(text)) }
 
-    public var isIPv4: Bool { bytes.count == 4 }
+    /// 4 bytes for IPv4, 16 for IPv6.
+    public var bytes: [UInt8] {
+        let count = isIPv4 ? 4 : 16
+        return (0..<count).map { i in UInt8(truncatingIfNeeded: (i < 8 ? high : low) >> (56 - 8 * UInt64(i % 8))) }
+    }
 
     /// An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4 address it carries.
     public var unmapped: IPAddress {
-        if bytes.count == 16, bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff {
-            return IPAddress(ipv4: Array(bytes[12..<16]))
+        if !isIPv4, high == 0, low >> 32 == 0xffff {
+            return IPAddress(high: low << 32, low: 0, isIPv4: true)
         }
         return self
     }
 
+    /// The order of the bytes, as `bytes.lexicographicallyPrecedes` would give it.
+    public static func < (a: IPAddress, b: IPAddress) -> Bool {
+        (a.high, a.low, a.isIPv4 ? 0 : 1) < (b.high, b.low, b.isIPv4 ? 0 : 1)
+    }
+
+    /// The 4 bytes of an IPv4 address as one number (first byte highest).
+    var ipv4Value: UInt32 { UInt32(truncatingIfNeeded: high >> 32) }
+
     public var description: String {
         if isIPv4 {
-            return bytes.map(String.init).joined(separator: ".")
+            let b = ipv4Value
+            return "\(b >> 24).\(b >> 16 & 0xff).\(b >> 8 & 0xff).\(b & 0xff)"
         }
         return IPAddress.formatIPv6(bytes)
+    }
+
+    private static func bigEndian(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        bytes.reduce(0) { $0 << 8 | UInt64($1) }
     }
 
     private static func parseIPv4(_ text: Substring) -> [UInt8]? {

@@ -66,9 +66,10 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
         let a = endpoint.address
         if a.isIPv4 {
-            for (i, octet) in a.bytes.enumerated() {
-                if i > 0 { bytes.append(UInt8(ascii: ".")) }
-                appendDigits(UInt64(octet))
+            let value = a.ipv4Value
+            for shift: UInt32 in [24, 16, 8, 0] {
+                if shift != 24 { bytes.append(UInt8(ascii: ".")) }
+                appendDigits(UInt64(value >> shift & 0xff))
             }
         } else {
             bytes.append(UInt8(ascii: "["))

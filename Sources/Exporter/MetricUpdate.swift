@@ -7,8 +7,8 @@ public enum MetricUpdate: Sendable, Hashable {
     case increment(MetricFamily, [MetricLabel], by: Double)
     /// Sets a gauge.
     case set(MetricFamily, [MetricLabel], to: Double)
-    /// Counts one value into a histogram.
-    case observe(MetricFamily, [MetricLabel], Double)
+    /// Counts values into a histogram (a batch: the series is looked up once).
+    case observe(MetricFamily, [MetricLabel], [Double])
 
     public var family: MetricFamily {
         switch self {

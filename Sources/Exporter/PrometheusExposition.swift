@@ -43,7 +43,7 @@ public final class PrometheusExposition: Sendable {
         switch (update, handle) {
         case (.increment(_, _, let amount), .counter(let c)): c.increment(by: max(0, amount))
         case (.set(_, _, let value), .gauge(let g)): g.set(value)
-        case (.observe(_, _, let value), .histogram(let h)): h.record(value)
+        case (.observe(_, _, let values), .histogram(let h)): for value in values { h.record(value) }
         default: break
         }
     }

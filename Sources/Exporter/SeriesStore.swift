@@ -42,14 +42,16 @@ public struct SeriesStore: Sendable {
             values[key] = .scalar(old + max(0, amount))
         case .set(_, _, let value):
             values[key] = .scalar(value)
-        case .observe(_, _, let value):
+        case .observe(_, _, let observed):
             guard case .histogram(let buckets) = family.kind else { return }
             guard case .histogram(var h) = values[key] ?? .histogram(HistogramValue(counts: Array(repeating: 0, count: buckets.count + 1)))
             else { return }
-            let index = buckets.firstIndex { value <= $0 } ?? buckets.count
-            h.counts[index] += 1
-            h.sum += value
-            h.count += 1
+            for value in observed {
+                let index = buckets.firstIndex { value <= $0 } ?? buckets.count
+                h.counts[index] += 1
+                h.sum += value
+                h.count += 1
+            }
             values[key] = .histogram(h)
         }
     }

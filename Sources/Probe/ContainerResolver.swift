@@ -16,6 +16,9 @@ public final class ContainerResolver {
     private var resolved: [ResolvedKey: String] = [:]
     private var lookupsSinceCheck = 0
     private var resolvedSince: UInt64 = 0
+    /// The last names by key, direct-mapped, in front of `resolved`: a few
+    /// processes make most events, and a hash per event was most of this cost.
+    private var recent = [(key: ResolvedKey, name: String)?](repeating: nil, count: 16)
     public let hostNetns: UInt32
 
     private struct ResolvedKey: Hashable {
@@ -41,12 +44,16 @@ public final class ContainerResolver {
             let now = ContainerResolver.monotonicMilliseconds()
             if now - resolvedSince >= 1000 {
                 resolved.removeAll(keepingCapacity: true)
+                for i in recent.indices { recent[i] = nil }
                 resolvedSince = now
             }
         }
-        if cgroupID != 0, let name = resolved[key] { return name }
-        let name = resolve(pid: pid, netns: netns, cgroupID: cgroupID)
-        if cgroupID != 0 { resolved[key] = name }
+        guard cgroupID != 0 else { return resolve(pid: pid, netns: netns, cgroupID: cgroupID) }
+        let slot = Int(truncatingIfNeeded: cgroupID ^ UInt64(netns)) & (recent.count - 1)
+        if let entry = recent[slot], entry.key == key { return entry.name }
+        let name = resolved[key] ?? resolve(pid: pid, netns: netns, cgroupID: cgroupID)
+        resolved[key] = name
+        recent[slot] = (key, name)
         return name
     }
 

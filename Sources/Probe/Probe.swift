@@ -21,8 +21,11 @@ public final class Probe {
     private let objects: [BPFObject]
     private var links: [BPFLink]
     private var ring: RingBuffer!
-    private var pending: [ProbeEvent] = []
+    /// The caller's handler while `poll` or `drain` runs: each event goes to it
+    /// straight from the ring buffer, not through a list of decoded events.
+    private var handler: ((ProbeEvent) -> Void)?
     private var sendfiles = SendfileAssembler()
+    private var decoder = EventDecoder()
     /// The cgroup v2 root the egress program is attached to; nil without cgroup v2.
     public let cgroupRoot: String?
     private var malformed: UInt64 = 0
@@ -87,7 +90,9 @@ public final class Probe {
             throw .invalidConfiguration("\(error)")
         }
         do {
-            ring = try RingBuffer(map: try objects[0].map(named: "pt_events")) { [unowned self] bytes in
+            // unowned(unsafe): the ring is the probe's and calls back only inside its poll and drain,
+            // and a checked unowned reference cost a reference-count round trip per event.
+            ring = try RingBuffer(map: try objects[0].map(named: "pt_events")) { [unowned(unsafe) self] bytes in
                 self.receive(bytes)
             }
         } catch {
@@ -95,20 +100,26 @@ public final class Probe {
         }
     }
 
-    /// Waits up to `timeoutMilliseconds` for events and hands each to `handler`.
+    /// Waits up to `timeoutMilliseconds` for events and hands each to `handler`,
+    /// in ring-buffer order, as it is decoded.
     public func poll(timeoutMilliseconds: Int32, _ handler: (ProbeEvent) -> Void) throws(ProbeError) {
-        do {
-            try ring.poll(timeoutMilliseconds: timeoutMilliseconds)
-        } catch {
-            throw .bpf(error)
+        let result: Result<Void, BPFError> = withHandler(handler) {
+            Result { () throws(BPFError) in try ring.poll(timeoutMilliseconds: timeoutMilliseconds) }.map { _ in }
         }
-        deliver(handler)
+        if case .failure(let error) = result { throw .bpf(error) }
     }
 
     /// Hands out what is still in the ring buffer (before stopping).
     public func drain(_ handler: (ProbeEvent) -> Void) {
-        _ = try? ring.drain()
-        deliver(handler)
+        withHandler(handler) { _ = try? ring.drain() }
+    }
+
+    private func withHandler<T>(_ handler: (ProbeEvent) -> Void, _ body: () -> T) -> T {
+        withoutActuallyEscaping(handler) { handler in
+            self.handler = handler
+            defer { self.handler = nil }
+            return body()
+        }
     }
 
     /// Detaches every program now (also done when the probe is released).
@@ -133,8 +144,8 @@ public final class Probe {
     }
 
     private func receive(_ bytes: UnsafeRawBufferPointer) {
-        if bytes.count >= MemoryLayout<pt_sendfile_bytes_event>.size,
-           bytes.loadUnaligned(as: UInt32.self) == PT_EVENT_SENDFILE_BYTES.rawValue {
+        let kind = bytes.count >= 4 ? bytes.loadUnaligned(as: UInt32.self) : 0
+        if kind == PT_EVENT_SENDFILE_BYTES.rawValue, bytes.count >= MemoryLayout<pt_sendfile_bytes_event>.size {
             let raw = bytes.loadUnaligned(as: pt_sendfile_bytes_event.self)
             let start = MemoryLayout<pt_sendfile_bytes_event>.size
             guard start + Int(raw.captured) <= bytes.count else { malformed += 1; return }
@@ -142,26 +153,28 @@ public final class Probe {
                           bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<start + Int(raw.captured)]))
             return
         }
+        let event: ProbeEvent
         do {
-            var event = try EventDecoder.decode(bytes) { [containers] h in
+            event = try decoder.decode(bytes) { [containers] h in
                 containers.name(pid: h.pid, netns: h.netns, cgroupID: h.cgroupID)
             }
-            if case .data(var data) = event, data.syscall == .sendfile {
-                sendfiles.complete(&data, cap: configuration.payloadCap)
-                event = .data(data)
-            }
-            pending.append(event)
         } catch {
             malformed += 1
+            return
+        }
+        delivered += 1
+        // The syscall is read from the record, not the event: taking a data event
+        // apart and rebuilding it copies it twice, and only a sendfile needs it.
+        if kind == PT_EVENT_DATA.rawValue, bytes.loadUnaligned(fromByteOffset: Probe.syscallOffset, as: UInt16.self)
+            == UInt16(PT_SYS_SENDFILE.rawValue), case .data(var data) = event {
+            sendfiles.complete(&data, cap: configuration.payloadCap)
+            handler?(.data(data))
+        } else {
+            handler?(event)
         }
     }
 
-    private func deliver(_ handler: (ProbeEvent) -> Void) {
-        let batch = pending
-        pending.removeAll(keepingCapacity: true)
-        delivered += UInt64(batch.count)
-        for event in batch { handler(event) }
-    }
+    private static let syscallOffset = MemoryLayout<pt_data_event>.offset(of: \pt_data_event.syscall)!
 
     /// Root, BTF and the pseudo-filesystems, checked before anything is loaded.
     public static func checkPrerequisites() throws(ProbeError) {

@@ -21,23 +21,26 @@ struct FilterOptions: ParsableArguments {
     var payloadCap: Int = 4096
 
     @Option(name: .customLong("buffer-size"),
-            help: ArgumentHelp("Ring buffer between kernel and pipetrace, in MiB (a power of two). Raise it when events are reported lost.",
+            help: ArgumentHelp("Ring buffer between kernel and pipetrace, in MiB (a power of two; default 32, 8 for export). Raise it when events are reported lost.",
                                valueName: "MiB"))
-    var bufferMiB: Int = 32
+    var bufferMiB: Int?
 
     /// The probe these options describe, loaded and attached. Its errors
     /// (not root, no BTF, a missing tracepoint) say what to do.
-    func makeProbe() throws -> Probe {
+    /// `defaultBufferMiB`: the ring buffer without --buffer-size.
+    func makeProbe(defaultBufferMiB: Int = 32) throws -> Probe {
         let resolver = ContainerResolver()
-        return try Probe(configuration: probeConfiguration(resolver: resolver), containers: resolver)
+        return try Probe(configuration: probeConfiguration(resolver: resolver, defaultBufferMiB: defaultBufferMiB),
+                         containers: resolver)
     }
 
     /// The probe configuration these options describe.
-    func probeConfiguration(resolver: ContainerResolver) throws -> ProbeConfiguration {
+    func probeConfiguration(resolver: ContainerResolver, defaultBufferMiB: Int = 32) throws -> ProbeConfiguration {
         var c = ProbeConfiguration()
         c.pids = Set(pids)
         c.ports = Set(ports)
         c.payloadCap = payloadCap
+        let bufferMiB = self.bufferMiB ?? defaultBufferMiB
         guard bufferMiB > 0, bufferMiB <= 1024, bufferMiB & (bufferMiB - 1) == 0 else {
             throw FailureMessage(text: "--buffer-size must be a power of two between 1 and 1024 (MiB)")
         }

@@ -32,8 +32,12 @@ final class RequestTracer {
         let deadline = seconds.map { startedAt + UInt64(max(0, $0) * 1e9) }
         var shownSecond: UInt64 = .max
         var stoppedBy: Int32?
+        var completed: [RequestRecord] = []
         let feed: (ProbeEvent) -> Void = { event in
-            for record in self.analyzer.process(event) { handler(record) }
+            self.analyzer.process(event, into: &completed)
+            guard !completed.isEmpty else { return }
+            for record in completed { handler(record) }
+            completed.removeAll(keepingCapacity: true)
         }
         while true {
             if let signal = signals.received() { stoppedBy = signal; break }

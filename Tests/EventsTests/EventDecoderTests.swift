@@ -62,6 +62,34 @@ struct EventDecoderTests {
         #expect(d.payload == payload && !d.isTruncated)
     }
 
+    @Test("a decoder kept across records never changes an event it handed out")
+    func reusedDecoder() throws {
+        var decoder = EventDecoder()
+        func decode(_ bytes: [UInt8]) throws -> DataEvent? {
+            guard case .data(let d) = try bytes.withUnsafeBytes({ try decoder.decode($0) }) else { return nil }
+            return d
+        }
+        let first = try #require(try decode(RawEvent.data(payload: Array("GET / HTTP/1.1\r\n\r\n".utf8))))
+        let second = try #require(try decode(RawEvent.data(payload: Array("HTTP/1.1 204 No Content\r\n\r\n".utf8))))
+        // The first event still holds its payload while the second is decoded: each keeps its own bytes.
+        #expect(first.payload == Array("GET / HTTP/1.1\r\n\r\n".utf8))
+        #expect(second.payload == Array("HTTP/1.1 204 No Content\r\n\r\n".utf8))
+        _ = consume first
+        let third = try #require(try decode(RawEvent.data(payload: [1, 2])))
+        #expect(third.payload == [1, 2] && second.payload.count == 27)
+
+        // The same pid after exec: a new name is decoded, not the one remembered.
+        var renamed = RawEvent.header(kind: PT_EVENT_DATA)
+        withUnsafeMutableBytes(of: &renamed.comm) { raw in
+            raw.copyBytes(from: Array(repeating: 0, count: raw.count))
+            for (i, b) in "envoy".utf8.enumerated() { raw[i] = b }
+        }
+        var e = pt_data_event()
+        e.hdr = renamed
+        #expect(try decode(RawEvent.bytes(e))?.header.comm == "envoy")
+        #expect(try decode(RawEvent.data(payload: []))?.header.comm == "nginx")
+    }
+
     @Test("a payload shorter than the length moved is truncated, and says so")
     func truncated() throws {
         guard case .data(let d) = try decode(RawEvent.data(payload: [1, 2, 3], length: 100_000)) else {

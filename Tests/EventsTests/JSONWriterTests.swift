@@ -57,4 +57,22 @@ struct IPAddressTests {
         #expect(IPAddress("256.1.1.1") == nil)
         #expect(IPAddress(ipv6: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3]).unmapped.description == "10.1.2.3")
     }
+
+    @Test("an address gives back its bytes, and orders and compares as its bytes do")
+    func bytesAndOrder() {
+        let texts = ["10.0.0.1", "10.0.0.2", "9.255.255.255", "255.0.0.1", "0.0.0.0",
+                     "::", "::1", "fe80::1", "fe80::1:0", "2001:db8::ff", "a00:1::", "::ffff:a00:1"]
+        let addresses = texts.map { IPAddress($0)! }
+        for a in addresses {
+            #expect((a.isIPv4 ? IPAddress(ipv4: a.bytes) : IPAddress(ipv6: a.bytes)) == a)
+            #expect(a.bytes.count == (a.isIPv4 ? 4 : 16))
+            for b in addresses {
+                #expect((a < b) == a.bytes.lexicographicallyPrecedes(b.bytes), "\(a) < \(b)")
+                #expect((a == b) == (a.bytes == b.bytes && a.isIPv4 == b.isIPv4), "\(a) == \(b)")
+            }
+        }
+        // 10.0.0.1 and the IPv6 address starting with the same bytes are different addresses.
+        #expect(IPAddress("10.0.0.1")! != IPAddress("a00:1::")!)
+        #expect(IPAddress("::ffff:a00:1")!.unmapped == IPAddress("10.0.0.1")!)
+    }
 }

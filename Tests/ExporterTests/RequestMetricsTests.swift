@@ -40,6 +40,26 @@ struct RequestMetricsTests {
         #expect(s.allSatisfy { $0.labels[0].name == "__name__" && Array($0.labels.dropFirst()) == $0.labels.dropFirst().sorted() })
     }
 
+    @Test("records taken in one batch give the same series as records taken one by one, one update per series")
+    func batched() {
+        let records = [record(ms: 3, network: 1, serverMs: 2), record(id: 2, ms: 150, status: 503, retransmits: 2),
+                       record(id: 3, ms: 40, target: "/api/v1/write?extra_label=a"), record(id: 4, ms: 1, complete: false),
+                       record(id: 5, ms: 7, server: "vm", target: "/api/v1/write"), record(id: 6, ms: 2, network: 1, serverMs: 1)]
+        var single = RequestMetrics(slowThreshold: 100_000_000)
+        var singleStore = SeriesStore()
+        for r in records { singleStore.apply(single.updates(for: r)) }
+        var batch = RequestMetrics(slowThreshold: 100_000_000)
+        var batchStore = SeriesStore()
+        for r in records { batch.add(r) }
+        let updates = batch.takeUpdates()
+        batchStore.apply(updates)
+        #expect(batchStore.timeSeries(at: 5) == singleStore.timeSeries(at: 5))
+        // Three records of one hop, one observation batch for each histogram.
+        #expect(updates.filter { $0.family == RequestMetrics.duration }.count == 3)
+        #expect(updates.contains { if case .observe(RequestMetrics.duration, _, let v) = $0 { v.count == 3 } else { false } })
+        #expect(batch.takeUpdates().isEmpty)
+    }
+
     @Test("unknown containers and missing status get explicit label values", arguments: [
         (Int?.none, "none"), (101, "1xx"), (302, "3xx"), (404, "4xx"), (999, "none"),
     ])

@@ -1,0 +1,22 @@
+internal import Glibc
+
+extension Slice where Base == UnsafeBufferPointer<UInt8> {
+    /// The index of the first `byte`, found with memchr: HTTP heads are
+    /// searched for line ends once per message, and a loop over single
+    /// bytes was the parser's largest cost.
+    func firstIndex(ofByte byte: UInt8) -> Int? {
+        guard !isEmpty, let start = base.baseAddress else { return nil }
+        guard let found = memchr(start + startIndex, Int32(byte), count) else { return nil }
+        return UnsafeRawPointer(found) - UnsafeRawPointer(start)
+    }
+
+    /// Whether the bytes begin with `literal`, compared with memcmp (every
+    /// start line is checked for its version; a generic element-by-element
+    /// comparison cost more than the check).
+    func starts(withBytes literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        guard count >= n else { return false }
+        guard n > 0, let start = base.baseAddress else { return true }
+        return memcmp(start + startIndex, literal.utf8Start, n) == 0
+    }
+}
