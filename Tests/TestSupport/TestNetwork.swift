@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 
 /// Two network namespaces, "server" and "client", joined by a veth pair:
 /// the hosts of a test. Uniquely named per instance; `remove()` (also run
@@ -12,9 +13,10 @@ public final class TestNetwork {
     public let serverAddress6 = "fd00:231::1"
     public let clientAddress6 = "fd00:231::2"
     private var removed = false
+    private static let made = Atomic<Int>(0)
 
     public init() throws {
-        let id = "\(getpid() % 100_000)\(UInt16.random(in: 0...UInt16.max) % 1000)"
+        let id = TestNetwork.uniqueID()
         server = "pt\(id)s"
         client = "pt\(id)c"
         do {
@@ -36,6 +38,13 @@ public final class TestNetwork {
     }
 
     deinit { remove() }
+
+    /// A name part no other test network of this or another test process has
+    /// at the same time: the pid, then a per-process count. Short enough for
+    /// interface names (15 bytes: "pt" + id + one letter).
+    public static func uniqueID() -> String {
+        "\(getpid() % 100_000)x\(made.add(1, ordering: .relaxed).newValue % 10_000)"
+    }
 
     public func remove() {
         guard !removed else { return }

@@ -25,7 +25,7 @@ final class TestPipeline {
 
     init(delayMilliseconds: Int = 50) throws {
         self.delayMilliseconds = delayMilliseconds
-        let id = "\(getpid() % 100_000)\(UInt16.random(in: 0...UInt16.max) % 1000)"
+        let id = TestNetwork.uniqueID()
         client = "pt\(id)c"
         lb = "pt\(id)l"
         backend = "pt\(id)b"
