@@ -379,12 +379,13 @@ public struct Analyzer: Sendable {
         var exchange = Exchange(id: nextRecordID, parserID: parserID, pid: connection.pid, tid: connection.tid,
                                 comm: connection.comm, requestStart: start, lastByte: start)
         nextRecordID += 1
+        // Pid 0: the process is not known (a capture file), so requests cannot be linked by it.
         switch connection.role {
-        case .client:
+        case .client where connection.pid != 0:
             exchange.parent = parent(pid: connection.pid, tid: connection.tid, at: start)
-        case .server:
+        case .server where connection.pid != 0:
             serving[connection.pid, default: []].append(ExchangeReference(connection: connection.key, id: exchange.id))
-        case .unknown:
+        default:
             break
         }
         connection.exchanges.append(exchange)

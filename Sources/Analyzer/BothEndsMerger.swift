@@ -137,6 +137,7 @@ struct BothEndsMerger: Sendable {
         if merged.requestBytes == 0 { merged.requestBytes = server.requestBytes }
         if merged.responseBytes == 0 { merged.responseBytes = server.responseBytes }
         merged.serverTime = server.duration
+        merged.serverStart = server.start
         if merged.duration >= server.duration {
             merged.network = merged.duration - server.duration
         } else {

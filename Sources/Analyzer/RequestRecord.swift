@@ -53,6 +53,10 @@ public struct RequestRecord: Sendable, Hashable {
     public var network: UInt64?
     /// The server's read-request to write-response time; nil when the server end was not seen.
     public var serverTime: UInt64?
+    /// Wall-clock time the server began reading the request (Unix ns), when
+    /// both ends were seen: where the server's part sits inside the client's
+    /// (a trace's SERVER span). Not part of the JSON interface.
+    public var serverStart: Int64?
     /// TCP segments retransmitted on the connection(s) while the exchange was in flight.
     public var retransmits: UInt32
     /// `id` of the request the server was serving when it made this one.

@@ -97,5 +97,21 @@ struct HopTests {
         #expect(records.map(\.side) == [.client, .both])
         #expect(records[0].parent == records[1].id && records[1].id == 2)
         #expect(records[1].hop == "gw→api" && records[1].selfTime == 9_000 - 3_000)
+        #expect(records[1].start == 500 && records[1].serverStart == 1_000 && records[1].serverTime == 8_000)
+    }
+
+    @Test("with no process known (pid 0, as from a capture file), no request is another's child")
+    func unknownProcessHasNoChildren() {
+        let served = TracedSocket.server(id: 2, pid: 0, remote: Endpoint(address: IPAddress("10.0.0.9")!, port: 50000))
+        let call = downstream(id: 3, port: 51000, pid: 0)
+        let (records, _) = analyze([
+            served.read("GET /order HTTP/1.1\r\n\r\n", enter: 0, exit: 1_000),
+            call.write("GET /stock HTTP/1.1\r\n\r\n", enter: 2_000, exit: 2_010),
+            call.read("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", enter: 2_020, exit: 5_000),
+            served.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", enter: 8_000, exit: 9_000),
+        ])
+        #expect(records.map(\.target) == ["/stock", "/order"])
+        #expect(records.map(\.parent) == [nil, nil])
+        #expect(records[1].childWait == 0)
     }
 }
