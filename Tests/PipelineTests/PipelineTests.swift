@@ -79,7 +79,9 @@ struct PipelineTests {
             let network = try #require(record.network), server = try #require(record.serverTime)
             #expect(network + server == record.duration, "\(record.json)")
             #expect(server >= UInt64(PipelineTests.delay) * 1_000_000)
-            #expect(network < 2_000_000, "over a veth the network takes well under 2 ms: \(record.json)")
+            // Over a veth the wire itself takes microseconds; what network time adds on a busy
+            // 2-core machine is the scheduler's wakeups. The delay must land in server time.
+            #expect(network < UInt64(PipelineTests.delay) * 1_000_000 / 5, "the backend's delay counted as network: \(record.json)")
             // And as written for scripts, to the rounding of the JSON numbers.
             let json = try #require(try JSONSerialization.jsonObject(with: Data(record.json.utf8)) as? [String: Any])
             let sum = (json["network_ms"] as? Double ?? -1) + (json["server_ms"] as? Double ?? -1)
