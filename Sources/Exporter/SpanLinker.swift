@@ -57,6 +57,12 @@ public struct SpanLinker: Sendable {
     /// Takes a record at `now` (any clock, nanoseconds); returns the spans it completes (it and its held descendants).
     public mutating func add(_ record: RequestRecord, now: Int64) -> [OTLPSpan] {
         var out: [OTLPSpan] = []
+        add(record, now: now, into: &out)
+        return out
+    }
+
+    /// `add`, appending the spans to `out` (no array per record).
+    public mutating func add(_ record: RequestRecord, now: Int64, into out: inout [OTLPSpan]) {
         if let root = roots[record.id] {
             // Pinned by children released before it came.
             link(record, root: root, into: &out)
@@ -72,7 +78,6 @@ public struct SpanLinker: Sendable {
         } else {
             link(record, root: record.id, into: &out)
         }
-        return out
     }
 
     /// Releases records held since before `now - hold`, in the trace of the root-most id known.
@@ -105,7 +110,7 @@ public struct SpanLinker: Sendable {
     /// The trace id of a chain whose root-most record id is `root`: 16 bytes.
     public func traceID(_ root: UInt64) -> [UInt8] {
         let high = Self.mix(salt ^ 0x7472_6163_6570_6970 &+ root)
-        return bigEndian(high) + bigEndian(max(1, Self.mix(high &+ root)))
+        return withUnsafeBytes(of: (high.bigEndian, max(1, Self.mix(high &+ root)).bigEndian)) { Array($0) }
     }
 
     /// A record's spans: one for a record seen from one end; for one seen
@@ -150,7 +155,7 @@ public struct SpanLinker: Sendable {
     }
 
     private func bigEndian(_ v: UInt64) -> [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * UInt64($0))) }
+        withUnsafeBytes(of: v.bigEndian) { Array($0) }
     }
 
     /// splitmix64's finalizer: a bijection, so distinct ids give distinct span ids.

@@ -28,4 +28,24 @@ struct ProtobufWriterTests {
         let message = [0x08, 5] + expected(2, inner) + [0x22, 3] + Array("end".utf8)
         #expect(w.bytes == expected(1, message))
     }
+
+    @Test("varintSize is the number of bytes varint writes", arguments: [0, 1, 127, 128, 16_383, 16_384, 1 << 35, UInt64.max])
+    func varintSize(_ value: UInt64) {
+        var w = ProtobufWriter()
+        w.varint(value)
+        #expect(ProtobufWriter.varintSize(value) == w.bytes.count)
+    }
+
+    @Test("fields re-tagged to another field number keep their bodies, short and long")
+    func retagged() {
+        let long = String(repeating: "x", count: 300)
+        var nine = ProtobufWriter(), six = ProtobufWriter()
+        for value in ["a", long, ""] {
+            nine.messageField(9) { $0.stringField(1, value) }
+            six.messageField(6) { $0.stringField(1, value) }
+        }
+        var out = ProtobufWriter()
+        out.appendRetagged(nine.bytes[...], field: 6)
+        #expect(out.bytes == six.bytes)
+    }
 }
