@@ -126,16 +126,16 @@ public struct OTLPEncoder: Sendable {
         let start = span.start, end = span.end
         let error = OTLPTraceRequest.error(span)
         let status = error.map { Self.size($0.utf8.count) + 2 } ?? 0
-        let length = size(span.traceID.count) + size(span.spanID.count) + size(span.parentSpanID.count)
+        let length = (span.trace != (0, 0) ? 18 : 0) + (span.span != 0 ? 10 : 0) + (span.parent != 0 ? 10 : 0)
             + size(shared.name.utf8.count) + 1 + ProtobufWriter.varintSize(span.kind.rawValue)
             + (start != 0 ? 9 : 0) + (end != 0 ? 9 : 0) + shared.attributes.count
             + (error != nil ? 1 + ProtobufWriter.varintSize(UInt64(status)) + status : 0)
         w.tag(2, .lengthDelimited)
         w.varint(UInt64(length))
         let from = w.bytes.count
-        w.bytesField(1, span.traceID)
-        w.bytesField(2, span.spanID)
-        w.bytesField(4, span.parentSpanID)
+        OTLPSpan.write(1, span.trace.high, span.trace.low, into: &w)
+        OTLPSpan.write(2, span.span, into: &w)
+        OTLPSpan.write(4, span.parent, into: &w)
         w.stringField(5, shared.name)
         w.varintField(6, span.kind.rawValue)
         w.fixed64Field(7, start)
@@ -169,8 +169,8 @@ public struct OTLPEncoder: Sendable {
             log.appendRetagged(attributes[shared.attributes], field: 6)
             OTLPAttribute.write("pipetrace.duration_ms", .double(Double(r.duration) / 1e6), 6, into: &log)
             OTLPAttribute.write("pipetrace.slow_ms", .double(Double(threshold) / 1e6), 6, into: &log)
-            log.bytesField(9, span.traceID)
-            log.bytesField(10, span.spanID)
+            OTLPSpan.write(9, span.trace.high, span.trace.low, into: &log)
+            OTLPSpan.write(10, span.span, into: &log)
             log.fixed64Field(11, end)
             log.stringField(12, OTLPLogsRequest.eventName)
         }
