@@ -18,16 +18,6 @@ public struct OTLPAttribute: Sendable, Hashable {
         self.value = value
     }
 
-    /// Writes the `KeyValue` as field `field` of the enclosing message.
-    func write(_ field: UInt64, into w: inout ProtobufWriter) {
-        switch value {
-        case .string(let s): Self.write(key.utf8, .string(Substring(s)), field, into: &w)
-        case .bool(let b): Self.write(key.utf8, .bool(b), field, into: &w)
-        case .int(let i): Self.write(key.utf8, .int(i), field, into: &w)
-        case .double(let d): Self.write(key.utf8, .double(d), field, into: &w)
-        }
-    }
-
     /// A value as the encoders take it: a string may be a slice of the record's (no copy made).
     enum Field {
         case string(Substring), bool(Bool), int(Int64), double(Double)
@@ -43,9 +33,10 @@ public struct OTLPAttribute: Sendable, Hashable {
     }
 
     /// Writes one `KeyValue` as field `field`: its lengths are known before
-    /// it is written, so nothing is patched or moved. `key`'s bytes are
-    /// copied as they are (a `StaticString` key costs no UTF-8 conversion).
-    static func write(_ key: some Collection<UInt8>, _ value: Field, _ field: UInt64, into w: inout ProtobufWriter) {
+    /// it is written, so nothing is patched or moved, and the key's bytes
+    /// are copied as they are (a `StaticString` costs no UTF-8 conversion).
+    static func write(_ key: StaticString, _ value: Field, _ field: UInt64, into w: inout ProtobufWriter) {
+        let key = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
         // AnyValue: a oneof member, written even at its default, or the value would be absent.
         let any: Int
         switch value {
@@ -77,10 +68,6 @@ public struct OTLPAttribute: Sendable, Hashable {
             w.tag(4, .fixed64)
             w.fixed64(d.bitPattern)
         }
-    }
-
-    static func write(_ key: StaticString, _ value: Field, _ field: UInt64, into w: inout ProtobufWriter) {
-        write(UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount), value, field, into: &w)
     }
 
     /// A record's attributes, by the OpenTelemetry semantic conventions
@@ -129,10 +116,5 @@ public struct OTLPAttribute: Sendable, Hashable {
         if let s = r.serverTime { body("pipetrace.server_ms", .double(Double(s) / 1e6)) }
         body("pipetrace.retransmits", .int(Int64(r.retransmits)))
         if !r.isComplete { body("pipetrace.incomplete", .bool(true)) }
-    }
-
-    /// The resource of a span: the service that made it (`OTLPSpan.service`).
-    public static func resource(of span: OTLPSpan) -> [OTLPAttribute] {
-        [.init("service.name", .string(span.service))]
     }
 }
