@@ -46,27 +46,31 @@ public struct OTLPAttribute: Sendable, Hashable {
         case .double: any = 9
         }
         let keyCount = key.count
-        w.tag(field, .lengthDelimited)
-        w.varint(UInt64(1 + ProtobufWriter.varintSize(UInt64(keyCount)) + keyCount + 1 + ProtobufWriter.varintSize(UInt64(any)) + any))
-        w.tag(1, .lengthDelimited)
-        w.varint(UInt64(keyCount))
-        w.append(key)
-        w.tag(2, .lengthDelimited)
-        w.varint(UInt64(any))
-        switch value {
-        case .string(let s):
-            w.tag(1, .lengthDelimited)
-            w.varint(UInt64(s.utf8.count))
-            w.append(s.utf8)
-        case .bool(let b):
-            w.tag(2, .varint)
-            w.varint(b ? 1 : 0)
-        case .int(let i):
-            w.tag(3, .varint)
-            w.varint(UInt64(bitPattern: i))
-        case .double(let d):
-            w.tag(4, .fixed64)
-            w.fixed64(d.bitPattern)
+        let body = 1 + ProtobufWriter.varintSize(UInt64(keyCount)) + keyCount + 1 + ProtobufWriter.varintSize(UInt64(any)) + any
+        precondition(field < 16, "a KeyValue's field number takes one tag byte")
+        w.write(exactly: 1 + ProtobufWriter.varintSize(UInt64(body)) + body) { c in
+            c.byte(UInt8(field << 3 | 2))
+            c.varint(UInt64(body))
+            c.byte(0x0a)  // key = 1, length-delimited
+            c.varint(UInt64(keyCount))
+            c.copy(key)
+            c.byte(0x12)  // value = 2, length-delimited
+            c.varint(UInt64(any))
+            switch value {
+            case .string(let s):
+                c.byte(0x0a)  // string_value = 1
+                c.varint(UInt64(s.utf8.count))
+                c.copy(s.utf8)
+            case .bool(let b):
+                c.byte(0x10)  // bool_value = 2
+                c.byte(b ? 1 : 0)
+            case .int(let i):
+                c.byte(0x18)  // int_value = 3
+                c.varint(UInt64(bitPattern: i))
+            case .double(let d):
+                c.byte(0x21)  // double_value = 4, fixed64
+                c.fixed64(d.bitPattern)
+            }
         }
     }
 

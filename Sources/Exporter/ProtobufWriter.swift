@@ -76,6 +76,55 @@ public struct ProtobufWriter: Sendable {
         bytes.append(contentsOf: raw)
     }
 
+    /// A raw write position inside bytes `ProtobufWriter.write(exactly:_:)` made room for.
+    struct Cursor {
+        var at: UnsafeMutablePointer<UInt8>
+
+        mutating func byte(_ b: UInt8) {
+            at.pointee = b
+            at += 1
+        }
+
+        mutating func varint(_ value: UInt64) {
+            var v = value
+            while v >= 0x80 {
+                byte(UInt8(truncatingIfNeeded: v) | 0x80)
+                v >>= 7
+            }
+            byte(UInt8(v))
+        }
+
+        mutating func fixed64(_ value: UInt64) {
+            UnsafeMutableRawPointer(at).storeBytes(of: value.littleEndian, as: UInt64.self)
+            at += 8
+        }
+
+        mutating func copy(_ raw: UnsafeBufferPointer<UInt8>) {
+            guard let base = raw.baseAddress else { return }
+            at.update(from: base, count: raw.count)
+            at += raw.count
+        }
+
+        mutating func copy(_ utf8: Substring.UTF8View) {
+            if utf8.withContiguousStorageIfAvailable({ copy($0) }) == nil {
+                for b in utf8 { byte(b) }
+            }
+        }
+    }
+
+    /// Appends exactly `count` bytes, written by `body` through a `Cursor`:
+    /// one capacity and uniqueness check for a run of small writes (an
+    /// attribute's tags, lengths, key and value) rather than one per byte.
+    mutating func write(exactly count: Int, _ body: (inout Cursor) -> Void) {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: count))
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            var cursor = Cursor(at: buffer.baseAddress! + start)
+            body(&cursor)
+            precondition(cursor.at == buffer.baseAddress! + start + count, "ProtobufWriter.write(exactly:) wrote another count")
+        }
+    }
+
     /// Room for `count` more bytes, reserved at once.
     mutating func reserve(_ count: Int) {
         bytes.reserveCapacity(bytes.count + count)

@@ -48,4 +48,24 @@ struct ProtobufWriterTests {
         out.appendRetagged(nine.bytes[...], field: 6)
         #expect(out.bytes == six.bytes)
     }
+
+    @Test("an attribute written through one cursor is the KeyValue written field by field",
+          arguments: [OTLPAttribute.Field.string("collector→lb"), .string(Substring(String(repeating: "x", count: 200))), .string(""),
+                      .bool(false), .int(-3), .int(1 << 40), .double(0.25)])
+    func attribute(_ value: OTLPAttribute.Field) {
+        var fast = ProtobufWriter(), plain = ProtobufWriter()
+        OTLPAttribute.write("pipetrace.hop", value, 9, into: &fast)
+        plain.messageField(9) { kv in
+            kv.stringField(1, "pipetrace.hop")
+            kv.messageField(2) { any in
+                switch value {
+                case .string(let s): any.stringField(1, String(s), presence: .explicit)
+                case .bool(let b): any.varintField(2, b ? 1 : 0, presence: .explicit)
+                case .int(let i): any.int64Field(3, i, presence: .explicit)
+                case .double(let d): any.doubleField(4, d, presence: .explicit)
+                }
+            }
+        }
+        #expect(fast.bytes == plain.bytes)
+    }
 }
