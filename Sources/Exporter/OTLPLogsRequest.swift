@@ -28,33 +28,43 @@ public struct OTLPLogsRequest: Sendable {
 
     /// "slow request: GET /items/3 took 612.400 ms (collector→lb)".
     public static func body(_ span: OTLPSpan) -> String {
+        var text: [UInt8] = []
+        body(span, into: &text)
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// `body`'s UTF-8, appended to `text`: built from bytes, without string
+    /// interpolation or Foundation's costly number formatting.
+    static func body(_ span: OTLPSpan, into text: inout [UInt8]) {
         let r = span.record
-        var text = "slow request: \(r.method ?? r.protocolName.uppercased()) \(r.target ?? "") took "
-        // Milliseconds to 3 decimals (rounded to the microsecond), without Foundation's costly formatter.
+        text.append(contentsOf: "slow request: ".utf8)
+        if let method = r.method { text.append(contentsOf: method.utf8) } else { text.append(contentsOf: r.protocolName.uppercased().utf8) }
+        text.append(UInt8(ascii: " "))
+        if let target = r.target { text.append(contentsOf: target.utf8) }
+        text.append(contentsOf: " took ".utf8)
+        // Milliseconds to 3 decimals (rounded to the microsecond).
         let micros = (r.duration + 500) / 1000
-        let fraction = String(micros % 1000)
-        text += "\(micros / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction) ms"
-        if let hop = r.hop { text += " (\(hop))" }
-        return text
+        decimal(micros / 1000, into: &text)
+        text.append(UInt8(ascii: "."))
+        let fraction = micros % 1000
+        text.append(UInt8(ascii: "0") + UInt8(fraction / 100))
+        text.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
+        text.append(UInt8(ascii: "0") + UInt8(fraction % 10))
+        text.append(contentsOf: " ms".utf8)
+        if let hop = r.hop {
+            text.append(contentsOf: " (".utf8)
+            text.append(contentsOf: hop.utf8)
+            text.append(UInt8(ascii: ")"))
+        }
+    }
+
+    static func decimal(_ value: UInt64, into text: inout [UInt8]) {
+        if value >= 10 { decimal(value / 10, into: &text) }
+        text.append(UInt8(ascii: "0") + UInt8(value % 10))
     }
 
     public func encoded() -> [UInt8] {
-        OTLPTraceRequest.encode(spans) { span, scope in
-            let r = span.record
-            let end = span.end
-            scope.messageField(2) { log in
-                log.fixed64Field(1, end)
-                log.varintField(2, Self.severityNumber)
-                log.stringField(3, "WARN")
-                log.messageField(5) { any in any.stringField(1, Self.body(span), presence: .explicit) }
-                OTLPAttribute.write(of: r, 6, into: &log)
-                OTLPAttribute.write("pipetrace.duration_ms", .double(Double(r.duration) / 1e6), 6, into: &log)
-                OTLPAttribute.write("pipetrace.slow_ms", .double(Double(threshold) / 1e6), 6, into: &log)
-                log.bytesField(9, span.traceID)
-                log.bytesField(10, span.spanID)
-                log.fixed64Field(11, end)
-                log.stringField(12, Self.eventName)
-            }
-        }
+        var encoder = OTLPEncoder()
+        return encoder.logs(spans, threshold: threshold)
     }
 }

@@ -35,6 +35,7 @@ public final class OTLPSink: ExportSink {
 
     struct State {
         var linker: SpanLinker
+        var encoder = OTLPEncoder()
         var pending: [OTLPSpan] = []
         var slowThreshold: UInt64
     }
@@ -94,7 +95,7 @@ public final class OTLPSink: ExportSink {
     public func record(_ record: RequestRecord) {
         let now = clock()
         state.withLock { s in
-            s.pending += s.linker.add(record, now: now)
+            s.linker.add(record, now: now, into: &s.pending)
             if s.pending.count >= maxSpansPerBatch { enqueue(&s) }
         }
     }
@@ -127,14 +128,12 @@ public final class OTLPSink: ExportSink {
     private func enqueue(_ s: inout State) {
         var start = 0
         while start < s.pending.count {
-            let chunk = Array(s.pending[start..<min(s.pending.count, start + maxSpansPerBatch)])
+            let chunk = start == 0 && s.pending.count <= maxSpansPerBatch
+                ? s.pending : Array(s.pending[start..<min(s.pending.count, start + maxSpansPerBatch)])
             start += chunk.count
-            queue.append(body: body(.traces, OTLPTraceRequest(spans: chunk).encoded()), points: chunk.count)
-            let threshold = s.slowThreshold
-            let slow = chunk.filter { $0.spansWholeRecord && $0.record.duration >= threshold }
-            if !slow.isEmpty {
-                queue.append(body: body(.logs, OTLPLogsRequest(spans: slow, threshold: threshold).encoded()), points: slow.count)
-            }
+            s.encoder.encode(chunk, slowThreshold: s.slowThreshold,
+                             traces: { queue.append(body: body(.traces, $0), points: chunk.count) },
+                             logs: { queue.append(body: body(.logs, $0), points: $1) })
         }
         s.pending.removeAll(keepingCapacity: true)
     }
@@ -142,7 +141,7 @@ public final class OTLPSink: ExportSink {
     /// A queued body: its first byte, then the request (gzipped when so configured).
     private func body(_ signal: Signal, _ request: [UInt8]) -> [UInt8] {
         switch compression {
-        case .gzip: [signal.rawValue | Self.gzipped] + Gzip.compress(request)
+        case .gzip: Gzip.compress(request, after: [signal.rawValue | Self.gzipped])
         case .none: [signal.rawValue] + request
         }
     }

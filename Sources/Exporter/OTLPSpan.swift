@@ -18,19 +18,77 @@ public struct OTLPSpan: Sendable, Hashable {
 
     public var record: RequestRecord
     public var kind: Kind
-    /// 16 bytes, shared by every span of one hop chain.
-    public var traceID: [UInt8]
-    /// 8 bytes, from the record's id (and the kind, for a record of two spans).
-    public var spanID: [UInt8]
-    /// 8 bytes; empty for a root.
-    public var parentSpanID: [UInt8]
+    /// The ids as numbers (their bytes big-endian on the wire), so a span
+    /// holds no arrays of its own; 0 stands for an absent id (an all-zero id
+    /// is invalid in OTLP, and `SpanLinker` never makes one).
+    var trace: (high: UInt64, low: UInt64)
+    var span: UInt64
+    var parent: UInt64
 
-    public init(record: RequestRecord, kind: Kind, traceID: [UInt8], spanID: [UInt8], parentSpanID: [UInt8]) {
+    init(record: RequestRecord, kind: Kind, trace: (high: UInt64, low: UInt64), span: UInt64, parent: UInt64) {
         self.record = record
         self.kind = kind
-        self.traceID = traceID
-        self.spanID = spanID
-        self.parentSpanID = parentSpanID
+        self.trace = trace
+        self.span = span
+        self.parent = parent
+    }
+
+    /// `traceID` 16 bytes, `spanID` 8, `parentSpanID` 8 or empty for a root (other lengths are cut or zero-filled).
+    public init(record: RequestRecord, kind: Kind, traceID: [UInt8], spanID: [UInt8], parentSpanID: [UInt8]) {
+        self.init(record: record, kind: kind, trace: (Self.number(traceID.prefix(8)), Self.number(traceID.dropFirst(8).prefix(8))),
+                  span: Self.number(spanID.prefix(8)), parent: Self.number(parentSpanID.prefix(8)))
+    }
+
+    /// 16 bytes, shared by every span of one hop chain.
+    public var traceID: [UInt8] { Self.bytes(trace.high, trace.low) }
+    /// 8 bytes, from the record's id (and the kind, for a record of two spans).
+    public var spanID: [UInt8] { Self.bytes(span) }
+    /// 8 bytes; empty for a root.
+    public var parentSpanID: [UInt8] { Self.bytes(parent) }
+
+    /// Up to 8 bytes, big-endian, zero-filled on the right.
+    static func number(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+        var v: UInt64 = 0
+        for i in 0..<8 { v = v << 8 | UInt64(i < bytes.count ? bytes[bytes.startIndex + i] : 0) }
+        return v
+    }
+
+    static func bytes(_ id: UInt64) -> [UInt8] {
+        id == 0 ? [] : withUnsafeBytes(of: id.bigEndian) { Array($0) }
+    }
+
+    static func bytes(_ high: UInt64, _ low: UInt64) -> [UInt8] {
+        high == 0 && low == 0 ? [] : withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { Array($0) }
+    }
+
+    /// Writes an 8-byte id as `bytes` field `field` (nothing when 0).
+    static func write(_ field: UInt64, _ id: UInt64, into w: inout ProtobufWriter) {
+        guard id != 0 else { return }
+        w.tag(field, .lengthDelimited)
+        w.varint(8)
+        w.fixed64(id.byteSwapped)
+    }
+
+    /// Writes a 16-byte id as `bytes` field `field` (nothing when 0).
+    static func write(_ field: UInt64, _ high: UInt64, _ low: UInt64, into w: inout ProtobufWriter) {
+        guard high != 0 || low != 0 else { return }
+        w.tag(field, .lengthDelimited)
+        w.varint(16)
+        w.fixed64(high.byteSwapped)
+        w.fixed64(low.byteSwapped)
+    }
+
+    public static func == (a: OTLPSpan, b: OTLPSpan) -> Bool {
+        a.record == b.record && a.kind == b.kind && a.trace == b.trace && a.span == b.span && a.parent == b.parent
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(record)
+        h.combine(kind)
+        h.combine(trace.high)
+        h.combine(trace.low)
+        h.combine(span)
+        h.combine(parent)
     }
 
     /// Start, Unix nanoseconds. The server's half of a record seen from both

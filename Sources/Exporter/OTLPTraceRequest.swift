@@ -42,60 +42,7 @@ public struct OTLPTraceRequest: Sendable {
     }
 
     public func encoded() -> [UInt8] {
-        Self.encode(spans) { span, scope in Self.write(span, into: &scope) }
-    }
-
-    /// The envelope traces and logs share: per resource (the container of
-    /// the end that made the span) its attributes, then one `pipetrace` scope holding what
-    /// `item` writes for each span of that resource.
-    static func encode(_ spans: [OTLPSpan], _ item: (OTLPSpan, inout ProtobufWriter) -> Void) -> [UInt8] {
-        // About 650 bytes per span with its attributes: the demo's chains encode to 620.
-        var w = ProtobufWriter(capacity: spans.count * 650)
-        for group in byResource(spans) {
-            w.messageField(1) { resourceItems in
-                resourceItems.messageField(1) { res in
-                    for a in OTLPAttribute.resource(of: group[0]) { a.write(1, into: &res) }
-                }
-                resourceItems.messageField(2) { scopeItems in
-                    scopeItems.messageField(1) { scope in scope.stringField(1, scopeName) }
-                    for span in group { item(span, &scopeItems) }
-                }
-            }
-        }
-        return w.bytes
-    }
-
-    static func write(_ span: OTLPSpan, into w: inout ProtobufWriter) {
-        let r = span.record
-        w.messageField(2) { s in
-            s.bytesField(1, span.traceID)
-            s.bytesField(2, span.spanID)
-            s.bytesField(4, span.parentSpanID)
-            s.stringField(5, name(r))
-            s.varintField(6, span.kind.rawValue)
-            s.fixed64Field(7, span.start)
-            s.fixed64Field(8, span.end)
-            OTLPAttribute.write(of: r, 9, into: &s)
-            if let message = error(span) {
-                s.messageField(15) { status in
-                    status.stringField(2, message)
-                    status.varintField(3, 2)  // STATUS_CODE_ERROR
-                }
-            }
-        }
-    }
-
-    /// Spans grouped by their resource, groups in order of first appearance.
-    static func byResource(_ items: [OTLPSpan]) -> [[OTLPSpan]] {
-        var groups: [[OTLPSpan]] = []
-        var index: [String: Int] = [:]
-        for item in items {
-            let key = item.service
-            if let i = index[key] { groups[i].append(item) } else {
-                index[key] = groups.count
-                groups.append([item])
-            }
-        }
-        return groups
+        var encoder = OTLPEncoder()
+        return encoder.traces(spans)
     }
 }

@@ -20,6 +20,7 @@ public struct ProtobufWriter: Sendable {
     }
 
     public mutating func varint(_ value: UInt64) {
+        if value < 0x80 { return bytes.append(UInt8(value)) }
         var v = value
         while v >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -62,7 +63,97 @@ public struct ProtobufWriter: Sendable {
     }
 
     mutating func fixed64(_ value: UInt64) {
-        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))) }
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    /// How many bytes `varint` writes for `value`.
+    static func varintSize(_ value: UInt64) -> Int {
+        max(1, (64 - value.leadingZeroBitCount + 6) / 7)
+    }
+
+    /// Bytes already encoded (a field or fields written elsewhere), appended as they are.
+    mutating func append(_ raw: some Collection<UInt8>) {
+        bytes.append(contentsOf: raw)
+    }
+
+    /// A raw write position inside bytes `ProtobufWriter.write(exactly:_:)` made room for.
+    struct Cursor {
+        var at: UnsafeMutablePointer<UInt8>
+
+        mutating func byte(_ b: UInt8) {
+            at.pointee = b
+            at += 1
+        }
+
+        mutating func varint(_ value: UInt64) {
+            var v = value
+            while v >= 0x80 {
+                byte(UInt8(truncatingIfNeeded: v) | 0x80)
+                v >>= 7
+            }
+            byte(UInt8(v))
+        }
+
+        mutating func fixed64(_ value: UInt64) {
+            UnsafeMutableRawPointer(at).storeBytes(of: value.littleEndian, as: UInt64.self)
+            at += 8
+        }
+
+        mutating func copy(_ raw: UnsafeBufferPointer<UInt8>) {
+            guard let base = raw.baseAddress else { return }
+            at.update(from: base, count: raw.count)
+            at += raw.count
+        }
+
+        mutating func copy(_ utf8: Substring.UTF8View) {
+            if utf8.withContiguousStorageIfAvailable({ copy($0) }) == nil {
+                for b in utf8 { byte(b) }
+            }
+        }
+    }
+
+    /// Appends exactly `count` bytes, written by `body` through a `Cursor`:
+    /// one capacity and uniqueness check for a run of small writes (an
+    /// attribute's tags, lengths, key and value) rather than one per byte.
+    mutating func write(exactly count: Int, _ body: (inout Cursor) -> Void) {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: count))
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            var cursor = Cursor(at: buffer.baseAddress! + start)
+            body(&cursor)
+            precondition(cursor.at == buffer.baseAddress! + start + count, "ProtobufWriter.write(exactly:) wrote another count")
+        }
+    }
+
+    /// Room for `count` more bytes, reserved at once.
+    mutating func reserve(_ count: Int) {
+        bytes.reserveCapacity(bytes.count + count)
+    }
+
+    /// Length-delimited fields encoded elsewhere under another one-byte tag
+    /// (a repeated message of field 1 to 15), written as field `field`.
+    mutating func appendRetagged(_ fields: ArraySlice<UInt8>, field: UInt64) {
+        var i = fields.startIndex
+        while i < fields.endIndex {
+            tag(field, .lengthDelimited)
+            i += 1
+            let lengthAt = i
+            var length = 0, shift = 0
+            while true {
+                let b = fields[i]
+                length |= Int(b & 0x7f) << shift
+                shift += 7
+                i += 1
+                if b & 0x80 == 0 { break }
+            }
+            bytes.append(contentsOf: fields[lengthAt..<i + length])
+            i += length
+        }
+    }
+
+    /// Empties the buffer, keeping its memory for the next message.
+    mutating func reset() {
+        bytes.removeAll(keepingCapacity: true)
     }
 
     /// A `string` field; empty is not written unless `presence` is explicit.

@@ -57,6 +57,12 @@ public struct SpanLinker: Sendable {
     /// Takes a record at `now` (any clock, nanoseconds); returns the spans it completes (it and its held descendants).
     public mutating func add(_ record: RequestRecord, now: Int64) -> [OTLPSpan] {
         var out: [OTLPSpan] = []
+        add(record, now: now, into: &out)
+        return out
+    }
+
+    /// `add`, appending the spans to `out` (no array per record).
+    public mutating func add(_ record: RequestRecord, now: Int64, into out: inout [OTLPSpan]) {
         if let root = roots[record.id] {
             // Pinned by children released before it came.
             link(record, root: root, into: &out)
@@ -72,7 +78,6 @@ public struct SpanLinker: Sendable {
         } else {
             link(record, root: record.id, into: &out)
         }
-        return out
     }
 
     /// Releases records held since before `now - hold`, in the trace of the root-most id known.
@@ -92,20 +97,25 @@ public struct SpanLinker: Sendable {
     public mutating func drain() -> [OTLPSpan] { expire(now: .max) }
 
     /// The span id of a record id: 8 bytes, never all zero.
-    public func spanID(_ id: UInt64) -> [UInt8] {
-        bigEndian(max(1, Self.mix(salt &+ id)))
-    }
+    public func spanID(_ id: UInt64) -> [UInt8] { OTLPSpan.bytes(span(id)) }
 
     /// The span id of the CLIENT span of a record seen from both ends: 8
     /// bytes, never all zero, apart from every `spanID` (another salt).
-    public func clientSpanID(_ id: UInt64) -> [UInt8] {
-        bigEndian(max(1, Self.mix((salt ^ 0x636c_6965_6e74_7370) &+ id)))
-    }
+    public func clientSpanID(_ id: UInt64) -> [UInt8] { OTLPSpan.bytes(clientSpan(id)) }
 
     /// The trace id of a chain whose root-most record id is `root`: 16 bytes.
     public func traceID(_ root: UInt64) -> [UInt8] {
+        let t = trace(root)
+        return OTLPSpan.bytes(t.high, t.low)
+    }
+
+    func span(_ id: UInt64) -> UInt64 { max(1, Self.mix(salt &+ id)) }
+
+    func clientSpan(_ id: UInt64) -> UInt64 { max(1, Self.mix((salt ^ 0x636c_6965_6e74_7370) &+ id)) }
+
+    func trace(_ root: UInt64) -> (high: UInt64, low: UInt64) {
         let high = Self.mix(salt ^ 0x7472_6163_6570_6970 &+ root)
-        return bigEndian(high) + bigEndian(max(1, Self.mix(high &+ root)))
+        return (high, max(1, Self.mix(high &+ root)))
     }
 
     /// A record's spans: one for a record seen from one end; for one seen
@@ -113,17 +123,17 @@ public struct SpanLinker: Sendable {
     /// The record's own id names its SERVER span (or its only span), so its
     /// children, found through the server's view, hang under the server.
     private mutating func link(_ record: RequestRecord, root: UInt64, into out: inout [OTLPSpan]) {
-        let trace = traceID(root)
-        let parent = record.parent.map(spanID) ?? []
+        let trace = trace(root)
+        let parent = record.parent.map(span) ?? 0
         switch record.side {
         case .client:
-            out.append(OTLPSpan(record: record, kind: .client, traceID: trace, spanID: spanID(record.id), parentSpanID: parent))
+            out.append(OTLPSpan(record: record, kind: .client, trace: trace, span: span(record.id), parent: parent))
         case .server:
-            out.append(OTLPSpan(record: record, kind: .server, traceID: trace, spanID: spanID(record.id), parentSpanID: parent))
+            out.append(OTLPSpan(record: record, kind: .server, trace: trace, span: span(record.id), parent: parent))
         case .both:
-            let client = clientSpanID(record.id)
-            out.append(OTLPSpan(record: record, kind: .client, traceID: trace, spanID: client, parentSpanID: parent))
-            out.append(OTLPSpan(record: record, kind: .server, traceID: trace, spanID: spanID(record.id), parentSpanID: client))
+            let client = clientSpan(record.id)
+            out.append(OTLPSpan(record: record, kind: .client, trace: trace, span: client, parent: parent))
+            out.append(OTLPSpan(record: record, kind: .server, trace: trace, span: span(record.id), parent: client))
         }
         pin(record.id, root: root, into: &out)
     }
@@ -147,10 +157,6 @@ public struct SpanLinker: Sendable {
                 rememberedStart = 0
             }
         }
-    }
-
-    private func bigEndian(_ v: UInt64) -> [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * UInt64($0))) }
     }
 
     /// splitmix64's finalizer: a bijection, so distinct ids give distinct span ids.

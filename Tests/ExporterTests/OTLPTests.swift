@@ -99,6 +99,45 @@ struct SpanLinkerTests {
     }
 }
 
+@Suite("OTLP encoder kept across batches")
+struct OTLPEncoderTests {
+    @Test("an encoder kept across batches (its names cached, its buffer reused) writes what a fresh one writes")
+    func reused() {
+        var linker = SpanLinker(salt: 7)
+        let chain = Chain.spans(&linker)
+        var other = Chain.grandchild
+        other.id = 20
+        other.parent = nil
+        other.target = "/api/v1/query?query=down"
+        let batches = [chain, linker.add(other, now: 3), chain + linker.add(other, now: 4), [chain[4], chain[0]], []]
+        var encoder = OTLPEncoder(maxCachedNames: 2)
+        for batch in batches {
+            var traces: [UInt8] = [], logs: [UInt8] = [], slowCount = 0
+            encoder.encode(batch, slowThreshold: 24_000_000, traces: { traces = $0 }, logs: { logs = $0; slowCount = $1 })
+            let slow = batch.filter { $0.spansWholeRecord && $0.record.duration >= 24_000_000 }
+            #expect(traces == OTLPTraceRequest(spans: batch).encoded())
+            #expect(logs == (slow.isEmpty ? [] : OTLPLogsRequest(spans: slow, threshold: 24_000_000).encoded()))
+            #expect(slowCount == slow.count)
+            #expect(encoder.traces(batch) == traces)
+        }
+    }
+
+    @Test("gzip through its 64 kB window: what gzip -d gives back is the input, after the prefix", arguments: [0, 1000, 300_000])
+    func gzip(_ size: Int) throws {
+        var random = SystemRandomNumberGenerator()
+        // Half incompressible, so the output of the larger ones spans several windows.
+        let input = (0..<size).map { $0 % 2 == 0 ? UInt8.random(in: 0...255, using: &random) : UInt8(truncatingIfNeeded: $0) }
+        let out = Gzip.compress(input, after: [7, 8])
+        #expect(Array(out.prefix(2)) == [7, 8])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pipetrace-gzip-\(getpid())-\(size)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(input).write(to: dir.appendingPathComponent("in"))
+        try Data(out.dropFirst(2)).write(to: dir.appendingPathComponent("in.gz"))
+        try Shell.run(["sh", "-c", "gzip -dc \"$0/in.gz\" | cmp - \"$0/in\"", dir.path])
+    }
+}
+
 @Suite("OTLP bytes, decoded by the opentelemetry-proto package",
        .enabled(if: RootRequirement.enabled(when: OTLPDecoder.available)))
 struct OTLPRequestTests {

@@ -28,4 +28,44 @@ struct ProtobufWriterTests {
         let message = [0x08, 5] + expected(2, inner) + [0x22, 3] + Array("end".utf8)
         #expect(w.bytes == expected(1, message))
     }
+
+    @Test("varintSize is the number of bytes varint writes", arguments: [0, 1, 127, 128, 16_383, 16_384, 1 << 35, UInt64.max])
+    func varintSize(_ value: UInt64) {
+        var w = ProtobufWriter()
+        w.varint(value)
+        #expect(ProtobufWriter.varintSize(value) == w.bytes.count)
+    }
+
+    @Test("fields re-tagged to another field number keep their bodies, short and long")
+    func retagged() {
+        let long = String(repeating: "x", count: 300)
+        var nine = ProtobufWriter(), six = ProtobufWriter()
+        for value in ["a", long, ""] {
+            nine.messageField(9) { $0.stringField(1, value) }
+            six.messageField(6) { $0.stringField(1, value) }
+        }
+        var out = ProtobufWriter()
+        out.appendRetagged(nine.bytes[...], field: 6)
+        #expect(out.bytes == six.bytes)
+    }
+
+    @Test("an attribute written through one cursor is the KeyValue written field by field",
+          arguments: [OTLPAttribute.Field.string("collector→lb"), .string(Substring(String(repeating: "x", count: 200))), .string(""),
+                      .bool(false), .int(-3), .int(1 << 40), .double(0.25)])
+    func attribute(_ value: OTLPAttribute.Field) {
+        var fast = ProtobufWriter(), plain = ProtobufWriter()
+        OTLPAttribute.write("pipetrace.hop", value, 9, into: &fast)
+        plain.messageField(9) { kv in
+            kv.stringField(1, "pipetrace.hop")
+            kv.messageField(2) { any in
+                switch value {
+                case .string(let s): any.stringField(1, String(s), presence: .explicit)
+                case .bool(let b): any.varintField(2, b ? 1 : 0, presence: .explicit)
+                case .int(let i): any.int64Field(3, i, presence: .explicit)
+                case .double(let d): any.doubleField(4, d, presence: .explicit)
+                }
+            }
+        }
+        #expect(fast.bytes == plain.bytes)
+    }
 }
