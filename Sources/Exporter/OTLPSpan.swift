@@ -92,13 +92,16 @@ public struct OTLPSpan: Sendable, Hashable {
     }
 
     /// Start, Unix nanoseconds. The server's half of a record seen from both
-    /// ends starts half the network time after the client's: the record keeps
-    /// the client's start and the server's duration, so the server span sits
-    /// centred in the client span (request and response transit taken as equal).
+    /// ends starts when the server began reading the request, kept inside
+    /// the client's span. A record without that time (read back from JSON)
+    /// has its server span centred in the client's (transit taken as equal
+    /// both ways).
     public var start: UInt64 {
         let start = UInt64(clamping: record.start)
         guard kind == .server, record.side == .both else { return start }
-        return start &+ (record.network ?? 0) / 2
+        guard let serverStart = record.serverStart else { return start &+ (record.network ?? 0) / 2 }
+        let latest = start &+ (record.duration - min(record.duration, record.serverTime ?? 0))
+        return min(max(UInt64(clamping: serverStart), start), latest)
     }
 
     /// End, Unix nanoseconds.

@@ -10,12 +10,18 @@ import Testing
 enum Chain {
     static let start: Int64 = 1_700_000_000_000_000_000
 
-    static let root = RequestRecord(
-        id: 10, start: start, duration: 30_000_000, protocolName: "http/1.1", method: "POST",
-        target: "/api/v1/write?extra_label=a", status: 204, requestBytes: 1000, responseBytes: 0,
-        client: .init(ip: "10.0.0.1", port: 40000, container: "collector"),
-        server: .init(ip: "10.0.0.2", port: 8428, container: "lb"), side: .both,
-        network: 2_000_000, serverTime: 28_000_000)
+    /// Its request took 1.5 ms to reach the server, the response 0.5 ms back.
+    static let root = {
+        var r = RequestRecord(
+            id: 10, start: start, duration: 30_000_000, protocolName: "http/1.1", method: "POST",
+            target: "/api/v1/write?extra_label=a", status: 204, requestBytes: 1000, responseBytes: 0,
+            client: .init(ip: "10.0.0.1", port: 40000, container: "collector"),
+            server: .init(ip: "10.0.0.2", port: 8428, container: "lb"), side: .both,
+            network: 2_000_000, serverTime: 28_000_000)
+        r.serverStart = start + 1_500_000
+        return r
+    }()
+    /// Without the server's start (as read back from JSON): its SERVER span is centred.
     static let child = RequestRecord(
         id: 11, start: start + 1_000_000, duration: 25_000_000, protocolName: "http/1.1", method: "POST",
         target: "/api/v1/write", status: 204, requestBytes: 990, responseBytes: 0,
@@ -176,14 +182,15 @@ struct OTLPRequestTests {
         let unset: [String: Any] = ["code": "STATUS_CODE_UNSET", "message": ""]
         let t0 = 1_700_000_000_000_000_000
         // Each merged hop as a CLIENT span (the client's 30 ms) around a SERVER span (the server's 28 ms,
-        // centred: 1 ms of network time each way), each in the resource of the container that made it.
+        // from the server's own start; the child's, without one, centred), each in the resource of the
+        // container that made it.
         let expected: [[String: Any]] = [
             ["resource": ["service.name": ["string": "collector"]], "scope": "pipetrace", "trace_id": trace, "span_id": client[0],
              "parent_span_id": "", "name": "POST /api/v1/write", "kind": "SPAN_KIND_CLIENT",
              "start": t0, "end": t0 + 30_000_000, "status": unset, "attributes": rootAttributes],
             ["resource": ["service.name": ["string": "lb"]], "scope": "pipetrace", "trace_id": trace, "span_id": server[0],
              "parent_span_id": client[0], "name": "POST /api/v1/write", "kind": "SPAN_KIND_SERVER",
-             "start": t0 + 1_000_000, "end": t0 + 29_000_000, "status": unset, "attributes": rootAttributes],
+             "start": t0 + 1_500_000, "end": t0 + 29_500_000, "status": unset, "attributes": rootAttributes],
             ["resource": ["service.name": ["string": "lb"]], "scope": "pipetrace", "trace_id": trace, "span_id": client[1],
              "parent_span_id": server[0], "name": "POST /api/v1/write", "kind": "SPAN_KIND_CLIENT",
              "start": t0 + 1_000_000, "end": t0 + 26_000_000, "status": unset, "attributes": childAttributes],
