@@ -126,7 +126,7 @@ public struct OTLPEncoder: Sendable {
         let start = span.start, end = span.end
         let error = OTLPTraceRequest.error(span)
         let status = error.map { Self.size($0.utf8.count) + 2 } ?? 0
-        let length = (span.trace != (0, 0) ? 18 : 0) + (span.span != 0 ? 10 : 0) + (span.parent != 0 ? 10 : 0)
+        let length = (span.trace != OTLPSpan.TraceID(high: 0, low: 0) ? 18 : 0) + (span.span != 0 ? 10 : 0) + (span.parent != 0 ? 10 : 0)
             + size(shared.name.utf8.count) + 1 + ProtobufWriter.varintSize(span.kind.rawValue)
             + (start != 0 ? 9 : 0) + (end != 0 ? 9 : 0) + shared.attributes.count
             + (error != nil ? 1 + ProtobufWriter.varintSize(UInt64(status)) + status : 0)

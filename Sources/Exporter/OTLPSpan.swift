@@ -16,16 +16,22 @@ public struct OTLPSpan: Sendable, Hashable {
         case server = 2, client = 3
     }
 
+    /// A 16-byte trace id as two numbers, its high half first on the wire.
+    struct TraceID: Sendable, Hashable {
+        var high: UInt64
+        var low: UInt64
+    }
+
     public var record: RequestRecord
     public var kind: Kind
     /// The ids as numbers (their bytes big-endian on the wire), so a span
     /// holds no arrays of its own; 0 stands for an absent id (an all-zero id
     /// is invalid in OTLP, and `SpanLinker` never makes one).
-    var trace: (high: UInt64, low: UInt64)
+    var trace: TraceID
     var span: UInt64
     var parent: UInt64
 
-    init(record: RequestRecord, kind: Kind, trace: (high: UInt64, low: UInt64), span: UInt64, parent: UInt64) {
+    init(record: RequestRecord, kind: Kind, trace: TraceID, span: UInt64, parent: UInt64) {
         self.record = record
         self.kind = kind
         self.trace = trace
@@ -35,7 +41,7 @@ public struct OTLPSpan: Sendable, Hashable {
 
     /// `traceID` 16 bytes, `spanID` 8, `parentSpanID` 8 or empty for a root (other lengths are cut or zero-filled).
     public init(record: RequestRecord, kind: Kind, traceID: [UInt8], spanID: [UInt8], parentSpanID: [UInt8]) {
-        self.init(record: record, kind: kind, trace: (Self.number(traceID.prefix(8)), Self.number(traceID.dropFirst(8).prefix(8))),
+        self.init(record: record, kind: kind, trace: TraceID(high: Self.number(traceID.prefix(8)), low: Self.number(traceID.dropFirst(8).prefix(8))),
                   span: Self.number(spanID.prefix(8)), parent: Self.number(parentSpanID.prefix(8)))
     }
 
@@ -76,19 +82,6 @@ public struct OTLPSpan: Sendable, Hashable {
         w.varint(16)
         w.fixed64(high.byteSwapped)
         w.fixed64(low.byteSwapped)
-    }
-
-    public static func == (a: OTLPSpan, b: OTLPSpan) -> Bool {
-        a.record == b.record && a.kind == b.kind && a.trace == b.trace && a.span == b.span && a.parent == b.parent
-    }
-
-    public func hash(into h: inout Hasher) {
-        h.combine(record)
-        h.combine(kind)
-        h.combine(trace.high)
-        h.combine(trace.low)
-        h.combine(span)
-        h.combine(parent)
     }
 
     /// Start, Unix nanoseconds. The server's half of a record seen from both

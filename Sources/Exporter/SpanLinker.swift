@@ -113,9 +113,9 @@ public struct SpanLinker: Sendable {
 
     func clientSpan(_ id: UInt64) -> UInt64 { max(1, Self.mix((salt ^ 0x636c_6965_6e74_7370) &+ id)) }
 
-    func trace(_ root: UInt64) -> (high: UInt64, low: UInt64) {
+    func trace(_ root: UInt64) -> OTLPSpan.TraceID {
         let high = Self.mix(salt ^ 0x7472_6163_6570_6970 &+ root)
-        return (high, max(1, Self.mix(high &+ root)))
+        return OTLPSpan.TraceID(high: high, low: max(1, Self.mix(high &+ root)))
     }
 
     /// A record's spans: one for a record seen from one end; for one seen
