@@ -103,10 +103,11 @@ public final class Probe {
     /// Waits up to `timeoutMilliseconds` for events and hands each to `handler`,
     /// in ring-buffer order, as it is decoded.
     public func poll(timeoutMilliseconds: Int32, _ handler: (ProbeEvent) -> Void) throws(ProbeError) {
-        let result: Result<Void, BPFError> = withHandler(handler) {
-            Result { () throws(BPFError) in try ring.poll(timeoutMilliseconds: timeoutMilliseconds) }.map { _ in }
+        do {
+            _ = try withHandler(handler) { () throws(BPFError) in try ring.poll(timeoutMilliseconds: timeoutMilliseconds) }
+        } catch {
+            throw .bpf(error)
         }
-        if case .failure(let error) = result { throw .bpf(error) }
     }
 
     /// Hands out what is still in the ring buffer (before stopping).
@@ -114,11 +115,11 @@ public final class Probe {
         withHandler(handler) { _ = try? ring.drain() }
     }
 
-    private func withHandler<T>(_ handler: (ProbeEvent) -> Void, _ body: () -> T) -> T {
-        withoutActuallyEscaping(handler) { handler in
+    private func withHandler<T, E: Error>(_ handler: (ProbeEvent) -> Void, _ body: () throws(E) -> T) throws(E) -> T {
+        try withoutActuallyEscaping(handler) { (handler) throws(E) -> T in
             self.handler = handler
             defer { self.handler = nil }
-            return body()
+            return try body()
         }
     }
 
