@@ -49,7 +49,7 @@ struct CaptureAnalysis {
         while let batch = records.take() {
             switch batch {
             case .records(let batch):
-                for record in batch { handle(record) }
+                for record in batch { handle(CaptureAnalysis.fromFile(record)) }
             case .end(let replay, let counters, let readError):
                 self.replay = replay
                 analyzerCounters = counters
@@ -88,24 +88,24 @@ struct CaptureAnalysis {
         var analyzer = Analyzer(configuration: AnalyzerConfiguration(durationOrigin: .requestEnd))
         var records: [RequestRecord] = []
         records.reserveCapacity(recordBatchSize)
-        func add(_ completed: [RequestRecord]) {
-            for record in completed { records.append(fromFile(record)) }
-            if records.count >= recordBatchSize {
-                handOff.put(.records(records))
-                records = []
-                records.reserveCapacity(recordBatchSize)
-            }
-        }
         var end: (CaptureReplay, String?)?
         while let batch = events.take() {
             switch batch {
             case .events(let events):
-                for event in events { add(analyzer.process(event)) }
+                for event in events {
+                    // Completed records go straight into the batch: no array per event.
+                    analyzer.process(event, into: &records)
+                    if records.count >= recordBatchSize {
+                        handOff.put(.records(records))
+                        records = []
+                        records.reserveCapacity(recordBatchSize)
+                    }
+                }
             case .end(let replay, let readError):
                 end = (replay, readError)
             }
         }
-        add(analyzer.finish())
+        records += analyzer.finish()
         handOff.put(.records(records))
         handOff.put(.end(end?.0 ?? CaptureReplay(), analyzer.counters, readError: end?.1))
         handOff.close()
