@@ -28,11 +28,7 @@ extension ProbeTests {
         let client = try Child(net.exec(net.client, ["curl", "-s", "-o", "/dev/null", "http://\(net.serverAddress):8080/metrics"]))
         #expect(client.wait() == 0)
         server.wait()
-        usleep(300_000)
-        capture.signal(SIGINT)
-        #expect(capture.wait() == 0)
-        let summary = capture.readAllErrors()
-        let written = try #require(CaptureSummary(summary), "\(summary)")
+        let (written, summary) = try stopCapture(capture)
         #expect(written.packets >= 7, "a handshake, a request, a response and a teardown, each once: \(summary)")
         #expect(written.requests == 1, "\(summary)")
 
@@ -105,11 +101,7 @@ extension ProbeTests {
         }
         kept.wait()
         dropped.wait()
-        usleep(300_000)
-        capture.signal(SIGINT)
-        #expect(capture.wait() == 0)
-        let summary = capture.readAllErrors()
-        let written = try #require(CaptureSummary(summary), "\(summary)")
+        let (written, summary) = try stopCapture(capture)
         #expect(written.packets > 0 && summary.contains("filtered out by the expression"), "\(summary)")
         #expect(try tsharkCount(dir.pcapng) == written.packets)
         #expect(try tsharkCount(dir.pcapng, "tcp.port == 8080") == written.packets)
@@ -191,11 +183,7 @@ extension ProbeTests {
         let client = try Child(net.exec(net.server, ["curl", "-s", "-o", "/dev/null", "http://127.0.0.1:8080/data"]))
         #expect(client.wait() == 0)
         server.wait()
-        usleep(300_000)
-        capture.signal(SIGINT)
-        #expect(capture.wait() == 0)
-        let summary = capture.readAllErrors()
-        let written = try #require(CaptureSummary(summary), "\(summary)")
+        let (written, summary) = try stopCapture(capture)
         #expect(try tsharkCount(dir.pcapng) == written.packets)
         #expect(try distinctPackets(dir.pcapng) == written.packets, "no packet twice")
         #expect(try tsharkCount(dir.pcapng, "tcp.analysis.retransmission || tcp.analysis.out_of_order || tcp.analysis.duplicate_ack") == 0, "\(summary)")
@@ -222,11 +210,8 @@ extension ProbeTests {
         let clients = try nets.map { try Child($0.exec($0.client, ["curl", "-s", "-o", "/dev/null", "http://\($0.serverAddress):8080/data"])) }
         for c in clients { #expect(c.wait() == 0) }
         servers.forEach { $0.wait() }
-        usleep(300_000)
-        capture.signal(SIGINT)
-        #expect(capture.wait() == 0)
+        let (written, _) = try stopCapture(capture)
         for (dump, _) in dumps { dump.signal(SIGKILL); _ = dump.wait() }
-        let written = try #require(CaptureSummary(capture.readAllErrors()))
         let seen = try dumps.map { try tsharkCount($0.1) }
         #expect(written.packets == seen[0] + seen[1], "\(written.packets) written, tcpdump saw \(seen)")
         #expect(try distinctPackets(dir.pcapng) == written.packets)
@@ -294,14 +279,10 @@ extension ProbeTests {
         let clientPid = client.pid
         #expect(client.wait() == 0)
         server.wait()
-        usleep(300_000)
-        capture.signal(SIGINT)
-        #expect(capture.wait() == 0)
+        let (written, _) = try stopCapture(capture)
         // SIGKILL: the test runner's children inherit its blocked signals, and -U wrote every packet already.
         tcpdump.signal(SIGKILL)
         _ = tcpdump.wait()
-        let summary = capture.readAllErrors()
-        let written = try #require(CaptureSummary(summary), "\(summary)")
         return (dir, written, tcpdumpFile, (server.pid, "python3"), (clientPid, "curl"))
     }
 
@@ -318,6 +299,15 @@ extension ProbeTests {
     }
 
     /// Frames of a capture file tshark counts, all or those a display filter selects.
+    /// Lets the last packets arrive, stops the capture as Ctrl-C does, and reads the summary it ends with.
+    func stopCapture(_ capture: Child) throws -> (written: CaptureSummary, summary: String) {
+        usleep(300_000)
+        capture.signal(SIGINT)
+        #expect(capture.wait() == 0)
+        let summary = capture.readAllErrors()
+        return (try #require(CaptureSummary(summary), "\(summary)"), summary)
+    }
+
     func tsharkCount(_ file: String, _ filter: String? = nil) throws -> Int {
         let output = try Shell.run(["tshark", "-r", file, "-T", "fields", "-e", "frame.number"] + (filter.map { ["-Y", $0] } ?? []))
         return output.split(separator: "\n").count
