@@ -7,7 +7,13 @@
 
 struct pt_pcap_reader {
 	pcap_t *handle;
+	/* stdio's buffer under libpcap, ours to free after pcap_close. */
+	char *buffer;
 };
+
+/* stdio's buffer under libpcap: glibc ignores setvbuf's size unless it is
+ * given the buffer, and its own 4 KiB one costs a read() per few packets. */
+enum { PT_PCAP_STDIO_BUFFER = 1 << 20 };
 
 pt_pcap_reader *pt_pcap_reader_open(const char *path, char *error, size_t error_size)
 {
@@ -15,33 +21,37 @@ pt_pcap_reader *pt_pcap_reader_open(const char *path, char *error, size_t error_
 	pcap_t *handle;
 	pt_pcap_reader *reader;
 	FILE *file;
+	char *buffer = NULL;
 
 	if (strcmp(path, "-") == 0) {
 		handle = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, message);
 	} else {
-		/* Our own FILE with a 1 MiB buffer: libpcap reads through stdio, whose
-		 * default 4 KiB buffer costs a read() per few packets. */
 		file = fopen(path, "rb");
 		if (!file) {
 			snprintf(error, error_size, "%s: %s", path, strerror(errno));
 			return NULL;
 		}
-		setvbuf(file, NULL, _IOFBF, 1 << 20);
+		buffer = malloc(PT_PCAP_STDIO_BUFFER);
+		if (buffer)
+			setvbuf(file, buffer, _IOFBF, PT_PCAP_STDIO_BUFFER);
 		handle = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, message);
 		if (!handle)
 			fclose(file);
 	}
 	if (!handle) {
+		free(buffer);
 		snprintf(error, error_size, "%s", message);
 		return NULL;
 	}
 	reader = calloc(1, sizeof(*reader));
 	if (!reader) {
 		pcap_close(handle);
+		free(buffer);
 		snprintf(error, error_size, "out of memory");
 		return NULL;
 	}
 	reader->handle = handle;
+	reader->buffer = buffer;
 	return reader;
 }
 
@@ -81,7 +91,8 @@ void pt_pcap_reader_close(pt_pcap_reader *reader)
 {
 	if (!reader)
 		return;
-	pcap_close(reader->handle);
+	pcap_close(reader->handle); /* closes the FILE, which no longer uses the buffer */
+	free(reader->buffer);
 	free(reader);
 }
 

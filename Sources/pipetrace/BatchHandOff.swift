@@ -34,6 +34,17 @@ final class BatchHandOff<Batch: Sendable>: @unchecked Sendable {
         condition.signal()
     }
 
+    /// Every batch waiting, without waiting for one.
+    func takeAll() -> [Batch] {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !waiting.isEmpty else { return [] }
+        let batches = waiting
+        waiting.removeAll(keepingCapacity: true)
+        condition.signal()
+        return batches
+    }
+
     /// The oldest batch, waiting for one; nil once closed and empty.
     func take() -> Batch? {
         condition.lock()

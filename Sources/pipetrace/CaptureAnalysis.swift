@@ -42,14 +42,15 @@ struct CaptureAnalysis {
 
     /// Reads `source` to its end (or its first error), handing every record to `handle`.
     mutating func run(_ source: CaptureSource, _ handle: (RequestRecord) -> Void) {
-        let events = BatchHandOff<EventBatch>(capacity: CaptureAnalysis.batchesWaiting)
-        let records = BatchHandOff<RecordBatch>(capacity: CaptureAnalysis.batchesWaiting)
+        let events = Channel<EventBatch, [ProbeEvent]>()
+        let records = Channel<RecordBatch, [RequestRecord]>()
         Thread { CaptureAnalysis.read(source, into: events) }.start()
         Thread { CaptureAnalysis.analyze(events, into: records) }.start()
-        while let batch = records.take() {
+        while let batch = records.forward.take() {
             switch batch {
             case .records(let batch):
                 for record in batch { handle(CaptureAnalysis.fromFile(record)) }
+                records.spent.put(batch)
             case .end(let replay, let counters, let readError):
                 self.replay = replay
                 analyzerCounters = counters
@@ -58,57 +59,74 @@ struct CaptureAnalysis {
         }
     }
 
+    /// Batches one way, and the spent arrays back to the thread that filled
+    /// them: it empties them for reuse, so what they hold is freed on the
+    /// thread that allocated it. (A block freed on another thread takes its
+    /// malloc arena's lock, which the allocating thread contends for.)
+    private struct Channel<Batch: Sendable, Spent: Sendable> {
+        let forward = BatchHandOff<Batch>(capacity: CaptureAnalysis.batchesWaiting)
+        /// Never waits: it holds at most the batches the other side took since its last look.
+        let spent = BatchHandOff<Spent>(capacity: .max)
+    }
+
+    /// An emptied array to fill next: a spent one back from the other side, or a new one.
+    private static func nextBuffer<Element>(_ spent: BatchHandOff<[Element]>, capacity: Int) -> [Element] {
+        var returned = spent.takeAll()
+        var buffer = returned.popLast() ?? []
+        buffer.removeAll(keepingCapacity: true)
+        buffer.reserveCapacity(capacity)
+        return buffer
+    }
+
     /// The reader thread: packets to events, batch by batch, then the replay's final state.
-    private static func read(_ source: CaptureSource, into handOff: BatchHandOff<EventBatch>) {
+    private static func read(_ source: CaptureSource, into channel: Channel<EventBatch, [ProbeEvent]>) {
         var replay = CaptureReplay()
         var packet = CapturedPacket(timestamp: 0, linkType: .raw, bytes: [])
-        var events: [ProbeEvent] = []
-        events.reserveCapacity(batchSize)
+        var events = nextBuffer(channel.spent, capacity: batchSize)
         var readError: String?
         do {
             while try source.next(into: &packet) {
                 replay.process(packet, into: &events)
                 if events.count >= batchSize {
-                    handOff.put(.events(events))
-                    events = []
-                    events.reserveCapacity(batchSize)
+                    channel.forward.put(.events(events))
+                    events = nextBuffer(channel.spent, capacity: batchSize)
                 }
             }
         } catch {
             readError = "\(error)"
         }
         events += replay.finish()
-        handOff.put(.events(events))
-        handOff.put(.end(replay, readError: readError))
-        handOff.close()
+        channel.forward.put(.events(events))
+        channel.forward.put(.end(replay, readError: readError))
+        channel.forward.close()
     }
 
     /// The analyzer thread: events to records, batch by batch, then the analyzer's final state.
-    private static func analyze(_ events: BatchHandOff<EventBatch>, into handOff: BatchHandOff<RecordBatch>) {
+    private static func analyze(_ events: Channel<EventBatch, [ProbeEvent]>,
+                                into channel: Channel<RecordBatch, [RequestRecord]>) {
         var analyzer = Analyzer(configuration: AnalyzerConfiguration(durationOrigin: .requestEnd))
-        var records: [RequestRecord] = []
-        records.reserveCapacity(recordBatchSize)
+        var records = nextBuffer(channel.spent, capacity: recordBatchSize)
         var end: (CaptureReplay, String?)?
-        while let batch = events.take() {
+        while let batch = events.forward.take() {
             switch batch {
-            case .events(let events):
-                for event in events {
+            case .events(let batch):
+                for event in batch {
                     // Completed records go straight into the batch: no array per event.
                     analyzer.process(event, into: &records)
                     if records.count >= recordBatchSize {
-                        handOff.put(.records(records))
-                        records = []
-                        records.reserveCapacity(recordBatchSize)
+                        channel.forward.put(.records(records))
+                        records = nextBuffer(channel.spent, capacity: recordBatchSize)
                     }
                 }
+                events.spent.put(batch)
             case .end(let replay, let readError):
                 end = (replay, readError)
             }
         }
         records += analyzer.finish()
-        handOff.put(.records(records))
-        handOff.put(.end(end?.0 ?? CaptureReplay(), analyzer.counters, readError: end?.1))
-        handOff.close()
+        channel.forward.put(.records(records))
+        channel.forward.put(.end(end?.0 ?? CaptureReplay(), analyzer.counters, readError: end?.1))
+        channel.forward.close()
     }
 
     /// A capture holds no process: the analyzer's pid 0 and empty comm become unknown (null).
