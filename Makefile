@@ -4,6 +4,7 @@
 #                    pipeline in network namespaces, traced, its slowest requests shown hop by hop
 #   sudo make test   install what is needed, build, and run every test (root tests included)
 
+SHELL         := /bin/bash
 PREFIX        ?= /usr/local
 CONFIG        ?= release
 SWIFT         ?= swift
@@ -15,6 +16,7 @@ APT_RUNTIME   := iproute2 iptables python3 python3-pip curl tshark tcpdump wrk n
 # Independent judges the exporter tests run (Prometheus' text parser, snappy, the OTLP protobufs).
 PIP_TEST      := prometheus_client python-snappy opentelemetry-proto
 APT_STAMP     := .build/.apt-installed
+TEST_LOG      := .build/test.log
 
 .PHONY: all deps bpf build run test install clean
 
@@ -41,9 +43,12 @@ run: build
 	$(BIN_DIR)/pipetrace demo
 
 # Every test. PIPETRACE_REQUIRE_ROOT=1 makes root-only tests fail (not skip) without root.
+# On failure the failed tests' issues are repeated last, where a log's tail shows them.
 test: deps bpf
 	$(SWIFT) build --build-tests
-	PIPETRACE_REQUIRE_ROOT=1 $(SWIFT) test
+	@set -o pipefail; PIPETRACE_REQUIRE_ROOT=1 $(SWIFT) test 2>&1 | tee $(TEST_LOG) || { status=$$?; \
+		echo; echo "== what failed (the whole log: $(TEST_LOG)) =="; \
+		grep -E '^(✘|↳)|error:' $(TEST_LOG) | grep -Ev '^✘ (Suite|Test run)' | head -60; exit $$status; }
 
 install: build
 	install -D -m 0755 $(BIN_DIR)/pipetrace $(DESTDIR)$(PREFIX)/bin/pipetrace
