@@ -48,7 +48,7 @@ test: deps bpf
 	$(SWIFT) build --build-tests
 	@set -o pipefail; PIPETRACE_REQUIRE_ROOT=1 $(SWIFT) test 2>&1 | tee $(TEST_LOG) || { status=$$?; \
 		echo; echo "== what failed (the whole log: $(TEST_LOG)) =="; \
-		grep -E '^(✘|↳)|error:' $(TEST_LOG) | grep -Ev '^✘ (Suite|Test run)' | head -60; exit $$status; }
+		grep -E '^(✘|↳)|error:' $(TEST_LOG) | grep -Ev '^✘ (Suite|Test run)|^↳ (Testing Library|Target Platform)' | head -60; exit $$status; }
 
 install: build
 	install -D -m 0755 $(BIN_DIR)/pipetrace $(DESTDIR)$(PREFIX)/bin/pipetrace
