@@ -60,10 +60,10 @@ public struct Analyzer: Sendable {
             handle(data, into: &out)
         case .connectionOpened(let open):
             advance(to: open.header)
-            var (slot, connection) = takeOrCreate(open.header)
-            if open.role != .unknown { connection.role = open.role }
-            connection.lastSeen = now
-            connections.put(consume connection, in: slot)
+            let (slot, entry) = takeOrCreate(open.header)
+            if open.role != .unknown { entry.state.role = open.role }
+            entry.state.lastSeen = now
+            connections.put(entry, in: slot)
         case .connectionClosed(let closed):
             advance(to: closed.header)
             if let key = findKey(closed.header) { close(key, into: &out) }
@@ -73,10 +73,10 @@ public struct Analyzer: Sendable {
                 if change.newState == .close {
                     close(key, into: &out)
                 } else if change.newState == .closeWait, let slot = connections.slot(key),
-                          var connection = connections.take(slot) {
+                          let entry = connections.take(slot) {
                     // The peer sent FIN: it will send nothing more.
-                    if let sender = connection.sender(.ingress) { finish(sender, &connection, into: &out) }
-                    connections.put(consume connection, in: slot)
+                    if let sender = entry.state.sender(.ingress) { finish(sender, &entry.state, into: &out) }
+                    connections.put(entry, in: slot)
                 }
             }
         case .retransmit(let retransmit):
@@ -119,18 +119,18 @@ public struct Analyzer: Sendable {
     }
 
     /// The connection `header` belongs to, taken out of its slot (or a new one) for the caller to put back.
-    private mutating func takeOrCreate(_ header: EventHeader) -> (ConnectionTable.Slot, ConnectionState) {
-        if let slot = findSlot(header), let connection = connections.take(slot) { return (slot, connection) }
+    private mutating func takeOrCreate(_ header: EventHeader) -> (ConnectionTable.Slot, ConnectionTable.Entry) {
+        if let slot = findSlot(header), let entry = connections.take(slot) { return (slot, entry) }
         return newConnection(header)
     }
 
-    private mutating func newConnection(_ header: EventHeader) -> (ConnectionTable.Slot, ConnectionState) {
+    private mutating func newConnection(_ header: EventHeader) -> (ConnectionTable.Slot, ConnectionTable.Entry) {
         let key: ConnectionKey = header.connectionID != 0
             ? .id(header.connectionID) : .tuple(netns: header.netns, header.tuple)
         nextSequence += 1
         let connection = ConnectionState(key: key, sequence: nextSequence, header: header)
         index(connection)
-        return (connections.reserve(key), connection)
+        return (connections.reserve(key), ConnectionTable.Entry(connection))
     }
 
     private mutating func index(_ connection: ConnectionState) {
@@ -177,9 +177,9 @@ public struct Analyzer: Sendable {
     // MARK: Data
 
     private mutating func handle(_ data: DataEvent, into out: inout [RequestRecord]) {
-        var (slot, connection) = takeOrCreate(data.header)
-        handle(data, &connection, into: &out)
-        connections.put(consume connection, in: slot)
+        let (slot, entry) = takeOrCreate(data.header)
+        handle(data, &entry.state, into: &out)
+        connections.put(entry, in: slot)
     }
 
     private mutating func handle(_ data: DataEvent, _ connection: inout ConnectionState,
@@ -492,18 +492,18 @@ public struct Analyzer: Sendable {
         }
         let segments = UInt64(retransmit.segments)
         counters.retransmittedSegments += segments
-        guard let slot = findSlot(retransmit.header), var connection = connections.take(slot) else {
+        guard let slot = findSlot(retransmit.header), let entry = connections.take(slot) else {
             counters.retransmitsUnknownConnection += segments
             return
         }
-        connection.retransmits += segments
-        if connection.exchanges.isEmpty {
+        entry.state.retransmits += segments
+        if entry.state.exchanges.isEmpty {
             counters.retransmitsOutsideRequests += segments
         }
-        for i in connection.exchanges.indices {
-            connection.exchanges[i].retransmits &+= retransmit.segments
+        for i in entry.state.exchanges.indices {
+            entry.state.exchanges[i].retransmits &+= retransmit.segments
         }
-        connections.put(consume connection, in: slot)
+        connections.put(entry, in: slot)
     }
 }
 
