@@ -391,7 +391,7 @@ public struct Analyzer: Sendable {
         connection.exchanges.append(exchange)
         if connection.exchanges.count > configuration.maxExchangesPerConnection {
             counters.exchangesOverflowed += 1
-            emit(connection.exchanges.removeFirst(), &connection, complete: false, into: &out)
+            emit(connection.exchanges.remove(at: 0), &connection, complete: false, into: &out)
         }
     }
 
@@ -443,7 +443,8 @@ public struct Analyzer: Sendable {
                 }
             }
         }
-        guard let record = view(exchange, connection, complete: complete) else { return }
+        guard let start = exchange.requestStart ?? exchange.responseStart else { return }
+        let record = view(exchange, connection, start: start, complete: complete)
         counters.records += 1
         if !complete { counters.incompleteRecords += 1 }
         guard let pair = connection.pair else {
@@ -454,15 +455,18 @@ public struct Analyzer: Sendable {
         merger.offer(consume record, pair: pair, peerOpen: peerOpen, now: now, counters: &counters, into: &out)
     }
 
-    private func view(_ exchange: Exchange, _ connection: ConnectionState, complete: Bool) -> RequestRecord? {
-        guard let start = exchange.requestStart ?? exchange.responseStart else { return nil }
+    /// This end's record of `exchange`, which began at `start`.
+    private func view(_ exchange: Exchange, _ connection: ConnectionState, start: UInt64, complete: Bool) -> RequestRecord {
         let end = complete ? exchange.responseEnd ?? exchange.lastByte : exchange.lastByte
         let origin = configuration.durationOrigin == .requestEnd ? max(start, exchange.requestEnd ?? start) : start
         let duration = end > origin ? end - origin : 0
-        let local = RequestRecord.Peer(ip: connection.localIP, port: connection.tuple.local.port, pid: exchange.pid,
-                                       comm: exchange.comm, container: connection.container)
-        let remote = RequestRecord.Peer(ip: connection.remoteIP, port: connection.tuple.remote.port)
         let isServer = connection.role == .server
+        // This end is the client unless it is the server. Swapped, not chosen
+        // with `?:`, which copied the chosen peer and dropped the other.
+        var client = RequestRecord.Peer(ip: connection.localIP, port: connection.tuple.local.port, pid: exchange.pid,
+                                        comm: exchange.comm, container: connection.container)
+        var server = RequestRecord.Peer(ip: connection.remoteIP, port: connection.tuple.remote.port)
+        if isServer { swap(&client, &server) }
         return RequestRecord(
             id: exchange.id,
             start: configuration.wallClock.unixNanoseconds(start),
@@ -473,8 +477,8 @@ public struct Analyzer: Sendable {
             status: exchange.status,
             requestBytes: exchange.requestBytes,
             responseBytes: exchange.responseBytes,
-            client: isServer ? remote : local,
-            server: isServer ? local : remote,
+            client: consume client,
+            server: consume server,
             side: isServer ? .server : .client,
             serverTime: isServer ? duration : nil,
             retransmits: exchange.retransmits,
