@@ -21,7 +21,7 @@ public struct Analyzer: Sendable {
     /// Connections by namespace and tuple, for events without the probe's id.
     private var byTuple: [NetnsTuple: ConnectionKey] = [:]
     /// Open connections by normalized tuple, to tell whether the other end is traced.
-    private var openTuples: [SocketTuple: Int] = [:]
+    private var openTuples: [PrehashedKey<SocketTuple>: Int] = [:]
     /// Server-side exchanges in flight, by the serving process: the candidate parents.
     private var serving: [UInt32: [ExchangeReference]] = [:]
     private var merger: BothEndsMerger
@@ -135,13 +135,13 @@ public struct Analyzer: Sendable {
 
     private mutating func index(_ connection: ConnectionState) {
         byTuple[NetnsTuple(netns: connection.netns, tuple: connection.tuple)] = connection.key
-        openTuples[connection.tuple.normalized, default: 0] += 1
+        openTuples[connection.tupleKey, default: 0] += 1
     }
 
     private mutating func unindex(_ connection: ConnectionState) {
         let netnsTuple = NetnsTuple(netns: connection.netns, tuple: connection.tuple)
         if byTuple[netnsTuple] == connection.key { byTuple[netnsTuple] = nil }
-        let tuple = connection.tuple.normalized
+        let tuple = connection.tupleKey
         if let count = openTuples[tuple] { openTuples[tuple] = count > 1 ? count - 1 : nil }
     }
 
@@ -451,7 +451,7 @@ public struct Analyzer: Sendable {
             out.append(consume record)
             return
         }
-        let peerOpen = openTuples[connection.tuple.normalized.reversed] != nil
+        let peerOpen = openTuples[connection.peerTupleKey] != nil
         merger.offer(consume record, pair: pair, peerOpen: peerOpen, now: now, counters: &counters, into: &out)
     }
 

@@ -15,7 +15,7 @@ struct BothEndsMerger: Sendable {
         var server: [Held] = []
     }
 
-    private var held: [EndpointPair: Queues] = [:]
+    private var held: [PrehashedKey<EndpointPair>: Queues] = [:]
     private var sequence: UInt64 = 0
     let maxHeldPerPair: Int
 
@@ -30,7 +30,7 @@ struct BothEndsMerger: Sendable {
     /// A pair's queues stay in place while its connection is open (`release`
     /// removes them), changed where they lie: one hash per view, and no
     /// arrays made and freed per exchange.
-    mutating func offer(_ view: consuming RequestRecord, pair: EndpointPair, peerOpen: Bool, now: UInt64,
+    mutating func offer(_ view: consuming RequestRecord, pair: PrehashedKey<EndpointPair>, peerOpen: Bool, now: UInt64,
                         counters: inout AnalyzerCounters, into out: inout [RequestRecord]) {
         guard let index = held.index(forKey: pair) else {
             guard peerOpen else {
@@ -81,7 +81,7 @@ struct BothEndsMerger: Sendable {
 
     /// The connection seen from `closedSide` is gone: views from the other side
     /// waiting for it will never pair.
-    mutating func release(pair: EndpointPair, closedSide: RequestRecord.Side,
+    mutating func release(pair: PrehashedKey<EndpointPair>, closedSide: RequestRecord.Side,
                           counters: inout AnalyzerCounters, into out: inout [RequestRecord]) {
         guard var queues = held[pair] else { return }
         let waiting: [Held]
