@@ -184,18 +184,19 @@ public struct Analyzer: Sendable {
 
     private mutating func handle(_ data: DataEvent, _ connection: inout ConnectionState,
                                  into out: inout [RequestRecord]) {
-        let header = data.header
-        if connection.tuple != header.tuple && header.tuple.local.port != 0 {
+        // The header's fields are read where they lie (a copy of it retains its
+        // strings), and strings that did not change are not assigned again.
+        if connection.tuple != data.header.tuple && data.header.tuple.local.port != 0 {
             unindex(connection)
-            connection.tuple = header.tuple
-            connection.netns = header.netns
+            connection.tuple = data.header.tuple
+            connection.netns = data.header.netns
             index(connection)
         }
         connection.lastSeen = now
-        connection.pid = header.pid
-        connection.tid = header.tid
-        connection.comm = header.comm
-        if let container = header.container { connection.container = container }
+        connection.pid = data.header.pid
+        connection.tid = data.header.tid
+        if connection.comm != data.header.comm { connection.comm = data.header.comm }
+        if let container = data.header.container, connection.container != container { connection.container = container }
         if connection.role == .unknown && data.role != .unknown { connection.role = data.role }
         counters.dataEvents += 1
         counters.bytes &+= data.length
@@ -210,8 +211,8 @@ public struct Analyzer: Sendable {
         let captured = data.payloadUnavailable || data.readFault
             ? 0 : Int(min(UInt64(data.payload.count), data.length))
         let segment = StreamSegment(bytes: data.payload[..<captured], missing: data.length - UInt64(captured))
-        let timing = SegmentTiming(first: data.direction == .egress ? data.enterTimestamp : header.timestamp,
-                                   last: header.timestamp)
+        let timing = SegmentTiming(first: data.direction == .egress ? data.enterTimestamp : data.header.timestamp,
+                                   last: data.header.timestamp)
         switch connection.parsing {
         case .gaveUp:
             break
