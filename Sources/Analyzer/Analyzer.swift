@@ -113,8 +113,8 @@ public struct Analyzer: Sendable {
     }
 
     /// The slot of the connection `header` belongs to: one hash for events with the probe's id.
-    private func findSlot(_ header: EventHeader) -> ConnectionTable.Slot? {
-        if header.connectionID != 0, let slot = connections.slot(.id(header.connectionID)) { return slot }
+    private mutating func findSlot(_ header: EventHeader) -> ConnectionTable.Slot? {
+        if header.connectionID != 0, let slot = connections.slot(id: header.connectionID) { return slot }
         return byTuple[NetnsTuple(netns: header.netns, tuple: header.tuple)].flatMap(connections.slot)
     }
 

@@ -1,7 +1,8 @@
 /// The analyzer's open connections. Each lives in a slot, reused after it
-/// closes, that its key finds: handling an event hashes the key once, then
-/// takes the connection's entry out of its slot, changes the state in place
-/// and puts the entry back, without hashing again.
+/// closes, that its key finds: handling an event finds the slot once (most
+/// often in `recentIDs`, without hashing the key), then takes the
+/// connection's entry out of its slot, changes the state in place and puts
+/// the entry back.
 struct ConnectionTable: Sendable {
     /// Where a connection lives, valid until it is removed.
     typealias Slot = Int
@@ -24,6 +25,18 @@ struct ConnectionTable: Sendable {
     private var slotsByKey: [ConnectionKey: Slot] = [:]
     private var freeSlots: [Slot] = []
 
+    /// The slots of probe ids seen lately, at a place a multiplicative hash of
+    /// the id picks: one multiply and one load per event instead of hashing
+    /// the key for the dictionary (a tenth of the analyzer's time). The ids
+    /// count up in the kernel, so the traffic cannot choose them to collide;
+    /// a collision only sends a lookup to the dictionary. Id 0 marks a free place.
+    private var recentIDs = [(id: UInt64, slot: Slot)](repeating: (0, 0), count: 1 << recentIDBits)
+    private static let recentIDBits = 10
+
+    private static func recentIndex(_ id: UInt64) -> Int {
+        Int(truncatingIfNeeded: (id &* 0x9E37_79B9_7F4A_7C15) >> (64 - UInt64(recentIDBits)))
+    }
+
     /// Connections held, including any taken out of their slot.
     var count: Int { slotsByKey.count }
 
@@ -31,6 +44,15 @@ struct ConnectionTable: Sendable {
     var all: [ConnectionState] { slots.compactMap { $0?.state } }
 
     func slot(_ key: ConnectionKey) -> Slot? { slotsByKey[key] }
+
+    /// The slot of the connection with the probe's id `id` (not 0), remembered for the next event.
+    mutating func slot(id: UInt64) -> Slot? {
+        let index = ConnectionTable.recentIndex(id)
+        if recentIDs[index].id == id { return recentIDs[index].slot }
+        guard let slot = slotsByKey[.id(id)] else { return nil }
+        recentIDs[index] = (id, slot)
+        return slot
+    }
 
     /// Changes the connection in `slot` where it lies, if it is there.
     mutating func update(_ slot: Slot, _ change: (inout ConnectionState) -> Void) {
@@ -74,6 +96,9 @@ struct ConnectionTable: Sendable {
     /// Drops `key` and frees its slot; returns the connection if it was in it.
     mutating func remove(_ key: ConnectionKey) -> ConnectionState? {
         guard let slot = slotsByKey.removeValue(forKey: key) else { return nil }
+        if case .id(let id) = key, recentIDs[ConnectionTable.recentIndex(id)].id == id {
+            recentIDs[ConnectionTable.recentIndex(id)] = (0, 0)
+        }
         freeSlots.append(slot)
         return slots[slot].take()?.state
     }
