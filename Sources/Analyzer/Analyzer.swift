@@ -21,7 +21,7 @@ public struct Analyzer: Sendable {
     /// Connections by namespace and tuple, for events without the probe's id.
     private var byTuple: [NetnsTuple: ConnectionKey] = [:]
     /// Open connections by normalized tuple, to tell whether the other end is traced.
-    private var openTuples: [SocketTuple: Int] = [:]
+    private var openTuples: [PrehashedKey<SocketTuple>: Int] = [:]
     /// Server-side exchanges in flight, by the serving process: the candidate parents.
     private var serving: [UInt32: [ExchangeReference]] = [:]
     private var merger: BothEndsMerger
@@ -60,10 +60,10 @@ public struct Analyzer: Sendable {
             handle(data, into: &out)
         case .connectionOpened(let open):
             advance(to: open.header)
-            var (slot, connection) = takeOrCreate(open.header)
-            if open.role != .unknown { connection.role = open.role }
-            connection.lastSeen = now
-            connections.put(consume connection, in: slot)
+            let (slot, entry) = takeOrCreate(open.header)
+            if open.role != .unknown { entry.state.role = open.role }
+            entry.state.lastSeen = now
+            connections.put(entry, in: slot)
         case .connectionClosed(let closed):
             advance(to: closed.header)
             if let key = findKey(closed.header) { close(key, into: &out) }
@@ -73,10 +73,10 @@ public struct Analyzer: Sendable {
                 if change.newState == .close {
                     close(key, into: &out)
                 } else if change.newState == .closeWait, let slot = connections.slot(key),
-                          var connection = connections.take(slot) {
+                          let entry = connections.take(slot) {
                     // The peer sent FIN: it will send nothing more.
-                    if let sender = connection.sender(.ingress) { finish(sender, &connection, into: &out) }
-                    connections.put(consume connection, in: slot)
+                    if let sender = entry.state.sender(.ingress) { finish(sender, &entry.state, into: &out) }
+                    connections.put(entry, in: slot)
                 }
             }
         case .retransmit(let retransmit):
@@ -113,35 +113,35 @@ public struct Analyzer: Sendable {
     }
 
     /// The slot of the connection `header` belongs to: one hash for events with the probe's id.
-    private func findSlot(_ header: EventHeader) -> ConnectionTable.Slot? {
-        if header.connectionID != 0, let slot = connections.slot(.id(header.connectionID)) { return slot }
+    private mutating func findSlot(_ header: EventHeader) -> ConnectionTable.Slot? {
+        if header.connectionID != 0, let slot = connections.slot(id: header.connectionID) { return slot }
         return byTuple[NetnsTuple(netns: header.netns, tuple: header.tuple)].flatMap(connections.slot)
     }
 
     /// The connection `header` belongs to, taken out of its slot (or a new one) for the caller to put back.
-    private mutating func takeOrCreate(_ header: EventHeader) -> (ConnectionTable.Slot, ConnectionState) {
-        if let slot = findSlot(header), let connection = connections.take(slot) { return (slot, connection) }
+    private mutating func takeOrCreate(_ header: EventHeader) -> (ConnectionTable.Slot, ConnectionTable.Entry) {
+        if let slot = findSlot(header), let entry = connections.take(slot) { return (slot, entry) }
         return newConnection(header)
     }
 
-    private mutating func newConnection(_ header: EventHeader) -> (ConnectionTable.Slot, ConnectionState) {
+    private mutating func newConnection(_ header: EventHeader) -> (ConnectionTable.Slot, ConnectionTable.Entry) {
         let key: ConnectionKey = header.connectionID != 0
             ? .id(header.connectionID) : .tuple(netns: header.netns, header.tuple)
         nextSequence += 1
         let connection = ConnectionState(key: key, sequence: nextSequence, header: header)
         index(connection)
-        return (connections.reserve(key), connection)
+        return (connections.reserve(key), ConnectionTable.Entry(connection))
     }
 
     private mutating func index(_ connection: ConnectionState) {
         byTuple[NetnsTuple(netns: connection.netns, tuple: connection.tuple)] = connection.key
-        openTuples[connection.tuple.normalized, default: 0] += 1
+        openTuples[connection.tupleKey, default: 0] += 1
     }
 
     private mutating func unindex(_ connection: ConnectionState) {
         let netnsTuple = NetnsTuple(netns: connection.netns, tuple: connection.tuple)
         if byTuple[netnsTuple] == connection.key { byTuple[netnsTuple] = nil }
-        let tuple = connection.tuple.normalized
+        let tuple = connection.tupleKey
         if let count = openTuples[tuple] { openTuples[tuple] = count > 1 ? count - 1 : nil }
     }
 
@@ -177,25 +177,26 @@ public struct Analyzer: Sendable {
     // MARK: Data
 
     private mutating func handle(_ data: DataEvent, into out: inout [RequestRecord]) {
-        var (slot, connection) = takeOrCreate(data.header)
-        handle(data, &connection, into: &out)
-        connections.put(consume connection, in: slot)
+        let (slot, entry) = takeOrCreate(data.header)
+        handle(data, &entry.state, into: &out)
+        connections.put(entry, in: slot)
     }
 
     private mutating func handle(_ data: DataEvent, _ connection: inout ConnectionState,
                                  into out: inout [RequestRecord]) {
-        let header = data.header
-        if connection.tuple != header.tuple && header.tuple.local.port != 0 {
+        // The header's fields are read where they lie (a copy of it retains its
+        // strings), and strings that did not change are not assigned again.
+        if connection.tuple != data.header.tuple && data.header.tuple.local.port != 0 {
             unindex(connection)
-            connection.tuple = header.tuple
-            connection.netns = header.netns
+            connection.tuple = data.header.tuple
+            connection.netns = data.header.netns
             index(connection)
         }
         connection.lastSeen = now
-        connection.pid = header.pid
-        connection.tid = header.tid
-        connection.comm = header.comm
-        if let container = header.container { connection.container = container }
+        connection.pid = data.header.pid
+        connection.tid = data.header.tid
+        if connection.comm != data.header.comm { connection.comm = data.header.comm }
+        if let container = data.header.container, connection.container != container { connection.container = container }
         if connection.role == .unknown && data.role != .unknown { connection.role = data.role }
         counters.dataEvents += 1
         counters.bytes &+= data.length
@@ -210,8 +211,8 @@ public struct Analyzer: Sendable {
         let captured = data.payloadUnavailable || data.readFault
             ? 0 : Int(min(UInt64(data.payload.count), data.length))
         let segment = StreamSegment(bytes: data.payload[..<captured], missing: data.length - UInt64(captured))
-        let timing = SegmentTiming(first: data.direction == .egress ? data.enterTimestamp : header.timestamp,
-                                   last: header.timestamp)
+        let timing = SegmentTiming(first: data.direction == .egress ? data.enterTimestamp : data.header.timestamp,
+                                   last: data.header.timestamp)
         switch connection.parsing {
         case .gaveUp:
             break
@@ -391,7 +392,7 @@ public struct Analyzer: Sendable {
         connection.exchanges.append(exchange)
         if connection.exchanges.count > configuration.maxExchangesPerConnection {
             counters.exchangesOverflowed += 1
-            emit(connection.exchanges.removeFirst(), &connection, complete: false, into: &out)
+            emit(connection.exchanges.remove(at: 0), &connection, complete: false, into: &out)
         }
     }
 
@@ -443,26 +444,30 @@ public struct Analyzer: Sendable {
                 }
             }
         }
-        guard let record = view(exchange, connection, complete: complete) else { return }
+        guard let start = exchange.requestStart ?? exchange.responseStart else { return }
+        let record = view(exchange, connection, start: start, complete: complete)
         counters.records += 1
         if !complete { counters.incompleteRecords += 1 }
         guard let pair = connection.pair else {
             out.append(consume record)
             return
         }
-        let peerOpen = openTuples[connection.tuple.normalized.reversed] != nil
+        let peerOpen = openTuples[connection.peerTupleKey] != nil
         merger.offer(consume record, pair: pair, peerOpen: peerOpen, now: now, counters: &counters, into: &out)
     }
 
-    private func view(_ exchange: Exchange, _ connection: ConnectionState, complete: Bool) -> RequestRecord? {
-        guard let start = exchange.requestStart ?? exchange.responseStart else { return nil }
+    /// This end's record of `exchange`, which began at `start`.
+    private func view(_ exchange: Exchange, _ connection: ConnectionState, start: UInt64, complete: Bool) -> RequestRecord {
         let end = complete ? exchange.responseEnd ?? exchange.lastByte : exchange.lastByte
         let origin = configuration.durationOrigin == .requestEnd ? max(start, exchange.requestEnd ?? start) : start
         let duration = end > origin ? end - origin : 0
-        let local = RequestRecord.Peer(ip: connection.localIP, port: connection.tuple.local.port, pid: exchange.pid,
-                                       comm: exchange.comm, container: connection.container)
-        let remote = RequestRecord.Peer(ip: connection.remoteIP, port: connection.tuple.remote.port)
         let isServer = connection.role == .server
+        // This end is the client unless it is the server. Swapped, not chosen
+        // with `?:`, which copied the chosen peer and dropped the other.
+        var client = RequestRecord.Peer(ip: connection.localIP, port: connection.tuple.local.port, pid: exchange.pid,
+                                        comm: exchange.comm, container: connection.container)
+        var server = RequestRecord.Peer(ip: connection.remoteIP, port: connection.tuple.remote.port)
+        if isServer { swap(&client, &server) }
         return RequestRecord(
             id: exchange.id,
             start: configuration.wallClock.unixNanoseconds(start),
@@ -473,8 +478,8 @@ public struct Analyzer: Sendable {
             status: exchange.status,
             requestBytes: exchange.requestBytes,
             responseBytes: exchange.responseBytes,
-            client: isServer ? remote : local,
-            server: isServer ? local : remote,
+            client: consume client,
+            server: consume server,
             side: isServer ? .server : .client,
             serverTime: isServer ? duration : nil,
             retransmits: exchange.retransmits,
@@ -492,18 +497,18 @@ public struct Analyzer: Sendable {
         }
         let segments = UInt64(retransmit.segments)
         counters.retransmittedSegments += segments
-        guard let slot = findSlot(retransmit.header), var connection = connections.take(slot) else {
+        guard let slot = findSlot(retransmit.header), let entry = connections.take(slot) else {
             counters.retransmitsUnknownConnection += segments
             return
         }
-        connection.retransmits += segments
-        if connection.exchanges.isEmpty {
+        entry.state.retransmits += segments
+        if entry.state.exchanges.isEmpty {
             counters.retransmitsOutsideRequests += segments
         }
-        for i in connection.exchanges.indices {
-            connection.exchanges[i].retransmits &+= retransmit.segments
+        for i in entry.state.exchanges.indices {
+            entry.state.exchanges[i].retransmits &+= retransmit.segments
         }
-        connections.put(consume connection, in: slot)
+        connections.put(entry, in: slot)
     }
 }
 

@@ -15,7 +15,7 @@ struct BothEndsMerger: Sendable {
         var server: [Held] = []
     }
 
-    private var held: [EndpointPair: Queues] = [:]
+    private var held: [PrehashedKey<EndpointPair>: Queues] = [:]
     private var sequence: UInt64 = 0
     let maxHeldPerPair: Int
 
@@ -30,7 +30,7 @@ struct BothEndsMerger: Sendable {
     /// A pair's queues stay in place while its connection is open (`release`
     /// removes them), changed where they lie: one hash per view, and no
     /// arrays made and freed per exchange.
-    mutating func offer(_ view: consuming RequestRecord, pair: EndpointPair, peerOpen: Bool, now: UInt64,
+    mutating func offer(_ view: consuming RequestRecord, pair: PrehashedKey<EndpointPair>, peerOpen: Bool, now: UInt64,
                         counters: inout AnalyzerCounters, into out: inout [RequestRecord]) {
         guard let index = held.index(forKey: pair) else {
             guard peerOpen else {
@@ -54,7 +54,8 @@ struct BothEndsMerger: Sendable {
                               into out: inout [RequestRecord]) {
         let isClient = view.side == .client
         while !(isClient ? queues.server.isEmpty : queues.client.isEmpty) {
-            let other = isClient ? queues.server.removeFirst() : queues.client.removeFirst()
+            // remove(at:) moves the view out; removeFirst() would copy it and destroy the original.
+            let other = isClient ? queues.server.remove(at: 0) : queues.client.remove(at: 0)
             if BothEndsMerger.sameExchange(view, other.record) {
                 out.append(isClient ? BothEndsMerger.merge(client: view, server: other.record, counters: &counters)
                                     : BothEndsMerger.merge(client: other.record, server: view, counters: &counters))
@@ -72,7 +73,7 @@ struct BothEndsMerger: Sendable {
         let entry = Held(record: view, heldAt: now, sequence: sequence)
         if isClient { queues.client.append(entry) } else { queues.server.append(entry) }
         if queues.client.count + queues.server.count > maxHeld {
-            let oldest = isClient ? queues.client.removeFirst() : queues.server.removeFirst()
+            let oldest = isClient ? queues.client.remove(at: 0) : queues.server.remove(at: 0)
             counters.viewsUnmatched += 1
             out.append(oldest.record)
         }
@@ -80,7 +81,7 @@ struct BothEndsMerger: Sendable {
 
     /// The connection seen from `closedSide` is gone: views from the other side
     /// waiting for it will never pair.
-    mutating func release(pair: EndpointPair, closedSide: RequestRecord.Side,
+    mutating func release(pair: PrehashedKey<EndpointPair>, closedSide: RequestRecord.Side,
                           counters: inout AnalyzerCounters, into out: inout [RequestRecord]) {
         guard var queues = held[pair] else { return }
         let waiting: [Held]
@@ -124,7 +125,7 @@ struct BothEndsMerger: Sendable {
     /// One record from both views: the client's timing and identity, the
     /// server's identity and time, and the network time in between.
     static func merge(client: consuming RequestRecord, server: RequestRecord, counters: inout AnalyzerCounters) -> RequestRecord {
-        var merged = client
+        var merged = consume client
         // Children found their parent through the server's view: keep its id.
         merged.id = server.id
         merged.side = .both

@@ -30,12 +30,25 @@ struct ConnectionState: Sendable {
     let sequence: UInt64
     var netns: UInt32
     var tuple: SocketTuple {
-        didSet { (localIP, remoteIP) = ConnectionState.addressText(tuple) }
+        didSet {
+            (localIP, remoteIP) = ConnectionState.addressText(tuple)
+            (tupleKey, peerTupleKey) = ConnectionState.tupleKeys(tuple)
+            pair = ConnectionState.pair(tuple, role)
+        }
     }
     /// The tuple's addresses as records show them: formatted once per tuple, not per record.
     private(set) var localIP: String
     private(set) var remoteIP: String
-    var role: Role = .unknown
+    /// The tuple normalized, and as the other end sees it: the analyzer's
+    /// open-tuple index keys, hashed once per tuple, not per record.
+    private(set) var tupleKey: PrehashedKey<SocketTuple>
+    private(set) var peerTupleKey: PrehashedKey<SocketTuple>
+    var role: Role = .unknown {
+        didSet { pair = ConnectionState.pair(tuple, role) }
+    }
+    /// The client and server endpoints, normalized, once the role is known:
+    /// the same from both ends, so the merger pairs views by it.
+    private(set) var pair: PrehashedKey<EndpointPair>?
     var pid: UInt32 = 0
     var tid: UInt32 = 0
     var comm = ""
@@ -62,11 +75,25 @@ struct ConnectionState: Sendable {
         self.netns = header.netns
         self.tuple = header.tuple
         (localIP, remoteIP) = ConnectionState.addressText(header.tuple)
+        (tupleKey, peerTupleKey) = ConnectionState.tupleKeys(header.tuple)
         self.lastSeen = header.timestamp
     }
 
     static func addressText(_ tuple: SocketTuple) -> (local: String, remote: String) {
         (tuple.local.address.unmapped.description, tuple.remote.address.unmapped.description)
+    }
+
+    static func tupleKeys(_ tuple: SocketTuple) -> (own: PrehashedKey<SocketTuple>, peer: PrehashedKey<SocketTuple>) {
+        let normalized = tuple.normalized
+        return (PrehashedKey(normalized), PrehashedKey(normalized.reversed))
+    }
+
+    static func pair(_ tuple: SocketTuple, _ role: Role) -> PrehashedKey<EndpointPair>? {
+        switch role {
+        case .client: PrehashedKey(EndpointPair(client: tuple.local.normalized, server: tuple.remote.normalized))
+        case .server: PrehashedKey(EndpointPair(client: tuple.remote.normalized, server: tuple.local.normalized))
+        case .unknown: nil
+        }
     }
 
     func lastTiming(_ sender: Sender) -> SegmentTiming? {
@@ -86,14 +113,6 @@ struct ConnectionState: Sendable {
         }
     }
 
-    /// The client and server endpoints, normalized, once the role is known.
-    var pair: EndpointPair? {
-        switch role {
-        case .client: EndpointPair(client: tuple.local.normalized, server: tuple.remote.normalized)
-        case .server: EndpointPair(client: tuple.remote.normalized, server: tuple.local.normalized)
-        case .unknown: nil
-        }
-    }
 }
 
 /// A connection named by its client and server endpoints: the same from both ends.

@@ -148,6 +148,17 @@ public struct HTTP1Parser: ProtocolParser {
                 if bytes[i] == HTTP1Parser.cr || bytes[i] == HTTP1Parser.lf { i += 1; continue }
                 try beginMessage(&s, isRequest: isRequest, &events)
             case .head:
+                if s.buffer.isEmpty && s.scan == 0, let (head, end) = HTTPHead.complete(in: bytes[i...]) {
+                    // The whole head is in this segment (the usual case): parsed where it lies, in one pass.
+                    guard end - i <= HTTP1Parser.maxHeadBytes else {
+                        throw .malformed("head longer than \(HTTP1Parser.maxHeadBytes) bytes")
+                    }
+                    s.bytes += UInt64(end - i)
+                    i = end
+                    let head = try head.get()
+                    if isRequest { try requestHeadDone(head, &s, &events) } else { try responseHeadDone(head, &s, &events) }
+                    continue
+                }
                 let end = HTTP1Parser.scanBlankLine(bytes[i...], &s.scan)
                 let stop = end ?? bytes.endIndex
                 guard s.buffer.count + (stop - i) <= HTTP1Parser.maxHeadBytes else {
@@ -159,15 +170,10 @@ public struct HTTP1Parser: ProtocolParser {
                 if end == nil {
                     s.buffer.append(contentsOf: bytes[headStart..<stop])
                 } else {
-                    // A head within one segment is parsed where it lies; one split across segments, from the buffer.
-                    let head: HTTPHead
-                    if s.buffer.isEmpty {
-                        head = try HTTPHead(bytes[headStart..<stop])
-                    } else {
-                        s.buffer.append(contentsOf: bytes[headStart..<stop])
-                        head = try HTTPHead(s.buffer[...])
-                        s.buffer.removeAll(keepingCapacity: true)
-                    }
+                    // A head split across segments is parsed from the buffer.
+                    s.buffer.append(contentsOf: bytes[headStart..<stop])
+                    let head = try HTTPHead(s.buffer[...])
+                    s.buffer.removeAll(keepingCapacity: true)
                     if isRequest { try requestHeadDone(head, &s, &events) } else { try responseHeadDone(head, &s, &events) }
                 }
             case .body(let remaining):

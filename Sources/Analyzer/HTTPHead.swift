@@ -33,28 +33,61 @@ struct HTTPHead {
         try parseStartLine(startLine)
         while let line = HTTPHead.nextLine(&rest) {
             if line.isEmpty { break }
-            // obs-fold continuation lines (RFC 9112 §5.2) carry nothing we need.
-            if line.first == UInt8(ascii: " ") || line.first == UInt8(ascii: "\t") { continue }
-            guard let colon = line.firstIndex(ofByte: UInt8(ascii: ":")), colon > line.startIndex else {
-                throw .malformed("header line without a name")
-            }
-            let name = line[line.startIndex..<colon]
-            let value = HTTPHead.trimmed(line[(colon + 1)...])
-            if HTTPHead.equalsLowercased(name, "content-length") {
-                let length = try HTTPHead.contentLength(value)
-                if let existing = contentLength, existing != length { throw .malformed("conflicting Content-Length") }
-                contentLength = length
-            } else if HTTPHead.equalsLowercased(name, "transfer-encoding") {
-                var codings = value
-                while let coding = HTTPHead.nextListElement(&codings) {
-                    let c = HTTPHead.trimmed(coding)
-                    if c.isEmpty { continue }
-                    transferCodings += 1
-                    isChunked = HTTPHead.equalsLowercased(c, "chunked")
+            try parseHeaderLine(line)
+        }
+    }
+
+    private init() {}
+
+    /// A head that ends within `bytes`, parsed in the same pass that finds
+    /// its end (finding the empty line first, then parsing, read every line
+    /// twice): the head, or why it is malformed, and the index just past its
+    /// empty line. Nil when `bytes` end before that line, with nothing
+    /// thrown: the rest of the head may still come, and the caller buffers it.
+    static func complete(in bytes: ArraySlice<UInt8>) -> (head: Result<HTTPHead, ProtocolParseError>, end: Int)? {
+        bytes.withUnsafeBufferPointer { buffer -> (head: Result<HTTPHead, ProtocolParseError>, end: Int)? in
+            var head = HTTPHead()
+            var failure: ProtocolParseError?
+            var rest = buffer[...]
+            // The start line is never the empty line, as when the end is searched for first.
+            guard let startLine = HTTPHead.nextCompleteLine(&rest) else { return nil }
+            do throws(ProtocolParseError) { try head.parseStartLine(startLine) } catch { failure = error }
+            while let line = HTTPHead.nextCompleteLine(&rest) {
+                if line.isEmpty {
+                    let end = bytes.startIndex + rest.startIndex
+                    return (failure.map { .failure($0) } ?? .success(head), end)
                 }
-            } else if HTTPHead.equalsLowercased(name, "expect") {
-                expectsContinue = HTTPHead.equalsLowercased(value, "100-continue")
+                // Past the first error, lines are only looked through for the end.
+                if failure == nil {
+                    do throws(ProtocolParseError) { try head.parseHeaderLine(line) } catch { failure = error }
+                }
             }
+            return nil
+        }
+    }
+
+    private mutating func parseHeaderLine(_ line: Bytes) throws(ProtocolParseError) {
+        // obs-fold continuation lines (RFC 9112 §5.2) carry nothing we need.
+        if line.first == UInt8(ascii: " ") || line.first == UInt8(ascii: "\t") { return }
+        guard let colon = line.firstIndex(ofByte: UInt8(ascii: ":")), colon > line.startIndex else {
+            throw .malformed("header line without a name")
+        }
+        let name = line[line.startIndex..<colon]
+        let value = HTTPHead.trimmed(line[(colon + 1)...])
+        if HTTPHead.equalsLowercased(name, "content-length") {
+            let length = try HTTPHead.contentLength(value)
+            if let existing = contentLength, existing != length { throw .malformed("conflicting Content-Length") }
+            contentLength = length
+        } else if HTTPHead.equalsLowercased(name, "transfer-encoding") {
+            var codings = value
+            while let coding = HTTPHead.nextListElement(&codings) {
+                let c = HTTPHead.trimmed(coding)
+                if c.isEmpty { continue }
+                transferCodings += 1
+                isChunked = HTTPHead.equalsLowercased(c, "chunked")
+            }
+        } else if HTTPHead.equalsLowercased(name, "expect") {
+            expectsContinue = HTTPHead.equalsLowercased(value, "100-continue")
         }
     }
 
@@ -89,6 +122,16 @@ struct HTTPHead {
         let end = rest.firstIndex(ofByte: UInt8(ascii: "\n")) ?? rest.endIndex
         var line = rest[rest.startIndex..<end]
         rest = rest[min(end + 1, rest.endIndex)...]
+        if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
+        return line
+    }
+
+    /// The next line of `rest` that ends in LF, without its CR; nil if no LF
+    /// is left (then `rest` is unchanged).
+    static func nextCompleteLine(_ rest: inout Bytes) -> Bytes? {
+        guard let end = rest.firstIndex(ofByte: UInt8(ascii: "\n")) else { return nil }
+        var line = rest[rest.startIndex..<end]
+        rest = rest[(end + 1)...]
         if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
         return line
     }

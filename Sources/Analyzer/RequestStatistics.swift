@@ -55,17 +55,20 @@ public struct RequestStatistics: Sendable {
     }
 
     public mutating func add(_ record: RequestRecord) {
-        let key = RequestStatistics.key(record, grouping)
-        var group = groups.removeValue(forKey: key) ?? Group()
+        // The group is changed where it lies in the dictionary: one hash of its key, not two.
+        RequestStatistics.add(record, to: &groups[RequestStatistics.key(record, grouping), default: Group()],
+                              ranking: ranking, topCount: topCount)
+    }
+
+    private static func add(_ record: RequestRecord, to group: inout Group, ranking: Ranking, topCount: Int) {
         group.durations.record(record.duration)
-        let metric = rank(record)
-        if topCount > 0, group.top.count < topCount || metric > rank(group.top[group.top.count - 1]) {
+        let metric = rank(record, ranking)
+        if topCount > 0, group.top.count < topCount || metric > rank(group.top[group.top.count - 1], ranking) {
             // Ties keep the earlier record ahead.
-            let index = group.top.firstIndex { rank($0) < metric } ?? group.top.endIndex
+            let index = group.top.firstIndex { rank($0, ranking) < metric } ?? group.top.endIndex
             group.top.insert(record, at: index)
             if group.top.count > topCount { group.top.removeLast() }
         }
-        groups[key] = group
     }
 
     /// Every group, the busiest first (then by key).
@@ -77,7 +80,7 @@ public struct RequestStatistics: Sendable {
         }.sorted { $0.count != $1.count ? $0.count > $1.count : $0.key < $1.key }
     }
 
-    private func rank(_ record: RequestRecord) -> UInt64 {
+    private static func rank(_ record: RequestRecord, _ ranking: Ranking) -> UInt64 {
         ranking == .slowest ? record.duration : record.responseBytes
     }
 

@@ -222,4 +222,15 @@ struct AnalyzerTests {
         #expect(records.count == 1 && records.first?.isComplete == false)
         #expect(analyzer.openConnections == 1 && analyzer.counters.connectionsIdleDropped == 1)
     }
+
+    @Test("a copy of an analyzer goes on by itself: what one is given does not change the other")
+    func copiesAreIndependent() {
+        var original = Analyzer()
+        _ = original.process(client.write("GET /a HTTP/1.1\r\n\r\n", enter: 1_000, exit: 1_100))
+        var copy = original
+        let fromOriginal = original.process(client.read("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", enter: 2_000, exit: 3_000))
+        let fromCopy = copy.process(client.read("HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n", enter: 2_000, exit: 9_000))
+        #expect(fromOriginal.map(\.status) == [200] && fromOriginal.map(\.duration) == [2_000])
+        #expect(fromCopy.map(\.status) == [503] && fromCopy.map(\.duration) == [8_000])
+    }
 }

@@ -224,6 +224,36 @@ struct HTTP1ParserTests {
         }
     }
 
+    @Test("a malformed head is the same error whether it arrives whole or a byte at a time", arguments: [
+        "GET / HTTP/9.9\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "GET / HTTP/1.1\r\nno colon here\r\nHost: a\r\n\r\n",
+        "GET / HTTP/1.1\r\n: empty name\r\n\r\n",
+    ])
+    func malformedWholeOrSplit(_ request: String) {
+        let whole = parse([client(request)])
+        let split = parse(request.utf8.map { client(String(decoding: [$0], as: UTF8.self)) })
+        #expect(whole.error != nil)
+        #expect(whole.error == split.error)
+        #expect(whole.events == split.events)
+    }
+
+    @Test("a head not yet ended is not judged: a bad line is an error only once the head is complete")
+    func headJudgedWhenComplete() {
+        let partial = parse([client("GET / HTTP/1.1\r\nno colon")])
+        #expect(partial.error == nil)
+        #expect(partial.events == [.requestBegan(exchange: 0)])
+        let complete = parse([client("GET / HTTP/1.1\r\nno colon"), client(" here\r\n\r\n")])
+        #expect(complete.error == .malformed("header line without a name"))
+    }
+
+    @Test("a head beyond the size bound in one segment is malformed")
+    func headBoundInOneSegment() {
+        let header = "X-Pad: " + String(repeating: "a", count: 1000) + "\r\n"
+        let result = parse([client("GET / HTTP/1.1\r\n" + String(repeating: header, count: 70) + "\r\n")])
+        #expect(result.error == .malformed("head longer than 65536 bytes"))
+    }
+
     @Test("a response nobody asked for is malformed")
     func unsolicitedResponse() {
         #expect(parse([server("HTTP/1.1 408 Request Timeout\r\n\r\n")]).error == .malformed("response without a request"))
