@@ -81,7 +81,7 @@ public struct TCPReassembler: Sendable {
     /// Takes the next segment of the capture; returns the events it completes.
     public mutating func process(_ segment: TCPSegment) -> [ProbeEvent] {
         var events: [ProbeEvent] = []
-        process(RawSegment(segment), into: &events)
+        segment.payload.withUnsafeBytes { process(RawSegment(segment, payload: $0), into: &events) }
         return events
     }
 
@@ -218,7 +218,9 @@ public struct TCPReassembler: Sendable {
             outputs.removeAll(keepingCapacity: true)
         }
         let missing = segment.payloadLength - UInt32(segment.payload.count)
-        if flow.streams[sender].receive(sequence: sequence, bytes: segment.payload, missing: missing,
+        // The payload leaves the packet here, in one array: a `.data` event's payload shares it.
+        let payload = segment.payload.isEmpty ? [] : [UInt8](segment.payload)[...]
+        if flow.streams[sender].receive(sequence: sequence, bytes: payload, missing: missing,
                                         fin: segment.flags.contains(.fin), into: &outputs) {
             retransmitted(sequence, flow, timestamp, into: &events)
         }

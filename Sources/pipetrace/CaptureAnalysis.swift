@@ -81,12 +81,10 @@ struct CaptureAnalysis {
     /// The reader thread: packets to events, batch by batch, then the replay's final state.
     private static func read(_ source: CaptureSource, into channel: Channel<EventBatch, [ProbeEvent]>) {
         var replay = CaptureReplay()
-        var packet = CapturedPacket(timestamp: 0, linkType: .raw, bytes: [])
         var events = nextBuffer(channel.spent, capacity: batchSize)
         var readError: String?
         do {
-            while try source.next(into: &packet) {
-                replay.process(packet, into: &events)
+            while try source.replayNext(into: &replay, events: &events) {
                 if events.count >= batchSize {
                     channel.forward.put(.events(events))
                     events = nextBuffer(channel.spent, capacity: batchSize)
