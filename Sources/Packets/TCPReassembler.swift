@@ -42,19 +42,54 @@ public struct TCPReassembler: Sendable {
         init(_ a: EndpointKey, _ b: EndpointKey) {
             (low, high) = a < b ? (a, b) : (b, a)
         }
+
+        /// Hashed once per segment: an IPv4 connection (the common case) as
+        /// the two words that hold all of it, rather than each field on its
+        /// own (half the hashing). Still every bit, so keys an attacker
+        /// chooses collide no more than the keyed hash lets them.
+        func hash(into hasher: inout Hasher) {
+            if !low.isIPv6 && !high.isIPv6 {
+                hasher.combine(low.low << 32 | high.low & 0xffff_ffff)
+                hasher.combine(UInt64(low.port) << 16 | UInt64(high.port))
+            } else {
+                hasher.combine(low)
+                hasher.combine(high)
+            }
+        }
     }
 
+    /// A connection held: who it is, and its two directions' reassembly.
+    /// Its identity sits behind one reference, so moving a flow out of its
+    /// slot and back, once per segment, moves three words.
     struct Flow: Sendable {
-        let key: FlowKey
-        let id: UInt64
-        let client: EndpointKey
-        /// The client's socket's view, which every event of the connection carries.
-        let tuple: SocketTuple
-        /// `.client` when the handshake told who the client is; else the analyzer decides.
-        let role: Role
+        /// What never changes while the connection is held.
+        final class Identity: Sendable {
+            let key: FlowKey
+            let id: UInt64
+            let client: EndpointKey
+            /// The client's socket's view, which every event of the connection carries.
+            let tuple: SocketTuple
+            /// `.client` when the handshake told who the client is; else the analyzer decides.
+            let role: Role
+
+            init(key: FlowKey, id: UInt64, client: EndpointKey, tuple: SocketTuple, role: Role) {
+                self.key = key
+                self.id = id
+                self.client = client
+                self.tuple = tuple
+                self.role = role
+            }
+        }
+
+        let identity: Identity
         var streams: [StreamReassembler]
         var lastSeen: UInt64
 
+        var key: FlowKey { identity.key }
+        var id: UInt64 { identity.id }
+        var client: EndpointKey { identity.client }
+        var tuple: SocketTuple { identity.tuple }
+        var role: Role { identity.role }
         var isFinished: Bool { streams[0].isFinished && streams[1].isFinished }
     }
 
@@ -179,9 +214,9 @@ public struct TCPReassembler: Sendable {
             counters.connectionsAlreadyOpen += 1
         }
         let stream = StreamReassembler(maxPendingBytes: configuration.maxPendingBytes)
-        let flow = Flow(key: key, id: nextConnectionID, client: client,
-                        tuple: SocketTuple(local: client.endpoint, remote: server.endpoint), role: role,
-                        streams: [stream, stream], lastSeen: segment.timestamp)
+        let identity = Flow.Identity(key: key, id: nextConnectionID, client: client,
+                                     tuple: SocketTuple(local: client.endpoint, remote: server.endpoint), role: role)
+        let flow = Flow(identity: identity, streams: [stream, stream], lastSeen: segment.timestamp)
         nextConnectionID += 1
         if role == .client {
             events.append(.connectionOpened(ConnectionEvent(header: header(flow, segment.timestamp), fd: -1, role: .client)))
@@ -190,11 +225,10 @@ public struct TCPReassembler: Sendable {
         return flow
     }
 
-    /// The reused, emptied output buffer; the caller gives it back when done.
+    /// The reused output buffer, empty; the caller gives it back emptied.
     private mutating func takeOutputs() -> [StreamReassembler.Output] {
         var taken: [StreamReassembler.Output] = []
         swap(&taken, &outputs)
-        taken.removeAll(keepingCapacity: true)
         return taken
     }
 
@@ -214,25 +248,31 @@ public struct TCPReassembler: Sendable {
         if segment.flags.contains(.ack) {
             // Acknowledged holes in the other direction are given up before this segment's bytes.
             flow.streams[1 - sender].acknowledge(segment.acknowledgment, into: &outputs)
-            append(outputs, fromClient: !fromClient, flow, timestamp, into: &events)
-            outputs.removeAll(keepingCapacity: true)
+            append(&outputs, fromClient: !fromClient, flow, timestamp, into: &events)
         }
         let missing = segment.payloadLength - UInt32(segment.payload.count)
+        let fin = segment.flags.contains(.fin), rst = segment.flags.contains(.rst)
+        if !fin && !rst && flow.streams[sender].receiveInOrder(sequence: sequence, length: segment.payloadLength) {
+            // The common case: the bytes follow on, straight from the packet into their event.
+            if segment.payloadLength > 0 {
+                counters.bytes += UInt64(segment.payloadLength)
+                events.append(dataEvent(header(flow, timestamp), fromClient: fromClient, role: flow.role,
+                                        length: UInt64(segment.payloadLength), payload: [UInt8](segment.payload)))
+            }
+            return
+        }
         // The payload leaves the packet here, in one array: a `.data` event's payload shares it.
         let payload = segment.payload.isEmpty ? [] : [UInt8](segment.payload)[...]
-        if flow.streams[sender].receive(sequence: sequence, bytes: payload, missing: missing,
-                                        fin: segment.flags.contains(.fin), into: &outputs) {
+        if flow.streams[sender].receive(sequence: sequence, bytes: payload, missing: missing, fin: fin,
+                                        into: &outputs) {
             retransmitted(sequence, flow, timestamp, into: &events)
         }
-        if segment.flags.contains(.rst) {
+        if rst {
             flow.streams[sender].flush(into: &outputs)
-            append(outputs, fromClient: fromClient, flow, timestamp, into: &events)
-            outputs.removeAll(keepingCapacity: true)
+            append(&outputs, fromClient: fromClient, flow, timestamp, into: &events)
             flow.streams[1 - sender].flush(into: &outputs)
-            append(outputs, fromClient: !fromClient, flow, timestamp, into: &events)
-        } else {
-            append(outputs, fromClient: fromClient, flow, timestamp, into: &events)
         }
+        append(&outputs, fromClient: rst ? !fromClient : fromClient, flow, timestamp, into: &events)
     }
 
     private mutating func retransmitted(_ sequence: UInt32, _ flow: Flow, _ timestamp: UInt64,
@@ -247,7 +287,7 @@ public struct TCPReassembler: Sendable {
         for sender in 0..<2 {
             var outputs: [StreamReassembler.Output] = []
             flow.streams[sender].flush(into: &outputs)
-            append(outputs, fromClient: sender == 0, flow, timestamp, into: &events)
+            append(&outputs, fromClient: sender == 0, flow, timestamp, into: &events)
         }
         for stream in flow.streams {
             counters.gaps += stream.gaps
@@ -262,8 +302,8 @@ public struct TCPReassembler: Sendable {
                     tuple: flow.tuple)
     }
 
-    /// The stream's output as the probe's events for the client's socket.
-    private mutating func append(_ outputs: [StreamReassembler.Output], fromClient: Bool, _ flow: Flow,
+    /// The stream's output as the probe's events for the client's socket; `outputs` is left empty.
+    private mutating func append(_ outputs: inout [StreamReassembler.Output], fromClient: Bool, _ flow: Flow,
                                  _ timestamp: UInt64, into events: inout [ProbeEvent]) {
         guard !outputs.isEmpty else { return } // most segments (bare ACKs) deliver nothing: no header to build
         let header = header(flow, timestamp)
@@ -272,21 +312,26 @@ public struct TCPReassembler: Sendable {
             case .bytes(let bytes, let missing):
                 let length = UInt64(bytes.count) + UInt64(missing)
                 counters.bytes += length
-                events.append(.data(DataEvent(header: header, enterTimestamp: header.timestamp,
-                                              direction: fromClient ? .egress : .ingress,
-                                              syscall: fromClient ? .write : .read, fd: -1, role: flow.role,
-                                              length: length, payload: Array(bytes))))
+                events.append(dataEvent(header, fromClient: fromClient, role: flow.role, length: length,
+                                        payload: Array(bytes)))
             case .gap(let size):
-                events.append(.data(DataEvent(header: header, enterTimestamp: header.timestamp,
-                                              direction: fromClient ? .egress : .ingress,
-                                              syscall: fromClient ? .write : .read, fd: -1, role: flow.role,
-                                              length: UInt64(size), payload: [], payloadUnavailable: true)))
+                events.append(dataEvent(header, fromClient: fromClient, role: flow.role, length: UInt64(size),
+                                        payload: [], payloadUnavailable: true))
             case .end:
                 // The client's socket sees its own FIN as FIN_WAIT1, the server's as CLOSE_WAIT.
                 events.append(.stateChanged(StateChangeEvent(header: header, oldState: .established,
                                                              newState: fromClient ? .finWait1 : .closeWait)))
             }
         }
+        outputs.removeAll(keepingCapacity: true)
+    }
+
+    /// `length` bytes of the stream as the client's socket moves them: written when the client sent them, else read.
+    private func dataEvent(_ header: EventHeader, fromClient: Bool, role: Role, length: UInt64, payload: [UInt8],
+                           payloadUnavailable: Bool = false) -> ProbeEvent {
+        .data(DataEvent(header: header, enterTimestamp: header.timestamp, direction: fromClient ? .egress : .ingress,
+                        syscall: fromClient ? .write : .read, fd: -1, role: role, length: length, payload: payload,
+                        payloadUnavailable: payloadUnavailable))
     }
 
     // MARK: Bounds
