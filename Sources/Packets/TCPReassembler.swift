@@ -56,6 +56,14 @@ public struct TCPReassembler: Sendable {
                 hasher.combine(high)
             }
         }
+
+        /// Where `recentSlots` looks for the connection: a few multiplications, not a keyed hash.
+        var hint: Int {
+            let ports = UInt64(low.port) << 16 | UInt64(high.port)
+            let mixed = (low.low &+ ports &* 0x9e37_79b9_7f4a_7c15) &* 0xff51_afd7_ed55_8ccd
+                ^ (high.low &+ low.high ^ high.high) &* 0xc4ce_b9fe_1a85_ec53
+            return Int(truncatingIfNeeded: mixed >> 56)
+        }
     }
 
     /// A connection held: who it is, and its two directions' reassembly.
@@ -100,6 +108,17 @@ public struct TCPReassembler: Sendable {
     /// slot and back, never copied.
     private var slotsByKey: [FlowKey: Int] = [:]
     private var slots: [Flow?] = []
+    /// Recently seen connections' slots, by a cheap hash of their key: a
+    /// segment whose connection is found here skips the dictionary's keyed
+    /// hash (nearly every segment, up to a few hundred busy connections).
+    /// Each entry holds its key, so keys that collide here cost a dictionary
+    /// lookup, never a wrong connection; a released connection's entry is cleared.
+    private var recentSlots = [RecentSlot?](repeating: nil, count: 256)
+
+    struct RecentSlot: Sendable {
+        var key: FlowKey
+        var slot: Int
+    }
     private var freeSlots: [Int] = []
     private var nextConnectionID: UInt64 = 1
     private var lastSweep: UInt64 = 0
@@ -128,7 +147,7 @@ public struct TCPReassembler: Sendable {
         let isSYN = segment.flags.contains(.syn)
         var flow: Flow
         var slot: Int
-        if let existingSlot = slotsByKey[key], let existing = slots[existingSlot].take() {
+        if let existingSlot = heldSlot(key), let existing = slots[existingSlot].take() {
             flow = existing
             slot = existingSlot
             let repeatsHandshake = segment.source == existing.client
@@ -173,10 +192,20 @@ public struct TCPReassembler: Sendable {
         slotsByKey = [:]
         slots = []
         freeSlots = []
+        recentSlots = [RecentSlot?](repeating: nil, count: recentSlots.count)
         return events
     }
 
     // MARK: Connections
+
+    /// The slot of the connection named `key`, if it is held.
+    private mutating func heldSlot(_ key: FlowKey) -> Int? {
+        let hint = key.hint
+        if let recent = recentSlots[hint], recent.key == key { return recent.slot }
+        guard let slot = slotsByKey[key] else { return nil }
+        recentSlots[hint] = RecentSlot(key: key, slot: slot)
+        return slot
+    }
 
     /// A slot for a new connection named `key`, empty until the caller puts it there.
     private mutating func reserve(_ key: FlowKey) -> Int {
@@ -188,6 +217,7 @@ public struct TCPReassembler: Sendable {
             slots.append(nil)
         }
         slotsByKey[key] = slot
+        recentSlots[key.hint] = RecentSlot(key: key, slot: slot)
         return slot
     }
 
@@ -195,6 +225,7 @@ public struct TCPReassembler: Sendable {
     @discardableResult
     private mutating func release(_ key: FlowKey) -> Flow? {
         guard let slot = slotsByKey.removeValue(forKey: key) else { return nil }
+        if recentSlots[key.hint]?.key == key { recentSlots[key.hint] = nil }
         freeSlots.append(slot)
         return slots[slot].take()
     }
