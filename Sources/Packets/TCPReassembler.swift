@@ -75,17 +75,19 @@ public struct TCPReassembler: Sendable {
             let key: FlowKey
             let id: UInt64
             let client: EndpointKey
-            /// The client's socket's view, which every event of the connection carries.
-            let tuple: SocketTuple
             /// `.client` when the handshake told who the client is; else the analyzer decides.
             let role: Role
+            /// What every event of the connection says of it, its timestamp
+            /// aside: no process, and the client's socket's view (`tuple`).
+            let header: EventHeader
 
             init(key: FlowKey, id: UInt64, client: EndpointKey, tuple: SocketTuple, role: Role) {
                 self.key = key
                 self.id = id
                 self.client = client
-                self.tuple = tuple
                 self.role = role
+                header = EventHeader(pid: 0, tid: 0, comm: "", netns: 0, cgroupID: 0, connectionID: id, timestamp: 0,
+                                     tuple: tuple)
             }
         }
 
@@ -96,7 +98,6 @@ public struct TCPReassembler: Sendable {
         var key: FlowKey { identity.key }
         var id: UInt64 { identity.id }
         var client: EndpointKey { identity.client }
-        var tuple: SocketTuple { identity.tuple }
         var role: Role { identity.role }
         var isFinished: Bool { streams[0].isFinished && streams[1].isFinished }
     }
@@ -329,8 +330,9 @@ public struct TCPReassembler: Sendable {
     }
 
     private func header(_ flow: Flow, _ timestamp: UInt64) -> EventHeader {
-        EventHeader(pid: 0, tid: 0, comm: "", netns: 0, cgroupID: 0, connectionID: flow.id, timestamp: timestamp,
-                    tuple: flow.tuple)
+        var header = flow.identity.header
+        header.timestamp = timestamp
+        return header
     }
 
     /// The stream's output as the probe's events for the client's socket; `outputs` is left empty.
