@@ -118,12 +118,13 @@ public struct StreamReassembler: Sendable {
     }
 
     /// `receive` for the segment nearly every stream is made of: it starts
-    /// at the next byte (or carries none), nothing waits, no FIN was seen,
-    /// and it carries none. `receive` would output its bytes as they are and
-    /// nothing else; this takes the segment (the stream moves past it) and
-    /// returns true, and the caller delivers the bytes itself, without an
-    /// output buffer. False, changing nothing, for any other segment: it goes
-    /// through `receive`. `length`: captured and cut bytes together.
+    /// at the next byte (or carries no bytes), nothing waits behind a hole,
+    /// and no FIN was seen (the caller passes FINs to `receive`). For such a
+    /// segment `receive` would output its bytes as they are and nothing
+    /// else; this takes it (the stream moves past it) and returns true, and
+    /// the caller delivers the bytes itself, without an output buffer.
+    /// False, changing nothing, for any other segment: it goes through
+    /// `receive`. `length`: captured and cut bytes together.
     mutating func receiveInOrder(sequence: UInt32, length: UInt32) -> Bool {
         guard pending.isEmpty, finSequence == nil else { return false }
         let next = nextSequence ?? sequence
