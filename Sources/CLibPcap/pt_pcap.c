@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <string.h>
 #include <pcap/pcap.h>
 #include "pt_pcap.h"
@@ -34,6 +35,9 @@ pt_pcap_reader *pt_pcap_reader_open(const char *path, char *error, size_t error_
 		buffer = malloc(PT_PCAP_STDIO_BUFFER);
 		if (buffer)
 			setvbuf(file, buffer, _IOFBF, PT_PCAP_STDIO_BUFFER);
+		/* One thread at a time reads the reader: libpcap's two freads per
+		 * packet need not take the FILE's lock. */
+		__fsetlocking(file, FSETLOCKING_BYCALLER);
 		handle = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, message);
 		if (!handle)
 			fclose(file);

@@ -25,11 +25,25 @@ public struct CaptureReplay: Sendable {
     /// Takes the next packet of the file; appends the events it completes to
     /// `events` (which the caller empties and reuses: no array per packet).
     public mutating func process(_ packet: CapturedPacket, into events: inout [ProbeEvent]) {
+        packet.bytes.withUnsafeBytes { bytes in
+            process(timestamp: packet.timestamp, linkType: packet.linkType, bytes: bytes,
+                    originalLength: packet.originalLength, into: &events)
+        }
+    }
+
+    /// Takes the next packet where its reader holds it (libpcap's buffer),
+    /// read only during the call: the packet is decoded in place, and only
+    /// the payload bytes an event carries are copied out of it.
+    /// `originalLength`: the packet's length on the wire (longer than
+    /// `bytes` when the snap length cut it).
+    public mutating func process(timestamp: UInt64, linkType: LinkType, bytes: UnsafeRawBufferPointer,
+                                 originalLength: Int, into events: inout [ProbeEvent]) {
         counters.packets += 1
-        if firstTimestamp == nil { firstTimestamp = packet.timestamp }
-        lastTimestamp = max(lastTimestamp ?? 0, packet.timestamp)
+        if firstTimestamp == nil { firstTimestamp = timestamp }
+        lastTimestamp = max(lastTimestamp ?? 0, timestamp)
         do {
-            switch try PacketDecoder.decodeRaw(packet) {
+            switch try PacketDecoder.decodeRaw(bytes, linkType: linkType, originalLength: originalLength,
+                                               timestamp: timestamp) {
             case .tcp(let segment):
                 counters.tcpSegments += 1
                 reassembler.process(segment, into: &events)

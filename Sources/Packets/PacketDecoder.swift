@@ -22,10 +22,20 @@ public enum PacketDecoder {
 
     /// Decodes one packet; throws for a packet whose headers are cut or contradict themselves.
     public static func decode(_ packet: CapturedPacket) throws(PacketDecodingError) -> Outcome {
-        switch try decodeRaw(packet) {
-        case .tcp(let raw): .tcp(TCPSegment(raw))
-        case .skipped(let reason): .skipped(reason)
+        let decoded: Result<Outcome, PacketDecodingError> = packet.bytes.withUnsafeBytes { bytes in
+            Result { () throws(PacketDecodingError) -> Outcome in
+                switch try decodeRaw(bytes, linkType: packet.linkType, originalLength: packet.originalLength,
+                                     timestamp: packet.timestamp) {
+                case .tcp(let raw):
+                    // The payload as a slice of the packet's own array: no copy.
+                    let start = raw.payload.isEmpty ? packet.bytes.count : raw.payload.baseAddress! - bytes.baseAddress!
+                    return .tcp(TCPSegment(raw, payload: packet.bytes[start..<(start + raw.payload.count)]))
+                case .skipped(let reason):
+                    return .skipped(reason)
+                }
+            }
         }
+        return try decoded.get()
     }
 
     /// What `decode` finds, before the addresses become `Endpoint`s: the reassembler's fast path.
@@ -34,20 +44,22 @@ public enum PacketDecoder {
         case skipped(SkipReason)
     }
 
-    static func decodeRaw(_ packet: CapturedPacket) throws(PacketDecodingError) -> RawOutcome {
-        let bytes = packet.bytes[...]
-        guard let network = try networkLayer(packet.linkType, bytes) else {
-            return .skipped(packet.linkType.isSupported ? .notIP : .unsupportedLinkType)
+    /// Decodes a packet where its reader holds it; the segment's payload points into `bytes`.
+    /// `originalLength`: the packet's length on the wire (more than `bytes.count` when the snap length cut it).
+    static func decodeRaw(_ bytes: UnsafeRawBufferPointer, linkType: LinkType, originalLength: Int,
+                          timestamp: UInt64) throws(PacketDecodingError) -> RawOutcome {
+        guard let network = try networkLayer(linkType, bytes) else {
+            return .skipped(linkType.isSupported ? .notIP : .unsupportedLinkType)
         }
         // Bytes the snap length cut off this packet, at its end.
-        let cut = packet.originalLength - packet.bytes.count
-        return try ip(network, cut: cut, timestamp: packet.timestamp)
+        let cut = max(originalLength, bytes.count) - bytes.count
+        return try ip(network, cut: cut, timestamp: timestamp)
     }
 
     // MARK: Link layer
 
     /// The IP packet inside the frame, or nil when the frame carries something else.
-    private static func networkLayer(_ linkType: LinkType, _ b: ArraySlice<UInt8>) throws(PacketDecodingError) -> ArraySlice<UInt8>? {
+    private static func networkLayer(_ linkType: LinkType, _ b: UnsafeRawBufferPointer) throws(PacketDecodingError) -> UnsafeRawBufferPointer? {
         switch linkType {
         case .ethernet:
             var offset = 12
@@ -57,21 +69,19 @@ public enum PacketDecoder {
                 offset += 4
                 type = try b.uint16(at: offset, layer: "vlan")
             }
-            return isIP(type) ? b.dropFirst(offset + 2) : nil
+            return isIP(type) ? b.dropping(offset + 2) : nil
         case .linuxSLL:
             let type = try b.uint16(at: 14, layer: "linux cooked header")
-            return isIP(type) ? b.dropFirst(16) : nil
+            return isIP(type) ? b.dropping(16) : nil
         case .linuxSLL2:
             let type = try b.uint16(at: 0, layer: "linux cooked v2 header")
             guard b.count >= 20 else { throw .truncated("linux cooked v2 header") }
-            return isIP(type) ? b.dropFirst(20) : nil
+            return isIP(type) ? b.dropping(20) : nil
         case .null:
-            guard b.count >= 4 else { throw .truncated("loopback header") }
-            let start = b.startIndex
             // Host byte order of whoever captured: accept either.
-            let little = UInt32(b[start]) | UInt32(b[start + 1]) << 8 | UInt32(b[start + 2]) << 16 | UInt32(b[start + 3]) << 24
+            let little = try b.uint32(at: 0, layer: "loopback header").byteSwapped
             let family = little > 0xffff ? little.byteSwapped : little
-            return [2, 24, 28, 30].contains(family) ? b.dropFirst(4) : nil
+            return [2, 24, 28, 30].contains(family) ? b.dropping(4) : nil
         case .raw, .ipv4, .ipv6:
             return b
         case .unsupported:
@@ -83,8 +93,8 @@ public enum PacketDecoder {
 
     // MARK: IP
 
-    private static func ip(_ b: ArraySlice<UInt8>, cut: Int, timestamp: UInt64) throws(PacketDecodingError) -> RawOutcome {
-        guard let first = b.first else { throw .truncated("ip header") }
+    private static func ip(_ b: UnsafeRawBufferPointer, cut: Int, timestamp: UInt64) throws(PacketDecodingError) -> RawOutcome {
+        let first = try b.uint8(at: 0, layer: "ip header")
         switch first >> 4 {
         case 4: return try ipv4(b, cut: cut, timestamp: timestamp)
         case 6: return try ipv6(b, cut: cut, timestamp: timestamp)
@@ -92,10 +102,9 @@ public enum PacketDecoder {
         }
     }
 
-    private static func ipv4(_ b: ArraySlice<UInt8>, cut: Int, timestamp: UInt64) throws(PacketDecodingError) -> RawOutcome {
+    private static func ipv4(_ b: UnsafeRawBufferPointer, cut: Int, timestamp: UInt64) throws(PacketDecodingError) -> RawOutcome {
         guard b.count >= 20 else { throw .truncated("ipv4 header") }
-        let s = b.startIndex
-        let headerLength = Int(b[s] & 0x0f) * 4
+        let headerLength = Int(try b.uint8(at: 0, layer: "ipv4 header") & 0x0f) * 4
         let totalLength = Int(try b.uint16(at: 2, layer: "ipv4 header"))
         guard headerLength >= 20, totalLength >= headerLength else { throw .malformed("ipv4 lengths") }
         guard b.count >= headerLength else { throw .truncated("ipv4 options") }
@@ -103,21 +112,19 @@ public enum PacketDecoder {
         guard b.count + cut >= totalLength else { throw .truncated("ipv4 packet shorter than its total length") }
         let fragment = try b.uint16(at: 6, layer: "ipv4 header")
         if fragment & 0x3fff != 0 { return .skipped(.fragment) }
-        guard b[s + 9] == 6 else { return .skipped(.notTCP) }
+        guard try b.uint8(at: 9, layer: "ipv4 header") == 6 else { return .skipped(.notTCP) }
         let source = (high: UInt64(0), low: UInt64(try b.uint32(at: 12, layer: "ipv4 header")))
         let destination = (high: UInt64(0), low: UInt64(try b.uint32(at: 16, layer: "ipv4 header")))
-        let end = s + min(b.count, totalLength)
-        return try tcp(b[(s + headerLength)..<end], length: totalLength - headerLength,
+        return try tcp(b.bytes(headerLength..<min(b.count, totalLength)), length: totalLength - headerLength,
                        source: source, destination: destination, isIPv6: false, timestamp: timestamp)
     }
 
-    private static func ipv6(_ b: ArraySlice<UInt8>, cut: Int, timestamp: UInt64) throws(PacketDecodingError) -> RawOutcome {
+    private static func ipv6(_ b: UnsafeRawBufferPointer, cut: Int, timestamp: UInt64) throws(PacketDecodingError) -> RawOutcome {
         guard b.count >= 40 else { throw .truncated("ipv6 header") }
-        let s = b.startIndex
         let payloadLength = Int(try b.uint16(at: 4, layer: "ipv6 header"))
         guard payloadLength > 0 else { throw .malformed("ipv6 payload length 0 (jumbogram)") }
         guard b.count + cut >= 40 + payloadLength else { throw .truncated("ipv6 packet shorter than its payload length") }
-        var next = b[s + 6]
+        var next = try b.uint8(at: 6, layer: "ipv6 header")
         var offset = 40
         // Extension headers until TCP; each is checked against the payload length.
         for _ in 0..<16 {
@@ -125,14 +132,15 @@ public enum PacketDecoder {
             case 6:
                 let source = (high: try b.uint64(at: 8, layer: "ipv6 header"), low: try b.uint64(at: 16, layer: "ipv6 header"))
                 let destination = (high: try b.uint64(at: 24, layer: "ipv6 header"), low: try b.uint64(at: 32, layer: "ipv6 header"))
-                let end = s + min(b.count, 40 + payloadLength)
-                guard s + offset <= end else { throw .truncated("ipv6 extension headers") }
-                return try tcp(b[(s + offset)..<end], length: 40 + payloadLength - offset,
+                let end = min(b.count, 40 + payloadLength)
+                guard offset <= end else { throw .truncated("ipv6 extension headers") }
+                return try tcp(b.bytes(offset..<end), length: 40 + payloadLength - offset,
                                source: source, destination: destination, isIPv6: true, timestamp: timestamp)
             case 0, 43, 60, 51:
                 guard offset + 2 <= b.count else { throw .truncated("ipv6 extension header") }
-                let length = next == 51 ? (Int(b[s + offset + 1]) + 2) * 4 : (Int(b[s + offset + 1]) + 1) * 8
-                next = b[s + offset]
+                let size = Int(try b.uint8(at: offset + 1, layer: "ipv6 extension header"))
+                let length = next == 51 ? (size + 2) * 4 : (size + 1) * 8
+                next = try b.uint8(at: offset, layer: "ipv6 extension header")
                 offset += length
                 guard offset <= 40 + payloadLength else { throw .malformed("ipv6 extension header beyond the payload") }
             case 44:
@@ -147,15 +155,14 @@ public enum PacketDecoder {
     // MARK: TCP
 
     /// `b`: the captured part of the segment; `length`: its length per the IP header.
-    private static func tcp(_ b: ArraySlice<UInt8>, length: Int, source: (high: UInt64, low: UInt64),
+    private static func tcp(_ b: UnsafeRawBufferPointer, length: Int, source: (high: UInt64, low: UInt64),
                             destination: (high: UInt64, low: UInt64), isIPv6: Bool,
                             timestamp: UInt64) throws(PacketDecodingError) -> RawOutcome {
         guard b.count >= 20 else { throw .truncated("tcp header") }
-        let s = b.startIndex
-        let headerLength = Int(b[s + 12] >> 4) * 4
+        let headerLength = Int(try b.uint8(at: 12, layer: "tcp header") >> 4) * 4
         guard headerLength >= 20, headerLength <= length else { throw .malformed("tcp data offset") }
         guard b.count >= headerLength else { throw .truncated("tcp options") }
-        let payload = b[(s + headerLength)...]
+        let payload = b.dropping(headerLength)
         let segment = RawSegment(
             timestamp: timestamp,
             source: EndpointKey(high: source.high, low: source.low, port: try b.uint16(at: 0, layer: "tcp header"),
@@ -164,7 +171,7 @@ public enum PacketDecoder {
                                      port: try b.uint16(at: 2, layer: "tcp header"), isIPv6: isIPv6),
             sequence: try b.uint32(at: 4, layer: "tcp header"),
             acknowledgment: try b.uint32(at: 8, layer: "tcp header"),
-            flags: TCPFlags(rawValue: b[s + 13] & 0x1f),
+            flags: TCPFlags(rawValue: try b.uint8(at: 13, layer: "tcp header") & 0x1f),
             payload: payload,
             payloadLength: max(UInt32(length - headerLength), UInt32(payload.count)))
         return .tcp(segment)
@@ -185,21 +192,38 @@ public enum PacketDecodingError: Error, Sendable, Hashable, CustomStringConverti
     }
 }
 
-extension ArraySlice<UInt8> {
-    /// Big-endian 16 bits at `offset` from the start, or a truncation error naming `layer`.
+/// Every read of a packet's bytes goes through these: each checks its
+/// offset against the bytes present and throws a truncation naming `layer`,
+/// so no header field, however it lies, reads outside the packet.
+extension UnsafeRawBufferPointer {
+    func uint8(at offset: Int, layer: String) throws(PacketDecodingError) -> UInt8 {
+        guard offset >= 0, offset < count else { throw .truncated(layer) }
+        return load(fromByteOffset: offset, as: UInt8.self)
+    }
+
+    /// Big-endian 16 bits at `offset`.
     func uint16(at offset: Int, layer: String) throws(PacketDecodingError) -> UInt16 {
-        guard offset >= 0, offset + 2 <= count else { throw .truncated(layer) }
-        let i = startIndex + offset
-        return UInt16(self[i]) << 8 | UInt16(self[i + 1])
+        guard offset >= 0, offset <= count - 2 else { throw .truncated(layer) }
+        return UInt16(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt16.self))
     }
 
     func uint32(at offset: Int, layer: String) throws(PacketDecodingError) -> UInt32 {
-        guard offset >= 0, offset + 4 <= count else { throw .truncated(layer) }
-        let i = startIndex + offset
-        return UInt32(self[i]) << 24 | UInt32(self[i + 1]) << 16 | UInt32(self[i + 2]) << 8 | UInt32(self[i + 3])
+        guard offset >= 0, offset <= count - 4 else { throw .truncated(layer) }
+        return UInt32(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
     func uint64(at offset: Int, layer: String) throws(PacketDecodingError) -> UInt64 {
-        UInt64(try uint32(at: offset, layer: layer)) << 32 | UInt64(try uint32(at: offset + 4, layer: layer))
+        guard offset >= 0, offset <= count - 8 else { throw .truncated(layer) }
+        return UInt64(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
+
+    /// The bytes in `range`, clamped to the bytes present.
+    func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer {
+        let lower = Swift.min(Swift.max(range.lowerBound, 0), count)
+        let upper = Swift.min(Swift.max(range.upperBound, lower), count)
+        return UnsafeRawBufferPointer(rebasing: self[lower..<upper])
+    }
+
+    /// The bytes after the first `prefix` (none when there are fewer).
+    func dropping(_ prefix: Int) -> UnsafeRawBufferPointer { bytes(prefix..<count) }
 }

@@ -117,6 +117,22 @@ public struct StreamReassembler: Sendable {
         return retransmitted
     }
 
+    /// `receive` for the segment nearly every stream is made of: it starts
+    /// at the next byte (or carries no bytes), nothing waits behind a hole,
+    /// and no FIN was seen (the caller passes FINs to `receive`). For such a
+    /// segment `receive` would output its bytes as they are and nothing
+    /// else; this takes it (the stream moves past it) and returns true, and
+    /// the caller delivers the bytes itself, without an output buffer.
+    /// False, changing nothing, for any other segment: it goes through
+    /// `receive`. `length`: captured and cut bytes together.
+    mutating func receiveInOrder(sequence: UInt32, length: UInt32) -> Bool {
+        guard pending.isEmpty, finSequence == nil else { return false }
+        let next = nextSequence ?? sequence
+        guard length == 0 || next == sequence else { return false }
+        nextSequence = next &+ length
+        return true
+    }
+
     /// The receiver acknowledged everything before `sequence`.
     public mutating func acknowledge(_ sequence: UInt32, into out: inout [Output]) {
         if let current = acknowledged, Self.distance(current, sequence) <= 0 { return }

@@ -42,19 +42,63 @@ public struct TCPReassembler: Sendable {
         init(_ a: EndpointKey, _ b: EndpointKey) {
             (low, high) = a < b ? (a, b) : (b, a)
         }
+
+        /// Hashed once per segment: an IPv4 connection (the common case) as
+        /// the two words that hold all of it, rather than each field on its
+        /// own (half the hashing). Still every bit, so keys an attacker
+        /// chooses collide no more than the keyed hash lets them.
+        func hash(into hasher: inout Hasher) {
+            if !low.isIPv6 && !high.isIPv6 {
+                hasher.combine(low.low << 32 | high.low & 0xffff_ffff)
+                hasher.combine(UInt64(low.port) << 16 | UInt64(high.port))
+            } else {
+                hasher.combine(low)
+                hasher.combine(high)
+            }
+        }
+
+        /// Where `recentSlots` looks for the connection: a few multiplications, not a keyed hash.
+        var hint: Int {
+            let ports = UInt64(low.port) << 16 | UInt64(high.port)
+            let mixed = (low.low &+ ports &* 0x9e37_79b9_7f4a_7c15) &* 0xff51_afd7_ed55_8ccd
+                ^ (high.low &+ low.high ^ high.high) &* 0xc4ce_b9fe_1a85_ec53
+            return Int(truncatingIfNeeded: mixed >> 56)
+        }
     }
 
+    /// A connection held: who it is, and its two directions' reassembly.
+    /// Its identity sits behind one reference, so moving a flow out of its
+    /// slot and back, once per segment, moves three words.
     struct Flow: Sendable {
-        let key: FlowKey
-        let id: UInt64
-        let client: EndpointKey
-        /// The client's socket's view, which every event of the connection carries.
-        let tuple: SocketTuple
-        /// `.client` when the handshake told who the client is; else the analyzer decides.
-        let role: Role
+        /// What never changes while the connection is held.
+        final class Identity: Sendable {
+            let key: FlowKey
+            let id: UInt64
+            let client: EndpointKey
+            /// `.client` when the handshake told who the client is; else the analyzer decides.
+            let role: Role
+            /// What every event of the connection says of it, its timestamp
+            /// aside: no process, and the client's socket's view (`tuple`).
+            let header: EventHeader
+
+            init(key: FlowKey, id: UInt64, client: EndpointKey, tuple: SocketTuple, role: Role) {
+                self.key = key
+                self.id = id
+                self.client = client
+                self.role = role
+                header = EventHeader(pid: 0, tid: 0, comm: "", netns: 0, cgroupID: 0, connectionID: id, timestamp: 0,
+                                     tuple: tuple)
+            }
+        }
+
+        let identity: Identity
         var streams: [StreamReassembler]
         var lastSeen: UInt64
 
+        var key: FlowKey { identity.key }
+        var id: UInt64 { identity.id }
+        var client: EndpointKey { identity.client }
+        var role: Role { identity.role }
         var isFinished: Bool { streams[0].isFinished && streams[1].isFinished }
     }
 
@@ -65,6 +109,17 @@ public struct TCPReassembler: Sendable {
     /// slot and back, never copied.
     private var slotsByKey: [FlowKey: Int] = [:]
     private var slots: [Flow?] = []
+    /// Recently seen connections' slots, by a cheap hash of their key: a
+    /// segment whose connection is found here skips the dictionary's keyed
+    /// hash (nearly every segment, up to a few hundred busy connections).
+    /// Each entry holds its key, so keys that collide here cost a dictionary
+    /// lookup, never a wrong connection; a released connection's entry is cleared.
+    private var recentSlots = [RecentSlot?](repeating: nil, count: 256)
+
+    struct RecentSlot: Sendable {
+        var key: FlowKey
+        var slot: Int
+    }
     private var freeSlots: [Int] = []
     private var nextConnectionID: UInt64 = 1
     private var lastSweep: UInt64 = 0
@@ -81,7 +136,7 @@ public struct TCPReassembler: Sendable {
     /// Takes the next segment of the capture; returns the events it completes.
     public mutating func process(_ segment: TCPSegment) -> [ProbeEvent] {
         var events: [ProbeEvent] = []
-        process(RawSegment(segment), into: &events)
+        segment.payload.withUnsafeBytes { process(RawSegment(segment, payload: $0), into: &events) }
         return events
     }
 
@@ -93,7 +148,7 @@ public struct TCPReassembler: Sendable {
         let isSYN = segment.flags.contains(.syn)
         var flow: Flow
         var slot: Int
-        if let existingSlot = slotsByKey[key], let existing = slots[existingSlot].take() {
+        if let existingSlot = heldSlot(key), let existing = slots[existingSlot].take() {
             flow = existing
             slot = existingSlot
             let repeatsHandshake = segment.source == existing.client
@@ -138,10 +193,20 @@ public struct TCPReassembler: Sendable {
         slotsByKey = [:]
         slots = []
         freeSlots = []
+        recentSlots = [RecentSlot?](repeating: nil, count: recentSlots.count)
         return events
     }
 
     // MARK: Connections
+
+    /// The slot of the connection named `key`, if it is held.
+    private mutating func heldSlot(_ key: FlowKey) -> Int? {
+        let hint = key.hint
+        if let recent = recentSlots[hint], recent.key == key { return recent.slot }
+        guard let slot = slotsByKey[key] else { return nil }
+        recentSlots[hint] = RecentSlot(key: key, slot: slot)
+        return slot
+    }
 
     /// A slot for a new connection named `key`, empty until the caller puts it there.
     private mutating func reserve(_ key: FlowKey) -> Int {
@@ -153,6 +218,7 @@ public struct TCPReassembler: Sendable {
             slots.append(nil)
         }
         slotsByKey[key] = slot
+        recentSlots[key.hint] = RecentSlot(key: key, slot: slot)
         return slot
     }
 
@@ -160,6 +226,7 @@ public struct TCPReassembler: Sendable {
     @discardableResult
     private mutating func release(_ key: FlowKey) -> Flow? {
         guard let slot = slotsByKey.removeValue(forKey: key) else { return nil }
+        if recentSlots[key.hint]?.key == key { recentSlots[key.hint] = nil }
         freeSlots.append(slot)
         return slots[slot].take()
     }
@@ -179,9 +246,9 @@ public struct TCPReassembler: Sendable {
             counters.connectionsAlreadyOpen += 1
         }
         let stream = StreamReassembler(maxPendingBytes: configuration.maxPendingBytes)
-        let flow = Flow(key: key, id: nextConnectionID, client: client,
-                        tuple: SocketTuple(local: client.endpoint, remote: server.endpoint), role: role,
-                        streams: [stream, stream], lastSeen: segment.timestamp)
+        let identity = Flow.Identity(key: key, id: nextConnectionID, client: client,
+                                     tuple: SocketTuple(local: client.endpoint, remote: server.endpoint), role: role)
+        let flow = Flow(identity: identity, streams: [stream, stream], lastSeen: segment.timestamp)
         nextConnectionID += 1
         if role == .client {
             events.append(.connectionOpened(ConnectionEvent(header: header(flow, segment.timestamp), fd: -1, role: .client)))
@@ -190,11 +257,10 @@ public struct TCPReassembler: Sendable {
         return flow
     }
 
-    /// The reused, emptied output buffer; the caller gives it back when done.
+    /// The reused output buffer, empty; the caller gives it back emptied.
     private mutating func takeOutputs() -> [StreamReassembler.Output] {
         var taken: [StreamReassembler.Output] = []
         swap(&taken, &outputs)
-        taken.removeAll(keepingCapacity: true)
         return taken
     }
 
@@ -214,23 +280,31 @@ public struct TCPReassembler: Sendable {
         if segment.flags.contains(.ack) {
             // Acknowledged holes in the other direction are given up before this segment's bytes.
             flow.streams[1 - sender].acknowledge(segment.acknowledgment, into: &outputs)
-            append(outputs, fromClient: !fromClient, flow, timestamp, into: &events)
-            outputs.removeAll(keepingCapacity: true)
+            append(&outputs, fromClient: !fromClient, flow, timestamp, into: &events)
         }
         let missing = segment.payloadLength - UInt32(segment.payload.count)
-        if flow.streams[sender].receive(sequence: sequence, bytes: segment.payload, missing: missing,
-                                        fin: segment.flags.contains(.fin), into: &outputs) {
+        let fin = segment.flags.contains(.fin), rst = segment.flags.contains(.rst)
+        if !fin && !rst && flow.streams[sender].receiveInOrder(sequence: sequence, length: segment.payloadLength) {
+            // The common case: the bytes follow on, straight from the packet into their event.
+            if segment.payloadLength > 0 {
+                counters.bytes += UInt64(segment.payloadLength)
+                events.append(dataEvent(header(flow, timestamp), fromClient: fromClient, role: flow.role,
+                                        length: UInt64(segment.payloadLength), payload: [UInt8](segment.payload)))
+            }
+            return
+        }
+        // The payload leaves the packet here, in one array: a `.data` event's payload shares it.
+        let payload = segment.payload.isEmpty ? [] : [UInt8](segment.payload)[...]
+        if flow.streams[sender].receive(sequence: sequence, bytes: payload, missing: missing, fin: fin,
+                                        into: &outputs) {
             retransmitted(sequence, flow, timestamp, into: &events)
         }
-        if segment.flags.contains(.rst) {
+        if rst {
             flow.streams[sender].flush(into: &outputs)
-            append(outputs, fromClient: fromClient, flow, timestamp, into: &events)
-            outputs.removeAll(keepingCapacity: true)
+            append(&outputs, fromClient: fromClient, flow, timestamp, into: &events)
             flow.streams[1 - sender].flush(into: &outputs)
-            append(outputs, fromClient: !fromClient, flow, timestamp, into: &events)
-        } else {
-            append(outputs, fromClient: fromClient, flow, timestamp, into: &events)
         }
+        append(&outputs, fromClient: rst ? !fromClient : fromClient, flow, timestamp, into: &events)
     }
 
     private mutating func retransmitted(_ sequence: UInt32, _ flow: Flow, _ timestamp: UInt64,
@@ -245,7 +319,7 @@ public struct TCPReassembler: Sendable {
         for sender in 0..<2 {
             var outputs: [StreamReassembler.Output] = []
             flow.streams[sender].flush(into: &outputs)
-            append(outputs, fromClient: sender == 0, flow, timestamp, into: &events)
+            append(&outputs, fromClient: sender == 0, flow, timestamp, into: &events)
         }
         for stream in flow.streams {
             counters.gaps += stream.gaps
@@ -256,12 +330,13 @@ public struct TCPReassembler: Sendable {
     }
 
     private func header(_ flow: Flow, _ timestamp: UInt64) -> EventHeader {
-        EventHeader(pid: 0, tid: 0, comm: "", netns: 0, cgroupID: 0, connectionID: flow.id, timestamp: timestamp,
-                    tuple: flow.tuple)
+        var header = flow.identity.header
+        header.timestamp = timestamp
+        return header
     }
 
-    /// The stream's output as the probe's events for the client's socket.
-    private mutating func append(_ outputs: [StreamReassembler.Output], fromClient: Bool, _ flow: Flow,
+    /// The stream's output as the probe's events for the client's socket; `outputs` is left empty.
+    private mutating func append(_ outputs: inout [StreamReassembler.Output], fromClient: Bool, _ flow: Flow,
                                  _ timestamp: UInt64, into events: inout [ProbeEvent]) {
         guard !outputs.isEmpty else { return } // most segments (bare ACKs) deliver nothing: no header to build
         let header = header(flow, timestamp)
@@ -270,21 +345,26 @@ public struct TCPReassembler: Sendable {
             case .bytes(let bytes, let missing):
                 let length = UInt64(bytes.count) + UInt64(missing)
                 counters.bytes += length
-                events.append(.data(DataEvent(header: header, enterTimestamp: header.timestamp,
-                                              direction: fromClient ? .egress : .ingress,
-                                              syscall: fromClient ? .write : .read, fd: -1, role: flow.role,
-                                              length: length, payload: Array(bytes))))
+                events.append(dataEvent(header, fromClient: fromClient, role: flow.role, length: length,
+                                        payload: Array(bytes)))
             case .gap(let size):
-                events.append(.data(DataEvent(header: header, enterTimestamp: header.timestamp,
-                                              direction: fromClient ? .egress : .ingress,
-                                              syscall: fromClient ? .write : .read, fd: -1, role: flow.role,
-                                              length: UInt64(size), payload: [], payloadUnavailable: true)))
+                events.append(dataEvent(header, fromClient: fromClient, role: flow.role, length: UInt64(size),
+                                        payload: [], payloadUnavailable: true))
             case .end:
                 // The client's socket sees its own FIN as FIN_WAIT1, the server's as CLOSE_WAIT.
                 events.append(.stateChanged(StateChangeEvent(header: header, oldState: .established,
                                                              newState: fromClient ? .finWait1 : .closeWait)))
             }
         }
+        outputs.removeAll(keepingCapacity: true)
+    }
+
+    /// `length` bytes of the stream as the client's socket moves them: written when the client sent them, else read.
+    private func dataEvent(_ header: EventHeader, fromClient: Bool, role: Role, length: UInt64, payload: [UInt8],
+                           payloadUnavailable: Bool = false) -> ProbeEvent {
+        .data(DataEvent(header: header, enterTimestamp: header.timestamp, direction: fromClient ? .egress : .ingress,
+                        syscall: fromClient ? .write : .read, fd: -1, role: role, length: length, payload: payload,
+                        payloadUnavailable: payloadUnavailable))
     }
 
     // MARK: Bounds

@@ -41,18 +41,21 @@ public struct TCPSegment: Sendable, Hashable {
 }
 
 extension TCPSegment {
-    /// The public form of a segment the decoder found: its addresses as `Endpoint`s.
-    init(_ raw: RawSegment) {
+    /// The public form of a segment the decoder found: its addresses as
+    /// `Endpoint`s, its payload `payload` (the raw one's bytes, owned).
+    init(_ raw: RawSegment, payload: ArraySlice<UInt8>) {
         self.init(timestamp: raw.timestamp, source: raw.source.endpoint, destination: raw.destination.endpoint,
-                  sequence: raw.sequence, acknowledgment: raw.acknowledgment, flags: raw.flags, payload: raw.payload,
+                  sequence: raw.sequence, acknowledgment: raw.acknowledgment, flags: raw.flags, payload: payload,
                   payloadLength: raw.payloadLength)
     }
 }
 
-/// A decoded segment whose addresses are plain numbers: what the decoder
-/// finds and the reassembler works on, with nothing allocated per packet
-/// (an `Endpoint` holds its address on the heap). Its payload is a slice of
-/// the packet's own bytes.
+/// A decoded segment as the reassembler works on it, with nothing
+/// allocated or reference-counted per packet: its addresses are plain
+/// numbers, and its payload points into the packet where its reader holds
+/// it (libpcap's buffer), so it is valid only while that packet is being
+/// processed. Whatever outlives the packet (a delivered or a held payload)
+/// is copied out of it.
 struct RawSegment {
     var timestamp: UInt64
     var source: EndpointKey
@@ -60,12 +63,13 @@ struct RawSegment {
     var sequence: UInt32
     var acknowledgment: UInt32
     var flags: TCPFlags
-    var payload: ArraySlice<UInt8>
+    /// The captured payload, inside the packet's bytes.
+    var payload: UnsafeRawBufferPointer
     /// What the IP header says the payload is; longer than `payload` when the snap length cut it.
     var payloadLength: UInt32
 
     init(timestamp: UInt64, source: EndpointKey, destination: EndpointKey, sequence: UInt32, acknowledgment: UInt32,
-         flags: TCPFlags, payload: ArraySlice<UInt8>, payloadLength: UInt32) {
+         flags: TCPFlags, payload: UnsafeRawBufferPointer, payloadLength: UInt32) {
         self.timestamp = timestamp
         self.source = source
         self.destination = destination
@@ -76,10 +80,11 @@ struct RawSegment {
         self.payloadLength = payloadLength
     }
 
-    init(_ segment: TCPSegment) {
+    /// `segment` with its payload at `payload` (the segment's bytes, valid as long as the raw segment is used).
+    init(_ segment: TCPSegment, payload: UnsafeRawBufferPointer) {
         self.init(timestamp: segment.timestamp, source: EndpointKey(segment.source),
                   destination: EndpointKey(segment.destination), sequence: segment.sequence,
-                  acknowledgment: segment.acknowledgment, flags: segment.flags, payload: segment.payload,
+                  acknowledgment: segment.acknowledgment, flags: segment.flags, payload: payload,
                   payloadLength: segment.payloadLength)
     }
 }

@@ -48,8 +48,12 @@ struct CaptureAnalysis {
         Thread { CaptureAnalysis.analyze(events, into: records) }.start()
         while let batch = records.forward.take() {
             switch batch {
-            case .records(let batch):
-                for record in batch { handle(CaptureAnalysis.fromFile(record)) }
+            case .records(var batch):
+                // In place: a record copied out of the batch costs a retain and a release per field.
+                for index in batch.indices {
+                    CaptureAnalysis.forgetProcesses(&batch[index])
+                    handle(batch[index])
+                }
                 records.spent.put(batch)
             case .end(let replay, let counters, let readError):
                 self.replay = replay
@@ -81,12 +85,10 @@ struct CaptureAnalysis {
     /// The reader thread: packets to events, batch by batch, then the replay's final state.
     private static func read(_ source: CaptureSource, into channel: Channel<EventBatch, [ProbeEvent]>) {
         var replay = CaptureReplay()
-        var packet = CapturedPacket(timestamp: 0, linkType: .raw, bytes: [])
         var events = nextBuffer(channel.spent, capacity: batchSize)
         var readError: String?
         do {
-            while try source.next(into: &packet) {
-                replay.process(packet, into: &events)
+            while try source.replayNext(into: &replay, events: &events) {
                 if events.count >= batchSize {
                     channel.forward.put(.events(events))
                     events = nextBuffer(channel.spent, capacity: batchSize)
@@ -130,13 +132,11 @@ struct CaptureAnalysis {
     }
 
     /// A capture holds no process: the analyzer's pid 0 and empty comm become unknown (null).
-    static func fromFile(_ record: RequestRecord) -> RequestRecord {
-        var record = record
+    static func forgetProcesses(_ record: inout RequestRecord) {
         record.client.pid = nil
         record.client.comm = nil
         record.server.pid = nil
         record.server.comm = nil
-        return record
     }
 
     /// The last line on stderr: what was read, and how much of it the capture missed.

@@ -1,4 +1,5 @@
 import CLibPcap
+import Events
 import Packets
 
 /// Reads a pcap or pcapng file through libpcap, packet by packet: the one
@@ -35,21 +36,19 @@ final class CaptureFileReader {
 
     deinit { pt_pcap_reader_close(reader) }
 
-    /// Reads the next packet into `packet`, reusing its storage (no allocation
-    /// per packet once the buffer is big enough); false at the end of the
-    /// file; throws when the file is cut or corrupt there.
-    func next(into packet: inout CapturedPacket) throws -> Bool {
+    /// Reads the next packet and hands it to `replay` where libpcap holds it
+    /// (valid until the next read): no copy of the packet, only of the
+    /// payloads its events carry. False at the end of the file; throws when
+    /// the file is cut or corrupt there.
+    func replayNext(into replay: inout CaptureReplay, events: inout [ProbeEvent]) throws -> Bool {
         var data: UnsafePointer<UInt8>?
         var caplen: UInt32 = 0, length: UInt32 = 0, timestamp: UInt64 = 0
         switch pt_pcap_reader_next(reader, &data, &caplen, &length, &timestamp) {
         case 1:
             guard let data else { return false }
-            packet.timestamp = timestamp
-            packet.linkType = linkType
-            // A copy only when someone still holds the previous packet's bytes (the reassembler, waiting on a hole).
-            packet.bytes.removeAll(keepingCapacity: true)
-            packet.bytes.append(contentsOf: UnsafeBufferPointer(start: data, count: Int(caplen)))
-            packet.originalLength = max(Int(length), Int(caplen))
+            replay.process(timestamp: timestamp, linkType: linkType,
+                           bytes: UnsafeRawBufferPointer(start: data, count: Int(caplen)),
+                           originalLength: Int(length), into: &events)
             return true
         case 0:
             return false

@@ -1,4 +1,5 @@
 import CaptureFormats
+import Events
 import Glibc
 import Packets
 
@@ -42,11 +43,11 @@ final class JSONCaptureFileReader: CaptureSource, @unchecked Sendable {
         return n > 0 && TraceeJSONReader.looksLikeJSON(prefix[0..<n])
     }
 
-    func next(into packet: inout CapturedPacket) throws -> Bool {
+    func replayNext(into replay: inout CaptureReplay, events: inout [ProbeEvent]) throws -> Bool {
         while let line = try nextLine() {
             switch TraceeJSONReader.read(line) {
-            case .packet(let read):
-                packet = read
+            case .packet(let packet):
+                replay.process(packet, into: &events)
                 return true
             case .otherEvent: otherEvents += 1
             case .malformed: malformedLines += 1
@@ -87,8 +88,9 @@ final class JSONCaptureFileReader: CaptureSource, @unchecked Sendable {
 /// Sendable so it can be handed to the thread that reads it; it is used by
 /// one thread at a time, never shared (hence `@unchecked` on the readers).
 protocol CaptureSource: AnyObject, Sendable {
-    /// Reads the next packet into `packet` (whose storage it may reuse); false at the end.
-    func next(into packet: inout CapturedPacket) throws -> Bool
+    /// Reads the next packet and hands it to `replay`, which appends the
+    /// events it completes to `events`; false at the end.
+    func replayNext(into replay: inout CaptureReplay, events: inout [ProbeEvent]) throws -> Bool
 }
 
 extension CaptureFileReader: CaptureSource, @unchecked Sendable {}

@@ -192,4 +192,49 @@ struct TCPReassemblerTests {
         let closed = events.compactMap { if case .connectionClosed(let c) = $0 { c.header.connectionID } else { nil } }
         #expect(closed.count == 10 && Set(closed).count == 10)
     }
+
+    @Test("connections interleaved segment by segment, reset and reopened on the same ports, each keep their own bytes",
+          arguments: [40, 2_000])
+    func manyConnections(count: Int) {
+        var r = TCPReassembler()
+        var events: [ProbeEvent] = []
+        var time: UInt64 = 0
+        func client(_ i: Int) -> PacketBuilder {
+            PacketBuilder(from: Endpoint(address: IPAddress("10.\(i / 250).\(i % 250).1")!, port: 10_000 + UInt16(i)),
+                          to: PacketBuilder.server)
+        }
+        func chunk(_ generation: Int, _ i: Int, _ round: Int) -> String {
+            "g\(generation)c\(i)r\(round)".padding(toLength: 16, withPad: ".", startingAt: 0)
+        }
+        // Every connection has a turn in each round, so no two segments in a row share one.
+        for generation in 0..<2 {
+            for round in 0..<3 {
+                for i in 0..<count {
+                    time += 1
+                    if round == 0 { events += r.process(client(i).segment(at: time, sequence: 99, flags: [.syn])) }
+                    events += r.process(client(i).segment(at: time, sequence: 100 + UInt32(round) * 16,
+                                                          payload: chunk(generation, i, round)))
+                }
+            }
+            // Half end with a RST (the next generation reopens them), the rest stay open.
+            for i in stride(from: 0, to: count, by: 2) {
+                time += 1
+                events += r.process(client(i).segment(at: time, sequence: 148, flags: [.rst]))
+            }
+        }
+        events += r.finish()
+        #expect(r.counters.connectionsFromHandshake == UInt64(2 * count) && r.openConnections == 0)
+        var sent: [UInt64: (text: String, port: UInt16)] = [:]
+        for case .data(let d) in events {
+            sent[d.header.connectionID, default: ("", d.header.tuple.local.port)].text += String(decoding: d.payload, as: UTF8.self)
+        }
+        #expect(sent.count == 2 * count)
+        for (id, (text, port)) in sent {
+            // "g<generation>c<i>r0....": whose bytes the connection carries, then all of them and only them.
+            let fields = text.prefix(16).split(whereSeparator: { "gcr.".contains($0) }).compactMap { Int($0) }
+            guard fields.count == 3 else { Issue.record("connection \(id): \(text)"); continue }
+            #expect(Int(port) == 10_000 + fields[1], "connection \(id)")
+            #expect(text == (0..<3).map { chunk(fields[0], fields[1], $0) }.joined(), "connection \(id)")
+        }
+    }
 }
