@@ -76,6 +76,7 @@ struct AnalyzeCommand: ParsableCommand {
         var statistics = RequestStatistics(grouping: grouping, ranking: ranking == .slow ? .slowest : .biggest, topCount: top)
         var hops = HopIndex()
         var incomplete: UInt64 = 0
+        let watch = watch // read once: the option's property wrapper costs a lookup per record
         let handle: (RequestRecord) -> Void = { record in
             if watch {
                 var w = JSONWriter()
