@@ -46,7 +46,7 @@ public struct RequestStatistics: Sendable {
     public let grouping: Grouping
     public let ranking: Ranking
     public let topCount: Int
-    private var groups: [String: Group] = [:]
+    private var groups: [GroupKey: Group] = [:]
 
     public init(grouping: Grouping, ranking: Ranking = .slowest, topCount: Int = 5) {
         self.grouping = grouping
@@ -56,7 +56,7 @@ public struct RequestStatistics: Sendable {
 
     public mutating func add(_ record: RequestRecord) {
         // The group is changed where it lies in the dictionary: one hash of its key, not two.
-        RequestStatistics.add(record, to: &groups[RequestStatistics.key(record, grouping), default: Group()],
+        RequestStatistics.add(record, to: &groups[GroupKey(record, grouping), default: Group()],
                               ranking: ranking, topCount: topCount)
     }
 
@@ -74,7 +74,7 @@ public struct RequestStatistics: Sendable {
     /// Every group, the busiest first (then by key).
     public var summaries: [Summary] {
         groups.map { key, group in
-            Summary(key: key, count: group.durations.count, mean: group.durations.mean,
+            Summary(key: key.text(grouping), count: group.durations.count, mean: group.durations.mean,
                     p50: group.durations.value(atPercentile: 50), p90: group.durations.value(atPercentile: 90),
                     p99: group.durations.value(atPercentile: 99), max: group.durations.max, top: group.top)
         }.sorted { $0.count != $1.count ? $0.count > $1.count : $0.key < $1.key }
@@ -85,21 +85,54 @@ public struct RequestStatistics: Sendable {
     }
 
     static func key(_ record: RequestRecord, _ grouping: Grouping) -> String {
-        switch grouping {
-        case .remote:
-            let peer = record.side == .server ? record.client : record.server
-            guard let ip = peer.ip else { return "?" }
-            let host = ip.contains(":") ? "[\(ip)]" : ip
-            return peer.port.map { "\(host):\($0)" } ?? host
-        case .target:
-            let path = record.target.map { $0.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "" } ?? "?"
-            return "\(record.method ?? "?") \(path)"
-        case .hop:
-            return record.hop ?? "?"
-        case .container:
-            return record.server.container ?? record.client.container ?? "?"
-        case .protocol:
-            return record.protocolName
+        GroupKey(record, grouping).text(grouping)
+    }
+
+    /// A group's key as the record's own fields: made per record without
+    /// formatting a string (the text is made per group, for the summary).
+    /// Keys that differ have different texts: an address holds no ':' unless
+    /// it is IPv6 (bracketed in the text), and "?" is no method or container.
+    struct GroupKey: Hashable, Sendable {
+        var first: String?
+        var second: String?
+        var port: UInt16?
+
+        init(_ record: RequestRecord, _ grouping: Grouping) {
+            switch grouping {
+            case .remote:
+                let peer = record.side == .server ? record.client : record.server
+                first = peer.ip
+                port = peer.ip == nil ? nil : peer.port
+            case .target:
+                first = record.method
+                second = record.target.map { target in
+                    target.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(target[..<$0]) } ?? target
+                }
+            case .hop:
+                if record.client.container != nil || record.server.container != nil {
+                    first = record.client.container ?? "?"
+                    second = record.server.container ?? "?"
+                }
+            case .container:
+                first = record.server.container ?? record.client.container
+            case .protocol:
+                first = record.protocolName
+            }
+        }
+
+        func text(_ grouping: Grouping) -> String {
+            switch grouping {
+            case .remote:
+                guard let ip = first else { return "?" }
+                let host = ip.contains(":") ? "[\(ip)]" : ip
+                return port.map { "\(host):\($0)" } ?? host
+            case .target:
+                return "\(first ?? "?") \(second ?? "?")"
+            case .hop:
+                return first.map { "\($0)→\(second ?? "?")" } ?? "?"
+            case .container, .protocol:
+                return first ?? "?"
+            }
         }
     }
 }
