@@ -128,6 +128,27 @@ struct OTLPEncoderTests {
         }
     }
 
+    @Test("attributes: the hop as RequestRecord.hop says, the target split at its first ?, the protocol at its /")
+    func attributeSlices() {
+        var r = Chain.grandchild
+        for (client, server) in [("aggregator", nil), (nil, "storage"), ("é", "lb"), (nil, nil)] as [(String?, String?)] {
+            r.client.container = client
+            r.server.container = server
+            let hop = OTLPAttribute.of(r).first { $0.key == "pipetrace.hop" }?.value
+            #expect(hop == r.hop.map { .string($0) })
+        }
+        r.target = "/a?b?c"
+        r.protocolName = "http/1.1"
+        let attributes = Dictionary(uniqueKeysWithValues: OTLPAttribute.of(r).map { ($0.key, $0.value) })
+        #expect(attributes["url.path"] == .string("/a") && attributes["url.query"] == .string("b?c"))
+        #expect(attributes["network.protocol.name"] == .string("http") && attributes["network.protocol.version"] == .string("1.1"))
+        r.target = "/é?"
+        r.protocolName = "kafka"
+        let other = Dictionary(uniqueKeysWithValues: OTLPAttribute.of(r).map { ($0.key, $0.value) })
+        #expect(other["url.path"] == .string("/é") && other["url.query"] == .string(""))
+        #expect(other["network.protocol.name"] == .string("kafka") && other["network.protocol.version"] == nil)
+    }
+
     @Test("gzip: what gzip -d gives back is the input, after the prefix, for bodies from empty to incompressible")
     func gzip() throws {
         var random = SystemRandomNumberGenerator()
