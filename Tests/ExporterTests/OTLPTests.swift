@@ -89,6 +89,43 @@ struct SpanLinkerTests {
         #expect(a.spanID(0) != [0, 0, 0, 0, 0, 0, 0, 0])
     }
 
+    @Test("a late child finds its parent among the last maxRemembered ids; past them it waits, as for a parent never seen")
+    func remembered() {
+        var linker = SpanLinker(salt: 5, hold: 100, maxRemembered: 4)
+        var r = Chain.grandchild
+        for id in UInt64(1)...4 {
+            r.id = id
+            r.parent = nil
+            #expect(linker.add(r, now: 0).count == 1)
+        }
+        r.id = 20
+        r.parent = 1
+        #expect(linker.add(r, now: 0).map(\.traceID) == [linker.traceID(1)])
+        for id in UInt64(5)...8 {
+            r.id = id
+            r.parent = nil
+            _ = linker.add(r, now: 0)
+        }
+        r.id = 21
+        r.parent = 2
+        #expect(linker.add(r, now: 0).isEmpty)
+        #expect(linker.heldCount == 1)
+        #expect(linker.expire(now: 100).map(\.traceID) == [linker.traceID(2)])
+        r.id = 22
+        r.parent = 8
+        #expect(linker.add(r, now: 100).map(\.traceID) == [linker.traceID(8)])
+        // The default remembers 65536: its table grows to them, keeping what it holds.
+        var large = SpanLinker(salt: 5)
+        for id in UInt64(1)...5000 {
+            r.id = id
+            r.parent = nil
+            _ = large.add(r, now: 0)
+        }
+        r.id = 5001
+        r.parent = 1
+        #expect(large.add(r, now: 0).map(\.traceID) == [large.traceID(1)])
+    }
+
     @Test("past maxHeld, everything held is released rather than kept")
     func bounded() {
         var linker = SpanLinker(salt: 3, maxHeld: 2)

@@ -16,12 +16,14 @@ let rounds = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 
 let batchesPerRound = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 50 : 50
 let batchSize = 1000
 
+/// One linker for every batch, as the sink keeps one; record ids go on from batch to batch.
+var linker = SpanLinker(salt: 1)
+var id: UInt64 = 1
+
 /// One batch: chains of a merged hop (both ends traced) and its client-only child.
-func batch() -> [OTLPSpan] {
-    var linker = SpanLinker(salt: 1)
+@MainActor func batch() -> [OTLPSpan] {
     var spans: [OTLPSpan] = []
     spans.reserveCapacity(batchSize + 2)
-    var id: UInt64 = 1
     while spans.count < batchSize {
         let parent = RequestRecord(
             id: id, start: 1_700_000_000_000_000_000 + Int64(id) * 1_000_000, duration: 30_000_000, protocolName: "http/1.1",
