@@ -38,24 +38,28 @@ public struct OTLPAttribute: Sendable, Hashable {
         /// The bytes of its `AnyValue` message: a oneof member, written even
         /// at its default, or the value would be absent.
         var anySize: Int {
-            switch self {
-            case .string(let s): 1 + ProtobufWriter.varintSize(UInt64(s.utf8.count)) + s.utf8.count
-            case .slice(_, let from, let to): 1 + ProtobufWriter.varintSize(UInt64(to - from)) + to - from
-            case .bool: 2
-            case .int(let i): 1 + ProtobufWriter.varintSize(UInt64(bitPattern: i))
-            case .double: 9
-            case .joined(let a, let b):
-                1 + ProtobufWriter.varintSize(UInt64(a.utf8.count + 3 + b.utf8.count)) + a.utf8.count + 3 + b.utf8.count
+            @inline(__always) get {
+                switch self {
+                case .string(let s): 1 + ProtobufWriter.varintSize(UInt64(s.utf8.count)) + s.utf8.count
+                case .slice(_, let from, let to): 1 + ProtobufWriter.varintSize(UInt64(to - from)) + to - from
+                case .bool: 2
+                case .int(let i): 1 + ProtobufWriter.varintSize(UInt64(bitPattern: i))
+                case .double: 9
+                case .joined(let a, let b):
+                    1 + ProtobufWriter.varintSize(UInt64(a.utf8.count + 3 + b.utf8.count)) + a.utf8.count + 3 + b.utf8.count
+                }
             }
         }
     }
 
     /// The bytes `write` takes for one `KeyValue`, tag and length included.
+    @inline(__always)
     static func size(_ key: StaticString, _ value: Field) -> Int {
         let body = body(key, value.anySize)
         return 1 + ProtobufWriter.varintSize(UInt64(body)) + body
     }
 
+    @inline(__always)
     private static func body(_ key: StaticString, _ any: Int) -> Int {
         1 + ProtobufWriter.varintSize(UInt64(key.utf8CodeUnitCount)) + key.utf8CodeUnitCount + 1 + ProtobufWriter.varintSize(UInt64(any)) + any
     }
@@ -68,6 +72,7 @@ public struct OTLPAttribute: Sendable, Hashable {
     }
 
     /// `write` through a cursor with room for it (`size` bytes).
+    @inline(__always)
     static func write(_ key: StaticString, _ value: Field, _ field: UInt64, into c: inout ProtobufWriter.Cursor) {
         precondition(field < 16, "a KeyValue's field number takes one tag byte")
         let any = value.anySize
@@ -126,6 +131,7 @@ public struct OTLPAttribute: Sendable, Hashable {
     }
 
     /// Calls `body` with each attribute of `of`, in order.
+    @inline(__always)
     static func each(of r: RequestRecord, _ body: (StaticString, Field) -> Void) {
         if let method = r.method { body("http.request.method", .string(method)) }
         if let target = r.target {

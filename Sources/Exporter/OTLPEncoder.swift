@@ -40,6 +40,7 @@ public struct OTLPEncoder: Sendable {
 
     public let maxCachedNames: Int
     private var names: [NameKey: String] = [:]
+    private var lastName: (key: NameKey, name: String)?
     /// The resources of the last batch and this one; found by a look along
     /// them while they are few, through `resourceIndex` past that.
     private var resources: [Resource] = []
@@ -66,10 +67,17 @@ public struct OTLPEncoder: Sendable {
     /// The span name of `r` (`OTLPTraceRequest.name`), from the cache when it was seen.
     mutating func name(_ r: RequestRecord) -> String {
         let key = NameKey(method: r.method, protocolName: r.method == nil ? r.protocolName : "", target: r.target)
-        if let name = names[key] { return name }
-        if names.count >= maxCachedNames { names.removeAll(keepingCapacity: true) }
-        let name = OTLPTraceRequest.name(r)
-        names[key] = name
+        // Records of one connection mostly ask for the same name: no hashing then.
+        if let last = lastName, last.key == key { return last.name }
+        let name: String
+        if let known = names[key] {
+            name = known
+        } else {
+            if names.count >= maxCachedNames { names.removeAll(keepingCapacity: true) }
+            name = OTLPTraceRequest.name(r)
+            names[key] = name
+        }
+        lastName = (key, name)
         return name
     }
 
@@ -194,25 +202,51 @@ public struct OTLPEncoder: Sendable {
         return output.bytes
     }
 
-    /// A span, its length counted first, so its body is written in place and never moved.
+    /// A span, its length counted first, so its body is written in place
+    /// and never moved: the fields before the attributes through one cursor.
     static func writeSpan(_ span: OTLPSpan, _ name: String, _ attributes: [UInt8], into w: inout ProtobufWriter) {
         let start = span.start, end = span.end
         let error = OTLPTraceRequest.error(span)
         let status = error.map { Self.size($0.utf8.count) + 2 } ?? 0
-        let length = (span.trace != OTLPSpan.TraceID(high: 0, low: 0) ? 18 : 0) + (span.span != 0 ? 10 : 0) + (span.parent != 0 ? 10 : 0)
-            + size(name.utf8.count) + 1 + ProtobufWriter.varintSize(span.kind.rawValue)
-            + (start != 0 ? 9 : 0) + (end != 0 ? 9 : 0) + attributes.count
-            + (error != nil ? 1 + ProtobufWriter.varintSize(UInt64(status)) + status : 0)
-        w.tag(2, .lengthDelimited)
-        w.varint(UInt64(length))
+        let head = (span.trace != OTLPSpan.TraceID(high: 0, low: 0) ? 18 : 0) + (span.span != 0 ? 10 : 0) + (span.parent != 0 ? 10 : 0)
+            + size(name.utf8.count) + 1 + ProtobufWriter.varintSize(span.kind.rawValue) + (start != 0 ? 9 : 0) + (end != 0 ? 9 : 0)
+        let length = head + attributes.count + (error != nil ? 1 + ProtobufWriter.varintSize(UInt64(status)) + status : 0)
         let from = w.bytes.count
-        OTLPSpan.write(1, span.trace.high, span.trace.low, into: &w)
-        OTLPSpan.write(2, span.span, into: &w)
-        OTLPSpan.write(4, span.parent, into: &w)
-        w.stringField(5, name)
-        w.varintField(6, span.kind.rawValue)
-        w.fixed64Field(7, start)
-        w.fixed64Field(8, end)
+        w.write(exactly: 1 + ProtobufWriter.varintSize(UInt64(length)) + head) { c in
+            c.byte(0x12)  // spans = 2, length-delimited
+            c.varint(UInt64(length))
+            if span.trace != OTLPSpan.TraceID(high: 0, low: 0) {
+                c.byte(0x0a)  // trace_id = 1
+                c.byte(16)
+                c.fixed64(span.trace.high.byteSwapped)
+                c.fixed64(span.trace.low.byteSwapped)
+            }
+            if span.span != 0 {
+                c.byte(0x12)  // span_id = 2
+                c.byte(8)
+                c.fixed64(span.span.byteSwapped)
+            }
+            if span.parent != 0 {
+                c.byte(0x22)  // parent_span_id = 4
+                c.byte(8)
+                c.fixed64(span.parent.byteSwapped)
+            }
+            if !name.utf8.isEmpty {
+                c.byte(0x2a)  // name = 5
+                c.varint(UInt64(name.utf8.count))
+                c.copy(name)
+            }
+            c.byte(0x30)  // kind = 6
+            c.varint(span.kind.rawValue)
+            if start != 0 {
+                c.byte(0x39)  // start_time_unix_nano = 7, fixed64
+                c.fixed64(start)
+            }
+            if end != 0 {
+                c.byte(0x41)  // end_time_unix_nano = 8, fixed64
+                c.fixed64(end)
+            }
+        }
         w.append(attributes)
         if let error {
             w.tag(15, .lengthDelimited)
@@ -220,7 +254,7 @@ public struct OTLPEncoder: Sendable {
             w.stringField(2, error)
             w.varintField(3, 2)  // STATUS_CODE_ERROR
         }
-        assert(w.bytes.count - from == length, "span length counted wrong")
+        assert(w.bytes.count - from == 1 + ProtobufWriter.varintSize(UInt64(length)) + length, "span length counted wrong")
     }
 
     /// The bytes of a length-delimited field (tag, length, `count` bytes), none when empty.
