@@ -40,7 +40,13 @@ public struct OTLPEncoder: Sendable {
 
     public let maxCachedNames: Int
     private var names: [NameKey: String] = [:]
-    private var lastName: (key: NameKey, name: String)?
+    /// The last name given, and for what (a struct, not a tuple: copied without the runtime's generic tuple witnesses).
+    private var lastName: Named?
+
+    struct Named: Sendable {
+        var key: NameKey
+        var name: String
+    }
     /// The resources of the last batch and this one; found by a look along
     /// them while they are few, through `resourceIndex` past that.
     private var resources: [Resource] = []
@@ -54,7 +60,13 @@ public struct OTLPEncoder: Sendable {
     public private(set) var logCount = 0
     /// The record (id, start) whose name and attributes (`KeyValue`s as
     /// span field 9) were encoded last, so its second span reuses them.
-    private var current: (id: UInt64, start: Int64)?
+    private var current: RecordIdentity?
+
+    struct RecordIdentity: Sendable, Equatable {
+        var id: UInt64
+        var start: Int64
+    }
+
     private var currentName = ""
     private var attributes = ProtobufWriter()
     private var output = ProtobufWriter()
@@ -77,7 +89,7 @@ public struct OTLPEncoder: Sendable {
             name = OTLPTraceRequest.name(r)
             names[key] = name
         }
-        lastName = (key, name)
+        lastName = Named(key: key, name: name)
         return name
     }
 
@@ -90,11 +102,11 @@ public struct OTLPEncoder: Sendable {
 
     mutating func add(_ span: OTLPSpan, trace: Bool, log: Bool, threshold: UInt64) {
         guard trace || log else { return }
-        if current?.id != span.record.id || current?.start != span.record.start {
+        if current != RecordIdentity(id: span.record.id, start: span.record.start) {
             attributes.reset()
             OTLPAttribute.write(of: span.record, 9, into: &attributes)
             currentName = name(span.record)
-            current = (span.record.id, span.record.start)
+            current = RecordIdentity(id: span.record.id, start: span.record.start)
         }
         let index = resource(span.service)
         if trace {
@@ -190,13 +202,13 @@ public struct OTLPEncoder: Sendable {
             output.varint(UInt64(Self.size(header.count) + Self.size(items)))
             output.tag(1, .lengthDelimited)
             output.varint(UInt64(header.count))
-            output.append(header)
+            header.withUnsafeBufferPointer { output.append($0) }
             output.tag(2, .lengthDelimited)
             output.varint(UInt64(items))
             output.tag(1, .lengthDelimited)
             output.varint(UInt64(scope))
             output.stringField(1, OTLPTraceRequest.scopeName)
-            output.append(body)
+            body.withUnsafeBufferPointer { output.append($0) }
         }
         assert(output.bytes.count == total, "envelope length counted wrong")
         return output.bytes
@@ -247,7 +259,7 @@ public struct OTLPEncoder: Sendable {
                 c.fixed64(end)
             }
         }
-        w.append(attributes)
+        attributes.withUnsafeBufferPointer { w.append($0) }  // a copy of the bytes, no reference counting of the array
         if let error {
             w.tag(15, .lengthDelimited)
             w.varint(UInt64(status))
