@@ -5,13 +5,21 @@
 # GET /metrics (scraped each second), remote write to a victoria-metrics and
 # OTLP to a receiver, both started here on loopback. Reports the workload's
 # requests/s with and without export, and pipetrace's CPU (user+sys from
-# /proc/PID/stat, as % of one core and per 1k requests/s) and peak RSS
+# /proc/PID/stat, as % of one core and µs per request) and peak RSS
 # (VmHWM). The BPF programs' own cost lands on the traced processes and is
 # measured by bench/probe-overhead.sh. Run as root after `make build`:
 #
 #   sudo bench/exporter-cost.sh [seconds] [connections]
+#   sudo RATE=10000 bench/exporter-cost.sh      # paced at 10k requests/s (the target's rate), not flat out
 #   sudo OTLP=0 bench/exporter-cost.sh     # the same without the OTLP sink: what spans cost
 #   sudo BUFFER_MIB=32 bench/exporter-cost.sh   # another ring buffer size (--buffer-size) than export's default
+#
+# RATE paces wrk with a Lua delay(): one schedule of send times, RATE per
+# second, shared by the connections (a connection whose slot has passed
+# sends at once; a backlog of more than 100 ms is forgotten rather than sent
+# in a burst). The rate reached is wrk's, printed; the CPU per request is at
+# that rate, where fixed costs per poll and per batch weigh more than at
+# saturation.
 #
 # Everything it creates (namespace, veth, nginx, victoria-metrics, receiver) is removed on exit.
 set -euo pipefail
@@ -31,7 +39,7 @@ nginx_namespace_up ptexp 10.234.0
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 vm_port=$(free_port); otlp_port=$(free_port); metrics_port=$(free_port)
 victoria-metrics -storageDataPath "$work/vm" -httpListenAddr "127.0.0.1:$vm_port" -loggerLevel ERROR >/dev/null 2>&1 &
-pids+=($!)
+pids+=($!); disown  # killed at exit without a "Killed" line from the shell
 # An OTLP/HTTP receiver that reads and counts bodies (an OpenTelemetry collector's cost is not ours).
 python3 -c '
 import http.server, sys
@@ -44,18 +52,38 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_response(405); self.send_header("Content-Length", "0"); self.end_headers()
     def log_message(self, *a): pass
 http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()' "$otlp_port" &
-pids+=($!)
+pids+=($!); disown
 for _ in $(seq 100); do
     curl -sf -o /dev/null "http://127.0.0.1:$vm_port/health" && curl -s -o /dev/null "http://127.0.0.1:$otlp_port/" && break
     sleep 0.1
 done
 
+pace=()
+if [ -n "${RATE:-}" ]; then
+    cat > "$work/pace.lua" <<LUA
+-- Send times RATE per second, one schedule for every connection (wrk's delay() is in ms).
+local ffi = require("ffi")
+ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } pace_timespec; int clock_gettime(int, pace_timespec *); ]]
+local ts = ffi.new("pace_timespec")
+local interval = 1000 / $RATE
+local slot = nil
+function delay()
+    ffi.C.clock_gettime(1, ts)
+    local now = tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+    if slot == nil or slot < now - 100 then slot = now end
+    local wait = slot - now
+    slot = slot + interval
+    return math.floor(wait + 0.5)
+end
+LUA
+    pace=(-s "$work/pace.lua")
+fi
 measure() {
-    wrk -t1 -c"$connections" -d"${seconds}s" "$url" | awk '/Requests\/sec/ { printf "%.0f\n", $2 }'
+    wrk -t1 -c"$connections" -d"${seconds}s" "${pace[@]}" "$url" | awk '/Requests\/sec/ { printf "%.0f\n", $2 }'
 }
 ticks=$(getconf CLK_TCK)
 
-echo "workload: wrk -t1 -c$connections -d${seconds}s $url (nginx in namespace $ns, 1 worker)"
+echo "workload: wrk -t1 -c$connections -d${seconds}s $url (nginx in namespace $ns, 1 worker)${RATE:+, paced at $RATE requests/s}"
 echo "machine:  $(nproc) cores, $(uname -r)"
 base=$(measure)
 echo "without export: $base requests/s"
@@ -66,7 +94,7 @@ exporter=$!
 pids+=($exporter)
 for _ in $(seq 100); do grep -q exporting "$work/export.err" 2>/dev/null && break; sleep 0.1; done
 ( while kill -0 "$exporter" 2>/dev/null; do curl -s -o /dev/null "http://127.0.0.1:$metrics_port/metrics" || true; sleep 1; done ) &
-pids+=($!)
+pids+=($!); disown
 cpu_before=$(awk '{print $14 + $15}' "/proc/$exporter/stat")
 traced=$(measure)
 cpu_after=$(awk '{print $14 + $15}' "/proc/$exporter/stat")
@@ -74,7 +102,7 @@ hwm_kb=$(awk '/VmHWM/ {print $2}' "/proc/$exporter/status")
 kill -TERM "$exporter"; wait "$exporter" || true
 echo "with export:    $traced requests/s ($(echo "100 * $traced / $base" | bc -l | xargs printf '%.1f')% of without)"
 cpu_pct=$(echo "100 * ($cpu_after - $cpu_before) / $ticks / $seconds" | bc -l)
-echo "export CPU:     $(printf '%.1f' "$cpu_pct")% of one core (user+sys), $(echo "10 * $cpu_pct / ($traced / 1000)" | bc -l | xargs printf '%.1f') µs per request"
+echo "export CPU:     $(printf '%.1f' "$cpu_pct")% of one core (user+sys) at $traced requests/s, $(echo "10 * $cpu_pct / ($traced / 1000)" | bc -l | xargs printf '%.2f') µs per request"
 echo "export memory:  $(echo "$hwm_kb / 1024" | bc -l | xargs printf '%.1f') MB peak RSS (VmHWM)"
 echo "sinks:"
 grep -E 'delivered|DROPPED|events' "$work/export.err" | sed 's/^/  /'

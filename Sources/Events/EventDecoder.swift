@@ -157,10 +157,12 @@ public struct EventDecoder: Sendable {
         }
     }
 
+    /// enum pt_syscall numbers them from 1 in Syscall's declaration order.
+    /// Made once: `allCases` builds a new array at every use (this runs per data event).
+    private static let syscalls = Syscall.allCases
+
     private static func syscall(_ raw: UInt16) -> Syscall {
-        // enum pt_syscall numbers them from 1 in Syscall's declaration order.
-        let all = Syscall.allCases
         let index = Int(raw) - 1
-        return all.indices.contains(index) ? all[index] : .read
+        return syscalls.indices.contains(index) ? syscalls[index] : .read
     }
 }

@@ -18,59 +18,97 @@ public struct OTLPAttribute: Sendable, Hashable {
         self.value = value
     }
 
-    /// A value as the encoders take it: a string may be a slice of the record's (no copy made).
+    /// A value as the encoders take it: a string whole, or the UTF-8
+    /// bytes `from..<to` of one (no copy made), or two joined by "→" (a
+    /// hop), written without being built as a string first.
     enum Field {
-        case string(Substring), bool(Bool), int(Int64), double(Double)
+        case string(String), slice(String, from: Int, to: Int), bool(Bool), int(Int64), double(Double), joined(String, String)
 
         var value: Value {
             switch self {
-            case .string(let s): .string(String(s))
+            case .string(let s): .string(s)
+            case .slice(let s, let from, let to): .string(String(decoding: Array(s.utf8)[from..<to], as: UTF8.self))
             case .bool(let b): .bool(b)
             case .int(let i): .int(i)
             case .double(let d): .double(d)
+            case .joined(let a, let b): .string("\(a)→\(b)")
             }
         }
+
+        /// The bytes of its `AnyValue` message: a oneof member, written even
+        /// at its default, or the value would be absent.
+        var anySize: Int {
+            @inline(__always) get {
+                switch self {
+                case .string(let s): 1 + ProtobufWriter.varintSize(UInt64(s.utf8.count)) + s.utf8.count
+                case .slice(_, let from, let to): 1 + ProtobufWriter.varintSize(UInt64(to - from)) + to - from
+                case .bool: 2
+                case .int(let i): 1 + ProtobufWriter.varintSize(UInt64(bitPattern: i))
+                case .double: 9
+                case .joined(let a, let b):
+                    1 + ProtobufWriter.varintSize(UInt64(a.utf8.count + 3 + b.utf8.count)) + a.utf8.count + 3 + b.utf8.count
+                }
+            }
+        }
+    }
+
+    /// The bytes `write` takes for one `KeyValue`, tag and length included.
+    @inline(__always)
+    static func size(_ key: StaticString, _ value: Field) -> Int {
+        let body = body(key, value.anySize)
+        return 1 + ProtobufWriter.varintSize(UInt64(body)) + body
+    }
+
+    @inline(__always)
+    private static func body(_ key: StaticString, _ any: Int) -> Int {
+        1 + ProtobufWriter.varintSize(UInt64(key.utf8CodeUnitCount)) + key.utf8CodeUnitCount + 1 + ProtobufWriter.varintSize(UInt64(any)) + any
     }
 
     /// Writes one `KeyValue` as field `field`: its lengths are known before
     /// it is written, so nothing is patched or moved, and the key's bytes
     /// are copied as they are (a `StaticString` costs no UTF-8 conversion).
     static func write(_ key: StaticString, _ value: Field, _ field: UInt64, into w: inout ProtobufWriter) {
-        let key = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
-        // AnyValue: a oneof member, written even at its default, or the value would be absent.
-        let any: Int
-        switch value {
-        case .string(let s): any = 1 + ProtobufWriter.varintSize(UInt64(s.utf8.count)) + s.utf8.count
-        case .bool: any = 2
-        case .int(let i): any = 1 + ProtobufWriter.varintSize(UInt64(bitPattern: i))
-        case .double: any = 9
-        }
-        let keyCount = key.count
-        let body = 1 + ProtobufWriter.varintSize(UInt64(keyCount)) + keyCount + 1 + ProtobufWriter.varintSize(UInt64(any)) + any
+        w.write(exactly: size(key, value)) { c in write(key, value, field, into: &c) }
+    }
+
+    /// `write` through a cursor with room for it (`size` bytes).
+    @inline(__always)
+    static func write(_ key: StaticString, _ value: Field, _ field: UInt64, into c: inout ProtobufWriter.Cursor) {
         precondition(field < 16, "a KeyValue's field number takes one tag byte")
-        w.write(exactly: 1 + ProtobufWriter.varintSize(UInt64(body)) + body) { c in
-            c.byte(UInt8(field << 3 | 2))
-            c.varint(UInt64(body))
-            c.byte(0x0a)  // key = 1, length-delimited
-            c.varint(UInt64(keyCount))
-            c.copy(key)
-            c.byte(0x12)  // value = 2, length-delimited
-            c.varint(UInt64(any))
-            switch value {
-            case .string(let s):
-                c.byte(0x0a)  // string_value = 1
-                c.varint(UInt64(s.utf8.count))
-                c.copy(s.utf8)
-            case .bool(let b):
-                c.byte(0x10)  // bool_value = 2
-                c.byte(b ? 1 : 0)
-            case .int(let i):
-                c.byte(0x18)  // int_value = 3
-                c.varint(UInt64(bitPattern: i))
-            case .double(let d):
-                c.byte(0x21)  // double_value = 4, fixed64
-                c.fixed64(d.bitPattern)
-            }
+        let any = value.anySize
+        c.byte(UInt8(field << 3 | 2))
+        c.varint(UInt64(body(key, any)))
+        c.byte(0x0a)  // key = 1, length-delimited
+        c.varint(UInt64(key.utf8CodeUnitCount))
+        c.copy(UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        c.byte(0x12)  // value = 2, length-delimited
+        c.varint(UInt64(any))
+        switch value {
+        case .string(let s):
+            c.byte(0x0a)  // string_value = 1
+            c.varint(UInt64(s.utf8.count))
+            c.copy(s)
+        case .slice(let s, let from, let to):
+            c.byte(0x0a)
+            c.varint(UInt64(to - from))
+            c.copy(s, from: from, to: to)
+        case .bool(let b):
+            c.byte(0x10)  // bool_value = 2
+            c.byte(b ? 1 : 0)
+        case .int(let i):
+            c.byte(0x18)  // int_value = 3
+            c.varint(UInt64(bitPattern: i))
+        case .double(let d):
+            c.byte(0x21)  // double_value = 4, fixed64
+            c.fixed64(d.bitPattern)
+        case .joined(let a, let b):
+            c.byte(0x0a)
+            c.varint(UInt64(a.utf8.count + 3 + b.utf8.count))
+            c.copy(a)
+            c.byte(0xe2)  // "→", U+2192, in UTF-8
+            c.byte(0x86)
+            c.byte(0x92)
+            c.copy(b)
         }
     }
 
@@ -83,42 +121,56 @@ public struct OTLPAttribute: Sendable, Hashable {
         return a
     }
 
-    /// Writes a record's attributes (`of`) as field `field`, without building them as an array first.
+    /// Writes a record's attributes (`of`) as field `field`, without
+    /// building them as an array first: sized in one pass, written in a
+    /// second through one cursor (one capacity check for all of them).
     static func write(of r: RequestRecord, _ field: UInt64, into w: inout ProtobufWriter) {
-        each(of: r) { write($0, $1, field, into: &w) }
+        var total = 0
+        each(of: r) { total += size($0, $1) }
+        w.write(exactly: total) { c in each(of: r) { write($0, $1, field, into: &c) } }
     }
 
     /// Calls `body` with each attribute of `of`, in order.
+    @inline(__always)
     static func each(of r: RequestRecord, _ body: (StaticString, Field) -> Void) {
-        if let method = r.method { body("http.request.method", .string(Substring(method))) }
+        if let method = r.method { body("http.request.method", .string(method)) }
         if let target = r.target {
-            if let q = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
-                body("url.path", .string(target[..<q]))
-                body("url.query", .string(target[target.index(after: q)...]))
+            if let q = offset(of: UInt8(ascii: "?"), in: target) {
+                body("url.path", .slice(target, from: 0, to: q))
+                body("url.query", .slice(target, from: q + 1, to: target.utf8.count))
             } else {
-                body("url.path", .string(Substring(target)))
+                body("url.path", .string(target))
             }
         }
         if let status = r.status { body("http.response.status_code", .int(Int64(status))) }
-        if let ip = r.server.ip { body("server.address", .string(Substring(ip))) }
+        if let ip = r.server.ip { body("server.address", .string(ip)) }
         if let port = r.server.port { body("server.port", .int(Int64(port))) }
-        if let ip = r.client.ip { body("client.address", .string(Substring(ip))) }
+        if let ip = r.client.ip { body("client.address", .string(ip)) }
         if let port = r.client.port { body("client.port", .int(Int64(port))) }
-        if let slash = r.protocolName.utf8.firstIndex(of: UInt8(ascii: "/")) {
-            body("network.protocol.name", .string(r.protocolName[..<slash]))
-            body("network.protocol.version", .string(r.protocolName[r.protocolName.index(after: slash)...]))
+        if let slash = offset(of: UInt8(ascii: "/"), in: r.protocolName) {
+            body("network.protocol.name", .slice(r.protocolName, from: 0, to: slash))
+            body("network.protocol.version", .slice(r.protocolName, from: slash + 1, to: r.protocolName.utf8.count))
         } else if !r.protocolName.isEmpty {
-            body("network.protocol.name", .string(Substring(r.protocolName)))
+            body("network.protocol.name", .string(r.protocolName))
         }
         body("http.request.body.size", .int(Int64(clamping: r.requestBytes)))
         body("http.response.body.size", .int(Int64(clamping: r.responseBytes)))
-        if let hop = r.hop { body("pipetrace.hop", .string(Substring(hop))) }
-        if let c = r.client.container { body("pipetrace.client.container", .string(Substring(c))) }
-        if let c = r.server.container { body("pipetrace.server.container", .string(Substring(c))) }
-        body("pipetrace.side", .string(Substring(r.side.rawValue)))
+        // RequestRecord.hop, not built as a string.
+        if r.client.container != nil || r.server.container != nil {
+            body("pipetrace.hop", .joined(r.client.container ?? "?", r.server.container ?? "?"))
+        }
+        if let c = r.client.container { body("pipetrace.client.container", .string(c)) }
+        if let c = r.server.container { body("pipetrace.server.container", .string(c)) }
+        body("pipetrace.side", .string(r.side.rawValue))
         if let n = r.network { body("pipetrace.network_ms", .double(Double(n) / 1e6)) }
         if let s = r.serverTime { body("pipetrace.server_ms", .double(Double(s) / 1e6)) }
         body("pipetrace.retransmits", .int(Int64(r.retransmits)))
         if !r.isComplete { body("pipetrace.incomplete", .bool(true)) }
+    }
+
+    /// The UTF-8 offset of the first `byte` in `s`, nil if none.
+    static func offset(of byte: UInt8, in s: String) -> Int? {
+        if let found = s.utf8.withContiguousStorageIfAvailable({ $0.firstIndex(of: byte) }) { return found }
+        return s.utf8.firstIndex(of: byte).map { s.utf8.distance(from: s.utf8.startIndex, to: $0) }
     }
 }

@@ -1,15 +1,18 @@
 import Analyzer
 
-/// Encodes `OTLPSpan`s into `ExportTraceServiceRequest` bodies and the slow
-/// ones also into `ExportLogsServiceRequest` bodies (the messages are
-/// described on `OTLPTraceRequest` and `OTLPLogsRequest`), doing once what
-/// the spans of a batch share:
+/// Builds `ExportTraceServiceRequest` bodies, and for the slow spans
+/// `ExportLogsServiceRequest` bodies (the messages are described on
+/// `OTLPTraceRequest` and `OTLPLogsRequest`), span by span as the spans
+/// come, doing once what they share:
+/// - each span is written at once into its resource's part of the batch
+///   (the container that made it), so a batch is never held as spans and
+///   grouped afterwards; `finish` puts the parts in their envelopes;
 /// - a record seen from both ends is two spans (and, when slow, a log
 ///   record) with the same name and attributes: they are encoded once per
 ///   record and copied into each;
 /// - span names (`TargetTemplate` of the target) are remembered per
 ///   method and target across batches, up to `maxCachedNames` of them;
-/// - the request is built in one buffer, kept from batch to batch.
+/// - the buffers are kept from batch to batch.
 ///
 /// The sink keeps one encoder (it is not thread-safe: a value the caller
 /// mutates); `OTLPTraceRequest` and `OTLPLogsRequest` use a fresh one.
@@ -20,15 +23,51 @@ public struct OTLPEncoder: Sendable {
         var target: String?
     }
 
-    /// What the spans of one record share: the span name and the encoded
-    /// attributes (`KeyValue`s as span field 9), a range of `attributes`.
-    struct Shared {
-        var name: String
-        var attributes: Range<Int>
+    /// One resource's spans and log records in the batch being built.
+    struct Resource: Sendable {
+        var service: String
+        /// The `Resource` message (its `service.name`), encoded once.
+        var header = ProtobufWriter()
+        /// `Span`s as field 2 of `ScopeSpans`, `LogRecord`s as field 2 of `ScopeLogs`.
+        var spans = ProtobufWriter()
+        var logs = ProtobufWriter()
+
+        init(service: String) {
+            self.service = service
+            OTLPAttribute.write("service.name", .string(service), 1, into: &header)
+        }
     }
 
     public let maxCachedNames: Int
     private var names: [NameKey: String] = [:]
+    /// The last name given, and for what (a struct, not a tuple: copied without the runtime's generic tuple witnesses).
+    private var lastName: Named?
+
+    struct Named: Sendable {
+        var key: NameKey
+        var name: String
+    }
+    /// The resources of the last batch and this one; found by a look along
+    /// them while they are few, through `resourceIndex` past that.
+    private var resources: [Resource] = []
+    private var resourceIndex: [String: Int] = [:]
+    private static let scanned = 8
+    /// Resources with spans (log records) in this batch, in order of their first.
+    private var traceOrder: [Int] = []
+    private var logOrder: [Int] = []
+    /// Spans and log records in the batch being built.
+    public private(set) var spanCount = 0
+    public private(set) var logCount = 0
+    /// The record (id, start) whose name and attributes (`KeyValue`s as
+    /// span field 9) were encoded last, so its second span reuses them.
+    private var current: RecordIdentity?
+
+    struct RecordIdentity: Sendable, Equatable {
+        var id: UInt64
+        var start: Int64
+    }
+
+    private var currentName = ""
     private var attributes = ProtobufWriter()
     private var output = ProtobufWriter()
     private var text: [UInt8] = []
@@ -40,114 +79,194 @@ public struct OTLPEncoder: Sendable {
     /// The span name of `r` (`OTLPTraceRequest.name`), from the cache when it was seen.
     mutating func name(_ r: RequestRecord) -> String {
         let key = NameKey(method: r.method, protocolName: r.method == nil ? r.protocolName : "", target: r.target)
-        if let name = names[key] { return name }
-        if names.count >= maxCachedNames { names.removeAll(keepingCapacity: true) }
-        let name = OTLPTraceRequest.name(r)
-        names[key] = name
+        // Records of one connection mostly ask for the same name: no hashing then.
+        if let last = lastName, last.key == key { return last.name }
+        let name: String
+        if let known = names[key] {
+            name = known
+        } else {
+            if names.count >= maxCachedNames { names.removeAll(keepingCapacity: true) }
+            name = OTLPTraceRequest.name(r)
+            names[key] = name
+        }
+        lastName = Named(key: key, name: name)
         return name
     }
 
-    /// Per span, its record's share; two spans of one record come one after
-    /// the other (as `SpanLinker` makes them) and get the same.
-    mutating func share(_ spans: [OTLPSpan]) -> [Shared] {
-        attributes.reset()
-        var out: [Shared] = []
-        out.reserveCapacity(spans.count)
-        for i in spans.indices {
-            let r = spans[i].record
-            if i > 0, let last = out.last, spans[i - 1].record.id == r.id, spans[i - 1].record.start == r.start {
-                out.append(last)
-                continue
-            }
-            let from = attributes.bytes.count
-            OTLPAttribute.write(of: r, 9, into: &attributes)
-            out.append(Shared(name: name(r), attributes: from..<attributes.bytes.count))
-        }
-        return out
+    /// Adds `span` to the batch: as a span, and also as a log record when
+    /// it stands for a whole record (`OTLPSpan.spansWholeRecord`) that
+    /// lasted `slowThreshold` or more.
+    public mutating func add(_ span: OTLPSpan, slowThreshold: UInt64) {
+        add(span, trace: true, log: span.spansWholeRecord && span.record.duration >= slowThreshold, threshold: slowThreshold)
     }
 
-    /// Encodes `spans` as traces and hands the request to `body` (the bytes
-    /// are the encoder's buffer: `body` copies what it keeps); then, for the
-    /// spans that stand for a whole record (`OTLPSpan.spansWholeRecord`) and
-    /// lasted `slowThreshold` or more, the logs request and their count.
+    mutating func add(_ span: OTLPSpan, trace: Bool, log: Bool, threshold: UInt64) {
+        guard trace || log else { return }
+        if current != RecordIdentity(id: span.record.id, start: span.record.start) {
+            attributes.reset()
+            OTLPAttribute.write(of: span.record, 9, into: &attributes)
+            currentName = name(span.record)
+            current = RecordIdentity(id: span.record.id, start: span.record.start)
+        }
+        let index = resource(span.service)
+        if trace {
+            if resources[index].spans.bytes.isEmpty { traceOrder.append(index) }
+            Self.writeSpan(span, currentName, attributes.bytes, into: &resources[index].spans)
+            spanCount += 1
+        }
+        if log {
+            if resources[index].logs.bytes.isEmpty { logOrder.append(index) }
+            Self.writeLog(span, attributes.bytes, threshold, &text, into: &resources[index].logs)
+            logCount += 1
+        }
+    }
+
+    /// Ends the batch: hands its traces request to `traces` (even when
+    /// empty), then its logs request and their count to `logs` when it has
+    /// any (the bytes are the encoder's buffer: the callee copies what it
+    /// keeps), and starts the next batch.
+    public mutating func finish(traces: ([UInt8]) -> Void, logs: ([UInt8], Int) -> Void) {
+        traces(envelope(traceOrder, \.spans))
+        if logCount > 0 { logs(envelope(logOrder, \.logs), logCount) }
+        // Resources with nothing in this batch are let go (containers come and go);
+        // a buffer much larger than this batch needed is given back.
+        let used = Set(traceOrder + logOrder)
+        if used.count < resources.count {
+            resources = resources.indices.filter(used.contains).map { resources[$0] }
+            resourceIndex = Dictionary(uniqueKeysWithValues: resources.indices.map { (resources[$0].service, $0) })
+        }
+        for i in resources.indices {
+            resources[i].spans.reset(keepingAtMost: 2 * resources[i].spans.bytes.count + 65_536)
+            resources[i].logs.reset(keepingAtMost: 2 * resources[i].logs.bytes.count + 65_536)
+        }
+        traceOrder.removeAll(keepingCapacity: true)
+        logOrder.removeAll(keepingCapacity: true)
+        (spanCount, logCount) = (0, 0)
+        current = nil
+    }
+
+    /// `encode`'s one-call form: `spans` as one batch (the encoder's batch must be empty).
     public mutating func encode(_ spans: [OTLPSpan], slowThreshold: UInt64,
                                 traces: ([UInt8]) -> Void, logs: ([UInt8], Int) -> Void) {
-        let shared = share(spans)
-        traces(encode(spans, spans.indices, shared, signal: .traces, threshold: slowThreshold))
-        let slow = spans.indices.filter { spans[$0].spansWholeRecord && spans[$0].record.duration >= slowThreshold }
-        if !slow.isEmpty { logs(encode(spans, slow, shared, signal: .logs, threshold: slowThreshold), slow.count) }
+        for span in spans { add(span, slowThreshold: slowThreshold) }
+        finish(traces: traces, logs: logs)
     }
 
     /// `ExportTraceServiceRequest` of `spans`.
     public mutating func traces(_ spans: [OTLPSpan]) -> [UInt8] {
-        let shared = share(spans)
-        return encode(spans, spans.indices, shared, signal: .traces, threshold: 0)
+        for span in spans { add(span, trace: true, log: false, threshold: 0) }
+        var out: [UInt8] = []
+        finish(traces: { out = $0 }, logs: { _, _ in })
+        return out
     }
 
     /// `ExportLogsServiceRequest` with a log record for each of `spans`.
     public mutating func logs(_ spans: [OTLPSpan], threshold: UInt64) -> [UInt8] {
-        let shared = share(spans)
-        return encode(spans, spans.indices, shared, signal: .logs, threshold: threshold)
+        for span in spans { add(span, trace: false, log: true, threshold: threshold) }
+        var out: [UInt8] = []
+        finish(traces: { _ in }, logs: { bytes, _ in out = bytes })
+        return out
     }
 
-    /// The envelope traces and logs share: per resource (the container of
-    /// the end that made the span) its attributes, then one `pipetrace`
-    /// scope holding a span or log record for each of `selected`.
-    private mutating func encode(_ spans: [OTLPSpan], _ selected: some Collection<Int>, _ shared: [Shared],
-                                 signal: OTLPSink.Signal, threshold: UInt64) -> [UInt8] {
-        var w = ProtobufWriter()
-        swap(&w, &output)
-        w.reset()
-        // About 650 bytes per span with its attributes: the demo's chains encode to 620.
-        w.reserve(selected.count * 650)
-        let attributes = attributes.bytes
-        for group in Self.byResource(spans, selected) {
-            w.messageField(1) { resourceItems in
-                resourceItems.messageField(1) { res in
-                    OTLPAttribute.write("service.name", .string(Substring(spans[group[0]].service)), 1, into: &res)
-                }
-                resourceItems.messageField(2) { scopeItems in
-                    scopeItems.messageField(1) { scope in scope.stringField(1, OTLPTraceRequest.scopeName) }
-                    for i in group {
-                        switch signal {
-                        case .traces: Self.writeSpan(spans[i], shared[i], attributes, into: &scopeItems)
-                        case .logs: Self.writeLog(spans[i], shared[i], attributes, threshold, &text, into: &scopeItems)
-                        }
-                    }
-                }
-            }
+    /// The index of `service`'s resource, made if it is new.
+    private mutating func resource(_ service: String) -> Int {
+        if resources.count <= Self.scanned {
+            for i in resources.indices where resources[i].service == service { return i }
+        } else if let i = resourceIndex[service] {
+            return i
         }
-        swap(&w, &output)
+        resources.append(Resource(service: service))
+        resourceIndex[service] = resources.count - 1
+        return resources.count - 1
+    }
+
+    /// The envelope traces and logs share: per resource, in `order`, its
+    /// attributes, then one `pipetrace` scope holding its spans or log
+    /// records (`part`). Every length is known, so each part is copied once.
+    private mutating func envelope(_ order: [Int], _ part: KeyPath<Resource, ProtobufWriter>) -> [UInt8] {
+        output.reset()
+        let scope = 2 + OTLPTraceRequest.scopeName.utf8.count
+        var total = 0
+        for i in order {
+            let r = resources[i]
+            let items = Self.size(scope) + r[keyPath: part].bytes.count
+            total += Self.size(Self.size(r.header.bytes.count) + Self.size(items))
+        }
+        output.reserve(total)
+        for i in order {
+            let header = resources[i].header.bytes
+            let body = resources[i][keyPath: part].bytes
+            let items = Self.size(scope) + body.count
+            // ResourceSpans / ResourceLogs: resource = 1, scope_spans / scope_logs = 2.
+            output.tag(1, .lengthDelimited)
+            output.varint(UInt64(Self.size(header.count) + Self.size(items)))
+            output.tag(1, .lengthDelimited)
+            output.varint(UInt64(header.count))
+            header.withUnsafeBufferPointer { output.append($0) }
+            output.tag(2, .lengthDelimited)
+            output.varint(UInt64(items))
+            output.tag(1, .lengthDelimited)
+            output.varint(UInt64(scope))
+            output.stringField(1, OTLPTraceRequest.scopeName)
+            body.withUnsafeBufferPointer { output.append($0) }
+        }
+        assert(output.bytes.count == total, "envelope length counted wrong")
         return output.bytes
     }
 
-    /// A span, its length counted first, so its body is written in place and never moved.
-    static func writeSpan(_ span: OTLPSpan, _ shared: Shared, _ attributes: [UInt8], into w: inout ProtobufWriter) {
+    /// A span, its length counted first, so its body is written in place
+    /// and never moved: the fields before the attributes through one cursor.
+    static func writeSpan(_ span: OTLPSpan, _ name: String, _ attributes: [UInt8], into w: inout ProtobufWriter) {
         let start = span.start, end = span.end
         let error = OTLPTraceRequest.error(span)
         let status = error.map { Self.size($0.utf8.count) + 2 } ?? 0
-        let length = (span.trace != OTLPSpan.TraceID(high: 0, low: 0) ? 18 : 0) + (span.span != 0 ? 10 : 0) + (span.parent != 0 ? 10 : 0)
-            + size(shared.name.utf8.count) + 1 + ProtobufWriter.varintSize(span.kind.rawValue)
-            + (start != 0 ? 9 : 0) + (end != 0 ? 9 : 0) + shared.attributes.count
-            + (error != nil ? 1 + ProtobufWriter.varintSize(UInt64(status)) + status : 0)
-        w.tag(2, .lengthDelimited)
-        w.varint(UInt64(length))
+        let head = (span.trace != OTLPSpan.TraceID(high: 0, low: 0) ? 18 : 0) + (span.span != 0 ? 10 : 0) + (span.parent != 0 ? 10 : 0)
+            + size(name.utf8.count) + 1 + ProtobufWriter.varintSize(span.kind.rawValue) + (start != 0 ? 9 : 0) + (end != 0 ? 9 : 0)
+        let length = head + attributes.count + (error != nil ? 1 + ProtobufWriter.varintSize(UInt64(status)) + status : 0)
         let from = w.bytes.count
-        OTLPSpan.write(1, span.trace.high, span.trace.low, into: &w)
-        OTLPSpan.write(2, span.span, into: &w)
-        OTLPSpan.write(4, span.parent, into: &w)
-        w.stringField(5, shared.name)
-        w.varintField(6, span.kind.rawValue)
-        w.fixed64Field(7, start)
-        w.fixed64Field(8, end)
-        w.append(attributes[shared.attributes])
+        w.write(exactly: 1 + ProtobufWriter.varintSize(UInt64(length)) + head) { c in
+            c.byte(0x12)  // spans = 2, length-delimited
+            c.varint(UInt64(length))
+            if span.trace != OTLPSpan.TraceID(high: 0, low: 0) {
+                c.byte(0x0a)  // trace_id = 1
+                c.byte(16)
+                c.fixed64(span.trace.high.byteSwapped)
+                c.fixed64(span.trace.low.byteSwapped)
+            }
+            if span.span != 0 {
+                c.byte(0x12)  // span_id = 2
+                c.byte(8)
+                c.fixed64(span.span.byteSwapped)
+            }
+            if span.parent != 0 {
+                c.byte(0x22)  // parent_span_id = 4
+                c.byte(8)
+                c.fixed64(span.parent.byteSwapped)
+            }
+            if !name.utf8.isEmpty {
+                c.byte(0x2a)  // name = 5
+                c.varint(UInt64(name.utf8.count))
+                c.copy(name)
+            }
+            c.byte(0x30)  // kind = 6
+            c.varint(span.kind.rawValue)
+            if start != 0 {
+                c.byte(0x39)  // start_time_unix_nano = 7, fixed64
+                c.fixed64(start)
+            }
+            if end != 0 {
+                c.byte(0x41)  // end_time_unix_nano = 8, fixed64
+                c.fixed64(end)
+            }
+        }
+        attributes.withUnsafeBufferPointer { w.append($0) }  // a copy of the bytes, no reference counting of the array
         if let error {
             w.tag(15, .lengthDelimited)
             w.varint(UInt64(status))
             w.stringField(2, error)
             w.varintField(3, 2)  // STATUS_CODE_ERROR
         }
-        assert(w.bytes.count - from == length, "span length counted wrong")
+        assert(w.bytes.count - from == 1 + ProtobufWriter.varintSize(UInt64(length)) + length, "span length counted wrong")
     }
 
     /// The bytes of a length-delimited field (tag, length, `count` bytes), none when empty.
@@ -155,38 +274,23 @@ public struct OTLPEncoder: Sendable {
         count == 0 ? 0 : 1 + ProtobufWriter.varintSize(UInt64(count)) + count
     }
 
-    static func writeLog(_ span: OTLPSpan, _ shared: Shared, _ attributes: [UInt8], _ threshold: UInt64,
+    static func writeLog(_ span: OTLPSpan, _ attributes: [UInt8], _ threshold: UInt64,
                          _ text: inout [UInt8], into w: inout ProtobufWriter) {
         text.removeAll(keepingCapacity: true)
         OTLPLogsRequest.body(span, into: &text)
-        let r = span.record
         let end = span.end
         w.messageField(2) { log in
             log.fixed64Field(1, end)
             log.varintField(2, OTLPLogsRequest.severityNumber)
             log.stringField(3, "WARN")
             log.messageField(5) { any in any.bytesField(1, text, presence: .explicit) }
-            log.appendRetagged(attributes[shared.attributes], field: 6)
-            OTLPAttribute.write("pipetrace.duration_ms", .double(Double(r.duration) / 1e6), 6, into: &log)
+            log.appendRetagged(attributes[...], field: 6)
+            OTLPAttribute.write("pipetrace.duration_ms", .double(Double(span.record.duration) / 1e6), 6, into: &log)
             OTLPAttribute.write("pipetrace.slow_ms", .double(Double(threshold) / 1e6), 6, into: &log)
             OTLPSpan.write(9, span.trace.high, span.trace.low, into: &log)
             OTLPSpan.write(10, span.span, into: &log)
             log.fixed64Field(11, end)
             log.stringField(12, OTLPLogsRequest.eventName)
         }
-    }
-
-    /// The indices of `selected` grouped by their span's resource, groups in order of first appearance.
-    static func byResource(_ spans: [OTLPSpan], _ selected: some Collection<Int>) -> [[Int]] {
-        var groups: [[Int]] = []
-        var index: [String: Int] = [:]
-        for i in selected {
-            let key = spans[i].service
-            if let g = index[key] { groups[g].append(i) } else {
-                index[key] = groups.count
-                groups.append([i])
-            }
-        }
-        return groups
     }
 }

@@ -105,9 +105,11 @@ public struct ProtobufWriter: Sendable {
             at += raw.count
         }
 
-        mutating func copy(_ utf8: Substring.UTF8View) {
-            if utf8.withContiguousStorageIfAvailable({ copy($0) }) == nil {
-                for b in utf8 { byte(b) }
+        /// The UTF-8 of `s`, or of its bytes `from..<to`.
+        mutating func copy(_ s: String, from: Int = 0, to: Int? = nil) {
+            let to = to ?? s.utf8.count
+            if s.utf8.withContiguousStorageIfAvailable({ copy(UnsafeBufferPointer(rebasing: $0[from..<to])) }) == nil {
+                for b in s.utf8.dropFirst(from).prefix(to - from) { byte(b) }
             }
         }
     }
@@ -154,6 +156,13 @@ public struct ProtobufWriter: Sendable {
     /// Empties the buffer, keeping its memory for the next message.
     mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Empties the buffer, keeping its memory unless that is more than
+    /// `limit` bytes (a buffer kept across messages gives back what one
+    /// unusually large message made it take).
+    mutating func reset(keepingAtMost limit: Int) {
+        bytes.removeAll(keepingCapacity: bytes.capacity <= limit)
     }
 
     /// A `string` field; empty is not written unless `presence` is explicit.

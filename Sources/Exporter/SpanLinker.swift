@@ -27,18 +27,63 @@ public struct SpanLinker: Sendable {
         var sequence: UInt64
     }
 
+    /// Record id → root id for records already linked (and pinned ids),
+    /// direct-mapped: an id's slot is its low bits, so a look-up is one
+    /// array read, with no hashing, and once the table has its full size an
+    /// id is forgotten when the id `capacity` above it takes its slot. The
+    /// analyzer numbers records as their requests start, so the ids
+    /// forgotten are the oldest: a late child finds its parent unless
+    /// `capacity` requests started between them. The table starts small
+    /// and doubles while an id would push out another.
+    struct Roots: Sendable {
+        struct Slot: Sendable {
+            var id: UInt64 = 0
+            var root: UInt64 = 0
+            var used = false
+        }
+
+        private var slots = [Slot](repeating: Slot(), count: 1024)
+        private var mask = 1023
+        /// The size it grows to: `capacity` rounded up to a power of two.
+        let capacity: Int
+
+        init(capacity: Int) {
+            var size = 1
+            while size < capacity { size <<= 1 }
+            self.capacity = size
+            if size < slots.count {
+                slots = [Slot](repeating: Slot(), count: size)
+                mask = size - 1
+            }
+        }
+
+        subscript(id: UInt64) -> UInt64? {
+            let slot = slots[Int(truncatingIfNeeded: id) & mask]
+            return slot.used && slot.id == id ? slot.root : nil
+        }
+
+        mutating func set(_ id: UInt64, root: UInt64) {
+            while slots[Int(truncatingIfNeeded: id) & mask].used, slots[Int(truncatingIfNeeded: id) & mask].id != id,
+                  slots.count < capacity {
+                // Twice the size: the ids of two slots never share a slot of the larger table.
+                let old = slots
+                slots = [Slot](repeating: Slot(), count: old.count * 2)
+                mask = slots.count - 1
+                for slot in old where slot.used { slots[Int(truncatingIfNeeded: slot.id) & mask] = slot }
+            }
+            slots[Int(truncatingIfNeeded: id) & mask] = Slot(id: id, root: root, used: true)
+        }
+    }
+
     public let salt: UInt64
     /// How long a child waits for its parent (nanoseconds).
     public var hold: Int64
     /// Records held at most; past it, all are released as if expired.
     public var maxHeld: Int
-    /// Ids of linked records remembered for their late children.
+    /// Ids of linked records remembered for their late children (see `Roots`; rounded up to a power of two).
     public let maxRemembered: Int
 
-    /// Record id → root id, for records already linked (and pinned ids).
-    private var roots: [UInt64: UInt64] = [:]
-    private var rememberedOrder: [UInt64] = []
-    private var rememberedStart = 0
+    private var roots: Roots
     /// Held records by the parent id they wait for, and each held id's parent.
     private var waiting: [UInt64: [Held]] = [:]
     private var heldParent: [UInt64: UInt64] = [:]
@@ -49,6 +94,7 @@ public struct SpanLinker: Sendable {
         self.hold = hold
         self.maxHeld = maxHeld
         self.maxRemembered = maxRemembered
+        roots = Roots(capacity: maxRemembered)
     }
 
     /// Records waiting for their parent.
@@ -140,22 +186,12 @@ public struct SpanLinker: Sendable {
 
     /// Remembers `id`'s root and links the records waiting for it.
     private mutating func pin(_ id: UInt64, root: UInt64, into out: inout [OTLPSpan]) {
-        if roots.updateValue(root, forKey: id) == nil { remember(id) }
-        for child in waiting.removeValue(forKey: id) ?? [] {
+        roots.set(id, root: root)
+        // Most records have no child waiting: no hashing then.
+        guard !waiting.isEmpty, let children = waiting.removeValue(forKey: id) else { return }
+        for child in children {
             heldParent[child.record.id] = nil
             link(child.record, root: root, into: &out)
-        }
-    }
-
-    private mutating func remember(_ id: UInt64) {
-        rememberedOrder.append(id)
-        if rememberedOrder.count - rememberedStart > maxRemembered {
-            roots[rememberedOrder[rememberedStart]] = nil
-            rememberedStart += 1
-            if rememberedStart > maxRemembered {
-                rememberedOrder.removeFirst(rememberedStart)
-                rememberedStart = 0
-            }
         }
     }
 

@@ -89,6 +89,43 @@ struct SpanLinkerTests {
         #expect(a.spanID(0) != [0, 0, 0, 0, 0, 0, 0, 0])
     }
 
+    @Test("a late child finds its parent among the last maxRemembered ids; past them it waits, as for a parent never seen")
+    func remembered() {
+        var linker = SpanLinker(salt: 5, hold: 100, maxRemembered: 4)
+        var r = Chain.grandchild
+        for id in UInt64(1)...4 {
+            r.id = id
+            r.parent = nil
+            #expect(linker.add(r, now: 0).count == 1)
+        }
+        r.id = 20
+        r.parent = 1
+        #expect(linker.add(r, now: 0).map(\.traceID) == [linker.traceID(1)])
+        for id in UInt64(5)...8 {
+            r.id = id
+            r.parent = nil
+            _ = linker.add(r, now: 0)
+        }
+        r.id = 21
+        r.parent = 2
+        #expect(linker.add(r, now: 0).isEmpty)
+        #expect(linker.heldCount == 1)
+        #expect(linker.expire(now: 100).map(\.traceID) == [linker.traceID(2)])
+        r.id = 22
+        r.parent = 8
+        #expect(linker.add(r, now: 100).map(\.traceID) == [linker.traceID(8)])
+        // The default remembers 65536: its table grows to them, keeping what it holds.
+        var large = SpanLinker(salt: 5)
+        for id in UInt64(1)...5000 {
+            r.id = id
+            r.parent = nil
+            _ = large.add(r, now: 0)
+        }
+        r.id = 5001
+        r.parent = 1
+        #expect(large.add(r, now: 0).map(\.traceID) == [large.traceID(1)])
+    }
+
     @Test("past maxHeld, everything held is released rather than kept")
     func bounded() {
         var linker = SpanLinker(salt: 3, maxHeld: 2)
@@ -128,19 +165,46 @@ struct OTLPEncoderTests {
         }
     }
 
-    @Test("gzip through its 64 kB window: what gzip -d gives back is the input, after the prefix", arguments: [0, 1000, 300_000])
-    func gzip(_ size: Int) throws {
+    @Test("attributes: the hop as RequestRecord.hop says, the target split at its first ?, the protocol at its /")
+    func attributeSlices() {
+        var r = Chain.grandchild
+        for (client, server) in [("aggregator", nil), (nil, "storage"), ("é", "lb"), (nil, nil)] as [(String?, String?)] {
+            r.client.container = client
+            r.server.container = server
+            let hop = OTLPAttribute.of(r).first { $0.key == "pipetrace.hop" }?.value
+            #expect(hop == r.hop.map { .string($0) })
+        }
+        r.target = "/a?b?c"
+        r.protocolName = "http/1.1"
+        let attributes = Dictionary(uniqueKeysWithValues: OTLPAttribute.of(r).map { ($0.key, $0.value) })
+        #expect(attributes["url.path"] == .string("/a") && attributes["url.query"] == .string("b?c"))
+        #expect(attributes["network.protocol.name"] == .string("http") && attributes["network.protocol.version"] == .string("1.1"))
+        r.target = "/é?"
+        r.protocolName = "kafka"
+        let other = Dictionary(uniqueKeysWithValues: OTLPAttribute.of(r).map { ($0.key, $0.value) })
+        #expect(other["url.path"] == .string("/é") && other["url.query"] == .string(""))
+        #expect(other["network.protocol.name"] == .string("kafka") && other["network.protocol.version"] == nil)
+    }
+
+    @Test("gzip: what gzip -d gives back is the input, after the prefix, for bodies from empty to incompressible")
+    func gzip() throws {
         var random = SystemRandomNumberGenerator()
-        // Half incompressible, so the output of the larger ones spans several windows.
-        let input = (0..<size).map { $0 % 2 == 0 ? UInt8.random(in: 0...255, using: &random) : UInt8(truncatingIfNeeded: $0) }
-        let out = Gzip.compress(input, after: [7, 8])
-        #expect(Array(out.prefix(2)) == [7, 8])
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pipetrace-gzip-\(getpid())-\(size)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        try Data(input).write(to: dir.appendingPathComponent("in"))
-        try Data(out.dropFirst(2)).write(to: dir.appendingPathComponent("in.gz"))
-        try Shell.run(["sh", "-c", "gzip -dc \"$0/in.gz\" | cmp - \"$0/in\"", dir.path])
+        // One compressor for every body, as the sink keeps one: its output buffer grows
+        // for the 300 kB body (half incompressible, so near the worst case) and is reused
+        // for the smaller ones after it.
+        let gzip = Gzip()
+        for (n, size) in [1000, 300_000, 0, 5000].enumerated() {
+            let input = (0..<size).map { $0 % 2 == 0 ? UInt8.random(in: 0...255, using: &random) : UInt8(truncatingIfNeeded: $0) }
+            let out = gzip.compress(input, after: [7, 8])
+            #expect(Array(out.prefix(2)) == [7, 8])
+            #expect(Gzip.compress(input) == Array(out.dropFirst(2)))
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pipetrace-gzip-\(getpid())-\(n)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            try Data(input).write(to: dir.appendingPathComponent("in"))
+            try Data(out.dropFirst(2)).write(to: dir.appendingPathComponent("in.gz"))
+            try Shell.run(["sh", "-c", "gzip -dc \"$0/in.gz\" | cmp - \"$0/in\"", dir.path])
+        }
     }
 }
 

@@ -50,8 +50,10 @@ struct ProtobufWriterTests {
     }
 
     @Test("an attribute written through one cursor is the KeyValue written field by field",
-          arguments: [OTLPAttribute.Field.string("collector→lb"), .string(Substring(String(repeating: "x", count: 200))), .string(""),
-                      .bool(false), .int(-3), .int(1 << 40), .double(0.25)])
+          arguments: [OTLPAttribute.Field.string("collector→lb"), .string(String(repeating: "x", count: 200)), .string(""),
+                      .slice("/api/v1/write?extra_label=a", from: 14, to: 27), .slice("http/1.1", from: 0, to: 4), .slice("é?", from: 3, to: 3),
+                      .bool(false), .int(-3), .int(1 << 40), .double(0.25), .joined("collector", "lb"), .joined("", "?"),
+                      .joined(String(repeating: "y", count: 130), "lb")])
     func attribute(_ value: OTLPAttribute.Field) {
         var fast = ProtobufWriter(), plain = ProtobufWriter()
         OTLPAttribute.write("pipetrace.hop", value, 9, into: &fast)
@@ -59,7 +61,9 @@ struct ProtobufWriterTests {
             kv.stringField(1, "pipetrace.hop")
             kv.messageField(2) { any in
                 switch value {
-                case .string(let s): any.stringField(1, String(s), presence: .explicit)
+                case .string(let s): any.stringField(1, s, presence: .explicit)
+                case .slice(let s, let from, let to): any.stringField(1, String(decoding: Array(s.utf8)[from..<to], as: UTF8.self), presence: .explicit)
+                case .joined(let a, let b): any.stringField(1, "\(a)→\(b)", presence: .explicit)
                 case .bool(let b): any.varintField(2, b ? 1 : 0, presence: .explicit)
                 case .int(let i): any.int64Field(3, i, presence: .explicit)
                 case .double(let d): any.doubleField(4, d, presence: .explicit)
@@ -67,5 +71,6 @@ struct ProtobufWriterTests {
             }
         }
         #expect(fast.bytes == plain.bytes)
+        #expect(fast.bytes.count == OTLPAttribute.size("pipetrace.hop", value))
     }
 }
