@@ -22,9 +22,9 @@ TEST_LOG      := .build/test.log
 
 all: build
 
-# Installs the Debian packages once per checkout (apt-get is slow to ask again).
+# Installs the Debian packages once per checkout, and again when this file (their lists) changes.
 deps: $(APT_STAMP)
-$(APT_STAMP):
+$(APT_STAMP): Makefile
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (sudo make ...) to install Debian packages" >&2; exit 1; fi
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_BUILD) $(APT_RUNTIME) >/dev/null
