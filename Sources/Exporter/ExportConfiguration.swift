@@ -59,7 +59,7 @@ public struct ExportConfiguration: Sendable, Hashable {
         }
         var c = ExportConfiguration()
         guard let document else { return c }
-        var reader = Reader(source: source)
+        let reader = Reader(source: source)
         let top = try reader.mapping(document, "")
         try reader.only(top, ["listen", "remote_write", "otlp", "otlp_compression", "interval_s", "slow_ms", "max_targets", "max_samples_per_batch",
                               "queue_batches", "flush_timeout_s", "spool", "retry", "tls", "filters"], in: "")
