@@ -39,8 +39,8 @@ final class BatchHandOff<Batch: Sendable>: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard !waiting.isEmpty else { return [] }
-        let batches = waiting
-        waiting.removeAll(keepingCapacity: true)
+        var batches: [Batch] = []
+        swap(&batches, &waiting) // a copy and then removeAll would copy the storage on write
         condition.signal()
         return batches
     }
