@@ -21,15 +21,10 @@ public final class Probe {
     private let objects: [BPFObject]
     private var links: [BPFLink]
     private var ring: RingBuffer!
-    /// The caller's handler while `poll` or `drain` runs: each event goes to it
-    /// straight from the ring buffer, not through a list of decoded events.
-    private var handler: ((ProbeEvent) -> Void)?
-    private var sendfiles = SendfileAssembler()
-    private var decoder = EventDecoder()
+    /// Owned by the probe; the ring buffer's callback works on it during `poll` and `drain`.
+    private let receiver: UnsafeMutablePointer<EventReceiver>
     /// The cgroup v2 root the egress program is attached to; nil without cgroup v2.
     public let cgroupRoot: String?
-    private var malformed: UInt64 = 0
-    private var delivered: UInt64 = 0
 
     public init(configuration: ProbeConfiguration, containers: ContainerResolver = ContainerResolver()) throws(ProbeError) {
         try Probe.checkPrerequisites()
@@ -89,15 +84,22 @@ public final class Probe {
         } catch {
             throw .invalidConfiguration("\(error)")
         }
+        receiver = .allocate(capacity: 1)
+        receiver.initialize(to: EventReceiver(containers: containers, payloadCap: configuration.payloadCap))
         do {
-            // unowned(unsafe): the ring is the probe's and calls back only inside its poll and drain,
-            // and a checked unowned reference cost a reference-count round trip per event.
-            ring = try RingBuffer(map: try objects[0].map(named: "pt_events")) { [unowned(unsafe) self] bytes in
-                self.receive(bytes)
+            // The ring is the probe's and calls back only inside its poll and drain, while the receiver lives.
+            ring = try RingBuffer(map: try objects[0].map(named: "pt_events")) { [receiver] bytes in
+                receiver.pointee.receive(bytes)
             }
         } catch {
             throw .bpf(error)
         }
+    }
+
+    deinit {
+        ring = nil
+        receiver.deinitialize(count: 1)
+        receiver.deallocate()
     }
 
     /// Waits up to `timeoutMilliseconds` for events and hands each to `handler`,
@@ -117,8 +119,8 @@ public final class Probe {
 
     private func withHandler<T, E: Error>(_ handler: (ProbeEvent) -> Void, _ body: () throws(E) -> T) throws(E) -> T {
         try withoutActuallyEscaping(handler) { (handler) throws(E) -> T in
-            self.handler = handler
-            defer { self.handler = nil }
+            receiver.pointee.handler = handler
+            defer { receiver.pointee.handler = nil }
             return try body()
         }
     }
@@ -134,8 +136,8 @@ public final class Probe {
             s.lostEvents = stats.perCPUSum(key: PT_STAT_RINGBUF_FULL.rawValue)
             s.connectionTableFull = stats.perCPUSum(key: PT_STAT_CONN_TABLE_FULL.rawValue)
         }
-        s.malformedEvents = malformed
-        s.events = delivered
+        s.malformedEvents = receiver.pointee.malformed
+        s.events = receiver.pointee.delivered
         return s
     }
 
@@ -144,38 +146,6 @@ public final class Probe {
         objects.flatMap { $0.programs.filter(\.autoload).map { ($0.name, $0.section) } }
     }
 
-    private func receive(_ bytes: UnsafeRawBufferPointer) {
-        let kind = bytes.count >= 4 ? bytes.loadUnaligned(as: UInt32.self) : 0
-        if kind == PT_EVENT_SENDFILE_BYTES.rawValue, bytes.count >= MemoryLayout<pt_sendfile_bytes_event>.size {
-            let raw = bytes.loadUnaligned(as: pt_sendfile_bytes_event.self)
-            let start = MemoryLayout<pt_sendfile_bytes_event>.size
-            guard start + Int(raw.captured) <= bytes.count else { malformed += 1; return }
-            sendfiles.add(connectionID: raw.hdr.conn_id, offset: Int(raw.offset),
-                          bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<start + Int(raw.captured)]))
-            return
-        }
-        let event: ProbeEvent
-        do {
-            event = try decoder.decode(bytes) { [containers] h in
-                containers.name(pid: h.pid, netns: h.netns, cgroupID: h.cgroupID)
-            }
-        } catch {
-            malformed += 1
-            return
-        }
-        delivered += 1
-        // The syscall is read from the record, not the event: taking a data event
-        // apart and rebuilding it copies it twice, and only a sendfile needs it.
-        if kind == PT_EVENT_DATA.rawValue, bytes.loadUnaligned(fromByteOffset: Probe.syscallOffset, as: UInt16.self)
-            == UInt16(PT_SYS_SENDFILE.rawValue), case .data(var data) = event {
-            sendfiles.complete(&data, cap: configuration.payloadCap)
-            handler?(.data(data))
-        } else {
-            handler?(event)
-        }
-    }
-
-    private static let syscallOffset = MemoryLayout<pt_data_event>.offset(of: \pt_data_event.syscall)!
 
     /// Root, BTF and the pseudo-filesystems, checked before anything is loaded.
     public static func checkPrerequisites() throws(ProbeError) {

@@ -122,80 +122,40 @@ struct ExportCommand: ParsableCommand {
         // and the loop reads it whenever 256 KiB wait, so 8 MiB holds a stall of ~70 ms at 40k requests/s.
         let probe = try probeFilters.makeProbe(defaultBufferMiB: 8)
         let exposition = PrometheusExposition()
-        var outputs = try ExportOutputs(config, exposition: exposition)
+        let outputs = try ExportOutputs(config, exposition: exposition)
         StandardError.write("pipetrace: exporting (\(probe.attachedPrograms.count) BPF programs attached)\(outputs.summary)\n")
 
-        var analyzer = Analyzer(configuration: AnalyzerConfiguration(wallClock: probe.wallClock))
-        var metrics = RequestMetrics(slowThreshold: UInt64(config.slowMilliseconds * 1e6), maxTargets: config.maxTargets)
-        var health = ExporterHealth()
-        var store = SeriesStore()
-        var snapshot = HealthSnapshot()
-        func apply(_ updates: [MetricUpdate]) {
-            store.apply(updates)
-            exposition.apply(updates)
-        }
-        func take(_ record: RequestRecord) {
-            if outputs.ownTraffic.contains(record) {
-                snapshot.ownTrafficRecords += 1
-                return
-            }
-            snapshot.records += 1
-            metrics.add(record)
-            for sink in outputs.sinks { sink.record(record) }
-        }
-        var lastEvents: UInt64 = 0
-        var lastTick = monotonicNow()
-        func tick(send: Bool) {
-            let now = monotonicNow()
-            let stats = probe.statistics
-            snapshot.events = stats.events
-            snapshot.lostEvents = stats.lostEvents
-            snapshot.eventsPerSecond = Double(stats.events &- lastEvents) / max(1e-9, Double(now &- lastTick) / 1e9)
-            lastEvents = stats.events
-            lastTick = now
-            snapshot.sinks = Dictionary(uniqueKeysWithValues: outputs.sinks.map { ($0.name, $0.health) })
-            apply(metrics.takeUpdates())
-            apply(health.updates(for: snapshot))
-            guard send, !outputs.sinks.isEmpty else { return }
-            let series = store.timeSeries(at: Int64(Date().timeIntervalSince1970 * 1000))
-            for sink in outputs.sinks { sink.send(series) }
-        }
-        tick(send: false)
-
-        var completed: [RequestRecord] = []
-        func feed(_ event: ProbeEvent) {
-            analyzer.process(event, into: &completed)
-            guard !completed.isEmpty else { return }
-            for record in completed { take(record) }
-            completed.removeAll(keepingCapacity: true)
-        }
+        var loop = ExportLoop(
+            analyzer: Analyzer(configuration: AnalyzerConfiguration(wallClock: probe.wallClock)),
+            metrics: RequestMetrics(slowThreshold: UInt64(config.slowMilliseconds * 1e6), maxTargets: config.maxTargets),
+            outputs: outputs, exposition: exposition)
+        loop.tick(probe.statistics, send: false)
         var nextExport = monotonicNow() + UInt64(config.interval * 1e9)
         var stopSignal: Int32?
         while stopSignal == nil {
             if let signal = signals.received() {
                 if signal == SIGHUP {
-                    reload(&config, &outputs, &metrics, exposition: exposition)
+                    reload(&config, &loop.outputs, &loop.metrics, exposition: exposition)
                     nextExport = min(nextExport, monotonicNow() + UInt64(config.interval * 1e9))
                 } else {
                     stopSignal = signal
                 }
                 continue
             }
-            try probe.poll(timeoutMilliseconds: 50, feed)
-            // Once per poll, not per record: the stores look each changed series up once.
-            apply(metrics.takeUpdates())
+            try probe.poll(timeoutMilliseconds: 50) { loop.feed($0) }
+            loop.applyMetrics()
             if monotonicNow() >= nextExport {
-                tick(send: true)
+                loop.tick(probe.statistics, send: true)
                 nextExport = monotonicNow() + UInt64(config.interval * 1e9)
             }
         }
         probe.detach()
-        probe.drain(feed)
-        for record in analyzer.finish() { take(record) }
-        tick(send: true)
+        probe.drain { loop.feed($0) }
+        loop.finish()
+        loop.tick(probe.statistics, send: true)
         StandardError.write("pipetrace: flushing (at most \(config.flushTimeout) s)\n")
-        outputs.stop(flushTimeout: config.flushTimeout)
-        for sink in outputs.sinks {
+        loop.outputs.stop(flushTimeout: config.flushTimeout)
+        for sink in loop.outputs.sinks {
             StandardError.write("pipetrace: \(ExportOutputs.describe(sink.name, sink.health))\n")
         }
         StandardError.write(RunSummary(probe.statistics).line)

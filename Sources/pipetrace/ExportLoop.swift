@@ -1,0 +1,78 @@
+import Analyzer
+import Events
+import Exporter
+import Foundation
+import Probe
+
+/// What `pipetrace export` keeps between events: the analyzer, the series
+/// being counted and the sinks the records go to. A value the run loop owns
+/// and changes in place, event by event (this runs for every event, so no
+/// closures over shared boxes and no checks of exclusive access at run time).
+struct ExportLoop {
+    var analyzer: Analyzer
+    var metrics: RequestMetrics
+    var outputs: ExportOutputs
+    let exposition: PrometheusExposition
+    private var completed: [RequestRecord] = []
+    private var health = ExporterHealth()
+    private var store = SeriesStore()
+    private var snapshot = HealthSnapshot()
+    private var lastEvents: UInt64 = 0
+    private var lastTick = monotonicNow()
+
+    init(analyzer: Analyzer, metrics: RequestMetrics, outputs: ExportOutputs, exposition: PrometheusExposition) {
+        self.analyzer = analyzer
+        self.metrics = metrics
+        self.outputs = outputs
+        self.exposition = exposition
+    }
+
+    /// One event from the probe: the records it completes go to the metrics and every sink.
+    mutating func feed(_ event: ProbeEvent) {
+        analyzer.process(event, into: &completed)
+        guard !completed.isEmpty else { return }
+        for record in completed { take(record) }
+        completed.removeAll(keepingCapacity: true)
+    }
+
+    /// Records still open when tracing stops.
+    mutating func finish() {
+        for record in analyzer.finish() { take(record) }
+    }
+
+    private mutating func take(_ record: RequestRecord) {
+        if outputs.ownTraffic.contains(record) {
+            snapshot.ownTrafficRecords += 1
+            return
+        }
+        snapshot.records += 1
+        metrics.add(record)
+        for sink in outputs.sinks { sink.record(record) }
+    }
+
+    /// Once per poll, not per record: the stores look each changed series up once.
+    mutating func applyMetrics() {
+        apply(metrics.takeUpdates())
+    }
+
+    /// pipetrace's own health into the series; with `send`, one sample of every series to each sink.
+    mutating func tick(_ statistics: ProbeStatistics, send: Bool) {
+        let now = monotonicNow()
+        snapshot.events = statistics.events
+        snapshot.lostEvents = statistics.lostEvents
+        snapshot.eventsPerSecond = Double(statistics.events &- lastEvents) / max(1e-9, Double(now &- lastTick) / 1e9)
+        lastEvents = statistics.events
+        lastTick = now
+        snapshot.sinks = Dictionary(uniqueKeysWithValues: outputs.sinks.map { ($0.name, $0.health) })
+        apply(metrics.takeUpdates())
+        apply(health.updates(for: snapshot))
+        guard send, !outputs.sinks.isEmpty else { return }
+        let series = store.timeSeries(at: Int64(Date().timeIntervalSince1970 * 1000))
+        for sink in outputs.sinks { sink.send(series) }
+    }
+
+    private mutating func apply(_ updates: [MetricUpdate]) {
+        store.apply(updates)
+        exposition.apply(updates)
+    }
+}
