@@ -14,7 +14,8 @@ public enum EventDecodingError: Error, Equatable, Sendable {
 ///
 /// A decoder kept across records (the probe's) reuses what it made for the
 /// last ones, since this runs for every event: a process's name is decoded
-/// once while it stays the same, and the payload buffer is reused once the
+/// once while it stays the same, a container is named once until
+/// `forgetContainerNames`, and the payload buffer is reused once the
 /// previous event has let go of it.
 public struct EventDecoder: Sendable {
     /// Size of the fixed part of a data event; the payload follows it.
@@ -29,21 +30,34 @@ public struct EventDecoder: Sendable {
 
     /// By pid, direct-mapped: a few processes make most events.
     private var names = [ProcessName](repeating: ProcessName(), count: 64)
+
+    /// A container name as `naming` gave it for a namespace and cgroup.
+    private struct ContainerName {
+        var netns: UInt32 = 0
+        var cgroupID: UInt64 = 0
+        var name: String?
+    }
+
+    /// By namespace and cgroup, direct-mapped (cgroup 0 is never kept: its name goes by pid).
+    private var containerNames = [ContainerName](repeating: ContainerName(), count: 16)
     private var payloadBuffer: [UInt8] = []
 
     public init() {}
 
     /// One record, with no decoder kept around it.
     public static func decode(_ bytes: UnsafeRawBufferPointer,
-                              naming: (EventHeader) -> String? = { _ in nil }) throws(EventDecodingError) -> ProbeEvent {
+                              naming: Naming = { _, _, _ in nil }) throws(EventDecodingError) -> ProbeEvent {
         var decoder = EventDecoder()
         return try decoder.decode(bytes, naming: naming)
     }
 
+    /// Names the container of a process from its pid, network namespace and cgroup id.
+    public typealias Naming = (_ pid: UInt32, _ netns: UInt32, _ cgroupID: UInt64) -> String?
+
     /// `naming` fills in each event's `container` as the header is built, so
     /// the event is never taken apart again to name it (this runs per event).
     public mutating func decode(_ bytes: UnsafeRawBufferPointer,
-                                naming: (EventHeader) -> String? = { _ in nil }) throws(EventDecodingError) -> ProbeEvent {
+                                naming: Naming = { _, _, _ in nil }) throws(EventDecodingError) -> ProbeEvent {
         guard bytes.count >= MemoryLayout<pt_header>.size else {
             throw .truncated(kind: 0, size: bytes.count)
         }
@@ -117,11 +131,26 @@ public struct EventDecoder: Sendable {
         return bytes.loadUnaligned(as: T.self)
     }
 
-    private mutating func header(_ h: pt_header, _ naming: (EventHeader) -> String?) -> EventHeader {
-        var header = EventHeader(pid: h.pid, tid: h.tid, comm: processName(h), netns: h.netns, cgroupID: h.cgroup_id,
-                                 connectionID: h.conn_id, timestamp: h.timestamp, tuple: Self.tuple(h.tuple))
-        header.container = naming(header)
-        return header
+    /// Makes `naming` ask again for every namespace and cgroup (names change: a namespace renamed, a container started).
+    public mutating func forgetContainerNames() {
+        for i in containerNames.indices { containerNames[i] = ContainerName() }
+    }
+
+    private mutating func header(_ h: pt_header, _ naming: Naming) -> EventHeader {
+        EventHeader(pid: h.pid, tid: h.tid, comm: processName(h), netns: h.netns, cgroupID: h.cgroup_id,
+                    connectionID: h.conn_id, timestamp: h.timestamp, tuple: Self.tuple(h.tuple),
+                    container: containerName(h, naming))
+    }
+
+    private mutating func containerName(_ h: pt_header, _ naming: Naming) -> String? {
+        guard h.cgroup_id != 0 else { return naming(h.pid, h.netns, h.cgroup_id) }
+        let slot = Int(truncatingIfNeeded: h.cgroup_id ^ UInt64(h.netns)) & (containerNames.count - 1)
+        if containerNames[slot].cgroupID == h.cgroup_id && containerNames[slot].netns == h.netns {
+            return containerNames[slot].name
+        }
+        let name = naming(h.pid, h.netns, h.cgroup_id)
+        containerNames[slot] = ContainerName(netns: h.netns, cgroupID: h.cgroup_id, name: name)
+        return name
     }
 
     /// The header's comm as a string, decoded again only when it changed for the pid.

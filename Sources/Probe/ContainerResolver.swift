@@ -11,14 +11,10 @@ public final class ContainerResolver {
     private var netnsNames: [UInt32: String] = [:]
     private var lastNetnsScan: UInt64 = 0
     private var containerIDs: [UInt64: String?] = [:]
-    /// Names already worked out, by namespace and cgroup: the per-event path.
-    /// Forgotten every second, so renamed namespaces and new containers show.
+    /// Names already worked out, by namespace and cgroup. Forgotten every
+    /// second (`forgetIfDue`), so renamed namespaces and new containers show.
     private var resolved: [ResolvedKey: String] = [:]
-    private var lookupsSinceCheck = 0
     private var resolvedSince: UInt64 = 0
-    /// The last names by key, direct-mapped, in front of `resolved`: a few
-    /// processes make most events, and a hash per event was most of this cost.
-    private var recent = [(key: ResolvedKey, name: String)?](repeating: nil, count: 16)
     public let hostNetns: UInt32
 
     private struct ResolvedKey: Hashable {
@@ -35,26 +31,25 @@ public final class ContainerResolver {
         scanNetns()
     }
 
-    /// The container name for a process (pid may be 0 when unknown).
+    /// The container name for a process (pid may be 0 when unknown). The
+    /// per-event path keeps the last names in front of this (`EventDecoder`).
     public func name(pid: UInt32, netns: UInt32, cgroupID: UInt64) -> String {
-        let key = ResolvedKey(netns: netns, cgroupID: cgroupID)
-        lookupsSinceCheck += 1
-        if lookupsSinceCheck >= 4096 {
-            lookupsSinceCheck = 0
-            let now = ContainerResolver.monotonicMilliseconds()
-            if now - resolvedSince >= 1000 {
-                resolved.removeAll(keepingCapacity: true)
-                for i in recent.indices { recent[i] = nil }
-                resolvedSince = now
-            }
-        }
         guard cgroupID != 0 else { return resolve(pid: pid, netns: netns, cgroupID: cgroupID) }
-        let slot = Int(truncatingIfNeeded: cgroupID ^ UInt64(netns)) & (recent.count - 1)
-        if let entry = recent[slot], entry.key == key { return entry.name }
-        let name = resolved[key] ?? resolve(pid: pid, netns: netns, cgroupID: cgroupID)
+        let key = ResolvedKey(netns: netns, cgroupID: cgroupID)
+        if let name = resolved[key] { return name }
+        let name = resolve(pid: pid, netns: netns, cgroupID: cgroupID)
         resolved[key] = name
-        recent[slot] = (key, name)
         return name
+    }
+
+    /// Forgets the names worked out when they are a second old; says whether
+    /// it did, so that names kept in front of this are forgotten too.
+    public func forgetIfDue() -> Bool {
+        let now = ContainerResolver.monotonicMilliseconds()
+        guard now - resolvedSince >= 1000 else { return false }
+        resolved.removeAll(keepingCapacity: true)
+        resolvedSince = now
+        return true
     }
 
     private func resolve(pid: UInt32, netns: UInt32, cgroupID: UInt64) -> String {

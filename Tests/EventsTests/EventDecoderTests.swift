@@ -90,6 +90,42 @@ struct EventDecoderTests {
         #expect(try decode(RawEvent.data(payload: []))?.header.comm == "nginx")
     }
 
+    @Test("a container is named once per namespace and cgroup until the names are forgotten; cgroup 0 every time")
+    func containerNames() throws {
+        var decoder = EventDecoder()
+        var asked: [(UInt32, UInt32, UInt64)] = []
+        var answer = "web"
+        func container(netns: UInt32, cgroup: UInt64, pid: UInt32 = 4242) throws -> String? {
+            var e = pt_data_event()
+            e.hdr = RawEvent.header(kind: PT_EVENT_DATA)
+            e.hdr.netns = netns
+            e.hdr.cgroup_id = cgroup
+            e.hdr.pid = pid
+            let event = try RawEvent.bytes(e).withUnsafeBytes { raw in
+                try decoder.decode(raw) { pid, netns, cgroupID in
+                    asked.append((pid, netns, cgroupID))
+                    return "\(answer)-\(netns)-\(cgroupID)"
+                }
+            }
+            return event.header.container
+        }
+        #expect(try container(netns: 1, cgroup: 10) == "web-1-10")
+        #expect(try container(netns: 2, cgroup: 10) == "web-2-10")
+        #expect(try container(netns: 1, cgroup: 10) == "web-1-10")
+        #expect(try container(netns: 2, cgroup: 10) == "web-2-10")
+        #expect(asked.count == 2)
+        // Same slot, other key: asked, and the old name is not handed out for it.
+        #expect(try container(netns: 1 ^ 16, cgroup: 10 ^ 16) == "web-17-26")
+        #expect(asked.count == 3)
+        #expect(try container(netns: 5, cgroup: 0, pid: 1) == "web-5-0")
+        #expect(try container(netns: 5, cgroup: 0, pid: 2) == "web-5-0")
+        #expect(asked.count == 5 && asked[4].0 == 2)
+        answer = "renamed"
+        #expect(try container(netns: 2, cgroup: 10) == "web-2-10")
+        decoder.forgetContainerNames()
+        #expect(try container(netns: 2, cgroup: 10) == "renamed-2-10")
+    }
+
     @Test("a payload shorter than the length moved is truncated, and says so")
     func truncated() throws {
         guard case .data(let d) = try decode(RawEvent.data(payload: [1, 2, 3], length: 100_000)) else {
