@@ -82,7 +82,10 @@ public struct RequestMetrics: Sendable {
     public var slowThreshold: UInt64
     /// Distinct target templates per server container before `{other}`.
     public var maxTargets: Int {
-        didSet { recent.removeAll() } // a record's hop may change with the bound
+        didSet { // a record's hop may change with the bound
+            recent.removeAll()
+            for i in lastKeys.indices { lastKeys[i] = nil }
+        }
     }
     private var targets: [String: Set<String>] = [:]
     private var hops: [Hop] = []
@@ -90,6 +93,9 @@ public struct RequestMetrics: Sendable {
     /// Hops of recently seen raw fields: bounded, since raw targets (ids, queries) are not.
     private var recent: [RecordKey: Int] = [:]
     private static let maxRecent = 4096
+    /// The last keys found, in front of `recent`, by a cheap fold of their
+    /// lengths: comparing a key costs far less than hashing its strings.
+    private var lastKeys = [(key: RecordKey, index: Int)?](repeating: nil, count: 8)
     /// Hops with something to take, in the order they changed.
     private var changed: [Int] = []
 
@@ -103,13 +109,19 @@ public struct RequestMetrics: Sendable {
         let key = RecordKey(client: record.client.container, server: record.server.container,
                             protocolName: record.protocolName, method: record.method, target: record.target,
                             statusClass: record.isComplete ? (record.status.map { $0 / 100 } ?? 0) : -1)
+        let slot = (key.statusClass &+ (key.target?.utf8.count ?? 0) &* 3 &+ (key.server?.utf8.count ?? 0) &* 5
+                    &+ (key.method?.utf8.count ?? 0)) & (lastKeys.count - 1)
         let index: Int
-        if let known = recent[key] {
+        if let last = lastKeys[slot], last.key == key {
+            index = last.index
+        } else if let known = recent[key] {
             index = known
+            lastKeys[slot] = (key, index)
         } else {
             index = hop(for: record)
             if recent.count >= Self.maxRecent { recent.removeAll(keepingCapacity: true) }
             recent[key] = index
+            lastKeys[slot] = (key, index)
         }
         if !hops[index].changed {
             hops[index].changed = true
