@@ -13,6 +13,8 @@
 #   sudo RATE=10000 bench/exporter-cost.sh      # paced at 10k requests/s (the target's rate), not flat out
 #   sudo OTLP=0 bench/exporter-cost.sh     # the same without the OTLP sink: what spans cost
 #   sudo BUFFER_MIB=32 bench/exporter-cost.sh   # another ring buffer size (--buffer-size) than export's default
+#   sudo RATE=300 WRAP="valgrind --tool=callgrind --callgrind-out-file=/tmp/export.cg" bench/exporter-cost.sh
+#       # export run under a profiler: instructions per request, the same on a busy machine
 #
 # RATE paces wrk with a Lua delay(): one schedule of send times, RATE per
 # second, shared by the connections (a connection whose slot has passed
@@ -88,11 +90,13 @@ echo "machine:  $(nproc) cores, $(uname -r)"
 base=$(measure)
 echo "without export: $base requests/s"
 
-"$pipetrace" export --listen "127.0.0.1:$metrics_port" --remote-write "http://127.0.0.1:$vm_port/api/v1/write" \
+${WRAP:-} "$pipetrace" export --listen "127.0.0.1:$metrics_port" --remote-write "http://127.0.0.1:$vm_port/api/v1/write" \
     $([ "${OTLP:-1}" = 0 ] || echo --otlp "http://127.0.0.1:$otlp_port") --interval 2 --slow-ms 5 --spool-dir "$work/spool" ${BUFFER_MIB:+--buffer-size "$BUFFER_MIB"} 2> "$work/export.err" &
 exporter=$!
 pids+=($exporter)
-for _ in $(seq 100); do grep -q exporting "$work/export.err" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q exporting "$work/export.err" 2>/dev/null && break; sleep 0.1; done
+# Under callgrind, count from here: loading the programs is not the per-request cost.
+case "${WRAP:-}" in *callgrind*) callgrind_control -z "$exporter" >/dev/null 2>&1 || true ;; esac
 ( while kill -0 "$exporter" 2>/dev/null; do curl -s -o /dev/null "http://127.0.0.1:$metrics_port/metrics" || true; sleep 1; done ) &
 pids+=($!); disown
 cpu_before=$(awk '{print $14 + $15}' "/proc/$exporter/stat")
