@@ -27,7 +27,7 @@ else
     trap nginx_namespace_cleanup EXIT INT TERM
     nginx_namespace_up ptcap 10.236.0
     capture=$work/large.pcap
-    tcpdump -q -i "$ns-h" -s 0 -w "$capture" tcp port 8080 2>/dev/null &
+    tcpdump -q -i "$ns-h" -s 0 -w "$capture" tcp port "$port" 2>/dev/null &
     dump=$!
     sleep 1
     wrk -t1 -c"$connections" -d"${seconds}s" "$url" > /dev/null

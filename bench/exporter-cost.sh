@@ -13,8 +13,10 @@
 #   sudo RATE=10000 bench/exporter-cost.sh      # paced at 10k requests/s (the target's rate), not flat out
 #   sudo OTLP=0 bench/exporter-cost.sh     # the same without the OTLP sink: what spans cost
 #   sudo BUFFER_MIB=32 bench/exporter-cost.sh   # another ring buffer size (--buffer-size) than export's default
-#   sudo RATE=300 WRAP="valgrind --tool=callgrind --callgrind-out-file=/tmp/export.cg" bench/exporter-cost.sh
-#       # export run under a profiler: instructions per request, the same on a busy machine
+#   sudo RATE=1000 WRAP="valgrind --tool=callgrind --callgrind-out-file=/tmp/export.cg" \
+#        NGINX_PORT=18080 EXPORT_FLAGS="--port 18080" bench/exporter-cost.sh
+#       # export under a profiler: instructions per request, the same on a busy machine
+#       # (traffic of other ports left out in the kernel)
 #
 # RATE paces wrk with a Lua delay(): one schedule of send times, RATE per
 # second, shared by the connections (a connection whose slot has passed
@@ -36,7 +38,7 @@ cleanup() {
     nginx_namespace_cleanup
 }
 trap cleanup EXIT INT TERM
-nginx_namespace_up ptexp 10.234.0
+nginx_namespace_up ptexp "${SUBNET:-10.234.0}"  # SUBNET: another /24 when two runs share the machine
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 vm_port=$(free_port); otlp_port=$(free_port); metrics_port=$(free_port)
@@ -91,7 +93,7 @@ base=$(measure)
 echo "without export: $base requests/s"
 
 ${WRAP:-} "$pipetrace" export --listen "127.0.0.1:$metrics_port" --remote-write "http://127.0.0.1:$vm_port/api/v1/write" \
-    $([ "${OTLP:-1}" = 0 ] || echo --otlp "http://127.0.0.1:$otlp_port") --interval 2 --slow-ms 5 --spool-dir "$work/spool" ${BUFFER_MIB:+--buffer-size "$BUFFER_MIB"} 2> "$work/export.err" &
+    $([ "${OTLP:-1}" = 0 ] || echo --otlp "http://127.0.0.1:$otlp_port") --interval 2 --slow-ms 5 --spool-dir "$work/spool" ${BUFFER_MIB:+--buffer-size "$BUFFER_MIB"} ${EXPORT_FLAGS:-} 2> "$work/export.err" &
 exporter=$!
 pids+=($exporter)
 for _ in $(seq 600); do grep -q exporting "$work/export.err" 2>/dev/null && break; sleep 0.1; done

@@ -1,6 +1,6 @@
 # Sourced by the benchmarks: nginx (1 worker) serving a metrics-sized page
 # in a network namespace of its own, reached from the host over a veth pair.
-# Sets $ns, $work, $url; `nginx_namespace_cleanup` removes everything
+# Sets $ns, $work, $url, $port (NGINX_PORT, default 8080); `nginx_namespace_cleanup` removes everything
 # (the caller's EXIT trap must call it).
 #
 #   nginx_namespace_up PREFIX SUBNET      e.g. nginx_namespace_up ptbench 10.233.0
@@ -13,6 +13,7 @@ nginx_namespace_cleanup() {
 
 nginx_namespace_up() {
     local subnet=$2
+    port=${NGINX_PORT:-8080}
     ns="$1$$"
     work=$(mktemp -d)
     chmod 755 "$work" # nginx workers run as nobody: let them read the page (mktemp -d is 0700)
@@ -32,11 +33,11 @@ http {
     access_log off;
     sendfile on;
     keepalive_requests 1000000;
-    server { listen $subnet.2:8080; root $work/www; location / { default_type text/plain; } }
+    server { listen $subnet.2:$port; root $work/www; location / { default_type text/plain; } }
 }
 CONF
     ip netns exec "$ns" nginx -c "$work/nginx.conf" -e "$work/error.log"
-    url="http://$subnet.2:8080/metrics"
+    url="http://$subnet.2:$port/metrics"
     for _ in $(seq 50); do curl -sf -o /dev/null "$url" && break; sleep 0.1; done
     curl -sf -o /dev/null "$url" || { echo "nginx does not serve $url" >&2; exit 1; }
 }
