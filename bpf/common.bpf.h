@@ -31,6 +31,11 @@ const volatile bool filter_by_pid = false;
 const volatile bool filter_by_netns = false;
 const volatile bool filter_by_cgroup = false;
 const volatile bool filter_by_port = false;
+/* Wake the reader only once this much is waiting: a wakeup per event costs
+ * more than the event. The reader also polls on a short timer, so this only
+ * matters when events come faster than the timer drains them; user space sets
+ * it to a quarter of the ring buffer. */
+const volatile __u64 wakeup_bytes = 256 << 10;
 
 /* What user space knows of a socket, keyed by its struct sock address. */
 struct pt_conn {
@@ -312,14 +317,12 @@ static __always_inline bool pt_owner_traced(const struct pt_header *h)
 	return pt_pid_traced(h->pid) && pt_sock_traced(h->netns, h->cgroup_id, &h->tuple);
 }
 
-/* Wake the reader only once this much is waiting: a wakeup per event costs
- * more than the event. The reader also polls on a short timer. */
-#define PT_WAKEUP_BYTES (256 << 10)
+/* Wake the reader only once `wakeup_bytes` wait (see the settings above). */
 
 /* Returns 0 once the event is on the ring buffer (callers may ignore it). */
 static __always_inline long pt_submit(void *event, __u64 size)
 {
-	__u64 flags = bpf_ringbuf_query(&pt_events, BPF_RB_AVAIL_DATA) >= PT_WAKEUP_BYTES ?
+	__u64 flags = bpf_ringbuf_query(&pt_events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ?
 		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	long err = bpf_ringbuf_output(&pt_events, event, size, flags);
 

@@ -119,7 +119,7 @@ struct ExportCommand: ParsableCommand {
         probeFilters.containers = config.containers
         probeFilters.ports = config.ports
         // 8 MiB, not 32: its pages count twice in RSS (libbpf maps them twice for wrap-around),
-        // and the loop reads it whenever 256 KiB wait, so 8 MiB holds a stall of ~70 ms at 40k requests/s.
+        // and the loop reads it every 50 ms or once 2 MiB wait, so 6 MiB more hold a stall of ~50 ms at 40k requests/s.
         let probe = try probeFilters.makeProbe(defaultBufferMiB: 8)
         let exposition = PrometheusExposition()
         let outputs = try ExportOutputs(config, exposition: exposition)
