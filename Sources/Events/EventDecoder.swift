@@ -28,7 +28,7 @@ public struct EventDecoder: Sendable {
         var name = ""
     }
 
-    /// By pid, direct-mapped: a few processes make most events.
+    /// By pid, in pairs of slots: a few processes make most events.
     private var names = [ProcessName](repeating: ProcessName(), count: 64)
 
     /// A container name as `naming` gave it for a namespace and cgroup.
@@ -38,7 +38,7 @@ public struct EventDecoder: Sendable {
         var name: String?
     }
 
-    /// By namespace and cgroup, direct-mapped (cgroup 0 is never kept: its name goes by pid).
+    /// By namespace and cgroup, in pairs of slots (cgroup 0 is never kept: its name goes by pid).
     private var containerNames = [ContainerName](repeating: ContainerName(), count: 16)
     private var payloadBuffer: [UInt8] = []
 
@@ -148,7 +148,11 @@ public struct EventDecoder: Sendable {
         if containerNames[slot].cgroupID == h.cgroup_id && containerNames[slot].netns == h.netns {
             return containerNames[slot].name
         }
+        if containerNames[slot ^ 1].cgroupID == h.cgroup_id && containerNames[slot ^ 1].netns == h.netns {
+            return containerNames[slot ^ 1].name
+        }
         let name = naming(h.pid, h.netns, h.cgroup_id)
+        containerNames[slot ^ 1] = containerNames[slot]
         containerNames[slot] = ContainerName(netns: h.netns, cgroupID: h.cgroup_id, name: name)
         return name
     }
@@ -160,10 +164,15 @@ public struct EventDecoder: Sendable {
             (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
         }
         let slot = Int(h.pid % UInt32(names.count))
-        if names[slot].pid == h.pid && names[slot].comm == comm && h.pid != 0 { return names[slot].name }
+        if h.pid != 0 {
+            if names[slot].pid == h.pid && names[slot].comm == comm { return names[slot].name }
+            if names[slot ^ 1].pid == h.pid && names[slot ^ 1].comm == comm { return names[slot ^ 1].name }
+        }
         let name = withUnsafeBytes(of: &h.comm) { raw in
             String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
+        // Two ways: two busy processes whose pids share a slot still both stay.
+        names[slot ^ 1] = names[slot]
         names[slot] = ProcessName(pid: h.pid, comm: comm, name: name)
         return name
     }

@@ -114,7 +114,9 @@ struct EventDecoderTests {
         #expect(try container(netns: 1, cgroup: 10) == "web-1-10")
         #expect(try container(netns: 2, cgroup: 10) == "web-2-10")
         #expect(asked.count == 2)
-        // Same slot, other key: asked, and the old name is not handed out for it.
+        // Same slot, other key: asked, and the old name is not handed out for it; both are kept.
+        #expect(try container(netns: 1 ^ 16, cgroup: 10 ^ 16) == "web-17-26")
+        #expect(try container(netns: 1, cgroup: 10) == "web-1-10")
         #expect(try container(netns: 1 ^ 16, cgroup: 10 ^ 16) == "web-17-26")
         #expect(asked.count == 3)
         #expect(try container(netns: 5, cgroup: 0, pid: 1) == "web-5-0")
