@@ -97,6 +97,14 @@ static __always_inline void pt_flow_key_of(const struct sock *sk, struct pt_flow
 static __always_inline void pt_sendfile_begin(struct sock *sk, __u64 pid_tgid)
 {
 	struct pt_flow_key key = {};
+
+	/* A socket the filters leave out never gets its bytes copied off the wire. */
+	if (filter_by_netns || filter_by_cgroup || filter_by_port) {
+		struct pt_tuple t = {};
+		pt_read_tuple(sk, &t);
+		if (!pt_sock_traced(pt_netns_of(sk), bpf_get_current_cgroup_id(), &t))
+			return;
+	}
 	struct pt_conn *c = pt_conn_of(sk, PT_ROLE_UNKNOWN);
 	struct pt_sendfile sf = {
 		.conn_id = c ? c->id : 0,
