@@ -163,7 +163,9 @@ public struct PacketAnnotator: Sendable {
     }
 
     /// Marks the segment the kernel sent again: its last copy sent before the report.
+    /// A failed attempt (the first copy still queued on this host, say) sent nothing to mark.
     public mutating func add(_ retransmit: RetransmitEvent) {
+        guard retransmit.error == 0 else { return }
         let h = retransmit.header
         var found: Int?
         for i in heldStart..<held.count {
