@@ -13,6 +13,14 @@ public final class OwnTraffic: Sendable {
     private struct State {
         var clients: Set<Endpoint> = []
         var order: [Endpoint] = []
+        /// One bit per port some client of ours has: most records are told apart by it, without hashing.
+        var ports = [UInt64](repeating: 0, count: 1024)
+
+        func hasPort(_ port: UInt16) -> Bool { ports[Int(port >> 6)] & (1 << UInt64(port & 63)) != 0 }
+
+        mutating func setPort(_ port: UInt16, _ on: Bool) {
+            if on { ports[Int(port >> 6)] |= 1 << UInt64(port & 63) } else { ports[Int(port >> 6)] &= ~(1 << UInt64(port & 63)) }
+        }
     }
 
     struct Endpoint: Hashable {
@@ -36,7 +44,12 @@ public final class OwnTraffic: Sendable {
             let e = Endpoint(ip: ip, port: port)
             guard s.clients.insert(e).inserted else { return }
             s.order.append(e)
-            if s.order.count > capacity { s.clients.remove(s.order.removeFirst()) }
+            s.setPort(port, true)
+            if s.order.count > capacity {
+                let old = s.order.removeFirst()
+                s.clients.remove(old)
+                s.setPort(old.port, s.order.contains { $0.port == old.port })
+            }
         }
     }
 
@@ -47,6 +60,6 @@ public final class OwnTraffic: Sendable {
             return true
         }
         guard let ip = record.client.ip, let port = record.client.port else { return false }
-        return state.withLock { $0.clients.contains(Endpoint(ip: ip, port: port)) }
+        return state.withLock { $0.hasPort(port) && $0.clients.contains(Endpoint(ip: ip, port: port)) }
     }
 }
