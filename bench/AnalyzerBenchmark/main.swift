@@ -1,7 +1,10 @@
 // The Analyzer's throughput and memory: a large stream of HTTP/1.1
-// keep-alive exchanges seen from both ends (like the demo's scrapes and
-// remote writes: client and server in different namespaces), replayed
-// through one Analyzer on one core.
+// keep-alive exchanges seen from both ends (client and server in different
+// namespaces), replayed through one Analyzer on one core. Each exchange is
+// the five events `bench/exporter-cost.sh` traces per request: the client
+// writes the request, the server reads it, writes the response head with
+// writev and sends the body with sendfile (as nginx does), and the client
+// reads head and body in one read.
 //
 //   swift run -c release AnalyzerBenchmark [million-events] [open-connections]
 //
@@ -16,9 +19,12 @@ let open = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 20
 let totalEvents = Int(millions * 1_000_000)
 let requestsPerConnection = 500
 
-let body = Array((0..<24).map { "pipetrace_bench_metric{le=\"\($0)\"} \($0 * 7)\n" }.joined().utf8)
-let request = Array("GET /metrics HTTP/1.1\r\nHost: 10.0.0.2:8080\r\nUser-Agent: vmagent\r\nAccept-Encoding: gzip\r\n\r\n".utf8)
-let response = Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
+let bodyBytes = Array((0..<24).map { "pipetrace_bench_metric{le=\"\($0)\"} \($0 * 7)\n" }.joined().utf8)
+let request = Array("GET /metrics HTTP/1.1\r\nHost: 10.0.0.2:8080\r\n\r\n".utf8) // wrk's
+let responseHead = Array(("HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sat, 21 Nov 2026 10:00:00 GMT\r\n"
+    + "Content-Type: text/plain\r\nContent-Length: \(bodyBytes.count)\r\nLast-Modified: Sat, 21 Nov 2026 09:00:00 GMT\r\n"
+    + "Connection: keep-alive\r\nETag: \"6720a3f0-350\"\r\nAccept-Ranges: bytes\r\n\r\n").utf8)
+let response = responseHead + bodyBytes
 
 struct Connection {
     var id: UInt64
@@ -35,10 +41,10 @@ func header(_ c: Connection, client: Bool, at t: UInt64) -> EventHeader {
                        container: client ? "collector" : "lb")
 }
 
-func data(_ c: Connection, client: Bool, _ direction: Direction, _ payload: [UInt8], at t: UInt64) -> ProbeEvent {
-    .data(DataEvent(header: header(c, client: client, at: t), enterTimestamp: t - 2_000, direction: direction,
-                    syscall: direction == .egress ? .writev : .read, fd: 7, role: client ? .client : .server,
-                    length: UInt64(payload.count), payload: payload))
+func data(_ c: Connection, client: Bool, _ syscall: Syscall, _ payload: [UInt8], at t: UInt64) -> ProbeEvent {
+    .data(DataEvent(header: header(c, client: client, at: t), enterTimestamp: t - 2_000,
+                    direction: syscall == .read ? .ingress : .egress, syscall: syscall, fd: 7,
+                    role: client ? .client : .server, length: UInt64(payload.count), payload: payload))
 }
 
 /// Calls `body` with every event of the run, in order.
@@ -51,11 +57,12 @@ func generate(_ body: (ProbeEvent) -> Void) {
         for i in connections.indices {
             let c = connections[i]
             t += 10_000
-            body(data(c, client: true, .egress, request, at: t))
-            body(data(c, client: false, .ingress, request, at: t + 30_000))
-            body(data(c, client: false, .egress, response, at: t + 200_000))
-            body(data(c, client: true, .ingress, response, at: t + 230_000))
-            produced += 4
+            body(data(c, client: true, .write, request, at: t))
+            body(data(c, client: false, .read, request, at: t + 30_000))
+            body(data(c, client: false, .writev, responseHead, at: t + 200_000))
+            body(data(c, client: false, .sendfile, bodyBytes, at: t + 210_000))
+            body(data(c, client: true, .read, response, at: t + 230_000))
+            produced += 5
             connections[i].served += 1
             if connections[i].served == requestsPerConnection {
                 body(.connectionClosed(ConnectionEvent(header: header(c, client: true, at: t + 300_000), fd: 7, role: .client)))
@@ -111,8 +118,11 @@ var records = 0
 var peakAtQuarter = 0.0
 var seen = 0
 start = now()
+var completed: [RequestRecord] = [] // emptied and reused, as the exporter does
 generate { event in
-    records += analyzer.process(event).count
+    analyzer.process(event, into: &completed)
+    records += completed.count
+    completed.removeAll(keepingCapacity: true)
     seen += 1
     if seen == count / 4 { peakAtQuarter = peakMiB() }
 }
