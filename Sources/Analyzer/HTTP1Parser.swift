@@ -43,7 +43,18 @@ public struct HTTP1Parser: ProtocolParser {
         var scan: UInt8 = 0
         var bytes: UInt64 = 0
         var exchange: UInt64 = 0
+        /// The last head parsed within one segment, and its bytes (empty if
+        /// none, or longer than `maxRepeatedHeadBytes`). A keep-alive
+        /// connection's next head is often the same bytes (a scraper's or
+        /// load generator's request; a server's response within the same
+        /// second of its Date): those are compared, not parsed again. The
+        /// same bytes parse the same, so the result cannot differ.
+        var lastHeadBytes: [UInt8] = []
+        var lastHead = HTTPHead()
     }
+
+    /// The longest head remembered per direction for `lastHeadBytes`: bounds its memory per connection.
+    static let maxRepeatedHeadBytes = 512
 
     struct PendingRequest {
         var exchange: UInt64
@@ -148,14 +159,28 @@ public struct HTTP1Parser: ProtocolParser {
                 if bytes[i] == HTTP1Parser.cr || bytes[i] == HTTP1Parser.lf { i += 1; continue }
                 try beginMessage(&s, isRequest: isRequest, &events)
             case .head:
-                if s.buffer.isEmpty && s.scan == 0, let (head, end) = HTTPHead.complete(in: bytes[i...]) {
+                if s.buffer.isEmpty && s.scan == 0 && bytes[i...].starts(withBytesOf: s.lastHeadBytes) {
+                    // The same head as the last one: its parse is reused.
+                    s.bytes += UInt64(s.lastHeadBytes.count)
+                    i += s.lastHeadBytes.count
+                    let head = s.lastHead
+                    if isRequest { try requestHeadDone(head, &s, &events) } else { try responseHeadDone(head, &s, &events) }
+                    continue
+                }
+                var head = HTTPHead(), defect: HTTPHead.Defect?
+                if s.buffer.isEmpty && s.scan == 0, let end = HTTPHead.complete(in: bytes[i...], into: &head, defect: &defect) {
                     // The whole head is in this segment (the usual case): parsed where it lies, in one pass.
                     guard end - i <= HTTP1Parser.maxHeadBytes else {
                         throw .malformed("head longer than \(HTTP1Parser.maxHeadBytes) bytes")
                     }
                     s.bytes += UInt64(end - i)
+                    if let defect { throw defect.error }
+                    s.lastHeadBytes.removeAll(keepingCapacity: true)
+                    if end - i <= HTTP1Parser.maxRepeatedHeadBytes {
+                        s.lastHeadBytes.append(contentsOf: bytes[i..<end])
+                        s.lastHead = head
+                    }
                     i = end
-                    let head = try head.get()
                     if isRequest { try requestHeadDone(head, &s, &events) } else { try responseHeadDone(head, &s, &events) }
                     continue
                 }
@@ -312,8 +337,8 @@ public struct HTTP1Parser: ProtocolParser {
         events.append(.requestHead(exchange: s.exchange, method: head.method, target: head.target,
                                    protocolName: head.isHTTP10 ? "http/1.0" : "http/1.1"))
         if let index = awaiting.firstIndex(where: { $0.exchange == s.exchange }) {
-            awaiting[index].isHead = head.method == "HEAD"
-            awaiting[index].isConnect = head.method == "CONNECT"
+            awaiting[index].isHead = head.isHEAD
+            awaiting[index].isConnect = head.isCONNECT
             awaiting[index].expectsContinue = head.expectsContinue
         }
         if head.transferCodings > 0 {
