@@ -43,18 +43,34 @@ public struct HTTP1Parser: ProtocolParser {
         var scan: UInt8 = 0
         var bytes: UInt64 = 0
         var exchange: UInt64 = 0
-        /// The last head parsed within one segment, and its bytes (empty if
-        /// none, or longer than `maxRepeatedHeadBytes`). A keep-alive
-        /// connection's next head is often the same bytes (a scraper's or
-        /// load generator's request; a server's response within the same
-        /// second of its Date): those are compared, not parsed again. The
-        /// same bytes parse the same, so the result cannot differ.
-        var lastHeadBytes: [UInt8] = []
-        var lastHead = HTTPHead()
     }
 
-    /// The longest head remembered per direction for `lastHeadBytes`: bounds its memory per connection.
-    static let maxRepeatedHeadBytes = 512
+    /// The last head one direction sent within one segment, and its bytes
+    /// (none if longer than `maxBytes`). A keep-alive connection's next head
+    /// is often the same bytes (a scraper's or load generator's request; a
+    /// server's response within the same second of its Date): those are
+    /// compared, not parsed again. The same bytes parse the same, so the
+    /// result cannot differ. Kept apart from `MessageState`, which is moved
+    /// in and out per segment.
+    struct LastHead {
+        /// Bounds the memory it holds per connection.
+        static let maxBytes = 512
+        var bytes: [UInt8] = []
+        var head = HTTPHead()
+
+        /// How many of `segment`'s first bytes are the last head, or nil if they are not.
+        func length(in segment: ArraySlice<UInt8>) -> Int? {
+            segment.starts(withBytesOf: bytes) ? bytes.count : nil
+        }
+
+        mutating func remember(_ head: HTTPHead, _ headBytes: ArraySlice<UInt8>) {
+            bytes.removeAll(keepingCapacity: true)
+            guard headBytes.count <= LastHead.maxBytes else { return }
+            // Through a buffer pointer: appending the slice itself took the generic, byte-by-byte path.
+            headBytes.withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
+            self.head = head
+        }
+    }
 
     struct PendingRequest {
         var exchange: UInt64
@@ -65,6 +81,8 @@ public struct HTTP1Parser: ProtocolParser {
 
     private var request = MessageState()
     private var response = MessageState()
+    private var lastRequestHead = LastHead()
+    private var lastResponseHead = LastHead()
     /// Requests whose response has not ended, oldest first.
     private var awaiting: [PendingRequest] = []
     private var nextExchange: UInt64 = 0
@@ -159,12 +177,17 @@ public struct HTTP1Parser: ProtocolParser {
                 if bytes[i] == HTTP1Parser.cr || bytes[i] == HTTP1Parser.lf { i += 1; continue }
                 try beginMessage(&s, isRequest: isRequest, &events)
             case .head:
-                if s.buffer.isEmpty && s.scan == 0 && bytes[i...].starts(withBytesOf: s.lastHeadBytes) {
+                if s.buffer.isEmpty && s.scan == 0,
+                   let length = isRequest ? lastRequestHead.length(in: bytes[i...])
+                                          : lastResponseHead.length(in: bytes[i...]) {
                     // The same head as the last one: its parse is reused.
-                    s.bytes += UInt64(s.lastHeadBytes.count)
-                    i += s.lastHeadBytes.count
-                    let head = s.lastHead
-                    if isRequest { try requestHeadDone(head, &s, &events) } else { try responseHeadDone(head, &s, &events) }
+                    s.bytes += UInt64(length)
+                    i += length
+                    if isRequest {
+                        try requestHeadDone(lastRequestHead.head, &s, &events)
+                    } else {
+                        try responseHeadDone(lastResponseHead.head, &s, &events)
+                    }
                     continue
                 }
                 var head = HTTPHead(), defect: HTTPHead.Defect?
@@ -175,10 +198,10 @@ public struct HTTP1Parser: ProtocolParser {
                     }
                     s.bytes += UInt64(end - i)
                     if let defect { throw defect.error }
-                    s.lastHeadBytes.removeAll(keepingCapacity: true)
-                    if end - i <= HTTP1Parser.maxRepeatedHeadBytes {
-                        s.lastHeadBytes.append(contentsOf: bytes[i..<end])
-                        s.lastHead = head
+                    if isRequest {
+                        lastRequestHead.remember(head, bytes[i..<end])
+                    } else {
+                        lastResponseHead.remember(head, bytes[i..<end])
                     }
                     i = end
                     if isRequest { try requestHeadDone(head, &s, &events) } else { try responseHeadDone(head, &s, &events) }
