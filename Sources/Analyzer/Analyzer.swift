@@ -169,7 +169,7 @@ public struct Analyzer: Sendable {
                 close(connection.key, into: &out)
             }
         }
-        serving = serving.filter { !$0.value.isEmpty }
+        if serving.values.contains(where: \.isEmpty) { serving = serving.filter { !$0.value.isEmpty } }
         if now > configuration.mergeWindow {
             merger.expire(heldBefore: now - configuration.mergeWindow, counters: &counters, into: &out)
         }
@@ -503,10 +503,10 @@ public struct Analyzer: Sendable {
 }
 
 extension RequestRecord {
-    /// One end's record of an exchange that ends here: its strings are moved
-    /// into the record, not copied, and the record is built where it is
-    /// returned (made with the memberwise `init` and peers passed in, it was
-    /// copied whole once more, and each optional string through the runtime).
+    /// One end's record of an exchange that ends here. The exchange's strings
+    /// are moved into the record, not copied: built with the memberwise
+    /// `init`, each optional string was copied through the runtime's generic
+    /// witnesses.
     fileprivate init(viewOf exchange: consuming Exchange, on connection: borrowing ConnectionState, start: Int64,
                      duration: UInt64, complete: Bool) {
         let isServer = connection.role == .server
