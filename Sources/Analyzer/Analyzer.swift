@@ -56,19 +56,19 @@ public struct Analyzer: Sendable {
         // a data event's header out, and the header is most of its size.
         switch event {
         case .data(let data):
-            advance(to: data.header)
+            advance(to: data.header.timestamp)
             handle(data, into: &out)
         case .connectionOpened(let open):
-            advance(to: open.header)
+            advance(to: open.header.timestamp)
             let (slot, entry) = takeOrCreate(open.header)
             if open.role != .unknown { entry.state.role = open.role }
             entry.state.lastSeen = now
             connections.put(entry, in: slot)
         case .connectionClosed(let closed):
-            advance(to: closed.header)
+            advance(to: closed.header.timestamp)
             if let key = findKey(closed.header) { close(key, into: &out) }
         case .stateChanged(let change):
-            advance(to: change.header)
+            advance(to: change.header.timestamp)
             if let key = findKey(change.header) {
                 if change.newState == .close {
                     close(key, into: &out)
@@ -80,19 +80,19 @@ public struct Analyzer: Sendable {
                 }
             }
         case .retransmit(let retransmit):
-            advance(to: retransmit.header)
+            advance(to: retransmit.header.timestamp)
             attribute(retransmit)
         case .reset(let reset):
-            advance(to: reset.header)
+            advance(to: reset.header.timestamp)
             counters.resets += 1
         case .packet(let packet):
-            advance(to: packet.header) // packets are for capture files; the analyzer reads the data events
+            advance(to: packet.header.timestamp) // packets are for capture files; the analyzer reads the data events
         }
         sweepIfDue(into: &out)
     }
 
-    private mutating func advance(to header: EventHeader) {
-        now = max(now, header.timestamp)
+    private mutating func advance(to timestamp: UInt64) {
+        now = max(now, timestamp)
     }
 
     /// Ends the run: every open connection is closed and every held view emitted.
@@ -169,6 +169,7 @@ public struct Analyzer: Sendable {
                 close(connection.key, into: &out)
             }
         }
+        if serving.values.contains(where: \.isEmpty) { serving = serving.filter { !$0.value.isEmpty } }
         if now > configuration.mergeWindow {
             merger.expire(heldBefore: now - configuration.mergeWindow, counters: &counters, into: &out)
         }
@@ -177,6 +178,13 @@ public struct Analyzer: Sendable {
     // MARK: Data
 
     private mutating func handle(_ data: DataEvent, into out: inout [RequestRecord]) {
+        // The usual case, a connection the probe named, found without copying the header.
+        let id = data.header.connectionID
+        if id != 0, let slot = connections.slot(id: id), let entry = connections.take(slot) {
+            handle(data, &entry.state, into: &out)
+            connections.put(entry, in: slot)
+            return
+        }
         let (slot, entry) = takeOrCreate(data.header)
         handle(data, &entry.state, into: &out)
         connections.put(entry, in: slot)
@@ -295,7 +303,9 @@ public struct Analyzer: Sendable {
     private mutating func takeParserEvents() -> [ParserEvent] {
         var events: [ParserEvent] = []
         swap(&events, &parserEvents)
-        events.removeAll(keepingCapacity: true)
+        // Removed one by one: `removeAll(keepingCapacity:)` destroyed the few
+        // events through the runtime's generic array destroy, several times slower.
+        while !events.isEmpty { events.removeLast() }
         return events
     }
 
@@ -330,8 +340,9 @@ public struct Analyzer: Sendable {
         func at(_ anchor: SegmentAnchor, _ sender: Sender) -> SegmentTiming {
             anchor == .currentSegment && sender == current ? timing : connection.lastTiming(sender) ?? timing
         }
-        for event in events {
-            switch event {
+        // By index: `for event in events` copied each event (and its strings) out.
+        for index in events.indices {
+            switch events[index] {
             case .requestBegan(let parserID):
                 begin(parserID, timing.first, &connection, into: &out)
             case .requestHead(let parserID, let method, let target, let protocolName):
@@ -389,7 +400,7 @@ public struct Analyzer: Sendable {
         default:
             break
         }
-        connection.exchanges.append(exchange)
+        connection.exchanges.append(consume exchange)
         if connection.exchanges.count > configuration.maxExchangesPerConnection {
             counters.exchangesOverflowed += 1
             emit(connection.exchanges.remove(at: 0), &connection, complete: false, into: &out)
@@ -430,12 +441,14 @@ public struct Analyzer: Sendable {
     }
 
     /// Turns a finished (or abandoned) exchange into this end's view and hands it to the merger.
-    private mutating func emit(_ exchange: Exchange, _ connection: inout ConnectionState, complete: Bool,
+    private mutating func emit(_ exchange: consuming Exchange, _ connection: inout ConnectionState, complete: Bool,
                                into out: inout [RequestRecord]) {
-        if connection.role == .server, let i = serving.index(forKey: exchange.pid) {
-            // In place: a copy of the list taken out would be copied again to change it.
-            serving.values[i].removeAll { $0.id == exchange.id }
-            if serving.values[i].isEmpty { serving.remove(at: i) }
+        if connection.role == .server, let i = serving.index(forKey: exchange.pid),
+           let j = serving.values[i].firstIndex(where: { $0.id == exchange.id }) {
+            // In place: a copy of the list taken out would be copied again to change it. An
+            // emptied list stays for the process's next request (no array freed and made per
+            // request); the sweep drops it.
+            serving.values[i].remove(at: j)
         }
         if let parent = exchange.parent, let start = exchange.requestStart, let slot = connections.slot(parent.connection) {
             connections.update(slot) { upstream in
@@ -445,7 +458,7 @@ public struct Analyzer: Sendable {
             }
         }
         guard let start = exchange.requestStart ?? exchange.responseStart else { return }
-        let record = view(exchange, connection, start: start, complete: complete)
+        let record = view(exchange, connection, start: start, complete: complete) // the exchange's last use
         counters.records += 1
         if !complete { counters.incompleteRecords += 1 }
         guard let pair = connection.pair else {
@@ -457,35 +470,12 @@ public struct Analyzer: Sendable {
     }
 
     /// This end's record of `exchange`, which began at `start`.
-    private func view(_ exchange: Exchange, _ connection: ConnectionState, start: UInt64, complete: Bool) -> RequestRecord {
+    private func view(_ exchange: consuming Exchange, _ connection: borrowing ConnectionState, start: UInt64,
+                      complete: Bool) -> RequestRecord {
         let end = complete ? exchange.responseEnd ?? exchange.lastByte : exchange.lastByte
         let origin = configuration.durationOrigin == .requestEnd ? max(start, exchange.requestEnd ?? start) : start
-        let duration = end > origin ? end - origin : 0
-        let isServer = connection.role == .server
-        // This end is the client unless it is the server. Swapped, not chosen
-        // with `?:`, which copied the chosen peer and dropped the other.
-        var client = RequestRecord.Peer(ip: connection.localIP, port: connection.tuple.local.port, pid: exchange.pid,
-                                        comm: exchange.comm, container: connection.container)
-        var server = RequestRecord.Peer(ip: connection.remoteIP, port: connection.tuple.remote.port)
-        if isServer { swap(&client, &server) }
-        return RequestRecord(
-            id: exchange.id,
-            start: configuration.wallClock.unixNanoseconds(start),
-            duration: duration,
-            protocolName: exchange.protocolName ?? connection.protocolName,
-            method: exchange.method,
-            target: exchange.target,
-            status: exchange.status,
-            requestBytes: exchange.requestBytes,
-            responseBytes: exchange.responseBytes,
-            client: consume client,
-            server: consume server,
-            side: isServer ? .server : .client,
-            serverTime: isServer ? duration : nil,
-            retransmits: exchange.retransmits,
-            parent: exchange.parent?.id,
-            childWait: exchange.children.total,
-            isComplete: complete)
+        return RequestRecord(viewOf: exchange, on: connection, start: configuration.wallClock.unixNanoseconds(start),
+                             duration: end > origin ? end - origin : 0, complete: complete)
     }
 
     // MARK: Retransmits
@@ -509,6 +499,46 @@ public struct Analyzer: Sendable {
             entry.state.exchanges[i].retransmits &+= retransmit.segments
         }
         connections.put(entry, in: slot)
+    }
+}
+
+extension RequestRecord {
+    /// One end's record of an exchange that ends here. The exchange's strings
+    /// are moved into the record, not copied: built with the memberwise
+    /// `init`, each optional string was copied through the runtime's generic
+    /// witnesses.
+    fileprivate init(viewOf exchange: consuming Exchange, on connection: borrowing ConnectionState, start: Int64,
+                     duration: UInt64, complete: Bool) {
+        let isServer = connection.role == .server
+        id = exchange.id
+        self.start = start
+        self.duration = duration
+        if let name = exchange.protocolName.take() { protocolName = name } else { protocolName = connection.protocolName }
+        method = exchange.method.take()
+        target = exchange.target.take()
+        status = exchange.status
+        requestBytes = exchange.requestBytes
+        responseBytes = exchange.responseBytes
+        var comm = ""
+        swap(&comm, &exchange.comm)
+        // This end is the client unless it is the server.
+        if isServer {
+            client = Peer(ip: connection.remoteIP, port: connection.tuple.remote.port)
+            server = Peer(ip: connection.localIP, port: connection.tuple.local.port, pid: exchange.pid, comm: comm,
+                          container: connection.container)
+        } else {
+            client = Peer(ip: connection.localIP, port: connection.tuple.local.port, pid: exchange.pid, comm: comm,
+                          container: connection.container)
+            server = Peer(ip: connection.remoteIP, port: connection.tuple.remote.port)
+        }
+        side = isServer ? .server : .client
+        network = nil
+        serverTime = isServer ? duration : nil
+        serverStart = nil
+        retransmits = exchange.retransmits
+        parent = exchange.parent?.id
+        childWait = exchange.children.total
+        isComplete = complete
     }
 }
 

@@ -55,10 +55,17 @@ struct BothEndsMerger: Sendable {
         let isClient = view.side == .client
         while !(isClient ? queues.server.isEmpty : queues.client.isEmpty) {
             // remove(at:) moves the view out; removeFirst() would copy it and destroy the original.
-            let other = isClient ? queues.server.remove(at: 0) : queues.client.remove(at: 0)
+            var other = isClient ? queues.server.remove(at: 0) : queues.client.remove(at: 0)
             if BothEndsMerger.sameExchange(view, other.record) {
-                out.append(isClient ? BothEndsMerger.merge(client: view, server: other.record, counters: &counters)
-                                    : BothEndsMerger.merge(client: other.record, server: view, counters: &counters))
+                // Merged where the client's view lies, then moved out: no record copied.
+                var view = view
+                if isClient {
+                    BothEndsMerger.merge(into: &view, server: &other.record, counters: &counters)
+                    out.append(consume view)
+                } else {
+                    BothEndsMerger.merge(into: &other.record, server: &view, counters: &counters)
+                    out.append(other.record)
+                }
                 counters.mergedRecords += 1
                 return
             }
@@ -122,19 +129,24 @@ struct BothEndsMerger: Sendable {
         return agree(a.method, b.method) && agree(a.target, b.target)
     }
 
-    /// One record from both views: the client's timing and identity, the
-    /// server's identity and time, and the network time in between.
-    static func merge(client: consuming RequestRecord, server: RequestRecord, counters: inout AnalyzerCounters) -> RequestRecord {
-        var merged = consume client
+    /// Makes the client's view `merged` the record of both views: the
+    /// client's timing and identity, the server's identity and time, and the
+    /// network time in between.
+    ///
+    /// Changed in place, with the server's peer swapped in from `server`
+    /// (left with the client's old one): a field the client's view has is
+    /// not assigned again (each string assigned is a copy and a release).
+    static func merge(into merged: inout RequestRecord, server: inout RequestRecord,
+                      counters: inout AnalyzerCounters) {
         // Children found their parent through the server's view: keep its id.
         merged.id = server.id
         merged.side = .both
-        merged.server = server.server
-        merged.client.ip = merged.client.ip ?? server.client.ip
-        merged.client.port = merged.client.port ?? server.client.port
-        merged.method = merged.method ?? server.method
-        merged.target = merged.target ?? server.target
-        merged.status = merged.status ?? server.status
+        swap(&merged.server, &server.server)
+        if merged.client.ip == nil { merged.client.ip = server.client.ip }
+        if merged.client.port == nil { merged.client.port = server.client.port }
+        if merged.method == nil { merged.method = server.method }
+        if merged.target == nil { merged.target = server.target }
+        if merged.status == nil { merged.status = server.status }
         if merged.requestBytes == 0 { merged.requestBytes = server.requestBytes }
         if merged.responseBytes == 0 { merged.responseBytes = server.responseBytes }
         merged.serverTime = server.duration
@@ -148,6 +160,5 @@ struct BothEndsMerger: Sendable {
         merged.retransmits = merged.retransmits &+ server.retransmits
         merged.childWait = server.childWait
         merged.isComplete = merged.isComplete && server.isComplete
-        return merged
     }
 }

@@ -14,7 +14,10 @@ struct ConnectionTable: Sendable {
     /// copy of the table still holds before it is changed, so entries are
     /// only changed while one table owns them.
     final class Entry: @unchecked Sendable {
-        var state: ConnectionState
+        /// Unchecked: the table hands an entry to one caller at a time (`take`,
+        /// then `put`), so accesses cannot overlap; the runtime check cost
+        /// a tenth of a microsecond per event.
+        @exclusivity(unchecked) var state: ConnectionState
 
         init(_ state: ConnectionState) {
             self.state = state

@@ -45,6 +45,33 @@ public struct HTTP1Parser: ProtocolParser {
         var exchange: UInt64 = 0
     }
 
+    /// The last head one direction sent within one segment, and its bytes
+    /// (none if longer than `maxBytes`). A keep-alive connection's next head
+    /// is often the same bytes (a scraper's or load generator's request; a
+    /// server's response within the same second of its Date): those are
+    /// compared, not parsed again. The same bytes parse the same, so the
+    /// result cannot differ. Kept apart from `MessageState`, which is moved
+    /// in and out per segment.
+    struct LastHead {
+        /// Bounds the memory it holds per connection.
+        static let maxBytes = 512
+        var bytes: [UInt8] = []
+        var head = HTTPHead()
+
+        /// How many of `segment`'s first bytes are the last head, or nil if they are not.
+        func length(in segment: ArraySlice<UInt8>) -> Int? {
+            segment.starts(withBytesOf: bytes) ? bytes.count : nil
+        }
+
+        mutating func remember(_ head: HTTPHead, _ headBytes: ArraySlice<UInt8>) {
+            bytes.removeAll(keepingCapacity: true)
+            guard headBytes.count <= LastHead.maxBytes else { return }
+            // Through a buffer pointer: appending the slice itself took the generic, byte-by-byte path.
+            headBytes.withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
+            self.head = head
+        }
+    }
+
     struct PendingRequest {
         var exchange: UInt64
         var isHead = false
@@ -54,6 +81,8 @@ public struct HTTP1Parser: ProtocolParser {
 
     private var request = MessageState()
     private var response = MessageState()
+    private var lastRequestHead = LastHead()
+    private var lastResponseHead = LastHead()
     /// Requests whose response has not ended, oldest first.
     private var awaiting: [PendingRequest] = []
     private var nextExchange: UInt64 = 0
@@ -148,14 +177,33 @@ public struct HTTP1Parser: ProtocolParser {
                 if bytes[i] == HTTP1Parser.cr || bytes[i] == HTTP1Parser.lf { i += 1; continue }
                 try beginMessage(&s, isRequest: isRequest, &events)
             case .head:
-                if s.buffer.isEmpty && s.scan == 0, let (head, end) = HTTPHead.complete(in: bytes[i...]) {
+                if s.buffer.isEmpty && s.scan == 0,
+                   let length = isRequest ? lastRequestHead.length(in: bytes[i...])
+                                          : lastResponseHead.length(in: bytes[i...]) {
+                    // The same head as the last one: its parse is reused.
+                    s.bytes += UInt64(length)
+                    i += length
+                    if isRequest {
+                        try requestHeadDone(lastRequestHead.head, &s, &events)
+                    } else {
+                        try responseHeadDone(lastResponseHead.head, &s, &events)
+                    }
+                    continue
+                }
+                var head = HTTPHead(), defect: HTTPHead.Defect?
+                if s.buffer.isEmpty && s.scan == 0, let end = HTTPHead.complete(in: bytes[i...], into: &head, defect: &defect) {
                     // The whole head is in this segment (the usual case): parsed where it lies, in one pass.
                     guard end - i <= HTTP1Parser.maxHeadBytes else {
                         throw .malformed("head longer than \(HTTP1Parser.maxHeadBytes) bytes")
                     }
                     s.bytes += UInt64(end - i)
+                    if let defect { throw defect.error }
+                    if isRequest {
+                        lastRequestHead.remember(head, bytes[i..<end])
+                    } else {
+                        lastResponseHead.remember(head, bytes[i..<end])
+                    }
                     i = end
-                    let head = try head.get()
                     if isRequest { try requestHeadDone(head, &s, &events) } else { try responseHeadDone(head, &s, &events) }
                     continue
                 }
@@ -312,8 +360,8 @@ public struct HTTP1Parser: ProtocolParser {
         events.append(.requestHead(exchange: s.exchange, method: head.method, target: head.target,
                                    protocolName: head.isHTTP10 ? "http/1.0" : "http/1.1"))
         if let index = awaiting.firstIndex(where: { $0.exchange == s.exchange }) {
-            awaiting[index].isHead = head.method == "HEAD"
-            awaiting[index].isConnect = head.method == "CONNECT"
+            awaiting[index].isHead = head.isHEAD
+            awaiting[index].isConnect = head.isCONNECT
             awaiting[index].expectsContinue = head.expectsContinue
         }
         if head.transferCodings > 0 {

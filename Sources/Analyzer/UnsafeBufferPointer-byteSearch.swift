@@ -20,3 +20,17 @@ extension Slice where Base == UnsafeBufferPointer<UInt8> {
         return memcmp(start + startIndex, literal.utf8Start, n) == 0
     }
 }
+
+extension ArraySlice where Element == UInt8 {
+    /// Whether the bytes begin with all of `prefix` (false for an empty
+    /// `prefix`), compared with memcmp: a repeated HTTP head is recognized
+    /// by its bytes instead of being parsed again.
+    func starts(withBytesOf prefix: [UInt8]) -> Bool {
+        guard !prefix.isEmpty, count >= prefix.count else { return false }
+        return withUnsafeBufferPointer { bytes in
+            prefix.withUnsafeBufferPointer { prefix in
+                memcmp(bytes.baseAddress!, prefix.baseAddress!, prefix.count) == 0
+            }
+        }
+    }
+}

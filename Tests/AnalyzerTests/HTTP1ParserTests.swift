@@ -238,6 +238,32 @@ struct HTTP1ParserTests {
         #expect(whole.events == split.events)
     }
 
+    @Test("heads repeated on a keep-alive connection read as when each arrives a byte at a time")
+    func repeatedHeads() {
+        // The same request and response heads again, then heads that begin with
+        // the same bytes but go on differently, then a HEAD answered by the same head.
+        let get = "GET /a HTTP/1.1\r\nHost: a\r\n\r\n"
+        let withBody = "GET /a HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok"
+        let head = "HEAD /a HTTP/1.1\r\nHost: a\r\n\r\n"
+        let ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
+        let longer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX: 1\r\n\r\nhi"
+        let messages = [client(get), server(ok + "ok"), client(get), server(ok + "ok"), client(withBody),
+                        server(longer), client(head), server(ok), client(get), server(ok + "ok")]
+        let whole = parse(messages)
+        let split = parse(messages.flatMap { sender, segment in
+            segment.bytes.map { (sender, StreamSegment(bytes: [$0][...])) }
+        })
+        #expect(whole.error == nil)
+        #expect(whole.events == split.events)
+        #expect(whole.events.filter { if case .responseEnded = $0 { true } else { false } } == [
+            .responseEnded(exchange: 0, bytes: 40, at: .currentSegment),
+            .responseEnded(exchange: 1, bytes: 40, at: .currentSegment),
+            .responseEnded(exchange: 2, bytes: 46, at: .currentSegment),
+            .responseEnded(exchange: 3, bytes: 38, at: .currentSegment), // the response to HEAD has no body
+            .responseEnded(exchange: 4, bytes: 40, at: .currentSegment),
+        ])
+    }
+
     @Test("a head not yet ended is not judged: a bad line is an error only once the head is complete")
     func headJudgedWhenComplete() {
         let partial = parse([client("GET / HTTP/1.1\r\nno colon")])

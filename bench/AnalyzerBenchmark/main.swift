@@ -1,9 +1,18 @@
 // The Analyzer's throughput and memory: a large stream of HTTP/1.1
-// keep-alive exchanges seen from both ends (like the demo's scrapes and
-// remote writes: client and server in different namespaces), replayed
-// through one Analyzer on one core.
+// keep-alive exchanges seen from both ends (client and server in different
+// namespaces), replayed through one Analyzer on one core. Each exchange is
+// the five events `bench/exporter-cost.sh` traces per request: the client
+// writes the request, the server reads it, writes the response head with
+// writev and sends the body with sendfile (as nginx does), and the client
+// reads head and body in one read.
 //
-//   swift run -c release AnalyzerBenchmark [million-events] [open-connections]
+//   swift run -c release AnalyzerBenchmark [million-events] [open-connections] [repeated|distinct]
+//
+// `repeated` (the default) is what the exporter sees: each request the same
+// bytes (wrk's, a scraper's), each response head the same but for its Date,
+// which changes once a second of the stream's time. `distinct` makes every
+// head differ (the request's target, the response's Date), so that no head
+// is a repeat of the last one on its connection: the parser's worst case.
 //
 // Connections are closed and replaced as the run goes on, so memory must
 // stay bounded by the open connections, not grow with the run's length.
@@ -13,12 +22,26 @@ import Glibc
 
 let millions = CommandLine.arguments.count > 1 ? Double(CommandLine.arguments[1]) ?? 4 : 4
 let open = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 200 : 200
+let distinct = CommandLine.arguments.count > 3 && CommandLine.arguments[3] == "distinct"
 let totalEvents = Int(millions * 1_000_000)
 let requestsPerConnection = 500
 
-let body = Array((0..<24).map { "pipetrace_bench_metric{le=\"\($0)\"} \($0 * 7)\n" }.joined().utf8)
-let request = Array("GET /metrics HTTP/1.1\r\nHost: 10.0.0.2:8080\r\nUser-Agent: vmagent\r\nAccept-Encoding: gzip\r\n\r\n".utf8)
-let response = Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body
+let bodyBytes = Array((0..<24).map { "pipetrace_bench_metric{le=\"\($0)\"} \($0 * 7)\n" }.joined().utf8)
+let repeatedRequest = request(target: "/metrics")
+
+/// wrk's request.
+func request(target: String) -> [UInt8] {
+    Array("GET \(target) HTTP/1.1\r\nHost: 10.0.0.2:8080\r\n\r\n".utf8)
+}
+
+/// nginx's response head, sent at `second` (seconds since 10:00:00).
+func responseHead(second: Int) -> [UInt8] {
+    func twoDigits(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+    let date = "Sat, 21 Nov 2026 \(twoDigits(10 + second / 3600 % 14)):\(twoDigits(second / 60 % 60)):\(twoDigits(second % 60)) GMT"
+    return Array(("HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: \(date)\r\n"
+        + "Content-Type: text/plain\r\nContent-Length: \(bodyBytes.count)\r\nLast-Modified: Sat, 21 Nov 2026 09:00:00 GMT\r\n"
+        + "Connection: keep-alive\r\nETag: \"6720a3f0-350\"\r\nAccept-Ranges: bytes\r\n\r\n").utf8)
+}
 
 struct Connection {
     var id: UInt64
@@ -35,10 +58,10 @@ func header(_ c: Connection, client: Bool, at t: UInt64) -> EventHeader {
                        container: client ? "collector" : "lb")
 }
 
-func data(_ c: Connection, client: Bool, _ direction: Direction, _ payload: [UInt8], at t: UInt64) -> ProbeEvent {
-    .data(DataEvent(header: header(c, client: client, at: t), enterTimestamp: t - 2_000, direction: direction,
-                    syscall: direction == .egress ? .writev : .read, fd: 7, role: client ? .client : .server,
-                    length: UInt64(payload.count), payload: payload))
+func data(_ c: Connection, client: Bool, _ syscall: Syscall, _ payload: [UInt8], at t: UInt64) -> ProbeEvent {
+    .data(DataEvent(header: header(c, client: client, at: t), enterTimestamp: t - 2_000,
+                    direction: syscall == .read ? .ingress : .egress, syscall: syscall, fd: 7,
+                    role: client ? .client : .server, length: UInt64(payload.count), payload: payload))
 }
 
 /// Calls `body` with every event of the run, in order.
@@ -47,15 +70,28 @@ func generate(_ body: (ProbeEvent) -> Void) {
     var nextID = UInt64(open) * 2 + 1
     var t: UInt64 = 1_000_000_000
     var produced = 0
+    var exchanges = 0
+    var headSecond = -1
+    var head: [UInt8] = [], response: [UInt8] = []
     while produced < totalEvents {
         for i in connections.indices {
             let c = connections[i]
             t += 10_000
-            body(data(c, client: true, .egress, request, at: t))
-            body(data(c, client: false, .ingress, request, at: t + 30_000))
-            body(data(c, client: false, .egress, response, at: t + 200_000))
-            body(data(c, client: true, .ingress, response, at: t + 230_000))
-            produced += 4
+            exchanges += 1
+            // Made again only when they change: the generator's cost is subtracted, but it is less noise.
+            let requestBytes = distinct ? request(target: "/metrics?n=\(exchanges)") : repeatedRequest
+            let second = distinct ? exchanges : Int(t / 1_000_000_000)
+            if second != headSecond {
+                headSecond = second
+                head = responseHead(second: second)
+                response = head + bodyBytes
+            }
+            body(data(c, client: true, .write, requestBytes, at: t))
+            body(data(c, client: false, .read, requestBytes, at: t + 30_000))
+            body(data(c, client: false, .writev, head, at: t + 200_000))
+            body(data(c, client: false, .sendfile, bodyBytes, at: t + 210_000))
+            body(data(c, client: true, .read, response, at: t + 230_000))
+            produced += 5
             connections[i].served += 1
             if connections[i].served == requestsPerConnection {
                 body(.connectionClosed(ConnectionEvent(header: header(c, client: true, at: t + 300_000), fd: 7, role: .client)))
@@ -111,8 +147,11 @@ var records = 0
 var peakAtQuarter = 0.0
 var seen = 0
 start = now()
+var completed: [RequestRecord] = [] // emptied and reused, as the exporter does
 generate { event in
-    records += analyzer.process(event).count
+    analyzer.process(event, into: &completed)
+    records += completed.count
+    completed.removeAll(keepingCapacity: true)
     seen += 1
     if seen == count / 4 { peakAtQuarter = peakMiB() }
 }
@@ -122,7 +161,7 @@ let analysis = max(total - generation, 1e-9)
 
 let eventsPerSecond = Double(count) / analysis
 let recordsPerSecond = Double(records) / analysis
-print("events:            \(count) (\(open) connections open at a time, \(requestsPerConnection) requests each)")
+print("events:            \(count) (\(open) connections open at a time, \(requestsPerConnection) requests each, \(distinct ? "distinct" : "repeated") heads)")
 print("records:           \(records)")
 print("analyzer:          \(fixed(eventsPerSecond / 1e6, 2)) million events/s, \(fixed(recordsPerSecond, 0)) records/s (one core)")
 print("generator:         \(fixed(generation, 2)) s (subtracted)")
