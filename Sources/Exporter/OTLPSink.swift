@@ -75,7 +75,7 @@ public final class OTLPSink: ExportSink {
                 let first = batch.body.first ?? 0
                 let signal = Signal(rawValue: first & ~OTLPSink.gzipped) ?? .traces
                 return (signal == .logs ? logsEndpoint : tracesEndpoint,
-                        first & OTLPSink.gzipped != 0 ? OTLPSink.gzipHeaders : OTLPSink.headers, Array(batch.body.dropFirst()))
+                        first & OTLPSink.gzipped != 0 ? OTLPSink.gzipHeaders : OTLPSink.headers, batch.body.dropFirst())
             }
             finished.signal()
         }
