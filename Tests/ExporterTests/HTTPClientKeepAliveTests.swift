@@ -184,3 +184,40 @@ struct HTTPClientKeepAliveTests {
         }
     }
 }
+
+@Suite("HTTP responses framed for reuse: where one ends, and whether the connection may carry another")
+struct HTTPResponseFramingTests {
+    @Test("a chunked body ends after its last chunk and trailers; until then it is incomplete", arguments: [
+        ("2\r\nok\r\n0\r\n\r\n", 12),
+        ("2;ext=1\r\nok\r\n3\r\nabc\r\n0\r\nTrailer: x\r\n\r\n", 38),
+        ("2\r\nok\r\n0\r\n", nil),
+        ("2\r\no", nil),
+        ("", nil),
+    ] as [(String, Int?)])
+    func chunkedEnd(text: String, end: Int?) throws {
+        #expect(try HTTPConnection.chunkedEnd(Array(text.utf8), from: 0) == end)
+    }
+
+    @Test("a chunk size that is not hex is a protocol error")
+    func badChunk() {
+        #expect(throws: HTTPClient.Failure.self) { try HTTPConnection.chunkedEnd(Array("zz\r\nok\r\n".utf8), from: 0) }
+    }
+
+    @Test("keep-alive: HTTP/1.1 unless Connection: close; HTTP/1.0 only with Connection: keep-alive", arguments: [
+        ("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", true),
+        ("HTTP/1.1 200 OK\r\nconnection: Close\r\n\r\n", false),
+        ("HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\n\r\n", false),
+        ("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false),
+        ("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n\r\n", true),
+    ])
+    func keepAlive(head: String, reusable: Bool) throws {
+        #expect(try HTTPConnection.Head(Array(head.utf8)[...]).keepAlive == reusable)
+    }
+
+    @Test("status, Content-Length and chunked are read from the head, header names in any case")
+    func head() throws {
+        let head = try HTTPConnection.Head(Array("HTTP/1.1 204 No Content\r\ncontent-LENGTH: 12\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n".utf8)[...])
+        #expect(head.status == 204 && head.contentLength == 12 && head.chunked)
+        #expect(throws: HTTPClient.Failure.self) { try HTTPConnection.Head(Array("SSH-2.0-OpenSSH\r\n\r\n".utf8)[...]) }
+    }
+}
