@@ -44,11 +44,12 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 vm_port=$(free_port); otlp_port=$(free_port); metrics_port=$(free_port)
 victoria-metrics -storageDataPath "$work/vm" -httpListenAddr "127.0.0.1:$vm_port" -loggerLevel ERROR >/dev/null 2>&1 &
 pids+=($!); disown  # killed at exit without a "Killed" line from the shell
-# An OTLP/HTTP receiver that reads and counts bodies (an OpenTelemetry collector's cost is not ours).
+# An OTLP/HTTP receiver that reads and counts bodies (an OpenTelemetry collector's cost is not ours);
+# HTTP/1.1 with keep-alive, as the collector serves.
 python3 -c '
 import http.server, sys
 class H(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.0"
+    protocol_version = "HTTP/1.1"
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.send_response(200); self.send_header("Content-Length", "0"); self.end_headers()

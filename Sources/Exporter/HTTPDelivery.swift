@@ -5,19 +5,21 @@ import Foundation
 /// after a backoff with jitter (and after a few failures in a row the
 /// queue spools what it holds); other 4xx are rejected for good (the
 /// receiver will never take those bytes) and counted as dropped. Shared by
-/// every HTTP sink, so they all retry, spool and count alike.
+/// every HTTP sink, so they all retry, spool and count alike. The batches
+/// go over one kept-alive connection (`HTTPConnection`).
 enum HTTPDelivery {
     /// Where one batch goes: the endpoint, the headers, and the body to send.
-    typealias Request = (endpoint: HTTPEndpoint, headers: [(String, String)], body: [UInt8])
+    typealias Request = (endpoint: HTTPEndpoint, headers: [(String, String)], body: ArraySlice<UInt8>)
 
     static func run(_ queue: DeliveryQueue, _ client: HTTPClient, _ initial: Backoff, _ request: (ExportBatch) -> Request) {
         var backoff = initial
         var random = SystemRandomNumberGenerator()
+        let connection = client.connection()
         while let batch = queue.next() {
             let reason: String
             do {
                 let r = request(batch)
-                let response = try client.post(r.endpoint, headers: r.headers, body: r.body)
+                let response = try connection.send("POST", r.endpoint, headers: r.headers, body: r.body)
                 switch response.status {
                 case 200..<300:
                     queue.delivered(batch)

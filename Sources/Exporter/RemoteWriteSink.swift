@@ -58,6 +58,6 @@ public final class RemoteWriteSink: ExportSink {
     }
 
     static func deliver(_ queue: DeliveryQueue, _ client: HTTPClient, _ endpoint: HTTPEndpoint, _ initial: Backoff) {
-        HTTPDelivery.run(queue, client, initial) { batch in (endpoint, headers, batch.body) }
+        HTTPDelivery.run(queue, client, initial) { batch in (endpoint, headers, batch.body[...]) }
     }
 }

@@ -49,6 +49,9 @@ final class Socket {
             let s = Socket(fd: socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0))
             guard s.fd >= 0 else { throw lastError("connect", "socket") }
             s.setTimeout(timeout)
+            // A request is one write, then a wait for the answer: nothing to gain from Nagle's delay on its last segment.
+            var one: Int32 = 1
+            setsockopt(s.fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             let ok = address.withUnsafeBytes {
                 Glibc.connect(s.fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(address.count))
             }
@@ -79,14 +82,20 @@ final class Socket {
     /// Up to `max` bytes; empty at the end of the stream.
     func read(max: Int = 65536) throws(Failure) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: max)
+        let n = try buffer.withUnsafeMutableBytes { b in Result { () throws(Failure) -> Int in try read(into: b) } }.get()
+        buffer.removeLast(max - n)
+        return buffer
+    }
+
+    /// Reads up to `buffer.count` bytes into `buffer`: how many, 0 at the end of the stream.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(Failure) -> Int {
         while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, max, 0) }
+            let n = recv(fd, buffer.baseAddress, buffer.count, 0)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw Socket.lastError("io", "recv")
             }
-            buffer.removeLast(max - n)
-            return buffer
+            return n
         }
     }
 

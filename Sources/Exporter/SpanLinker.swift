@@ -107,8 +107,9 @@ public struct SpanLinker: Sendable {
         return out
     }
 
-    /// `add`, appending the spans to `out` (no array per record).
-    public mutating func add(_ record: RequestRecord, now: Int64, into out: inout [OTLPSpan]) {
+    /// `add`, handing the spans to `out` one by one (no array per record;
+    /// the sink's batch encodes each as it comes, so none is stored).
+    public mutating func add<Sink: SpanSink>(_ record: RequestRecord, now: Int64, into out: inout Sink) {
         if let root = roots[record.id] {
             // Pinned by children released before it came.
             link(record, root: root, into: &out)
@@ -119,7 +120,9 @@ public struct SpanLinker: Sendable {
                 sequence += 1
                 waiting[parent, default: []].append(Held(record: record, arrival: now, sequence: sequence))
                 heldParent[record.id] = parent
-                if heldParent.count > maxHeld { out += expire(now: .max) }
+                if heldParent.count > maxHeld {
+                    for span in expire(now: .max) { out.take(span) }
+                }
             }
         } else {
             link(record, root: record.id, into: &out)
@@ -168,24 +171,24 @@ public struct SpanLinker: Sendable {
     /// from both, a CLIENT span under the parent and a SERVER span under it.
     /// The record's own id names its SERVER span (or its only span), so its
     /// children, found through the server's view, hang under the server.
-    private mutating func link(_ record: RequestRecord, root: UInt64, into out: inout [OTLPSpan]) {
+    private mutating func link<Sink: SpanSink>(_ record: RequestRecord, root: UInt64, into out: inout Sink) {
         let trace = trace(root)
         let parent = record.parent.map(span) ?? 0
         switch record.side {
         case .client:
-            out.append(OTLPSpan(record: record, kind: .client, trace: trace, span: span(record.id), parent: parent))
+            out.take(OTLPSpan(record: record, kind: .client, trace: trace, span: span(record.id), parent: parent))
         case .server:
-            out.append(OTLPSpan(record: record, kind: .server, trace: trace, span: span(record.id), parent: parent))
+            out.take(OTLPSpan(record: record, kind: .server, trace: trace, span: span(record.id), parent: parent))
         case .both:
             let client = clientSpan(record.id)
-            out.append(OTLPSpan(record: record, kind: .client, trace: trace, span: client, parent: parent))
-            out.append(OTLPSpan(record: record, kind: .server, trace: trace, span: span(record.id), parent: client))
+            out.take(OTLPSpan(record: record, kind: .client, trace: trace, span: client, parent: parent))
+            out.take(OTLPSpan(record: record, kind: .server, trace: trace, span: span(record.id), parent: client))
         }
         pin(record.id, root: root, into: &out)
     }
 
     /// Remembers `id`'s root and links the records waiting for it.
-    private mutating func pin(_ id: UInt64, root: UInt64, into out: inout [OTLPSpan]) {
+    private mutating func pin<Sink: SpanSink>(_ id: UInt64, root: UInt64, into out: inout Sink) {
         roots.set(id, root: root)
         // Most records have no child waiting: no hashing then.
         guard !waiting.isEmpty, let children = waiting.removeValue(forKey: id) else { return }
@@ -202,4 +205,15 @@ public struct SpanLinker: Sendable {
         z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
         return z ^ (z >> 31)
     }
+}
+
+/// Where `SpanLinker` puts the spans it links, one at a time: an array of
+/// them, or a batch that encodes each as it comes (`OTLPSink`), so a span
+/// is never copied into storage only to be read back at once.
+public protocol SpanSink {
+    mutating func take(_ span: borrowing OTLPSpan)
+}
+
+extension Array: SpanSink where Element == OTLPSpan {
+    public mutating func take(_ span: borrowing OTLPSpan) { append(copy span) }
 }

@@ -5,8 +5,8 @@ import Glibc
 /// client reads and writes, whichever the URL asked for.
 protocol ByteStream: AnyObject {
     func writeAll(_ bytes: [UInt8]) throws(Socket.Failure)
-    /// Up to `max` bytes; empty at the end of the stream.
-    func read(max: Int) throws(Socket.Failure) -> [UInt8]
+    /// Reads up to `buffer.count` bytes into `buffer`: how many, 0 at the end of the stream.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(Socket.Failure) -> Int
 }
 
 extension Socket: ByteStream {}
@@ -38,14 +38,10 @@ final class TLSStream: ByteStream {
         }
     }
 
-    func read(max: Int = 65536) throws(Socket.Failure) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: max)
-        let n = buffer.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress, Int32($0.count)) }
-        if n > 0 {
-            buffer.removeLast(max - Int(n))
-            return buffer
-        }
-        if SSL_get_error(ssl, n) == SSL_ERROR_ZERO_RETURN { return [] }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(Socket.Failure) -> Int {
+        let n = SSL_read(ssl, buffer.baseAddress, Int32(min(buffer.count, Int(Int32.max))))
+        if n > 0 { return Int(n) }
+        if SSL_get_error(ssl, n) == SSL_ERROR_ZERO_RETURN { return 0 }
         throw failure(n, "TLS recv")
     }
 

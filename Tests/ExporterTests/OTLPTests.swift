@@ -208,6 +208,22 @@ struct OTLPEncoderTests {
     }
 }
 
+extension OTLPEncoderTests {
+    @Test("gzip output larger than its first buffer (level 0 on random bytes grows by a fifth) is still whole")
+    func gzipGrows() throws {
+        var random = SystemRandomNumberGenerator()
+        let input = (0..<300_000).map { _ in UInt8.random(in: 0...255, using: &random) }
+        let out = Gzip(level: 0).compress(input)
+        #expect(out.count > input.count + input.count / 64 + 1024)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pipetrace-gzip-grow-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(input).write(to: dir.appendingPathComponent("in"))
+        try Data(out).write(to: dir.appendingPathComponent("in.gz"))
+        try Shell.run(["sh", "-c", "gzip -dc \"$0/in.gz\" | cmp - \"$0/in\"", dir.path])
+    }
+}
+
 @Suite("OTLP bytes, decoded by the opentelemetry-proto package",
        .enabled(if: RootRequirement.enabled(when: OTLPDecoder.available)))
 struct OTLPRequestTests {

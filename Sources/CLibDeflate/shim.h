@@ -1,2 +1,0 @@
-/* libdeflate (Debian: libdeflate-dev, runtime libdeflate0): gzip for OTLP/HTTP bodies (Content-Encoding: gzip). */
-#include <libdeflate.h>
