@@ -92,11 +92,18 @@ static __always_inline void pt_flow_key_of(const struct sock *sk, struct pt_flow
 	k->remote_port = t.dport;
 }
 
+/* Copy sendfile's bytes off the wire (set before load; `export` needs only
+ * their length, which the syscall's return gives). */
+const volatile bool sendfile_bytes = true;
+
 /* sendfile's bytes never pass through user memory: note where they start in
  * the TCP stream, and let the egress program pick them off the wire. */
 static __always_inline void pt_sendfile_begin(struct sock *sk, __u64 pid_tgid)
 {
 	struct pt_flow_key key = {};
+
+	if (!sendfile_bytes)
+		return;
 
 	/* A socket the filters leave out never gets its bytes copied off the wire. */
 	if (filter_by_netns || filter_by_cgroup || filter_by_port) {

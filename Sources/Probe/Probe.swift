@@ -56,7 +56,7 @@ public final class Probe {
                 let object = try BPFObject(elf: UnsafeRawBufferPointer(start: bytes, count: size), name: name)
                 try Probe.configure(object, configuration)
                 // sendfile's bytes come from cgroup egress; without cgroup v2 they are reported missing.
-                object.program(named: "capture_sendfile_bytes")?.autoload = cgroupRoot != nil
+                object.program(named: "capture_sendfile_bytes")?.autoload = cgroupRoot != nil && configuration.sendfileBytes
                 if let first = objects.first {
                     for map in Probe.sharedMaps { try object.map(named: map).reuse(try first.map(named: map)) }
                 } else {
@@ -64,6 +64,7 @@ public final class Probe {
                 }
                 if name == "sockio" {
                     try object.map(named: "pt_data_scratch").setMaxEntries(UInt32(max(1, BPFMap.possibleCPUs)))
+                    try object.setConstant("sendfile_bytes", to: configuration.sendfileBytes)
                 }
                 if name == "packets" {
                     try object.setConstant("snaplen", to: UInt32(configuration.snapLength))

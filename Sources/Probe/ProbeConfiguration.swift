@@ -14,6 +14,12 @@ public struct ProbeConfiguration: Sendable {
     /// Trace only connections with one of these ports at either end (empty: all).
     public var ports: Set<UInt16> = []
 
+    /// Copy the bytes a sendfile() sends off the wire as its payload. Off,
+    /// a sendfile's event has only its length (payload unavailable): enough
+    /// where file contents are bodies to skip, as for `export`, and the
+    /// egress program that copies them is not loaded.
+    public var sendfileBytes = true
+
     /// Capture the packets of traced connections too (`pipetrace capture`):
     /// loads the packet programs, which the other verbs never load.
     public var capturePackets = false

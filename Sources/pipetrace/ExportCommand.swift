@@ -120,7 +120,8 @@ struct ExportCommand: ParsableCommand {
         probeFilters.ports = config.ports
         // 8 MiB, not 32: its pages count twice in RSS (libbpf maps them twice for wrap-around),
         // and the loop reads it every 50 ms or once 2 MiB wait, so 6 MiB more hold a stall of ~50 ms at 40k requests/s.
-        let probe = try probeFilters.makeProbe(defaultBufferMiB: 8)
+        // A file sent by sendfile() is a body: its length is all the analyzer needs, so its bytes stay on the wire.
+        let probe = try probeFilters.makeProbe(defaultBufferMiB: 8, sendfileBytes: false)
         let exposition = PrometheusExposition()
         let outputs = try ExportOutputs(config, exposition: exposition)
         StandardError.write("pipetrace: exporting (\(probe.attachedPrograms.count) BPF programs attached)\(outputs.summary)\n")

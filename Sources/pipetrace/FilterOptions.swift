@@ -28,10 +28,11 @@ struct FilterOptions: ParsableArguments {
     /// The probe these options describe, loaded and attached. Its errors
     /// (not root, no BTF, a missing tracepoint) say what to do.
     /// `defaultBufferMiB`: the ring buffer without --buffer-size.
-    func makeProbe(defaultBufferMiB: Int = 32) throws -> Probe {
+    func makeProbe(defaultBufferMiB: Int = 32, sendfileBytes: Bool = true) throws -> Probe {
         let resolver = ContainerResolver()
-        return try Probe(configuration: probeConfiguration(resolver: resolver, defaultBufferMiB: defaultBufferMiB),
-                         containers: resolver)
+        var configuration = try probeConfiguration(resolver: resolver, defaultBufferMiB: defaultBufferMiB)
+        configuration.sendfileBytes = sendfileBytes
+        return try Probe(configuration: configuration, containers: resolver)
     }
 
     /// The probe configuration these options describe.

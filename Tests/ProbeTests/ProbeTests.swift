@@ -8,10 +8,11 @@ import Testing
 @Suite("Probe on the real kernel (root)", .serialized, .enabled(if: RootRequirement.testsEnabled))
 struct ProbeTests {
     /// A probe that sees only the test's own namespaces.
-    func probe(_ net: TestNetwork, payloadCap: Int = 4096) throws -> Probe {
+    func probe(_ net: TestNetwork, payloadCap: Int = 4096, sendfileBytes: Bool = true) throws -> Probe {
         let resolver = ContainerResolver()
         var config = ProbeConfiguration()
         config.payloadCap = payloadCap
+        config.sendfileBytes = sendfileBytes
         config.netns = Set([net.server, net.client].compactMap { resolver.netns(named: $0) })
         #expect(config.netns.count == 2)
         return try Probe(configuration: config, containers: resolver)
@@ -95,6 +96,26 @@ struct ProbeTests {
         #expect(files.allSatisfy { !$0.payloadUnavailable && !$0.isTruncated })
         #expect(byteDifference(writes.flatMap(\.payload), response) == nil)
         #expect(byteDifference(recorder.data(pid: c.int("pid"), .ingress).flatMap(\.payload), response) == nil)
+    }
+
+    @Test("without sendfile bytes (export's setting) a sendfile is its true length, payload unavailable, and nothing copies it off the wire")
+    func sendfileLengthOnly() throws {
+        let net = try TestNetwork()
+        defer { net.remove() }
+        let probe = try probe(net, sendfileBytes: false)
+        #expect(!probe.attachedPrograms.contains { $0.name == "capture_sendfile_bytes" })
+        let server = try startServer(net, mode: "sendfile", bodyBytes: 3000)
+        let client = try Child(net.exec(net.client, ["python3", Repository.httpPeer, "client", net.serverAddress, "8080", "sendfile"]))
+        var recorder = EventRecorder()
+        try recorder.record(probe, until: [client, server])
+        let c = try client.readJSON(), s = try server.readJSON()
+        let response = c.hexBytes("response")
+        let writes = recorder.data(pid: s.int("pid"), .egress)
+        let files = writes.filter { $0.syscall == .sendfile }
+        #expect(!files.isEmpty && files.allSatisfy { $0.payloadUnavailable && $0.payload.isEmpty })
+        #expect(files.reduce(0) { $0 + $1.length } == 3000)
+        let header = writes.filter { $0.syscall == .write }.flatMap(\.payload)
+        #expect(!header.isEmpty && byteDifference(header, Array(response.prefix(header.count))) == nil)
     }
 
     @Test("a payload larger than the cap is marked truncated with its true length")
