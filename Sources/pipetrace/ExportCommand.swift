@@ -119,7 +119,7 @@ struct ExportCommand: ParsableCommand {
         probeFilters.containers = config.containers
         probeFilters.ports = config.ports
         // 8 MiB, not 32: its pages count twice in RSS (libbpf maps them twice for wrap-around),
-        // and the loop reads it every 50 ms or once 2 MiB wait, so 6 MiB more hold a stall of ~50 ms at 40k requests/s.
+        // and the loop drains it every 50 ms (sooner once 2 MiB wait): 8 MiB hold a stall of ~100 ms at 40k requests/s.
         // A file sent by sendfile() is a body: its length is all the analyzer needs, so its bytes stay on the wire.
         let probe = try probeFilters.makeProbe(defaultBufferMiB: 8, sendfileBytes: false)
         let exposition = PrometheusExposition()
