@@ -74,11 +74,14 @@ struct ProbeTests {
         #expect(opens.contains { $0.role == .server && $0.header.pid == UInt32(s.int("pid")) && $0.header.tuple.remote == clientEnd })
     }
 
-    @Test("sendfile's bytes are captured from the wire, exactly, with their true length")
-    func sendfile() throws {
+    /// With `sendfileBytes` off (export's setting), the egress program that copies them is not loaded.
+    @Test("sendfile's bytes are captured from the wire, exactly, with their true length; or, without sendfile bytes, only the length",
+          arguments: [true, false])
+    func sendfile(bytes: Bool) throws {
         let net = try TestNetwork()
         defer { net.remove() }
-        let probe = try probe(net)
+        let probe = try probe(net, sendfileBytes: bytes)
+        #expect(probe.attachedPrograms.contains { $0.name == "capture_sendfile_bytes" } == bytes)
         let server = try startServer(net, mode: "sendfile", bodyBytes: 3000)
         let client = try Child(net.exec(net.client, ["python3", Repository.httpPeer, "client", net.serverAddress, "8080", "sendfile"]))
         var recorder = EventRecorder()
@@ -91,31 +94,15 @@ struct ProbeTests {
         #expect(files.reduce(0) { $0 + $1.length } == 3000)
         #expect(writes.reduce(0) { $0 + $1.length } == UInt64(response.count))
         let header = writes.filter { $0.syscall == .write }.flatMap(\.payload)
-        #expect(byteDifference(header, Array(response.prefix(header.count))) == nil)
+        #expect(!header.isEmpty && byteDifference(header, Array(response.prefix(header.count))) == nil)
+        #expect(byteDifference(recorder.data(pid: c.int("pid"), .ingress).flatMap(\.payload), response) == nil)
+        guard bytes else {
+            #expect(files.allSatisfy { $0.payloadUnavailable && $0.payload.isEmpty })
+            return
+        }
         #expect(byteDifference(files.flatMap(\.payload), Array(response.dropFirst(header.count))) == nil)
         #expect(files.allSatisfy { !$0.payloadUnavailable && !$0.isTruncated })
         #expect(byteDifference(writes.flatMap(\.payload), response) == nil)
-        #expect(byteDifference(recorder.data(pid: c.int("pid"), .ingress).flatMap(\.payload), response) == nil)
-    }
-
-    @Test("without sendfile bytes (export's setting) a sendfile is its true length, payload unavailable, and nothing copies it off the wire")
-    func sendfileLengthOnly() throws {
-        let net = try TestNetwork()
-        defer { net.remove() }
-        let probe = try probe(net, sendfileBytes: false)
-        #expect(!probe.attachedPrograms.contains { $0.name == "capture_sendfile_bytes" })
-        let server = try startServer(net, mode: "sendfile", bodyBytes: 3000)
-        let client = try Child(net.exec(net.client, ["python3", Repository.httpPeer, "client", net.serverAddress, "8080", "sendfile"]))
-        var recorder = EventRecorder()
-        try recorder.record(probe, until: [client, server])
-        let c = try client.readJSON(), s = try server.readJSON()
-        let response = c.hexBytes("response")
-        let writes = recorder.data(pid: s.int("pid"), .egress)
-        let files = writes.filter { $0.syscall == .sendfile }
-        #expect(!files.isEmpty && files.allSatisfy { $0.payloadUnavailable && $0.payload.isEmpty })
-        #expect(files.reduce(0) { $0 + $1.length } == 3000)
-        let header = writes.filter { $0.syscall == .write }.flatMap(\.payload)
-        #expect(!header.isEmpty && byteDifference(header, Array(response.prefix(header.count))) == nil)
     }
 
     @Test("a payload larger than the cap is marked truncated with its true length")
