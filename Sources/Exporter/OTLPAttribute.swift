@@ -124,15 +124,41 @@ public struct OTLPAttribute: Sendable, Hashable {
     /// Writes a record's attributes (`of`) as field `field`, without
     /// building them as an array first: sized in one pass, written in a
     /// second through one cursor (one capacity check for all of them).
-    static func write(of r: RequestRecord, _ field: UInt64, into w: inout ProtobufWriter) {
-        var total = 0
-        each(of: r) { total += size($0, $1) }
-        w.write(exactly: total) { c in each(of: r) { write($0, $1, field, into: &c) } }
+    /// Those a hop's requests repeat come from `repeated` while they stay the
+    /// same: comparing a few short strings costs far less than encoding them.
+    static func write(of r: RequestRecord, _ field: UInt64, into w: inout ProtobufWriter, repeated: inout RepeatedAttributes) {
+        if !repeated.matches(r) {
+            repeated.bytes.reset()
+            write(eachRepeated, of: r, field, into: &repeated.bytes)
+            repeated.last = r
+        }
+        w.append(repeated.bytes.bytes)
+        write(eachChanging, of: r, field, into: &w)
     }
 
-    /// Calls `body` with each attribute of `of`, in order.
+    /// The same without keeping what repeats.
+    static func write(of r: RequestRecord, _ field: UInt64, into w: inout ProtobufWriter) {
+        var repeated = RepeatedAttributes()
+        write(of: r, field, into: &w, repeated: &repeated)
+    }
+
+    private static func write(_ each: (RequestRecord, (StaticString, Field) -> Void) -> Void, of r: RequestRecord,
+                              _ field: UInt64, into w: inout ProtobufWriter) {
+        var total = 0
+        each(r) { total += size($0, $1) }
+        w.write(exactly: total) { c in each(r) { write($0, $1, field, into: &c) } }
+    }
+
+    /// Calls `body` with each attribute of `of`: those a hop's requests repeat, then those that change.
     @inline(__always)
     static func each(of r: RequestRecord, _ body: (StaticString, Field) -> Void) {
+        eachRepeated(r, body)
+        eachChanging(r, body)
+    }
+
+    /// Attributes that follow from `RepeatedAttributes.Key`'s fields alone.
+    @inline(__always)
+    static func eachRepeated(_ r: RequestRecord, _ body: (StaticString, Field) -> Void) {
         if let method = r.method { body("http.request.method", .string(method)) }
         if let target = r.target {
             if let q = offset(of: UInt8(ascii: "?"), in: target) {
@@ -146,15 +172,12 @@ public struct OTLPAttribute: Sendable, Hashable {
         if let ip = r.server.ip { body("server.address", .string(ip)) }
         if let port = r.server.port { body("server.port", .int(Int64(port))) }
         if let ip = r.client.ip { body("client.address", .string(ip)) }
-        if let port = r.client.port { body("client.port", .int(Int64(port))) }
         if let slash = offset(of: UInt8(ascii: "/"), in: r.protocolName) {
             body("network.protocol.name", .slice(r.protocolName, from: 0, to: slash))
             body("network.protocol.version", .slice(r.protocolName, from: slash + 1, to: r.protocolName.utf8.count))
         } else if !r.protocolName.isEmpty {
             body("network.protocol.name", .string(r.protocolName))
         }
-        body("http.request.body.size", .int(Int64(clamping: r.requestBytes)))
-        body("http.response.body.size", .int(Int64(clamping: r.responseBytes)))
         // RequestRecord.hop, not built as a string.
         if r.client.container != nil || r.server.container != nil {
             body("pipetrace.hop", .joined(r.client.container ?? "?", r.server.container ?? "?"))
@@ -162,15 +185,41 @@ public struct OTLPAttribute: Sendable, Hashable {
         if let c = r.client.container { body("pipetrace.client.container", .string(c)) }
         if let c = r.server.container { body("pipetrace.server.container", .string(c)) }
         body("pipetrace.side", .string(r.side.rawValue))
+        if !r.isComplete { body("pipetrace.incomplete", .bool(true)) }
+    }
+
+    /// Attributes that change from request to request.
+    @inline(__always)
+    static func eachChanging(_ r: RequestRecord, _ body: (StaticString, Field) -> Void) {
+        if let port = r.client.port { body("client.port", .int(Int64(port))) }
+        body("http.request.body.size", .int(Int64(clamping: r.requestBytes)))
+        body("http.response.body.size", .int(Int64(clamping: r.responseBytes)))
         if let n = r.network { body("pipetrace.network_ms", .double(Double(n) / 1e6)) }
         if let s = r.serverTime { body("pipetrace.server_ms", .double(Double(s) / 1e6)) }
         body("pipetrace.retransmits", .int(Int64(r.retransmits)))
-        if !r.isComplete { body("pipetrace.incomplete", .bool(true)) }
     }
 
     /// The UTF-8 offset of the first `byte` in `s`, nil if none.
     static func offset(of byte: UInt8, in s: String) -> Int? {
         if let found = s.utf8.withContiguousStorageIfAvailable({ $0.firstIndex(of: byte) }) { return found }
         return s.utf8.firstIndex(of: byte).map { s.utf8.distance(from: s.utf8.startIndex, to: $0) }
+    }
+}
+
+/// The encoded attributes of the last record whose repeating fields were
+/// these (`OTLPAttribute.eachRepeated`): one hop's requests share them.
+struct RepeatedAttributes: Sendable {
+    /// The record they were written for (its other fields do not matter).
+    var last: RequestRecord?
+    var bytes = ProtobufWriter()
+
+    /// Whether `r` repeats every field the bytes were written from: compared
+    /// in place, since copying a record's strings costs what writing them does.
+    func matches(_ r: RequestRecord) -> Bool {
+        guard let l = last else { return false }
+        return l.method == r.method && l.target == r.target && l.status == r.status
+            && l.server.ip == r.server.ip && l.server.port == r.server.port && l.client.ip == r.client.ip
+            && l.protocolName == r.protocolName && l.client.container == r.client.container
+            && l.server.container == r.server.container && l.side == r.side && l.isComplete == r.isComplete
     }
 }

@@ -69,6 +69,8 @@ public struct OTLPEncoder: Sendable {
 
     private var currentName = ""
     private var attributes = ProtobufWriter()
+    /// The attributes the last hop's records repeat, encoded.
+    private var repeatedAttributes = RepeatedAttributes()
     private var output = ProtobufWriter()
     private var text: [UInt8] = []
 
@@ -104,7 +106,7 @@ public struct OTLPEncoder: Sendable {
         guard trace || log else { return }
         if current != RecordIdentity(id: span.record.id, start: span.record.start) {
             attributes.reset()
-            OTLPAttribute.write(of: span.record, 9, into: &attributes)
+            OTLPAttribute.write(of: span.record, 9, into: &attributes, repeated: &repeatedAttributes)
             currentName = name(span.record)
             current = RecordIdentity(id: span.record.id, start: span.record.start)
         }

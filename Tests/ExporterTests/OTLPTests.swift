@@ -165,6 +165,38 @@ struct OTLPEncoderTests {
         }
     }
 
+    @Test("a hop's records one after another: what they repeat is kept, what changes (or any repeated field that does) is written anew")
+    func repeatedAttributes() {
+        var records: [RequestRecord] = []
+        var r = Chain.child
+        r.parent = nil
+        for i in 0..<14 {
+            r.id = UInt64(100 + i)
+            r.client.port = 41000 + UInt16(i % 3)
+            r.requestBytes = UInt64(900 + i)
+            r.network = i % 4 == 0 ? nil : UInt64(i) * 1000
+            r.retransmits = UInt32(i % 2)
+            var changed = r
+            switch i {
+            case 3: changed.status = 503
+            case 5: changed.target = "/api/v1/write?x=1"
+            case 7: changed.server.container = "aggregator2"
+            case 9: changed.isComplete = false
+            case 11: changed.client.ip = "10.0.0.9"
+            case 13: changed.side = .server
+            default: break
+            }
+            records.append(changed)
+        }
+        var kept = OTLPEncoder()
+        for record in records {
+            var linker = SpanLinker(salt: 1)
+            let spans = linker.add(record, now: 0)
+            var fresh = OTLPEncoder()
+            #expect(kept.traces(spans) == fresh.traces(spans), "record \(record.id)")
+        }
+    }
+
     @Test("attributes: the hop as RequestRecord.hop says, the target split at its first ?, the protocol at its /")
     func attributeSlices() {
         var r = Chain.grandchild
