@@ -18,10 +18,14 @@ struct EventReceiver {
     private var eventsSinceNameCheck = 0
     private let containers: ContainerResolver
     private let payloadCap: Int
+    /// Whether sendfile's bytes come (ProbeConfiguration.sendfileBytes); without them a
+    /// sendfile's event is complete as decoded: its length, its payload unavailable.
+    private let sendfileBytes: Bool
 
-    init(containers: ContainerResolver, payloadCap: Int) {
+    init(containers: ContainerResolver, payloadCap: Int, sendfileBytes: Bool) {
         self.containers = containers
         self.payloadCap = payloadCap
+        self.sendfileBytes = sendfileBytes
     }
 
     mutating func receive(_ bytes: UnsafeRawBufferPointer) {
@@ -51,7 +55,7 @@ struct EventReceiver {
         delivered += 1
         // The syscall is read from the record, not the event: taking a data event
         // apart and rebuilding it copies it twice, and only a sendfile needs it.
-        if kind == PT_EVENT_DATA.rawValue, bytes.loadUnaligned(fromByteOffset: Self.syscallOffset, as: UInt16.self)
+        if sendfileBytes, kind == PT_EVENT_DATA.rawValue, bytes.loadUnaligned(fromByteOffset: Self.syscallOffset, as: UInt16.self)
             == UInt16(PT_SYS_SENDFILE.rawValue), case .data(var data) = event {
             sendfiles.complete(&data, cap: payloadCap)
             handler?(.data(data))

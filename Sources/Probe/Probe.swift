@@ -86,7 +86,8 @@ public final class Probe {
             throw .invalidConfiguration("\(error)")
         }
         receiver = .allocate(capacity: 1)
-        receiver.initialize(to: EventReceiver(containers: containers, payloadCap: configuration.payloadCap))
+        receiver.initialize(to: EventReceiver(containers: containers, payloadCap: configuration.payloadCap,
+                                          sendfileBytes: configuration.sendfileBytes))
         do {
             // The ring is the probe's and calls back only inside its poll and drain, while the receiver lives.
             ring = try RingBuffer(map: try objects[0].map(named: "pt_events")) { [receiver] bytes in
