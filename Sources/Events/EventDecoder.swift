@@ -136,6 +136,7 @@ public struct EventDecoder: Sendable {
         for i in containerNames.indices { containerNames[i] = ContainerName() }
     }
 
+    @inline(__always)
     private mutating func header(_ h: pt_header, _ naming: Naming) -> EventHeader {
         EventHeader(pid: h.pid, tid: h.tid, comm: processName(h), netns: h.netns, cgroupID: h.cgroup_id,
                     connectionID: h.conn_id, timestamp: h.timestamp, tuple: Self.tuple(h.tuple),
