@@ -50,20 +50,4 @@ public struct HTTPClient: Sendable {
 
     /// A connection kept alive from request to request, for one thread's use (a sink's sender).
     func connection() -> HTTPConnection { HTTPConnection(self) }
-
-    /// The payload of a chunked body (chunk extensions and trailers ignored).
-    static func dechunk(_ bytes: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        var i = 0
-        while i < bytes.count {
-            guard let lineEnd = bytes[i...].firstIndex(of: 10) else { break }
-            let sizeText = String(decoding: bytes[i..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
-            guard let size = Int(sizeText.trimmingCharacters(in: .whitespacesAndNewlines), radix: 16), size > 0 else { break }
-            let start = lineEnd + 1
-            guard start + size <= bytes.count else { out += bytes[start...]; break }
-            out += bytes[start..<start + size]
-            i = start + size + 2
-        }
-        return out
-    }
 }

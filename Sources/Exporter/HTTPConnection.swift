@@ -185,7 +185,7 @@ final class HTTPConnection {
                 while end == nil, received.count - headEnd <= Self.maxBody, try fill(stream) {
                     end = try Self.chunkedEnd(received, from: headEnd)
                 }
-                body = HTTPClient.dechunk(Array(received[headEnd..<(end ?? received.count)]))
+                body = Self.dechunk(received[headEnd..<(end ?? received.count)])
                 reusable = reusable && end == received.count
             } else if let length = head.contentLength {
                 let want = headEnd + min(length, Self.maxBody)
@@ -218,10 +218,9 @@ final class HTTPConnection {
         var i = start
         while true {
             guard let lineEnd = bytes[i...].firstIndex(of: 10) else { return nil }
-            let line = String(decoding: bytes[i..<lineEnd], as: UTF8.self)
-            let sizeText = line.split(separator: ";", maxSplits: 1).first.map(String.init) ?? ""
-            guard let size = Int(sizeText.filter { !$0.isWhitespace }, radix: 16), size >= 0 else {
-                throw HTTPClient.Failure(reason: "protocol", description: "bad chunk size '\(line)'")
+            guard let size = chunkSize(bytes[i..<lineEnd]) else {
+                throw HTTPClient.Failure(reason: "protocol",
+                                         description: "bad chunk size '\(String(decoding: bytes[i..<lineEnd], as: UTF8.self))'")
             }
             if size == 0 {
                 // Trailer lines, up to an empty one.
@@ -232,9 +231,32 @@ final class HTTPConnection {
                     j = end + 1
                 }
             }
+            // A size past what arrived is incomplete (compared so that no size the peer sends can overflow).
+            guard size <= bytes.count - lineEnd - 1 else { return nil }
             i = lineEnd + 1 + size + 2
             guard i <= bytes.count else { return nil }
         }
+    }
+
+    /// The size on a chunk-size line (hex, extensions after `;` ignored); nil if it is none.
+    static func chunkSize(_ line: ArraySlice<UInt8>) -> Int? {
+        let text = String(decoding: line.prefix { $0 != UInt8(ascii: ";") }, as: UTF8.self).filter { !$0.isWhitespace }
+        guard let size = Int(text, radix: 16), size >= 0 else { return nil }
+        return size
+    }
+
+    /// The payload of a chunked body (trailers ignored); what arrived of a chunk cut short.
+    static func dechunk(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        var i = bytes.startIndex
+        while i < bytes.endIndex, let lineEnd = bytes[i...].firstIndex(of: 10),
+              let size = chunkSize(bytes[i..<lineEnd]), size > 0 {
+            let start = lineEnd + 1
+            guard size <= bytes.endIndex - start else { out += bytes[start...]; break }
+            out += bytes[start..<start + size]
+            i = start + size + 2
+        }
+        return out
     }
 
     /// A response's status line and the headers that frame it.
@@ -258,7 +280,9 @@ final class HTTPConnection {
                 let name = line[..<colon].lowercased()
                 let value = line[line.index(after: colon)...].trimmingPrefix(while: \.isWhitespace)
                 switch name {
-                case "content-length": contentLength = Int(value.filter { !$0.isWhitespace })
+                case "content-length":
+                    contentLength = Int(value.filter { !$0.isWhitespace })
+                    if let n = contentLength, n < 0 { throw HTTPClient.Failure(reason: "protocol", description: "Content-Length \(n)") }
                 case "transfer-encoding": chunked = chunked || value.lowercased().contains("chunked")
                 case "connection": connection += value.lowercased().split(separator: ",").map { $0.filter { !$0.isWhitespace } }
                 default: break

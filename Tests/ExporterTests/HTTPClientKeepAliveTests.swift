@@ -203,6 +203,17 @@ struct HTTPResponseFramingTests {
         #expect(throws: HTTPClient.Failure.self) { try HTTPConnection.chunkedEnd(Array("zz\r\nok\r\n".utf8), from: 0) }
     }
 
+    @Test("sizes a receiver cannot mean (a chunk of Int.max bytes, a negative Content-Length) are incomplete or an error, never a crash")
+    func hostileSizes() throws {
+        let huge = Array("7fffffffffffffff\r\nok\r\n".utf8)
+        #expect(try HTTPConnection.chunkedEnd(huge, from: 0) == nil)
+        #expect(HTTPConnection.dechunk(huge[...]) == Array("ok\r\n".utf8))
+        #expect(HTTPConnection.dechunk(Array("2\r\nok\r\n3;x=1\r\nabc\r\n0\r\n\r\n".utf8)[...]) == Array("okabc".utf8))
+        #expect(throws: HTTPClient.Failure.self) {
+            try HTTPConnection.Head(Array("HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n".utf8)[...])
+        }
+    }
+
     @Test("keep-alive: HTTP/1.1 unless Connection: close; HTTP/1.0 only with Connection: keep-alive", arguments: [
         ("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", true),
         ("HTTP/1.1 200 OK\r\nconnection: Close\r\n\r\n", false),
