@@ -156,7 +156,7 @@ public struct OTLPAttribute: Sendable, Hashable {
         eachChanging(r, body)
     }
 
-    /// Attributes that follow from `RepeatedAttributes.Key`'s fields alone.
+    /// Attributes that follow from the fields `RepeatedAttributes.matches` compares, alone (the two lists go together).
     @inline(__always)
     static func eachRepeated(_ r: RequestRecord, _ body: (StaticString, Field) -> Void) {
         if let method = r.method { body("http.request.method", .string(method)) }
