@@ -347,14 +347,26 @@ extension ProbeTests {
     /// Packets tshark takes for sent again (a retransmission, out of order, or a duplicate ACK) that
     /// the kernel did not report retransmitting: how a packet written twice or out of place shows.
     /// A real retransmission (a busy machine can delay an ACK past the tail-loss probe) is marked
-    /// "TCP retransmit" and explains itself and the duplicate ACKs it draws.
+    /// "TCP retransmit" and explains itself and the duplicate ACKs it draws: those that acknowledge
+    /// its first byte (the hole it fills) or the byte after its last (a probe the receiver had).
     func unexplainedResends(_ file: String) throws -> [String] {
-        let marked = try tsharkCount(file, "frame.comment contains \"TCP retransmit\"")
-        let resent = "(tcp.analysis.retransmission || tcp.analysis.out_of_order) && !(frame.comment contains \"TCP retransmit\")"
-        let filter = marked == 0 ? "\(resent) || tcp.analysis.duplicate_ack" : resent
-        let rows = try Shell.run(["tshark", "-r", file, "-Y", filter, "-T", "fields", "-E", "separator=|", "-e", "frame.number",
-                                  "-e", "tcp.srcport", "-e", "tcp.seq", "-e", "tcp.ack", "-e", "tcp.len", "-e", "_ws.expert.message"])
-        return rows.split(separator: "\n").map(String.init)
+        let marked = "frame.comment contains \"TCP retransmit\""
+        var explained = Set<String>()
+        for row in try dataSegments(file, marked) {
+            let f = row.split(separator: " ")
+            guard f.count == 3, let seq = UInt32(f[1]), let length = UInt32(f[2]) else { continue }
+            explained.insert("\(f[0]) \(seq)")
+            explained.insert("\(f[0]) \(seq &+ length)")
+        }
+        let resent = "(tcp.analysis.retransmission || tcp.analysis.out_of_order) && !(\(marked))"
+        let shown = ["-e", "frame.number", "-e", "tcp.srcport", "-e", "tcp.seq", "-e", "tcp.ack", "-e", "tcp.len", "-e", "_ws.expert.message"]
+        let unexplained = try Shell.run(["tshark", "-r", file, "-Y", resent, "-T", "fields", "-E", "separator=|"] + shown)
+        let duplicateACKs = try Shell.run(["tshark", "-r", file, "-Y", "tcp.analysis.duplicate_ack && !(\(resent))", "-T", "fields",
+                                           "-E", "separator=|", "-e", "tcp.dstport", "-e", "tcp.ack_raw"] + shown)
+        return unexplained.split(separator: "\n").map(String.init) + duplicateACKs.split(separator: "\n").compactMap { row in
+            let f = row.split(separator: "|", maxSplits: 2, omittingEmptySubsequences: false)
+            return f.count == 3 && explained.contains("\(f[0]) \(f[1])") ? nil : String(f.count == 3 ? f[2] : row)
+        }
     }
 
     /// Data segments ("port seq len", raw sequence numbers) in file order, all or those a display filter selects.
