@@ -271,6 +271,12 @@ struct HTTP1ParserTests {
         #expect(partial.events == [.requestBegan(exchange: 0)])
         let complete = parse([client("GET / HTTP/1.1\r\nno colon"), client(" here\r\n\r\n")])
         #expect(complete.error == .malformed("header line without a name"))
+        // A whole bad line, the head still open: not judged until its blank line comes.
+        let lineDone = parse([client("GET / HTTP/1.1\r\nno colon\r\n")])
+        #expect(lineDone.error == nil)
+        #expect(lineDone.events == [.requestBegan(exchange: 0)])
+        let headDone = parse([client("GET / HTTP/1.1\r\nno colon\r\n"), client("\r\n")])
+        #expect(headDone.error == .malformed("header line without a name"))
     }
 
     @Test("a head beyond the size bound in one segment is malformed")
