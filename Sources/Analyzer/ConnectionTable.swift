@@ -50,6 +50,8 @@ struct ConnectionTable: Sendable {
 
     /// The slot of the connection with the probe's id `id` (not 0), remembered for the next event.
     mutating func slot(id: UInt64) -> Slot? {
+        // Empty places of the cache hold id 0: it must never find one of them.
+        guard id != 0 else { return nil }
         let index = ConnectionTable.recentIndex(id)
         if recentIDs[index].id == id { return recentIDs[index].slot }
         guard let slot = slotsByKey[.id(id)] else { return nil }

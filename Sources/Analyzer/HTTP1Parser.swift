@@ -65,7 +65,10 @@ public struct HTTP1Parser: ProtocolParser {
 
         mutating func remember(_ head: HTTPHead, _ headBytes: ArraySlice<UInt8>) {
             bytes.removeAll(keepingCapacity: true)
-            guard headBytes.count <= LastHead.maxBytes else { return }
+            guard headBytes.count <= LastHead.maxBytes else {
+                self.head = HTTPHead()  // its strings are not held for a head that can never match
+                return
+            }
             // Through a buffer pointer: appending the slice itself took the generic, byte-by-byte path.
             headBytes.withUnsafeBufferPointer { bytes.append(contentsOf: $0) }
             self.head = head
