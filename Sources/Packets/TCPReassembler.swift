@@ -261,6 +261,7 @@ public struct TCPReassembler: Sendable {
     private mutating func takeOutputs() -> [StreamReassembler.Output] {
         var taken: [StreamReassembler.Output] = []
         swap(&taken, &outputs)
+        assert(taken.isEmpty, "outputs left from an earlier segment would go to this one's flow")
         return taken
     }
 

@@ -40,7 +40,7 @@ final class BatchHandOff<Batch: Sendable>: @unchecked Sendable {
         defer { condition.unlock() }
         guard !waiting.isEmpty else { return [] }
         var batches: [Batch] = []
-        swap(&batches, &waiting) // a copy and then removeAll would copy the storage on write
+        swap(&batches, &waiting) // the list itself goes out; the next put starts a new one
         condition.signal()
         return batches
     }
