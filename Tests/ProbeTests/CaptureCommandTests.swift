@@ -165,16 +165,20 @@ extension ProbeTests {
         // pipetrace writes each packet as it left its sender, so a segment sent again is one whose sequence
         // number lies below the highest byte sent before it; marks, from the kernel's own report, fall only
         // on those. tcpdump on the receiving veth is the independent judge of what was sent twice: a segment
-        // it saw twice is marked. (Its order may differ: the veth delivers through per-CPU queues, and
-        // tshark's retransmission analysis reads the time between packets, so its counts differ between
-        // vantage points.) Not asked: that every resent segment is marked. Under CPU stress a slow-start run
-        // of segments resent after a timeout sometimes goes unmarked (1 run in ~10); not yet understood.
+        // it saw twice (same sequence number and length) is marked. (Its order may differ: the veth delivers
+        // through per-CPU queues, and tshark's retransmission analysis reads the time between packets, so its
+        // counts differ between vantage points.) A segment resent with another length (the kernel joins or
+        // cuts segments it sends again) is not "twice" on the veth; that every one of those is marked too is
+        // a known gap on a loaded machine (README), kept visible below as an intermittent known issue.
         let resent = try resentSegments(run.dir.pcapng)
         let marked = try dataSegments(run.dir.pcapng, "frame.comment contains \"TCP retransmit\"")
         #expect(!marked.isEmpty && Set(marked).isSubset(of: Set(resent)), "resent \(resent), marked \(marked)")
         let onVeth = Dictionary(try dataSegments(run.tcpdump).map { ($0, 1) }, uniquingKeysWith: +)
         let twiceOnVeth = Set(onVeth.filter { $0.value > 1 }.keys)
         #expect(!twiceOnVeth.isEmpty && twiceOnVeth.isSubset(of: Set(marked)), "seen twice on the veth: \(twiceOnVeth.sorted()), marked \(marked)")
+        withKnownIssue("resent segments left unmarked under CPU stress (README: known gap)", isIntermittent: true) {
+            #expect(Set(resent).isSubset(of: Set(marked)), "resent, unmarked: \(Set(resent).subtracting(marked).sorted())")
+        }
         #expect(run.written.requests == 1)
     }
 
