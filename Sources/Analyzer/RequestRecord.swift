@@ -94,9 +94,12 @@ public struct RequestRecord: Sendable, Hashable {
     }
 
     /// "<client container>→<server container>", "?" for an unknown end; nil if both are unknown.
-    public var hop: String? {
-        if client.container == nil && server.container == nil { return nil }
-        return "\(client.container ?? "?")→\(server.container ?? "?")"
+    public var hop: String? { RequestRecord.hop(client: client.container, server: server.container) }
+
+    /// A hop's text from its two containers: "?" for an end without one; nil when neither has one.
+    public static func hop(client: String?, server: String?) -> String? {
+        if client == nil && server == nil { return nil }
+        return "\(client ?? "?")→\(server ?? "?")"
     }
 
     /// Duration minus the time spent waiting on child requests: what this

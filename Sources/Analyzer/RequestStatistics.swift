@@ -109,10 +109,8 @@ public struct RequestStatistics: Sendable {
                     target.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(target[..<$0]) } ?? target
                 }
             case .hop:
-                if record.client.container != nil || record.server.container != nil {
-                    first = record.client.container ?? "?"
-                    second = record.server.container ?? "?"
-                }
+                first = record.client.container
+                second = record.server.container
             case .container:
                 first = record.server.container ?? record.client.container
             case .protocol:
@@ -129,7 +127,7 @@ public struct RequestStatistics: Sendable {
             case .target:
                 return "\(first ?? "?") \(second ?? "?")"
             case .hop:
-                return first.map { "\($0)→\(second ?? "?")" } ?? "?"
+                return RequestRecord.hop(client: first, server: second) ?? "?"
             case .container, .protocol:
                 return first ?? "?"
             }
