@@ -98,6 +98,10 @@ struct HTTPHead {
         }
     }
 
+    private static let contentLengthName: StaticString = "content-length"
+    private static let transferEncodingName: StaticString = "transfer-encoding"
+    private static let expectName: StaticString = "expect"
+
     private mutating func parseHeaderLine(_ line: Bytes) throws(Defect) {
         // obs-fold continuation lines (RFC 9112 §5.2) carry nothing we need.
         if line.first == UInt8(ascii: " ") || line.first == UInt8(ascii: "\t") { return }
@@ -106,14 +110,15 @@ struct HTTPHead {
         }
         // Only three names matter: any other length is none of them, and its value is not looked at.
         let nameLength = colon - line.startIndex
-        guard nameLength == 14 || nameLength == 17 || nameLength == 6 else { return }
+        guard nameLength == Self.contentLengthName.utf8CodeUnitCount || nameLength == Self.transferEncodingName.utf8CodeUnitCount
+              || nameLength == Self.expectName.utf8CodeUnitCount else { return }
         let name = line[line.startIndex..<colon]
         let value = HTTPHead.trimmed(line[(colon + 1)...])
-        if HTTPHead.equalsLowercased(name, "content-length") {
+        if HTTPHead.equalsLowercased(name, Self.contentLengthName) {
             let length = try HTTPHead.contentLength(value)
             if let existing = contentLength, existing != length { throw .conflictingContentLength }
             contentLength = length
-        } else if HTTPHead.equalsLowercased(name, "transfer-encoding") {
+        } else if HTTPHead.equalsLowercased(name, Self.transferEncodingName) {
             var codings = value
             while let coding = HTTPHead.nextListElement(&codings) {
                 let c = HTTPHead.trimmed(coding)
@@ -121,7 +126,7 @@ struct HTTPHead {
                 transferCodings += 1
                 isChunked = HTTPHead.equalsLowercased(c, "chunked")
             }
-        } else if HTTPHead.equalsLowercased(name, "expect") {
+        } else if HTTPHead.equalsLowercased(name, Self.expectName) {
             expectsContinue = HTTPHead.equalsLowercased(value, "100-continue")
         }
     }
