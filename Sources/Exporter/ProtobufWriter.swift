@@ -114,12 +114,20 @@ public struct ProtobufWriter: Sendable {
         }
     }
 
+    /// What `write(exactly:)` makes room with: most runs (a span's head, an attribute) are shorter.
+    private static let zeros = [UInt8](repeating: 0, count: 512)
+
     /// Appends exactly `count` bytes, written by `body` through a `Cursor`:
     /// one capacity and uniqueness check for a run of small writes (an
     /// attribute's tags, lengths, key and value) rather than one per byte.
     mutating func write(exactly count: Int, _ body: (inout Cursor) -> Void) {
         let start = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: count))
+        // Zeros appended from a buffer (one memcpy), not element by element.
+        if count <= Self.zeros.count {
+            Self.zeros.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[..<count])) }
+        } else {
+            bytes.append(contentsOf: repeatElement(0, count: count))
+        }
         bytes.withUnsafeMutableBufferPointer { buffer in
             var cursor = Cursor(at: buffer.baseAddress! + start)
             body(&cursor)
