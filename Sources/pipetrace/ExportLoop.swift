@@ -31,8 +31,14 @@ struct ExportLoop {
     mutating func feed(_ event: ProbeEvent) {
         analyzer.process(event, into: &completed)
         guard !completed.isEmpty else { return }
-        for record in completed { take(record) }
-        completed.removeAll(keepingCapacity: true)
+        // Moved out one by one (reversed, then popped: bitwise moves), not read in place:
+        // `for record in completed` or a read through a pointer copied each record,
+        // retaining its strings, and the array then destroyed the originals.
+        var records: [RequestRecord] = []
+        swap(&records, &completed)
+        records.reverse()
+        while let record = records.popLast() { take(record) }
+        swap(&records, &completed)
     }
 
     /// Records still open when tracing stops.
