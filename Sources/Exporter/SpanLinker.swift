@@ -109,8 +109,10 @@ public struct SpanLinker: Sendable {
 
     /// `add`, handing the spans to `out` one by one (no array per record;
     /// the sink's batch encodes each as it comes, so none is stored).
-    public mutating func add<Sink: SpanSink>(_ record: RequestRecord, now: Int64, into out: inout Sink) {
-        if let root = roots[record.id] {
+    /// The record is taken, not copied: its spans are made of it.
+    public mutating func add<Sink: SpanSink>(_ record: consuming RequestRecord, now: Int64, into out: inout Sink) {
+        let id = record.id
+        if let root = roots[id] {
             // Pinned by children released before it came.
             link(record, root: root, into: &out)
         } else if let parent = record.parent {
@@ -119,7 +121,7 @@ public struct SpanLinker: Sendable {
             } else {
                 sequence += 1
                 waiting[parent, default: []].append(Held(record: record, arrival: now, sequence: sequence))
-                heldParent[record.id] = parent
+                heldParent[id] = parent
                 if heldParent.count > maxHeld {
                     for span in expire(now: .max) { out.take(span) }
                 }
@@ -171,20 +173,19 @@ public struct SpanLinker: Sendable {
     /// from both, a CLIENT span under the parent and a SERVER span under it.
     /// The record's own id names its SERVER span (or its only span), so its
     /// children, found through the server's view, hang under the server.
-    private mutating func link<Sink: SpanSink>(_ record: RequestRecord, root: UInt64, into out: inout Sink) {
-        let trace = trace(root)
+    /// The record moves into the span (one span value serves both of a
+    /// two-span record): copying a record retains each of its strings.
+    private mutating func link<Sink: SpanSink>(_ record: consuming RequestRecord, root: UInt64, into out: inout Sink) {
+        let id = record.id, side = record.side
         let parent = record.parent.map(span) ?? 0
-        switch record.side {
-        case .client:
-            out.take(OTLPSpan(record: record, kind: .client, trace: trace, span: span(record.id), parent: parent))
-        case .server:
-            out.take(OTLPSpan(record: record, kind: .server, trace: trace, span: span(record.id), parent: parent))
-        case .both:
-            let client = clientSpan(record.id)
-            out.take(OTLPSpan(record: record, kind: .client, trace: trace, span: client, parent: parent))
-            out.take(OTLPSpan(record: record, kind: .server, trace: trace, span: span(record.id), parent: client))
+        var span = OTLPSpan(record: record, kind: side == .server ? .server : .client, trace: trace(root),
+                            span: side == .both ? clientSpan(id) : span(id), parent: parent)
+        out.take(span)
+        if side == .both {
+            (span.kind, span.parent, span.span) = (.server, span.span, self.span(id))
+            out.take(span)
         }
-        pin(record.id, root: root, into: &out)
+        pin(id, root: root, into: &out)
     }
 
     /// Remembers `id`'s root and links the records waiting for it.
