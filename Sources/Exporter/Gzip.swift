@@ -39,33 +39,53 @@ public final class Gzip {
 
     /// `input` gzipped, after `prefix` (bytes the caller puts before it), so it is not copied again.
     public func compress(_ input: [UInt8], after prefix: [UInt8] = []) -> [UInt8] {
+        compress([input[...]], after: prefix)
+    }
+
+    /// `pieces` joined, gzipped, after `prefix`: a request that lies in
+    /// several buffers (`OTLPEncoder.EncodedRequest`) is compressed from
+    /// where it lies, never joined into one first.
+    public func compress(_ pieces: [ArraySlice<UInt8>], after prefix: [UInt8] = []) -> [UInt8] {
         isal_deflate_init(stream)
         stream.pointee.level = level
         stream.pointee.level_buf = levelBuffer.baseAddress?.assumingMemoryBound(to: UInt8.self)
         stream.pointee.level_buf_size = level == 0 ? 0 : UInt32(levelBuffer.count)
         stream.pointee.gzip_flag = UInt16(IGZIP_GZIP)
-        stream.pointee.end_of_stream = 1
+        stream.pointee.end_of_stream = 0
         stream.pointee.flush = UInt16(NO_FLUSH)
-        // Room for the input stored as it is, so one call nearly always does it.
-        if scratch.count < input.count + input.count / 64 + 1024 { grow(to: input.count + input.count / 64 + 1024, keeping: 0) }
-        let count = input.withUnsafeBufferPointer { src -> Int in
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: src.baseAddress)
-            stream.pointee.avail_in = UInt32(src.count)
-            while true {
-                let written = Int(stream.pointee.total_out)
-                stream.pointee.next_out = scratch.baseAddress!.assumingMemoryBound(to: UInt8.self) + written
-                stream.pointee.avail_out = UInt32(scratch.count - written)
-                let status = isal_deflate(stream)
-                // The only errors are a wrong level, buffer or flag: this code's, never the data's.
-                precondition(status == COMP_OK, "isal_deflate: error \(status)")
-                if pipetrace_isal_finished(stream) != 0 { return Int(stream.pointee.total_out) }
-                grow(to: scratch.count * 2, keeping: Int(stream.pointee.total_out))
-            }
+        // Room for the input stored as it is, so the output nearly never grows.
+        let total = pieces.reduce(0) { $0 + $1.count }
+        if scratch.count < total + total / 64 + 1024 { grow(to: total + total / 64 + 1024, keeping: 0) }
+        for piece in pieces where !piece.isEmpty {
+            piece.withUnsafeBufferPointer { deflate($0, last: false) }
         }
+        deflate(UnsafeBufferPointer(start: nil, count: 0), last: true)
+        let count = Int(stream.pointee.total_out)
         return [UInt8](unsafeUninitializedCapacity: prefix.count + count) { out, initialized in
             _ = out.initialize(from: prefix)
             UnsafeMutableRawPointer(out.baseAddress! + prefix.count).copyMemory(from: scratch.baseAddress!, byteCount: count)
             initialized = prefix.count + count
+        }
+    }
+
+    /// Feeds `input` to the stream, growing the output while it does not
+    /// fit; the `last` call ends the stream (gzip trailer included).
+    private func deflate(_ input: UnsafeBufferPointer<UInt8>, last: Bool) {
+        stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress)
+        stream.pointee.avail_in = UInt32(input.count)
+        stream.pointee.end_of_stream = last ? 1 : 0
+        while true {
+            let written = Int(stream.pointee.total_out), pending = stream.pointee.avail_in
+            stream.pointee.next_out = scratch.baseAddress!.assumingMemoryBound(to: UInt8.self) + written
+            stream.pointee.avail_out = UInt32(scratch.count - written)
+            let status = isal_deflate(stream)
+            // The only errors are a wrong level, buffer or flag: this code's, never the data's.
+            precondition(status == COMP_OK, "isal_deflate: error \(status)")
+            if last ? pipetrace_isal_finished(stream) != 0 : stream.pointee.avail_in == 0 { return }
+            // Stopped short: the output is full (or too nearly full to go on).
+            if stream.pointee.avail_out == 0 || (stream.pointee.avail_in == pending && Int(stream.pointee.total_out) == written) {
+                grow(to: scratch.count * 2, keeping: Int(stream.pointee.total_out))
+            }
         }
     }
 

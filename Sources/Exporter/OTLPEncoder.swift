@@ -123,11 +123,22 @@ public struct OTLPEncoder: Sendable {
         }
     }
 
+    /// A request as the encoder holds it: pieces that, joined in order, are
+    /// its bytes (the envelope's parts, and each resource's spans where they
+    /// were encoded), so a sink compresses it without joining it first.
+    /// Pieces share the encoder's buffers: a callee that keeps one makes the
+    /// encoder take new buffers for the next batch.
+    public struct EncodedRequest: Sendable {
+        public var pieces: [ArraySlice<UInt8>]
+
+        /// The bytes, joined.
+        public var bytes: [UInt8] { Array(pieces.joined()) }
+    }
+
     /// Ends the batch: hands its traces request to `traces` (even when
     /// empty), then its logs request and their count to `logs` when it has
-    /// any (the bytes are the encoder's buffer: the callee copies what it
-    /// keeps), and starts the next batch.
-    public mutating func finish(traces: ([UInt8]) -> Void, logs: ([UInt8], Int) -> Void) {
+    /// any, and starts the next batch.
+    public mutating func finish(traces: (EncodedRequest) -> Void, logs: (EncodedRequest, Int) -> Void) {
         traces(envelope(traceOrder, \.spans))
         if logCount > 0 { logs(envelope(logOrder, \.logs), logCount) }
         // Resources with nothing in this batch are let go (containers come and go);
@@ -151,14 +162,14 @@ public struct OTLPEncoder: Sendable {
     public mutating func encode(_ spans: [OTLPSpan], slowThreshold: UInt64,
                                 traces: ([UInt8]) -> Void, logs: ([UInt8], Int) -> Void) {
         for span in spans { add(span, slowThreshold: slowThreshold) }
-        finish(traces: traces, logs: logs)
+        finish(traces: { traces($0.bytes) }, logs: { logs($0.bytes, $1) })
     }
 
     /// `ExportTraceServiceRequest` of `spans`.
     public mutating func traces(_ spans: [OTLPSpan]) -> [UInt8] {
         for span in spans { add(span, trace: true, log: false, threshold: 0) }
         var out: [UInt8] = []
-        finish(traces: { out = $0 }, logs: { _, _ in })
+        finish(traces: { out = $0.bytes }, logs: { _, _ in })
         return out
     }
 
@@ -166,7 +177,7 @@ public struct OTLPEncoder: Sendable {
     public mutating func logs(_ spans: [OTLPSpan], threshold: UInt64) -> [UInt8] {
         for span in spans { add(span, trace: false, log: true, threshold: threshold) }
         var out: [UInt8] = []
-        finish(traces: { _ in }, logs: { bytes, _ in out = bytes })
+        finish(traces: { _ in }, logs: { request, _ in out = request.bytes })
         return out
     }
 
@@ -184,21 +195,16 @@ public struct OTLPEncoder: Sendable {
 
     /// The envelope traces and logs share: per resource, in `order`, its
     /// attributes, then one `pipetrace` scope holding its spans or log
-    /// records (`part`). Every length is known, so each part is copied once.
-    private mutating func envelope(_ order: [Int], _ part: KeyPath<Resource, ProtobufWriter>) -> [UInt8] {
+    /// records (`part`). The envelope's parts are written into `output`;
+    /// the spans stay where they were encoded.
+    private mutating func envelope(_ order: [Int], _ part: KeyPath<Resource, ProtobufWriter>) -> EncodedRequest {
         output.reset()
         let scope = 2 + OTLPTraceRequest.scopeName.utf8.count
-        var total = 0
-        for i in order {
-            let r = resources[i]
-            let items = Self.size(scope) + r[keyPath: part].bytes.count
-            total += Self.size(Self.size(r.header.bytes.count) + Self.size(items))
-        }
-        output.reserve(total)
+        var ends: [Int] = []
+        ends.reserveCapacity(order.count)
         for i in order {
             let header = resources[i].header.bytes
-            let body = resources[i][keyPath: part].bytes
-            let items = Self.size(scope) + body.count
+            let items = Self.size(scope) + resources[i][keyPath: part].bytes.count
             // ResourceSpans / ResourceLogs: resource = 1, scope_spans / scope_logs = 2.
             output.tag(1, .lengthDelimited)
             output.varint(UInt64(Self.size(header.count) + Self.size(items)))
@@ -210,10 +216,18 @@ public struct OTLPEncoder: Sendable {
             output.tag(1, .lengthDelimited)
             output.varint(UInt64(scope))
             output.stringField(1, OTLPTraceRequest.scopeName)
-            body.withUnsafeBufferPointer { output.append($0) }
+            ends.append(output.bytes.count)
         }
-        assert(output.bytes.count == total, "envelope length counted wrong")
-        return output.bytes
+        let prefixes = output.bytes
+        var pieces: [ArraySlice<UInt8>] = []
+        pieces.reserveCapacity(2 * order.count)
+        var from = 0
+        for (i, end) in zip(order, ends) {
+            pieces.append(prefixes[from..<end])
+            pieces.append(resources[i][keyPath: part].bytes[...])
+            from = end
+        }
+        return EncodedRequest(pieces: pieces)
     }
 
     /// A span, its length counted first, so its body is written in place

@@ -68,10 +68,11 @@ public final class OTLPSink: ExportSink {
         }
 
         /// A queued body: its first byte, then the request (gzipped when so configured).
-        static func body(_ signal: Signal, _ request: [UInt8], _ compression: Compression, _ gzip: Gzip) -> [UInt8] {
+        static func body(_ signal: Signal, _ request: OTLPEncoder.EncodedRequest, _ compression: Compression,
+                         _ gzip: Gzip) -> [UInt8] {
             switch compression {
-            case .gzip: gzip.compress(request, after: [signal.rawValue | OTLPSink.gzipped])
-            case .none: [signal.rawValue] + request
+            case .gzip: gzip.compress(request.pieces, after: [signal.rawValue | OTLPSink.gzipped])
+            case .none: [signal.rawValue] + request.pieces.joined()
             }
         }
     }

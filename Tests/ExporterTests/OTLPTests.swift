@@ -241,6 +241,31 @@ struct OTLPEncoderTests {
 }
 
 extension OTLPEncoderTests {
+    @Test("gzip of a request in pieces (empty ones among them, one outgrowing the output) is the pieces joined")
+    func gzipPieces() throws {
+        var random = SystemRandomNumberGenerator()
+        let gzip = Gzip(level: 0)
+        // Random bytes at level 0 come out larger than they went in: the output grows mid-piece.
+        let sizes = [0, 17, 1, 0, 200_000, 3, 65_536, 0, 9]
+        let pieces = sizes.map { size in (0..<size).map { _ in UInt8.random(in: 0...255, using: &random) }[...] }
+        let whole = Array(pieces.joined())
+        let out = gzip.compress(pieces, after: [9])
+        #expect(out.first == 9)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pipetrace-gzip-pieces-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(whole).write(to: dir.appendingPathComponent("in"))
+        try Data(out.dropFirst()).write(to: dir.appendingPathComponent("in.gz"))
+        try Shell.run(["sh", "-c", "gzip -dc \"$0/in.gz\" | cmp - \"$0/in\"", dir.path])
+        // Level 1 (the sink's), on text that compresses, through the same compressor as before.
+        let text = (0..<5000).map { "span \($0) GET /metrics 200\n" }.joined()
+        let textPieces = stride(from: 0, to: text.utf8.count, by: 1000).map { Array(text.utf8)[$0..<min($0 + 1000, text.utf8.count)] }
+        let again = Gzip().compress(textPieces)
+        try Data(text.utf8).write(to: dir.appendingPathComponent("in"))
+        try Data(again).write(to: dir.appendingPathComponent("in.gz"))
+        try Shell.run(["sh", "-c", "gzip -dc \"$0/in.gz\" | cmp - \"$0/in\"", dir.path])
+    }
+
     @Test("gzip output larger than its first buffer (level 0 on random bytes grows by a fifth) is still whole")
     func gzipGrows() throws {
         var random = SystemRandomNumberGenerator()
