@@ -178,12 +178,12 @@ public struct SpanLinker: Sendable {
     private mutating func link<Sink: SpanSink>(_ record: consuming RequestRecord, root: UInt64, into out: inout Sink) {
         let id = record.id, side = record.side
         let parent = record.parent.map(span) ?? 0
-        var span = OTLPSpan(record: record, kind: side == .server ? .server : .client, trace: trace(root),
-                            span: side == .both ? clientSpan(id) : span(id), parent: parent)
-        out.take(span)
+        var linked = OTLPSpan(record: record, kind: side == .server ? .server : .client, trace: trace(root),
+                              span: side == .both ? clientSpan(id) : span(id), parent: parent)
+        out.take(linked)
         if side == .both {
-            (span.kind, span.parent, span.span) = (.server, span.span, self.span(id))
-            out.take(span)
+            (linked.kind, linked.parent, linked.span) = (.server, linked.span, span(id))
+            out.take(linked)
         }
         pin(id, root: root, into: &out)
     }
