@@ -59,6 +59,12 @@ final class ConnectCounter: Sendable {
 @Suite("HTTP keep-alive: one connection across batches, reopened when a server closes it, never a batch twice",
        .serialized, .enabled(if: RootRequirement.enabled(when: Command.exists("python3"))))
 struct HTTPClientKeepAliveTests {
+    /// A connection whose client counts the connections it opens.
+    static func counted() -> (ConnectCounter, HTTPConnection) {
+        let counter = ConnectCounter()
+        return (counter, counter.client().connection())
+    }
+
     func post(_ connection: HTTPConnection, _ url: HTTPEndpoint, _ body: String) throws -> HTTPClient.Response {
         try connection.send("POST", url, headers: [], body: Array(body.utf8)[...])
     }
@@ -66,8 +72,7 @@ struct HTTPClientKeepAliveTests {
     @Test("batches posted one after another go over one connection to an HTTP/1.1 server")
     func reused() throws {
         let server = try KeepAliveServer("keep")
-        let counter = ConnectCounter()
-        let connection = counter.client().connection()
+        let (counter, connection) = Self.counted()
         for i in 1...5 { #expect(try post(connection, server.url, "batch-\(i)").status == 200) }
         #expect(connection.isOpen)
         let posts = server.posts()
@@ -79,8 +84,7 @@ struct HTTPClientKeepAliveTests {
     @Test("a chunked response is read to its end and the connection carries the next batch")
     func chunked() throws {
         let server = try KeepAliveServer("chunked")
-        let counter = ConnectCounter()
-        let connection = counter.client().connection()
+        let (counter, connection) = Self.counted()
         for i in 1...3 {
             let response = try post(connection, server.url, "batch-\(i)")
             #expect(response.status == 200 && response.body == Array("ok".utf8))
@@ -91,8 +95,7 @@ struct HTTPClientKeepAliveTests {
     @Test("a server that closes kept-alive connections between batches: each batch arrives once, on a new connection")
     func closedBetween() throws {
         let server = try KeepAliveServer("close-after", 2)
-        let counter = ConnectCounter()
-        let connection = counter.client().connection()
+        let (counter, connection) = Self.counted()
         for i in 1...6 {
             #expect(try post(connection, server.url, "batch-\(i)").status == 200)
             // The server's close reaches us before the next batch is sent.
@@ -107,8 +110,7 @@ struct HTTPClientKeepAliveTests {
     @Test("Connection: close is respected: the next batch opens a new connection")
     func connectionClose() throws {
         let server = try KeepAliveServer("connection-close")
-        let counter = ConnectCounter()
-        let connection = counter.client().connection()
+        let (counter, connection) = Self.counted()
         for i in 1...3 {
             #expect(try post(connection, server.url, "batch-\(i)").status == 200)
             #expect(!connection.isOpen)
@@ -119,8 +121,7 @@ struct HTTPClientKeepAliveTests {
     @Test("an HTTP/1.0 server that closes after each answer (the OTLP receiver): every batch arrives, each on its own connection")
     func http10() throws {
         let receiver = try OTLPReceiver()
-        let counter = ConnectCounter()
-        let connection = counter.client().connection()
+        let (counter, connection) = Self.counted()
         let url = try HTTPEndpoint(receiver.baseURL + "/v1/traces")
         for _ in 1...3 {
             #expect(try connection.send("POST", url, headers: OTLPSink.headers, body: [][...]).status == 200)
@@ -132,8 +133,7 @@ struct HTTPClientKeepAliveTests {
     @Test("a response cut after its status line is an error, and that batch is not sent again; the next goes on a new connection")
     func cut() throws {
         let server = try KeepAliveServer("cut", 2)
-        let counter = ConnectCounter()
-        let connection = counter.client().connection()
+        let (counter, connection) = Self.counted()
         #expect(try post(connection, server.url, "batch-1").status == 200)
         #expect(throws: HTTPClient.Failure.self) { try post(connection, server.url, "batch-2") }
         #expect(try post(connection, server.url, "batch-3").status == 200)
@@ -144,8 +144,7 @@ struct HTTPClientKeepAliveTests {
     @Test("victoria-metrics takes batches over one connection (the kernel's list of connections says so), every sample stored", .enabled(if: ReceiverProcess.available))
     func victoriaMetrics() throws {
         let vm = try ReceiverProcess(.victoriaMetrics)
-        let counter = ConnectCounter()
-        let connection = counter.client().connection()
+        let (counter, connection) = Self.counted()
         let url = try HTTPEndpoint(vm.baseURL + "/api/v1/import/prometheus")
         for i in 1...5 {
             #expect(try connection.send("POST", url, headers: [], body: Array("pipetrace_keepalive_test{batch=\"\(i)\"} \(i)\n".utf8)[...]).status == 204)
