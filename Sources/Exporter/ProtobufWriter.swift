@@ -135,11 +135,6 @@ public struct ProtobufWriter: Sendable {
         }
     }
 
-    /// Room for `count` more bytes, reserved at once.
-    mutating func reserve(_ count: Int) {
-        bytes.reserveCapacity(bytes.count + count)
-    }
-
     /// Length-delimited fields encoded elsewhere under another one-byte tag
     /// (a repeated message of field 1 to 15), written as field `field`.
     mutating func appendRetagged(_ fields: ArraySlice<UInt8>, field: UInt64) {
