@@ -504,41 +504,26 @@ public struct Analyzer: Sendable {
 
 extension RequestRecord {
     /// One end's record of an exchange that ends here. The exchange's strings
-    /// are moved into the record, not copied: built with the memberwise
-    /// `init`, each optional string was copied through the runtime's generic
-    /// witnesses.
+    /// are moved into the record, not copied. Built through the memberwise
+    /// initializers: one that assigns field by field made the record and its
+    /// peers aside and copied them in (a retain and release of every string).
     fileprivate init(viewOf exchange: consuming Exchange, on connection: borrowing ConnectionState, start: Int64,
                      duration: UInt64, complete: Bool) {
         let isServer = connection.role == .server
-        id = exchange.id
-        self.start = start
-        self.duration = duration
+        let protocolName: String
         if let name = exchange.protocolName.take() { protocolName = name } else { protocolName = connection.protocolName }
-        method = exchange.method.take()
-        target = exchange.target.take()
-        status = exchange.status
-        requestBytes = exchange.requestBytes
-        responseBytes = exchange.responseBytes
         var comm = ""
         swap(&comm, &exchange.comm)
         // This end is the client unless it is the server.
-        if isServer {
-            client = Peer(ip: connection.remoteIP, port: connection.tuple.remote.port)
-            server = Peer(ip: connection.localIP, port: connection.tuple.local.port, pid: exchange.pid, comm: comm,
-                          container: connection.container)
-        } else {
-            client = Peer(ip: connection.localIP, port: connection.tuple.local.port, pid: exchange.pid, comm: comm,
-                          container: connection.container)
-            server = Peer(ip: connection.remoteIP, port: connection.tuple.remote.port)
-        }
-        side = isServer ? .server : .client
-        network = nil
-        serverTime = isServer ? duration : nil
-        serverStart = nil
-        retransmits = exchange.retransmits
-        parent = exchange.parent?.id
-        childWait = exchange.children.total
-        isComplete = complete
+        let here = Peer(pid: exchange.pid, comm: comm, container: connection.container, ip: connection.localIP,
+                        port: connection.tuple.local.port)
+        let there = Peer(pid: nil, ip: connection.remoteIP, port: connection.tuple.remote.port) // pid: the memberwise init
+        self.init(id: exchange.id, start: start, duration: duration, protocolName: protocolName,
+                  method: exchange.method.take(), target: exchange.target.take(), status: exchange.status,
+                  requestBytes: exchange.requestBytes, responseBytes: exchange.responseBytes,
+                  client: isServer ? there : here, server: isServer ? here : there, side: isServer ? .server : .client,
+                  network: nil, serverTime: isServer ? duration : nil, serverStart: nil, retransmits: exchange.retransmits,
+                  parent: exchange.parent?.id, childWait: exchange.children.total, isComplete: complete)
     }
 }
 

@@ -10,21 +10,19 @@ public struct RequestRecord: Sendable, Hashable {
     }
 
     /// One end of the exchange. Process fields are nil for an end that was not traced.
+    ///
+    /// The process fields come first so that the memberwise initializer
+    /// (`Peer(pid:comm:container:ip:port:)`, what the analyzer uses) is not
+    /// the public one (`init(ip:port:pid:comm:container:)`, in an extension):
+    /// a peer made by the memberwise initializer is made in place, one made
+    /// by an initializer that assigns field by field is made aside and copied
+    /// (a retain and a release of each of its strings, per record).
     public struct Peer: Sendable, Hashable, Codable {
-        public var ip: String?
-        public var port: UInt16?
         public var pid: UInt32?
         public var comm: String?
         public var container: String?
-
-        public init(ip: String? = nil, port: UInt16? = nil, pid: UInt32? = nil, comm: String? = nil,
-                    container: String? = nil) {
-            self.ip = ip
-            self.port = port
-            self.pid = pid
-            self.comm = comm
-            self.container = container
-        }
+        public var ip: String?
+        public var port: UInt16?
     }
 
     /// Unique within one analyzer run; what `parent` refers to.
@@ -69,30 +67,6 @@ public struct RequestRecord: Sendable, Hashable {
     /// Not part of the JSON interface.
     public var isComplete: Bool
 
-    public init(id: UInt64, start: Int64, duration: UInt64, protocolName: String, method: String?, target: String?,
-                status: Int?, requestBytes: UInt64, responseBytes: UInt64, client: Peer, server: Peer, side: Side,
-                network: UInt64? = nil, serverTime: UInt64? = nil, retransmits: UInt32 = 0, parent: UInt64? = nil,
-                childWait: UInt64 = 0, isComplete: Bool = true) {
-        self.id = id
-        self.start = start
-        self.duration = duration
-        self.protocolName = protocolName
-        self.method = method
-        self.target = target
-        self.status = status
-        self.requestBytes = requestBytes
-        self.responseBytes = responseBytes
-        self.client = client
-        self.server = server
-        self.side = side
-        self.network = network
-        self.serverTime = serverTime
-        self.retransmits = retransmits
-        self.parent = parent
-        self.childWait = childWait
-        self.isComplete = isComplete
-    }
-
     /// "<client container>→<server container>", "?" for an unknown end; nil if both are unknown.
     public var hop: String? { RequestRecord.hop(client: client.container, server: server.container) }
 
@@ -105,4 +79,28 @@ public struct RequestRecord: Sendable, Hashable {
     /// Duration minus the time spent waiting on child requests: what this
     /// hop itself cost.
     public var selfTime: UInt64 { duration - min(duration, childWait) }
+}
+
+extension RequestRecord.Peer {
+    public init(ip: String? = nil, port: UInt16? = nil, pid: UInt32? = nil, comm: String? = nil,
+                container: String? = nil) {
+        self.init(pid: pid, comm: comm, container: container, ip: ip, port: port)
+    }
+}
+
+extension RequestRecord {
+    /// A record from its fields (`serverStart` is set by the analyzer alone).
+    ///
+    /// In an extension, so the type keeps its memberwise initializer: a
+    /// record built through that is made in place, while one built by an
+    /// initializer that assigns field by field is made aside and copied.
+    public init(id: UInt64, start: Int64, duration: UInt64, protocolName: String, method: String?, target: String?,
+                status: Int?, requestBytes: UInt64, responseBytes: UInt64, client: Peer, server: Peer, side: Side,
+                network: UInt64? = nil, serverTime: UInt64? = nil, retransmits: UInt32 = 0, parent: UInt64? = nil,
+                childWait: UInt64 = 0, isComplete: Bool = true) {
+        self.init(id: id, start: start, duration: duration, protocolName: protocolName, method: method, target: target,
+                  status: status, requestBytes: requestBytes, responseBytes: responseBytes, client: client,
+                  server: server, side: side, network: network, serverTime: serverTime, serverStart: nil,
+                  retransmits: retransmits, parent: parent, childWait: childWait, isComplete: isComplete)
+    }
 }
