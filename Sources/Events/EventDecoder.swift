@@ -138,8 +138,8 @@ public struct EventDecoder: Sendable {
 
     @inline(__always)
     private mutating func header(_ h: pt_header, _ naming: Naming) -> EventHeader {
-        EventHeader(pid: h.pid, tid: h.tid, comm: processName(h), netns: h.netns, cgroupID: h.cgroup_id,
-                    connectionID: h.conn_id, timestamp: h.timestamp, tuple: Self.tuple(h.tuple),
+        EventHeader(connectionID: h.conn_id, pid: h.pid, tid: h.tid, comm: processName(h), netns: h.netns,
+                    cgroupID: h.cgroup_id, timestamp: h.timestamp, tuple: Self.tuple(h.tuple),
                     container: containerName(h, naming))
     }
 

@@ -50,6 +50,14 @@ public enum ProbeEvent: Sendable {
 
 /// Who raised an event, where, when, and on which connection.
 public struct EventHeader: Sendable, Hashable {
+    /// pipetrace's id for the socket, unique while one probe runs; 0 if unknown.
+    ///
+    /// First, so that the memberwise initializer (`EventHeader(connectionID:
+    /// pid:…)`, what the decoder uses per event) is not the public one (in an
+    /// extension): a header made by the memberwise initializer is made in
+    /// place, one made by an initializer that assigns field by field is made
+    /// aside and copied (a retain and a release of each of its strings).
+    public var connectionID: UInt64
     /// Process id (the kernel's tgid); 0 when the event came from softirq
     /// context on a socket pipetrace had not seen a process use.
     public var pid: UInt32
@@ -59,26 +67,19 @@ public struct EventHeader: Sendable, Hashable {
     public var netns: UInt32
     /// cgroup v2 id of the process.
     public var cgroupID: UInt64
-    /// pipetrace's id for the socket, unique while one probe runs; 0 if unknown.
-    public var connectionID: UInt64
     /// CLOCK_MONOTONIC nanoseconds.
     public var timestamp: UInt64
     public var tuple: SocketTuple
     /// Where the process lives: `ip netns` name, container id, or "host".
     /// Filled in by the probe after decoding; nil until then.
     public var container: String?
+}
 
+extension EventHeader {
     public init(pid: UInt32, tid: UInt32, comm: String, netns: UInt32, cgroupID: UInt64,
                 connectionID: UInt64, timestamp: UInt64, tuple: SocketTuple, container: String? = nil) {
-        self.pid = pid
-        self.tid = tid
-        self.comm = comm
-        self.netns = netns
-        self.cgroupID = cgroupID
-        self.connectionID = connectionID
-        self.timestamp = timestamp
-        self.tuple = tuple
-        self.container = container
+        self.init(connectionID: connectionID, pid: pid, tid: tid, comm: comm, netns: netns, cgroupID: cgroupID,
+                  timestamp: timestamp, tuple: tuple, container: container)
     }
 }
 
