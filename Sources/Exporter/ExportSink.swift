@@ -7,9 +7,12 @@ import Analyzer
 public protocol ExportSink: AnyObject, Sendable {
     /// What its health series are labelled with (its URL).
     var name: String { get }
+    /// Whether `record` wants request records (sinks of series do not), so
+    /// the caller hands each record to those alone, moving it to the last.
+    var takesRecords: Bool { get }
     /// Takes one request record as it completes (pipetrace's own traffic
     /// already left out). Sinks of series ignore it (the default).
-    func record(_ record: RequestRecord)
+    func record(_ record: consuming RequestRecord)
     /// Once per export interval: queues one sample of every series (sinks
     /// of records ignore the series and send what they hold).
     func send(_ series: [TimeSeries])
@@ -20,5 +23,6 @@ public protocol ExportSink: AnyObject, Sendable {
 }
 
 extension ExportSink {
-    public func record(_ record: RequestRecord) {}
+    public var takesRecords: Bool { false }
+    public func record(_ record: consuming RequestRecord) {}
 }

@@ -130,10 +130,15 @@ public final class OTLPSink: ExportSink {
         return (traces, logs)
     }
 
-    public func record(_ record: RequestRecord) {
+    public var takesRecords: Bool { true }
+
+    public func record(_ record: consuming RequestRecord) {
         let now = clock()
+        // Moved into the lock's closure through an optional: a closure captures
+        // the parameter by reference, and the linker would get a copy of it.
+        var taken: RequestRecord? = consume record
         state.withLock { s in
-            s.linker.add(record, now: now, into: &s.batch)
+            s.linker.add(taken.take()!, now: now, into: &s.batch)
             enqueue(&s.batch)
         }
     }

@@ -46,14 +46,20 @@ struct ExportLoop {
         for record in analyzer.finish() { take(record) }
     }
 
-    private mutating func take(_ record: RequestRecord) {
+    private mutating func take(_ record: consuming RequestRecord) {
         if outputs.ownTraffic.contains(record) {
             snapshot.ownTrafficRecords += 1
             return
         }
         snapshot.records += 1
         metrics.add(record)
-        for sink in outputs.sinks { sink.record(record) }
+        // The sinks that take records get it, the last one without a copy.
+        var last: (any ExportSink)?
+        for sink in outputs.sinks where sink.takesRecords {
+            last?.record(copy record)
+            last = sink
+        }
+        last?.record(record)
     }
 
     /// Once per poll, not per record: the stores look each changed series up once.
