@@ -21,7 +21,7 @@ public struct OTLPAttribute: Sendable, Hashable {
     /// A value as the encoders take it: a string whole, or the UTF-8
     /// bytes `from..<to` of one (no copy made), or two joined by "→" (a
     /// hop), written without being built as a string first.
-    enum Field {
+    enum Field: AnyValueEncoding {
         case string(String), slice(String, from: Int, to: Int), bool(Bool), int(Int64), double(Double), joined(String, String)
 
         var value: Value {
@@ -43,18 +43,81 @@ public struct OTLPAttribute: Sendable, Hashable {
                 case .string(let s): 1 + ProtobufWriter.varintSize(UInt64(s.utf8.count)) + s.utf8.count
                 case .slice(_, let from, let to): 1 + ProtobufWriter.varintSize(UInt64(to - from)) + to - from
                 case .bool: 2
-                case .int(let i): 1 + ProtobufWriter.varintSize(UInt64(bitPattern: i))
-                case .double: 9
+                case .int(let i): Number.int(i).anySize
+                case .double(let d): Number.double(d).anySize
                 case .joined(let a, let b):
                     1 + ProtobufWriter.varintSize(UInt64(a.utf8.count + 3 + b.utf8.count)) + a.utf8.count + 3 + b.utf8.count
                 }
+            }
+        }
+
+        /// The `AnyValue` message's body (`anySize` bytes).
+        @inline(__always)
+        func writeValue(into c: inout ProtobufWriter.Cursor) {
+            switch self {
+            case .string(let s):
+                c.byte(0x0a)  // string_value = 1
+                c.varint(UInt64(s.utf8.count))
+                c.copy(s)
+            case .slice(let s, let from, let to):
+                c.byte(0x0a)
+                c.varint(UInt64(to - from))
+                c.copy(s, from: from, to: to)
+            case .bool(let b):
+                c.byte(0x10)  // bool_value = 2
+                c.byte(b ? 1 : 0)
+            case .int(let i): Number.int(i).writeValue(into: &c)
+            case .double(let d): Number.double(d).writeValue(into: &c)
+            case .joined(let a, let b):
+                c.byte(0x0a)
+                c.varint(UInt64(a.utf8.count + 3 + b.utf8.count))
+                c.copy(a)
+                c.byte(0xe2)  // "→", U+2192, in UTF-8
+                c.byte(0x86)
+                c.byte(0x92)
+                c.copy(b)
+            }
+        }
+    }
+
+    /// A number value: what the attributes that change from request to
+    /// request are. It holds no strings, so making and dropping one costs
+    /// no reference counting (this runs for every record).
+    enum Number: AnyValueEncoding {
+        case int(Int64), double(Double)
+
+        var field: Field {
+            switch self {
+            case .int(let i): .int(i)
+            case .double(let d): .double(d)
+            }
+        }
+
+        var anySize: Int {
+            @inline(__always) get {
+                switch self {
+                case .int(let i): 1 + ProtobufWriter.varintSize(UInt64(bitPattern: i))
+                case .double: 9
+                }
+            }
+        }
+
+        @inline(__always)
+        func writeValue(into c: inout ProtobufWriter.Cursor) {
+            switch self {
+            case .int(let i):
+                c.byte(0x18)  // int_value = 3
+                c.varint(UInt64(bitPattern: i))
+            case .double(let d):
+                c.byte(0x21)  // double_value = 4, fixed64
+                c.fixed64(d.bitPattern)
             }
         }
     }
 
     /// The bytes `write` takes for one `KeyValue`, tag and length included.
     @inline(__always)
-    static func size(_ key: StaticString, _ value: Field) -> Int {
+    static func size(_ key: StaticString, _ value: some AnyValueEncoding) -> Int {
         let body = body(key, value.anySize)
         return 1 + ProtobufWriter.varintSize(UInt64(body)) + body
     }
@@ -73,7 +136,8 @@ public struct OTLPAttribute: Sendable, Hashable {
 
     /// `write` through a cursor with room for it (`size` bytes).
     @inline(__always)
-    static func write(_ key: StaticString, _ value: Field, _ field: UInt64, into c: inout ProtobufWriter.Cursor) {
+    static func write(_ key: StaticString, _ value: some AnyValueEncoding, _ field: UInt64,
+                      into c: inout ProtobufWriter.Cursor) {
         precondition(field < 16, "a KeyValue's field number takes one tag byte")
         let any = value.anySize
         c.byte(UInt8(field << 3 | 2))
@@ -83,33 +147,7 @@ public struct OTLPAttribute: Sendable, Hashable {
         c.copy(UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
         c.byte(0x12)  // value = 2, length-delimited
         c.varint(UInt64(any))
-        switch value {
-        case .string(let s):
-            c.byte(0x0a)  // string_value = 1
-            c.varint(UInt64(s.utf8.count))
-            c.copy(s)
-        case .slice(let s, let from, let to):
-            c.byte(0x0a)
-            c.varint(UInt64(to - from))
-            c.copy(s, from: from, to: to)
-        case .bool(let b):
-            c.byte(0x10)  // bool_value = 2
-            c.byte(b ? 1 : 0)
-        case .int(let i):
-            c.byte(0x18)  // int_value = 3
-            c.varint(UInt64(bitPattern: i))
-        case .double(let d):
-            c.byte(0x21)  // double_value = 4, fixed64
-            c.fixed64(d.bitPattern)
-        case .joined(let a, let b):
-            c.byte(0x0a)
-            c.varint(UInt64(a.utf8.count + 3 + b.utf8.count))
-            c.copy(a)
-            c.byte(0xe2)  // "→", U+2192, in UTF-8
-            c.byte(0x86)
-            c.byte(0x92)
-            c.copy(b)
-        }
+        value.writeValue(into: &c)
     }
 
     /// A record's attributes, by the OpenTelemetry semantic conventions
@@ -142,8 +180,9 @@ public struct OTLPAttribute: Sendable, Hashable {
         write(of: r, field, into: &w, repeated: &repeated)
     }
 
-    private static func write(_ each: (RequestRecord, (StaticString, Field) -> Void) -> Void, of r: RequestRecord,
-                              _ field: UInt64, into w: inout ProtobufWriter) {
+    @inline(__always)
+    private static func write<Value: AnyValueEncoding>(_ each: (RequestRecord, (StaticString, Value) -> Void) -> Void,
+                                                       of r: RequestRecord, _ field: UInt64, into w: inout ProtobufWriter) {
         var total = 0
         each(r) { total += size($0, $1) }
         w.write(exactly: total) { c in each(r) { write($0, $1, field, into: &c) } }
@@ -153,7 +192,7 @@ public struct OTLPAttribute: Sendable, Hashable {
     @inline(__always)
     static func each(of r: RequestRecord, _ body: (StaticString, Field) -> Void) {
         eachRepeated(r, body)
-        eachChanging(r, body)
+        eachChanging(r) { body($0, $1.field) }
     }
 
     /// Attributes that follow from the fields `RepeatedAttributes.matches` compares, alone (the two lists go together).
@@ -190,7 +229,7 @@ public struct OTLPAttribute: Sendable, Hashable {
 
     /// Attributes that change from request to request.
     @inline(__always)
-    static func eachChanging(_ r: RequestRecord, _ body: (StaticString, Field) -> Void) {
+    static func eachChanging(_ r: RequestRecord, _ body: (StaticString, Number) -> Void) {
         if let port = r.client.port { body("client.port", .int(Int64(port))) }
         body("http.request.body.size", .int(Int64(clamping: r.requestBytes)))
         body("http.response.body.size", .int(Int64(clamping: r.responseBytes)))
@@ -222,4 +261,11 @@ struct RepeatedAttributes: Sendable {
             && l.protocolName == r.protocolName && l.client.container == r.client.container
             && l.server.container == r.server.container && l.side == r.side && l.isComplete == r.isComplete
     }
+}
+
+/// An attribute's value as `OTLPAttribute.write` takes it: the size and
+/// bytes of its `AnyValue` message.
+protocol AnyValueEncoding {
+    var anySize: Int { get }
+    func writeValue(into c: inout ProtobufWriter.Cursor)
 }
