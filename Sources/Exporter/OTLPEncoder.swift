@@ -21,6 +21,11 @@ public struct OTLPEncoder: Sendable {
         var method: String?
         var protocolName: String
         var target: String?
+
+        /// Whether `r` has this key.
+        func matches(_ r: RequestRecord) -> Bool {
+            method == r.method && target == r.target && protocolName == (r.method == nil ? r.protocolName : "")
+        }
     }
 
     /// One resource's spans and log records in the batch being built.
@@ -80,9 +85,10 @@ public struct OTLPEncoder: Sendable {
 
     /// The span name of `r` (`OTLPTraceRequest.name`), from the cache when it was seen.
     mutating func name(_ r: RequestRecord) -> String {
+        // Records of one connection mostly ask for the same name: no hashing then,
+        // and no key made (a key retains and releases its strings).
+        if lastName?.key.matches(r) == true { return lastName!.name }
         let key = NameKey(method: r.method, protocolName: r.method == nil ? r.protocolName : "", target: r.target)
-        // Records of one connection mostly ask for the same name: no hashing then.
-        if let last = lastName, last.key == key { return last.name }
         let name: String
         if let known = names[key] {
             name = known
