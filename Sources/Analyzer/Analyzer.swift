@@ -517,7 +517,8 @@ extension RequestRecord {
         // This end is the client unless it is the server.
         let here = Peer(pid: exchange.pid, comm: comm, container: connection.container, ip: connection.localIP,
                         port: connection.tuple.local.port)
-        let there = Peer(pid: nil, ip: connection.remoteIP, port: connection.tuple.remote.port) // pid: the memberwise init
+        // `pid:` first: the memberwise initializer, not the public one (see `Peer`).
+        let there = Peer(pid: nil, ip: connection.remoteIP, port: connection.tuple.remote.port)
         self.init(id: exchange.id, start: start, duration: duration, protocolName: protocolName,
                   method: exchange.method.take(), target: exchange.target.take(), status: exchange.status,
                   requestBytes: exchange.requestBytes, responseBytes: exchange.responseBytes,

@@ -82,6 +82,7 @@ public struct RequestRecord: Sendable, Hashable {
 }
 
 extension RequestRecord.Peer {
+    /// A peer from its address and, for an end that was traced, its process.
     public init(ip: String? = nil, port: UInt16? = nil, pid: UInt32? = nil, comm: String? = nil,
                 container: String? = nil) {
         self.init(pid: pid, comm: comm, container: container, ip: ip, port: port)

@@ -76,6 +76,7 @@ public struct EventHeader: Sendable, Hashable {
 }
 
 extension EventHeader {
+    /// A header from its fields, `container` to be named later.
     public init(pid: UInt32, tid: UInt32, comm: String, netns: UInt32, cgroupID: UInt64,
                 connectionID: UInt64, timestamp: UInt64, tuple: SocketTuple, container: String? = nil) {
         self.init(connectionID: connectionID, pid: pid, tid: tid, comm: comm, netns: netns, cgroupID: cgroupID,
