@@ -22,10 +22,18 @@ public struct OTLPEncoder: Sendable {
         var protocolName: String
         var target: String?
 
+        /// The key of `r`'s name.
+        static func of(_ r: RequestRecord) -> NameKey {
+            NameKey(method: r.method, protocolName: protocolName(r), target: r.target)
+        }
+
         /// Whether `r` has this key.
         func matches(_ r: RequestRecord) -> Bool {
-            method == r.method && target == r.target && protocolName == (r.method == nil ? r.protocolName : "")
+            method == r.method && target == r.target && protocolName == Self.protocolName(r)
         }
+
+        /// The protocol names a request only when it has no method.
+        private static func protocolName(_ r: RequestRecord) -> String { r.method == nil ? r.protocolName : "" }
     }
 
     /// One resource's spans and log records in the batch being built.
@@ -88,7 +96,7 @@ public struct OTLPEncoder: Sendable {
         // Records of one connection mostly ask for the same name: no hashing then,
         // and no key made (a key retains and releases its strings).
         if lastName?.key.matches(r) == true { return lastName!.name }
-        let key = NameKey(method: r.method, protocolName: r.method == nil ? r.protocolName : "", target: r.target)
+        let key = NameKey.of(r)
         let name: String
         if let known = names[key] {
             name = known
