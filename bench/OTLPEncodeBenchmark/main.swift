@@ -87,7 +87,7 @@ for _ in 0..<rounds {
     measure(&best.link) { bytes &+= batch().count }
     measure(&best.sink) {
         for record in records() { linker.add(record, now: 0, into: &encoding) }
-        encoding.encoder.finish(traces: { bytes &+= $0.pieces.count }, logs: { _, _ in })
+        encoding.encoder.finish(traces: { bytes &+= $0.pieces.reduce(0) { $0 + $1.count } }, logs: { _, _ in })
     }
     measure(&best.traces) { bytes &+= encoder.traces(spans).count }
     measure(&best.logs) { bytes &+= encoder.logs(spans, threshold: 0).count }
