@@ -248,26 +248,39 @@ static __always_inline void pt_data_submit(struct pt_data_scratch *s, __u32 capt
 	pt_submit(&s->ev, sizeof(s->ev) + captured);
 }
 
-/* recvmmsg/sendmmsg: one event per message that moved bytes. */
+struct pt_mmsg_walk {
+	const struct pt_io_args *a;
+	const struct mmsghdr *m;
+	__u64 nmsgs;
+};
+
+static long pt_mmsg_step(__u32 i, void *arg)
+{
+	struct pt_mmsg_walk *w = arg;
+	struct mmsghdr h;
+
+	if (i >= w->nmsgs || bpf_probe_read_user(&h, sizeof(h), &w->m[i]))
+		return 1;
+	if (h.msg_len == 0)
+		return 0;
+	struct pt_data_scratch *s = pt_data_begin(w->a, h.msg_len);
+	if (!s)
+		return 1;
+	__u32 got = pt_copy_iov(s, (__u64)h.msg_hdr.msg_iov, h.msg_hdr.msg_iovlen, h.msg_len);
+	pt_data_submit(s, got);
+	return 0;
+}
+
+/*
+ * recvmmsg/sendmmsg: one event per message that moved bytes. bpf_loop, one
+ * message a step: unrolled, the whole exit path was inlined PT_MAX_MMSG
+ * times and came within reach of the verifier's 1M-instruction limit.
+ */
 static __always_inline void pt_emit_mmsg(const struct pt_io_args *a, __u64 nmsgs)
 {
-	const struct mmsghdr *m = (const struct mmsghdr *)a->buf;
+	struct pt_mmsg_walk w = { .a = a, .m = (const struct mmsghdr *)a->buf, .nmsgs = nmsgs };
 
-	for (int i = 0; i < PT_MAX_MMSG; i++) {
-		struct mmsghdr h;
-
-		if (i >= nmsgs)
-			break;
-		if (bpf_probe_read_user(&h, sizeof(h), &m[i]))
-			break;
-		if (h.msg_len == 0)
-			continue;
-		struct pt_data_scratch *s = pt_data_begin(a, h.msg_len);
-		if (!s)
-			return;
-		__u32 got = pt_copy_iov(s, (__u64)h.msg_hdr.msg_iov, h.msg_hdr.msg_iovlen, h.msg_len);
-		pt_data_submit(s, got);
-	}
+	bpf_loop(PT_MAX_MMSG, pt_mmsg_step, &w, 0);
 }
 
 /*
