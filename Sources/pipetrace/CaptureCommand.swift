@@ -82,7 +82,8 @@ struct CaptureCommand: ParsableCommand {
         let json = try jsonPath.map(CaptureCommand.create)
         var session = CaptureSession(wallClock: probe.wallClock, snapLength: UInt32(snapLength), filter: filter,
                                      pcapng: pcapng, json: json, hostName: CaptureCommand.hostName())
-        StandardError.write("pipetrace: capturing (\(probe.attachedPrograms.count) BPF programs attached) to \(pcapngPath); Ctrl-C to stop\n")
+        probe.warnings.forEach(StandardError.write)
+        StandardError.write("pipetrace: capturing (\(probe.programs.count) BPF programs attached) to \(pcapngPath); Ctrl-C to stop\n")
         let deadline = seconds.map { monotonicNow() + UInt64(max(0, $0) * 1e9) }
         while signals.received() == nil {
             if let deadline, monotonicNow() >= deadline { break }

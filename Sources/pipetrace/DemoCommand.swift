@@ -45,6 +45,7 @@ struct DemoCommand: ParsableCommand {
         var configuration = ProbeConfiguration()
         configuration.netns = Set(DemoPipeline.hosts.compactMap { resolver.netns(named: $0) })
         let probe = try Probe(configuration: configuration, containers: resolver)
+        probe.warnings.forEach(StandardError.write)
         StandardError.write("pipetrace demo: starting storage (victoria-metrics), aggregator (vmagent), lb (nginx), source (nginx), collector (vmagent) in \(pipeline.directory)\n")
         var interrupted = false
         try pipeline.start { interrupted = interrupted || signals.received() != nil; return interrupted }

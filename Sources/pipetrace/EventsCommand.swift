@@ -26,7 +26,7 @@ struct EventsCommand: ParsableCommand {
     func run() throws {
         let signals = SignalWatcher()
         let probe = try filters.makeProbe()
-        StandardError.write("pipetrace: tracing (\(probe.attachedPrograms.count) BPF programs attached); Ctrl-C to stop\n")
+        StandardError.write("pipetrace: tracing (\(probe.programs.count) BPF programs attached); Ctrl-C to stop\n")
         let out = OutputStream()
         let formatter = EventFormatter(wallClock: probe.wallClock)
         let print: (ProbeEvent) -> Void = output.json ? { out.write(formatter.json($0)) } : { out.write(formatter.text($0)) }

@@ -124,12 +124,13 @@ struct ExportCommand: ParsableCommand {
         let probe = try probeFilters.makeProbe(defaultBufferMiB: 8, sendfileBytes: false)
         let exposition = PrometheusExposition()
         let outputs = try ExportOutputs(config, exposition: exposition)
-        StandardError.write("pipetrace: exporting (\(probe.attachedPrograms.count) BPF programs attached)\(outputs.summary)\n")
+        StandardError.write("pipetrace: exporting (\(probe.programs.count) BPF programs attached)\(outputs.summary)\n")
 
         var loop = ExportLoop(
             analyzer: Analyzer(configuration: AnalyzerConfiguration(wallClock: probe.wallClock)),
             metrics: RequestMetrics(slowThreshold: UInt64(config.slowMilliseconds * 1e6), maxTargets: config.maxTargets),
-            outputs: outputs, exposition: exposition)
+            outputs: outputs, exposition: exposition,
+            probeFeatures: Dictionary(uniqueKeysWithValues: probe.features.map { ($0.key.rawValue, $0.value.name) }))
         loop.tick(probe.statistics, send: false)
         var nextExport = monotonicNow() + UInt64(config.interval * 1e9)
         var stopSignal: Int32?

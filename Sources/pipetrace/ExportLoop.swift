@@ -20,7 +20,10 @@ struct ExportLoop {
     private var lastEvents: UInt64 = 0
     private var lastTick = monotonicNow()
 
-    init(analyzer: Analyzer, metrics: RequestMetrics, outputs: ExportOutputs, exposition: PrometheusExposition) {
+    /// `probeFeatures`: each probe feature's state by name, exported as `pipetrace_probe_feature`.
+    init(analyzer: Analyzer, metrics: RequestMetrics, outputs: ExportOutputs, exposition: PrometheusExposition,
+         probeFeatures: [String: String] = [:]) {
+        snapshot.probeFeatures = probeFeatures
         self.analyzer = analyzer
         self.metrics = metrics
         self.outputs = outputs

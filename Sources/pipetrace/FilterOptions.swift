@@ -32,7 +32,9 @@ struct FilterOptions: ParsableArguments {
         let resolver = ContainerResolver()
         var configuration = try probeConfiguration(resolver: resolver, defaultBufferMiB: defaultBufferMiB)
         configuration.sendfileBytes = sendfileBytes
-        return try Probe(configuration: configuration, containers: resolver)
+        let probe = try Probe(configuration: configuration, containers: resolver)
+        probe.warnings.forEach(StandardError.write)
+        return probe
     }
 
     /// The probe configuration these options describe.

@@ -24,8 +24,14 @@ public struct BPFMap {
         if rc != 0 { throw BPFError.from("share map \(name)", result: rc) }
     }
 
-    /// Inserts or replaces an entry (after load).
-    public func update<Key, Value>(key: Key, value: Value) throws(BPFError) {
+    /// Inserts or replaces an entry (after load). The key and value must
+    /// have the sizes the map was declared with.
+    public func update<Key: BitwiseCopyable, Value: BitwiseCopyable>(key: Key, value: Value) throws(BPFError) {
+        guard MemoryLayout<Key>.size == Int(bpf_map__key_size(map)),
+              MemoryLayout<Value>.size == Int(bpf_map__value_size(map)) else {
+            throw BPFError("update map \(name): a \(MemoryLayout<Key>.size)-byte key and \(MemoryLayout<Value>.size)-byte value, "
+                           + "but its entries are \(bpf_map__key_size(map)) and \(bpf_map__value_size(map)) bytes", errno: EINVAL)
+        }
         var key = key, value = value
         let rc = bpf_map_update_elem(fd, &key, &value, UInt64(BPF_ANY))
         if rc != 0 { throw BPFError.from("update map \(name)", result: rc) }

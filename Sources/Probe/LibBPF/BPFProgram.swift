@@ -17,6 +17,13 @@ public struct BPFProgram {
         nonmutating set { bpf_program__set_autoload(program, newValue) }
     }
 
+    /// The instructions the verifier processed to accept it, once loaded
+    /// (its share of the 1M limit); nil before load or on kernels before 5.16.
+    public var verifiedInstructions: Int? {
+        let count = pt_verified_instructions(bpf_program__fd(program))
+        return count >= 0 ? Int(count) : nil
+    }
+
     /// Whether the program attaches to a cgroup (its section starts "cgroup").
     public var attachesToCgroup: Bool { section.hasPrefix("cgroup") }
 
