@@ -50,7 +50,9 @@ struct pt_conn {
 	 * change (abort on close) and must still name its owner and ports. A
 	 * new socket at the same address starts the entry over. */
 	__u32 closed;
-	__u32 _pad;
+	/* Its plaintext comes from a TLS library's uprobes: its socket I/O is
+	 * ciphertext and is not sent. */
+	__u32 tls;
 	__u8 comm[PT_COMM_LEN];
 	struct pt_tuple tuple;
 };
@@ -81,6 +83,35 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } pt_stats SEC(".maps");
+
+/* A TLS library call in progress, per thread (tls.bpf.c sets it; sockio's
+ * syscall entry fills in the socket the library reads or writes). */
+struct pt_tls_call {
+	__u64 ssl;      /* the library's connection object (SSL *) */
+	__u64 buf;
+	__u64 len_out;  /* SSL_read_ex/SSL_write_ex: where the byte count goes */
+	__u64 enter_ts;
+	__u64 sk;       /* the socket a syscall inside the call used, or 0 */
+	__u32 fd;       /* of that socket */
+	__u16 direction;
+	__u16 syscall;  /* PT_SYS_SSL_*, or 0 for a handshake */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct pt_tls_call);
+} pt_tls_calls SEC(".maps");
+
+/* A TLS library's connection object -> its socket, learned from a syscall
+ * inside a call of it; kept for calls served from the library's buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} pt_tls_sockets SEC(".maps");
 
 /* Filters: a key present means "trace it"; used only when its filter_by_* is set. */
 struct {

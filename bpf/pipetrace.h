@@ -36,6 +36,7 @@ enum pt_event_kind {
 	 * joins them to the sendfile's PT_EVENT_DATA and never shows them alone. */
 	PT_EVENT_SENDFILE_BYTES = 7,
 	PT_EVENT_PACKET = 8,     /* a TCP packet of a traced connection (packets.bpf.c, capture only) */
+	PT_EVENT_EXEC = 9,       /* a process ran a new program: user space looks for TLS libraries in it */
 };
 
 enum pt_direction {
@@ -54,6 +55,8 @@ enum pt_syscall {
 	PT_SYS_READ = 1, PT_SYS_READV, PT_SYS_RECVFROM, PT_SYS_RECVMSG, PT_SYS_RECVMMSG,
 	PT_SYS_WRITE, PT_SYS_WRITEV, PT_SYS_SENDTO, PT_SYS_SENDMSG, PT_SYS_SENDMMSG,
 	PT_SYS_SENDFILE,
+	PT_SYS_SSL_READ,  /* TLS plaintext a process read (SSL_read, SSL_read_ex) */
+	PT_SYS_SSL_WRITE, /* TLS plaintext a process wrote (SSL_write, SSL_write_ex) */
 };
 
 enum pt_data_flags {
@@ -64,6 +67,9 @@ enum pt_data_flags {
 	PT_DATA_READ_FAULT = 1 << 1,
 	/* The call began before the probe attached: enter_ts is the exit time. */
 	PT_DATA_ENTRY_UNSEEN = 1 << 2,
+	/* The plaintext of a TLS connection, from the TLS library (tls.bpf.c);
+	 * the connection's own socket I/O, ciphertext, is not sent once known. */
+	PT_DATA_TLS = 1 << 3,
 };
 
 enum pt_reset_kind {
@@ -76,7 +82,9 @@ enum pt_stat {
 	PT_STAT_RINGBUF_FULL = 0, /* an event was dropped: ring buffer had no room */
 	PT_STAT_ARGS_MISSING = 1, /* a sys_exit without its sys_enter */
 	PT_STAT_CONN_TABLE_FULL = 2,
-	PT_STAT_COUNT = 3,
+	/* TLS plaintext whose socket is not known yet (no syscall inside a TLS call of it seen). */
+	PT_STAT_TLS_NO_SOCKET = 3,
+	PT_STAT_COUNT = 4,
 };
 
 /* Addresses in network byte order, ports in host byte order. IPv4 uses the first 4 bytes. */
@@ -138,6 +146,11 @@ struct pt_tcp_event {
 	__u16 state;     /* TCP state of the socket */
 	__u16 reset;     /* enum pt_reset_kind, for PT_EVENT_RESET */
 	__u32 seq;       /* retransmit: first sequence number of the segment */
+};
+
+/* The process `hdr.pid` ran a new program (sched_process_exec). */
+struct pt_exec_event {
+	struct pt_header hdr;
 };
 
 struct pt_sendfile_bytes_event {

@@ -124,6 +124,23 @@ static __always_inline void pt_sendfile_begin(struct sock *sk, __u64 pid_tgid)
 	bpf_map_update_elem(&pt_sendfile_active, &key, &sf, BPF_ANY);
 }
 
+/* A syscall inside a TLS library call (tls.bpf.c) names the library's socket:
+ * remember it for the SSL object, and mark the connection TLS, so that its
+ * ciphertext is not sent. */
+static __always_inline void pt_tls_socket_seen(struct sock *sk, __u32 tid, __u32 fd)
+{
+	struct pt_tls_call *call = bpf_map_lookup_elem(&pt_tls_calls, &tid);
+
+	if (!call)
+		return;
+	call->sk = (__u64)sk;
+	call->fd = fd;
+	bpf_map_update_elem(&pt_tls_sockets, &call->ssl, &call->sk, BPF_ANY);
+	struct pt_conn *c = pt_conn_of(sk, PT_ROLE_UNKNOWN);
+	if (c)
+		c->tls = 1;
+}
+
 static __always_inline int pt_io_enter(struct trace_event_raw_sys_enter *ctx, __u16 syscall,
 				       __u16 direction, __u16 shape)
 {
@@ -134,6 +151,7 @@ static __always_inline int pt_io_enter(struct trace_event_raw_sys_enter *ctx, __
 	struct sock *sk = pt_tcp_sock_of_fd((__s64)ctx->args[0]);
 	if (!sk)
 		return 0;
+	pt_tls_socket_seen(sk, (__u32)pid_tgid, (__u32)ctx->args[0]);
 
 	struct pt_io_args *a = bpf_task_storage_get(&pt_io_args, bpf_get_current_task_btf(), 0,
 						    BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -226,6 +244,8 @@ static __always_inline struct pt_data_scratch *pt_data_begin(const struct pt_io_
 	if (!s)
 		return NULL;
 	struct pt_conn *c = pt_conn_of(sk, PT_ROLE_UNKNOWN);
+	if (c && c->tls)
+		return NULL; /* ciphertext: its plaintext comes from the TLS library (tls.bpf.c) */
 	pt_fill_task_header(&s->ev.hdr, PT_EVENT_DATA, sk, c);
 	if (!pt_sock_traced(s->ev.hdr.netns, s->ev.hdr.cgroup_id, &s->ev.hdr.tuple))
 		return NULL;

@@ -12,6 +12,7 @@ struct pt_skeleton {
 		struct pt_conn *conn;
 		struct pt_tcp *tcp;
 		struct pt_packets *packets;
+		struct pt_tls *tls;
 	};
 };
 
@@ -60,6 +61,11 @@ struct pt_skeleton *pt_skeleton_open(enum pt_object_kind kind, const struct pt_s
 		PT_COMMON_SETTINGS(skel->packets->rodata, s);
 		skel->packets->rodata->snaplen = s->snaplen;
 		return skel;
+	case PT_OBJECT_TLS:
+		if (!(skel->tls = pt_tls__open()))
+			break;
+		PT_COMMON_SETTINGS(skel->tls->rodata, s);
+		return skel;
 	default:
 		errno = EINVAL;
 		break;
@@ -77,6 +83,7 @@ struct bpf_object *pt_skeleton_object(const struct pt_skeleton *skel)
 	case PT_OBJECT_CONN: return skel->conn->obj;
 	case PT_OBJECT_TCP: return skel->tcp->obj;
 	case PT_OBJECT_PACKETS: return skel->packets->obj;
+	case PT_OBJECT_TLS: return skel->tls->obj;
 	default: return NULL;
 	}
 }
@@ -86,7 +93,8 @@ struct bpf_object *pt_skeleton_object(const struct pt_skeleton *skel)
 		.events = (m).pt_events, .conns = (m).pt_conns, .conn_seq = (m).pt_conn_seq, \
 		.stats = (m).pt_stats, .filter_pids = (m).pt_filter_pids,             \
 		.filter_netns = (m).pt_filter_netns, .filter_cgroups = (m).pt_filter_cgroups, \
-		.filter_ports = (m).pt_filter_ports, .scratch = (scratch_map),        \
+		.filter_ports = (m).pt_filter_ports, .tls_calls = (m).pt_tls_calls,     \
+		.tls_sockets = (m).pt_tls_sockets, .scratch = (scratch_map),          \
 	}
 
 struct pt_object_maps pt_skeleton_maps(const struct pt_skeleton *skel)
@@ -96,6 +104,7 @@ struct pt_object_maps pt_skeleton_maps(const struct pt_skeleton *skel)
 	case PT_OBJECT_CONN: return PT_SHARED_MAPS(skel->conn->maps, NULL);
 	case PT_OBJECT_TCP: return PT_SHARED_MAPS(skel->tcp->maps, NULL);
 	case PT_OBJECT_PACKETS: return PT_SHARED_MAPS(skel->packets->maps, skel->packets->maps.pt_packet_scratch);
+	case PT_OBJECT_TLS: return PT_SHARED_MAPS(skel->tls->maps, skel->tls->maps.pt_tls_scratch);
 	default: return (struct pt_object_maps){0};
 	}
 }
@@ -109,6 +118,7 @@ void pt_skeleton_destroy(struct pt_skeleton *skel)
 	case PT_OBJECT_CONN: pt_conn__destroy(skel->conn); break;
 	case PT_OBJECT_TCP: pt_tcp__destroy(skel->tcp); break;
 	case PT_OBJECT_PACKETS: pt_packets__destroy(skel->packets); break;
+	case PT_OBJECT_TLS: pt_tls__destroy(skel->tls); break;
 	default: break;
 	}
 	free(skel);

@@ -87,7 +87,8 @@ public struct EventDecoder: Sendable {
                 payload: payload,
                 payloadUnavailable: raw.flags & UInt16(PT_DATA_NO_PAYLOAD.rawValue) != 0,
                 readFault: raw.flags & UInt16(PT_DATA_READ_FAULT.rawValue) != 0,
-                entryUnseen: raw.flags & UInt16(PT_DATA_ENTRY_UNSEEN.rawValue) != 0))
+                entryUnseen: raw.flags & UInt16(PT_DATA_ENTRY_UNSEEN.rawValue) != 0,
+                tls: raw.flags & UInt16(PT_DATA_TLS.rawValue) != 0))
         case Int(PT_EVENT_CONN_OPEN.rawValue), Int(PT_EVENT_CONN_CLOSE.rawValue):
             let raw: pt_conn_event = try load(bytes, kind: kind)
             let event = ConnectionEvent(header: header(raw.hdr, naming), fd: Int32(bitPattern: raw.fd),

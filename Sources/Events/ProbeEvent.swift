@@ -101,6 +101,8 @@ public enum Role: String, Sendable, Hashable {
 public enum Syscall: String, Sendable, Hashable, CaseIterable {
     case read, readv, recvfrom, recvmsg, recvmmsg
     case write, writev, sendto, sendmsg, sendmmsg, sendfile
+    /// TLS plaintext through OpenSSL (SSL_read or SSL_read_ex; SSL_write or SSL_write_ex), not a syscall.
+    case sslRead = "ssl_read", sslWrite = "ssl_write"
 }
 
 /// Bytes one syscall moved on a TCP socket.
@@ -123,10 +125,13 @@ public struct DataEvent: Sendable, Hashable {
     /// The call began before the probe attached (a read already waiting):
     /// `enterTimestamp` is then the exit time, the entry is unknown.
     public var entryUnseen: Bool
+    /// The plaintext of a TLS connection, from the TLS library: the
+    /// connection's ciphertext is not reported once this is known.
+    public var tls: Bool
 
     public init(header: EventHeader, enterTimestamp: UInt64, direction: Direction, syscall: Syscall,
                 fd: Int32, role: Role, length: UInt64, payload: [UInt8],
-                payloadUnavailable: Bool = false, readFault: Bool = false, entryUnseen: Bool = false) {
+                payloadUnavailable: Bool = false, readFault: Bool = false, entryUnseen: Bool = false, tls: Bool = false) {
         self.header = header
         self.enterTimestamp = enterTimestamp
         self.direction = direction
@@ -138,6 +143,7 @@ public struct DataEvent: Sendable, Hashable {
         self.payloadUnavailable = payloadUnavailable
         self.readFault = readFault
         self.entryUnseen = entryUnseen
+        self.tls = tls
     }
 
     /// Fewer bytes captured than moved: the cap cut the payload.

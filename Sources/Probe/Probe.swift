@@ -18,6 +18,8 @@ public final class Probe {
     private let objects: [BPFObject]
     private var links: [BPFLink]
     private var ring: RingBuffer!
+    /// The libssl files the TLS uprobes are attached to; nil without the TLS feature.
+    private let tls: TLSLibraries?
     /// Owned by the probe; the ring buffer's callback works on it during `poll` and `drain`.
     private let receiver: UnsafeMutablePointer<EventReceiver>
     /// The cgroup v2 root the egress program is attached to; nil without cgroup v2.
@@ -50,12 +52,18 @@ public final class Probe {
                 throw ProbeError.invalidConfiguration("packet capture needs cgroup v2 (its programs attach to the cgroup v2 root)")
             }
             var objects: [BPFObject] = []
-            for kind in BPFObject.Kind.allCases where kind != .packets || configuration.capturePackets {
+            for kind in BPFObject.Kind.allCases
+            where (kind != .packets || configuration.capturePackets) && (kind != .tls || configuration.tlsPlaintext) {
                 objects.append(try loader.load(kind, sharingMapsOf: objects.first))
             }
             self.objects = objects
             try Probe.fillFilters(objects[0].maps, configuration)
             links = try loader.attach(objects, cgroup: cgroupRoot)
+            if loader.states[.tlsOpenSSL] == .active, let object = objects.first(where: { $0.kind == .tls }) {
+                tls = TLSLibraries(object: object)
+            } else {
+                tls = nil
+            }
         } catch let error as ProbeError {
             throw error
         } catch let error as BPFError {
@@ -71,6 +79,7 @@ public final class Probe {
                              verifiedInstructions: program.verifiedInstructions)
             }
         }
+        tls?.scanAll(now: Probe.monotonicNow())
         receiver = .allocate(capacity: 1)
         receiver.initialize(to: EventReceiver(containers: containers, payloadCap: configuration.payloadCap,
                                           sendfileBytes: configuration.sendfileBytes))
@@ -82,6 +91,20 @@ public final class Probe {
         } catch {
             throw .bpf(error)
         }
+    }
+
+    /// The libssl files whose plaintext the probe reads, each with some of the processes found using it.
+    public var tlsLibraries: [(path: String, processes: [(pid: Int32, comm: String)])] {
+        tls?.libraries.map { ($0.path, $0.processes) } ?? []
+    }
+
+    /// libssl files the uprobes could not attach to, with why.
+    public var tlsFailures: [String] { tls?.failures ?? [] }
+
+    static func monotonicNow() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
     }
 
     /// One line per feature the kernel refused: what every tracing verb prints when it starts.
@@ -113,6 +136,11 @@ public final class Probe {
             _ = try withHandler(handler) { () throws(BPFError) in try ring.poll(timeoutMilliseconds: timeoutMilliseconds) }
         } catch {
             throw .bpf(error)
+        }
+        if let tls {
+            let now = Probe.monotonicNow()
+            for pid in receiver.pointee.takeExecs() { tls.noteExec(pid: pid, now: now) }
+            tls.work(now: now)
         }
     }
 

@@ -20,6 +20,10 @@ public struct ProbeConfiguration: Sendable {
     /// egress program that copies them is not loaded.
     public var sendfileBytes = true
 
+    /// Read TLS plaintext from OpenSSL (uprobes on libssl in every process
+    /// that maps it) instead of the connections' ciphertext.
+    public var tlsPlaintext = true
+
     /// Capture the packets of traced connections too (`pipetrace capture`):
     /// loads the packet programs, which the other verbs never load.
     public var capturePackets = false

@@ -12,6 +12,7 @@ public enum ProbeFeature: String, CaseIterable, Sendable, Hashable {
     case retransmits = "retransmits"
     case resets = "resets"
     case packetCapture = "packet capture"
+    case tlsOpenSSL = "TLS (OpenSSL)"
 
     /// What the feature gives, in a user's words.
     public var summary: String {
@@ -25,6 +26,7 @@ public enum ProbeFeature: String, CaseIterable, Sendable, Hashable {
         case .retransmits: "retransmitted segments"
         case .resets: "resets sent and received"
         case .packetCapture: "packets of traced connections (capture)"
+        case .tlsOpenSSL: "TLS plaintext of processes using libssl (uprobes on SSL_read/SSL_write), instead of ciphertext"
         }
     }
 
@@ -49,6 +51,8 @@ public enum ProbeFeature: String, CaseIterable, Sendable, Hashable {
             if program.hasSuffix("_reset") { return .resets }
         case .packets:
             return .packetCapture
+        case .tls:
+            return .tlsOpenSSL
         }
         return nil
     }

@@ -67,6 +67,15 @@ extension DoctorCommand {
             }
             out.write(line + "\n")
         }
+        if probe.features[.tlsOpenSSL] == .active {
+            out.write("\nTLS libraries (plaintext read through uprobes on SSL_read/SSL_write):\n")
+            if probe.tlsLibraries.isEmpty { out.write("  none mapped by any process now; new ones are found as processes start\n") }
+            for library in probe.tlsLibraries {
+                let users = library.processes.map { "\($0.comm)[\($0.pid)]" }.joined(separator: ", ")
+                out.write("  \(library.path)  used by \(users)\n")
+            }
+            for failure in probe.tlsFailures { out.write("  not attached: \(failure)\n") }
+        }
         let budget = ProbeProgram.verifierBudget
         out.write("\nprobe programs (instructions the verifier processed; budget \(budget), the kernel's limit 1000000):\n")
         let nameWidth = probe.programs.map(\.name.count).max() ?? 20

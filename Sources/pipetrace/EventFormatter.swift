@@ -34,6 +34,7 @@ struct EventFormatter {
             if d.payloadUnavailable { w.field("payload_unavailable", true) }
             if d.readFault { w.field("read_fault", true) }
             if d.entryUnseen { w.field("entry_unseen", true) }
+            if d.tls { w.field("tls", true) }
             w.payloadField("payload", d.payload)
         case .connectionOpened(let c), .connectionClosed(let c):
             w.field("role", c.role.rawValue)

@@ -18,6 +18,7 @@ enum pt_object_kind {
 	PT_OBJECT_CONN,    /* connect, accept, close, TCP state changes */
 	PT_OBJECT_TCP,     /* retransmits and resets */
 	PT_OBJECT_PACKETS, /* packets at cgroup ingress and egress (capture only) */
+	PT_OBJECT_TLS,     /* TLS plaintext: uprobes on OpenSSL, and process exec */
 	PT_OBJECT_COUNT,
 };
 
@@ -46,6 +47,8 @@ struct pt_object_maps {
 	struct bpf_map *filter_netns;
 	struct bpf_map *filter_cgroups;
 	struct bpf_map *filter_ports;
+	struct bpf_map *tls_calls;
+	struct bpf_map *tls_sockets;
 	struct bpf_map *scratch;
 };
 

@@ -15,7 +15,7 @@ public final class BPFObject {
 
     /// The objects embedded in the binary, by name, in load order.
     public enum Kind: String, CaseIterable, Sendable {
-        case sockio, conn, tcp, packets
+        case sockio, conn, tcp, packets, tls
 
         var cKind: pt_object_kind {
             switch self {
@@ -23,6 +23,7 @@ public final class BPFObject {
             case .conn: PT_OBJECT_CONN
             case .tcp: PT_OBJECT_TCP
             case .packets: PT_OBJECT_PACKETS
+            case .tls: PT_OBJECT_TLS
             }
         }
     }
@@ -64,10 +65,12 @@ public final class BPFObject {
 
     /// The maps every object shares, by the skeleton's member names.
     struct SharedMaps {
-        var events, conns, connSeq, stats, filterPIDs, filterNetns, filterCgroups, filterPorts: BPFMap
+        var events, conns, connSeq, stats, filterPIDs, filterNetns, filterCgroups, filterPorts, tlsCalls, tlsSockets: BPFMap
         /// The object's per-CPU scratch map, if it has one.
         var scratch: BPFMap?
-        var all: [BPFMap] { [events, conns, connSeq, stats, filterPIDs, filterNetns, filterCgroups, filterPorts] }
+        var all: [BPFMap] {
+            [events, conns, connSeq, stats, filterPIDs, filterNetns, filterCgroups, filterPorts, tlsCalls, tlsSockets]
+        }
     }
 
     var maps: SharedMaps {
@@ -76,6 +79,7 @@ public final class BPFObject {
         return SharedMaps(events: map(m.events), conns: map(m.conns), connSeq: map(m.conn_seq), stats: map(m.stats),
                           filterPIDs: map(m.filter_pids), filterNetns: map(m.filter_netns),
                           filterCgroups: map(m.filter_cgroups), filterPorts: map(m.filter_ports),
+                          tlsCalls: map(m.tls_calls), tlsSockets: map(m.tls_sockets),
                           scratch: m.scratch.map { BPFMap(map: $0, owner: self) })
     }
 

@@ -39,6 +39,23 @@ public struct BPFProgram {
         return BPFLink(link, programName: name)
     }
 
+    /// A uprobe or uretprobe with no target in its section: attached with `attach(uprobe:)`.
+    public var isUprobe: Bool { section == "uprobe" || section == "uretprobe" }
+
+    /// Attaches a uprobe (or, by its section, a uretprobe) to `function` of
+    /// the ELF file at `path`, in every process that maps it.
+    public func attach(uprobe path: String, function: String) throws(BPFError) -> BPFLink {
+        var opts = bpf_uprobe_opts()
+        opts.sz = MemoryLayout<bpf_uprobe_opts>.size
+        opts.retprobe = section == "uretprobe"
+        let link = function.withCString { name -> OpaquePointer? in
+            opts.func_name = name
+            return bpf_program__attach_uprobe_opts(program, -1, path, 0, &opts)
+        }
+        guard let link else { throw BPFError.from("attach \(self.name) to \(function) in \(path)") }
+        return BPFLink(link, programName: self.name)
+    }
+
     /// Attaches the program to the hook its section names.
     public func attach() throws(BPFError) -> BPFLink {
         guard let link = bpf_program__attach(program) else {
