@@ -4,6 +4,7 @@ import CaptureFormats
 import Events
 import Glibc
 import Probe
+import Redaction
 
 struct CaptureCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,6 +23,9 @@ struct CaptureCommand: ParsableCommand {
         With -o, the same capture is also written as JSON lines in Tracee's `-o json` format \
         (net_packet_raw, net_packet_http_request/response, net_flow_tcp_begin/end) plus \
         pipetrace_request and pipetrace_retransmit, for Traceeshark.
+        Credentials (Authorization, Cookie and Set-Cookie values, URL userinfo, secret query values) \
+        are masked with * in the comments and the JSON, byte for byte; the pcapng's packet bytes stay \
+        as on the wire unless --redact-packets.
         Packets are written about 12 s after they are seen (the time a request's record may take).
 
         Examples:
@@ -44,7 +48,13 @@ struct CaptureCommand: ParsableCommand {
             help: ArgumentHelp("Bytes kept per packet from its IP header (64 to 65535).", valueName: "bytes"))
     var snapLength: Int = 1514
 
+    @Flag(name: .customLong("redact-packets"),
+          help: "Mask credentials in the pcapng's packet bytes too (same length, TCP checksum updated), for a file meant to be shared; by default they are as on the wire.")
+    var redactPackets = false
+
     @OptionGroup var filters: FilterOptions
+
+    @OptionGroup var redaction: RedactionOptions
 
     @Argument(help: ArgumentHelp("A tcpdump filter expression, e.g. `tcp port 8080`.", valueName: "expression"))
     var expression: [String] = []
@@ -81,7 +91,8 @@ struct CaptureCommand: ParsableCommand {
         let pcapng = try CaptureCommand.create(pcapngPath)
         let json = try jsonPath.map(CaptureCommand.create)
         var session = CaptureSession(wallClock: probe.wallClock, snapLength: UInt32(snapLength), filter: filter,
-                                     pcapng: pcapng, json: json, hostName: CaptureCommand.hostName())
+                                     pcapng: pcapng, json: json, hostName: CaptureCommand.hostName(),
+                                     redactor: redaction.makeRedactor(), redactPackets: redactPackets)
         StandardError.write("pipetrace: capturing (\(probe.attachedPrograms.count) BPF programs attached) to \(pcapngPath); Ctrl-C to stop\n")
         let deadline = seconds.map { monotonicNow() + UInt64(max(0, $0) * 1e9) }
         while signals.received() == nil {

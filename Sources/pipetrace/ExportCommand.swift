@@ -72,6 +72,8 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var filters: FilterOptions
 
+    @OptionGroup var redaction: RedactionOptions
+
     /// The config file (if any) with the flags over it.
     func resolvedConfiguration() throws -> ExportConfiguration {
         var c = ExportConfiguration()
@@ -129,7 +131,7 @@ struct ExportCommand: ParsableCommand {
         var loop = ExportLoop(
             analyzer: Analyzer(configuration: AnalyzerConfiguration(wallClock: probe.wallClock)),
             metrics: RequestMetrics(slowThreshold: UInt64(config.slowMilliseconds * 1e6), maxTargets: config.maxTargets),
-            outputs: outputs, exposition: exposition)
+            outputs: outputs, exposition: exposition, redactor: redaction.makeRedactor())
         loop.tick(probe.statistics, send: false)
         var nextExport = monotonicNow() + UInt64(config.interval * 1e9)
         var stopSignal: Int32?
