@@ -2,6 +2,7 @@ import Analyzer
 import ArgumentParser
 import CaptureFormats
 import Events
+import Exporter
 import Glibc
 import Probe
 import Redaction
@@ -99,17 +100,28 @@ struct CaptureCommand: ParsableCommand {
             if let deadline, monotonicNow() >= deadline { break }
             try probe.poll(timeoutMilliseconds: 50) { session.process($0) }
             session.flush()
+            if session.failure != nil { break }
         }
         probe.detach()
         probe.drain { session.process($0) }
         session.finish()
+        if let failure = session.failure {
+            StandardError.write(session.summary(probe.statistics))
+            throw FailureMessage(text: "error: writing \(failure.file == .pcapng ? pcapngPath : jsonPath ?? ""): \(failure.reason); "
+                                 + "capture stopped, the file holds what was written before (whole blocks, readable)")
+        }
         StandardError.write(session.summary(probe.statistics))
     }
 
+    /// The file, 0600 whatever the umask: it holds whatever the traced processes sent.
     private static func create(_ path: String) throws -> OutputStream {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FailureMessage(text: "error: cannot write \(path): \(String(cString: strerror(errno)))") }
-        return OutputStream(fd: fd)
+        do {
+            let file = try PrivateFile.create(path)
+            if let note = file.note(path) { StandardError.write(note) }
+            return OutputStream(fd: file.fd)
+        } catch {
+            throw FailureMessage(text: "error: \(error)")
+        }
     }
 
     private static func hostName() -> String {

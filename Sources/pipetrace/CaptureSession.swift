@@ -93,6 +93,15 @@ struct CaptureSession {
         jsonOut?.flush()
     }
 
+    enum File { case pcapng, json }
+
+    /// The first write that failed: which file and why (disk full, an I/O error).
+    var failure: (file: File, reason: String)? {
+        if let reason = pcapngOut.failure { return (.pcapng, reason) }
+        if let reason = jsonOut?.failure { return (.json, reason) }
+        return nil
+    }
+
     func summary(_ stats: ProbeStatistics) -> String {
         var line = "pipetrace: \(packetsWritten) packets written (\(egress) egress, \(packetsWritten - egress) ingress)"
         line += " on \(pcapng.interfaceCount) interfaces"
