@@ -255,7 +255,7 @@ struct ExportOutputs {
         } catch {
             throw FailureMessage(text: "\(error.description)")
         }
-        let client = HTTPClient(timeout: config.requestTimeout, tls: tls) { own.connected(ip: $0, port: $1) }
+        let client = HTTPClient(timeout: config.requestTimeout, tls: tls) { own.connected($0) }
         // Tell at once when a receiver cannot be reached; batches are spooled meanwhile, so it is not fatal.
         do { _ = try client.get(probe(endpoint)) } catch {
             StandardError.write("pipetrace: warning: \(what) \(error.description); spooling to \(directory) until it answers\n")
