@@ -49,6 +49,8 @@ struct AnalyzeCommand: ParsableCommand {
     @Flag(name: .customLong("watch"), help: "Print every request as one JSON object per line instead, as `watch --json` does.")
     var watch = false
 
+    @OptionGroup var redaction: RedactionOptions
+
     func validate() throws {
         guard top >= 0 else { throw ValidationError("--top must be 0 or more") }
     }
@@ -76,8 +78,10 @@ struct AnalyzeCommand: ParsableCommand {
         var statistics = RequestStatistics(grouping: grouping, ranking: ranking == .slow ? .slowest : .biggest, topCount: top)
         var hops = HopIndex()
         var incomplete: UInt64 = 0
+        let redactor = redaction.makeRedactor()
         let watch = watch // read once: the option's property wrapper costs a lookup per record
         let handle: (RequestRecord) -> Void = { record in
+            let record = record.redacted(by: redactor)
             if watch {
                 var w = JSONWriter()
                 record.writeJSON(into: &w)

@@ -2,6 +2,7 @@ import Analyzer
 import ArgumentParser
 import Glibc
 import Probe
+import Redaction
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,7 +53,7 @@ struct DemoCommand: ParsableCommand {
         StandardError.write("pipetrace demo: collector → lb → aggregator → storage is up; tracing it for \(seconds) s\n")
         let countdown = OutputStream(fd: 2).isTerminal
         let report = try StatCommand.collect(probe: probe, seconds: seconds, signals: signals, countdown: countdown,
-                                             grouping: .hop, ranking: .slow, top: top)
+                                             grouping: .hop, ranking: .slow, top: top, redactor: Redactor())
         let out = OutputStream()
         out.write(report.text())
         out.flush()

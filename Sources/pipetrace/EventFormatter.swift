@@ -1,9 +1,12 @@
 import Events
+import Redaction
 
 /// How `pipetrace events` prints one event: a JSON object per line
 /// (stable field names, for scripts) or a line for people.
 struct EventFormatter {
     let wallClock: WallClock
+    /// Masks credentials in payloads (`Redactor.disabled` with --no-redact).
+    var redactor = Redactor()
 
     func json(_ event: ProbeEvent) -> [UInt8] {
         var w = JSONWriter()
@@ -35,7 +38,7 @@ struct EventFormatter {
             if d.readFault { w.field("read_fault", true) }
             if d.entryUnseen { w.field("entry_unseen", true) }
             if d.tls { w.field("tls", true) }
-            w.payloadField("payload", d.payload)
+            w.payloadField("payload", redactor.redact(d.payload))
         case .connectionOpened(let c), .connectionClosed(let c):
             w.field("role", c.role.rawValue)
             w.field("fd", c.fd)
@@ -73,7 +76,7 @@ struct EventFormatter {
             let arrow = d.direction == .egress ? "→" : "←"
             var line = "\(time) \(kind) \(who) \(h.tuple.local) \(arrow) \(h.tuple.remote) \(d.syscall.rawValue) \(d.length) B"
             if d.isTruncated { line += " (\(d.payload.count) captured)" }
-            return line + " " + EventFormatter.preview(d.payload) + "\n"
+            return line + " " + EventFormatter.preview(redactor.redact(d.payload)) + "\n"
         case .connectionOpened(let c), .connectionClosed(let c):
             return "\(time) \(kind) \(who) \(h.tuple.local) ↔ \(h.tuple.remote) \(c.role.rawValue) fd \(c.fd)\n"
         case .stateChanged(let s):

@@ -1,6 +1,7 @@
 import Analyzer
 import ArgumentParser
 import Probe
+import Redaction
 
 struct StatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,6 +48,8 @@ struct StatCommand: ParsableCommand {
 
     @OptionGroup var filters: FilterOptions
 
+    @OptionGroup var redaction: RedactionOptions
+
     func validate() throws {
         guard seconds > 0 else { throw ValidationError("--time must be more than 0 seconds") }
         guard top >= 0 else { throw ValidationError("--top must be 0 or more") }
@@ -58,7 +61,8 @@ struct StatCommand: ParsableCommand {
         let stderrIsTerminal = OutputStream(fd: 2).isTerminal
         if !stderrIsTerminal { StandardError.write("pipetrace: collecting for \(seconds) s; Ctrl-C to stop early\n") }
         let report = try StatCommand.collect(probe: probe, seconds: seconds, signals: signals, countdown: stderrIsTerminal,
-                                             grouping: grouping, ranking: ranking, top: top)
+                                             grouping: grouping, ranking: ranking, top: top,
+                                             redactor: redaction.makeRedactor())
         let out = OutputStream()
         if json { out.write(report.json()) } else { out.write(report.text()) }
         out.flush()
@@ -67,8 +71,9 @@ struct StatCommand: ParsableCommand {
 
     /// Traces for `seconds` and summarizes: what `stat` and `demo` print.
     static func collect(probe: Probe, seconds: Double, signals: SignalWatcher, countdown: Bool,
-                        grouping: RequestStatistics.Grouping, ranking: Ranking, top: Int) throws -> StatReport {
-        let tracer = RequestTracer(probe: probe)
+                        grouping: RequestStatistics.Grouping, ranking: Ranking, top: Int,
+                        redactor: Redactor) throws -> StatReport {
+        let tracer = RequestTracer(probe: probe, redactor: redactor)
         var statistics = RequestStatistics(grouping: grouping, ranking: ranking == .slow ? .slowest : .biggest, topCount: top)
         var hops = HopIndex()
         var incomplete: UInt64 = 0
