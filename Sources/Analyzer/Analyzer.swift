@@ -216,6 +216,18 @@ public struct Analyzer: Sendable {
             }
             return
         }
+        if data.tls && !connection.tls {
+            // The plaintext begins: what came before on this socket was its handshake, ciphertext
+            // the probe saw before it knew the socket was TLS. Parse afresh from here.
+            connection.tls = true
+            connection.parsing = .detecting
+            connection.parser = nil
+            connection.undetected = [[], []]
+            connection.detectionFailures = 0
+            connection.exchanges.removeAll()
+        } else if connection.tls && !data.tls {
+            return // ciphertext that slipped through before the probe knew; its plaintext comes apart
+        }
         let captured = data.payloadUnavailable || data.readFault
             ? 0 : Int(min(UInt64(data.payload.count), data.length))
         let segment = StreamSegment(bytes: data.payload[..<captured], missing: data.length - UInt64(captured))

@@ -63,6 +63,8 @@ struct ConnectionState: Sendable {
     var undetected: [[(StreamSegment, SegmentTiming)]] = [[], []]
     var detectionFailures = 0
     var resyncs = 0
+    /// Its bytes are TLS plaintext from the TLS library (events with `tls`).
+    var tls = false
     var lastClientTiming: SegmentTiming?
     var lastServerTiming: SegmentTiming?
     /// In flight, oldest first.

@@ -19,12 +19,15 @@ final class TestPipeline {
     let lbPort = 8080
     let backendPort = 9000
     let delayMilliseconds: Int
+    /// nginx terminates TLS (a self-signed certificate) in front of the cleartext backend.
+    let tls: Bool
     let directory: URL
     private var servers: [Child] = []
     private var removed = false
 
-    init(delayMilliseconds: Int = 50) throws {
+    init(delayMilliseconds: Int = 50, tls: Bool = false) throws {
         self.delayMilliseconds = delayMilliseconds
+        self.tls = tls
         let id = TestNetwork.uniqueID()
         client = "pt\(id)c"
         lb = "pt\(id)l"
@@ -57,6 +60,11 @@ final class TestPipeline {
         let backendServer = try Child(exec(backend, ["python3", Repository.backend, "\(backendPort)", "\(delayMilliseconds)"]))
         servers.append(backendServer)
         _ = try backendServer.readJSON()
+        if tls {
+            try Shell.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=lb",
+                           "-keyout", directory.appendingPathComponent("key.pem").path,
+                           "-out", directory.appendingPathComponent("cert.pem").path])
+        }
         let config = directory.appendingPathComponent("nginx.conf")
         try nginxConfiguration.write(to: config, atomically: true, encoding: .utf8)
         servers.append(try Child(exec(lb, ["nginx", "-c", config.path])))
@@ -96,9 +104,14 @@ final class TestPipeline {
     }
 
     /// Starts the calling client: `requests` as (count, path), in order, on one keep-alive connection.
+    /// With TLS the client writes its session keys to `keyLog` (SSLKEYLOGFILE's format), for tshark.
     func startClient(_ requests: [(Int, String)]) throws -> Child {
-        try Child(exec(client, ["python3", Repository.client, lbAddress, "\(lbPort)"] + requests.map { "\($0.0):\($0.1)" }))
+        let keys = tls ? ["--tls", keyLog] : []
+        return try Child(exec(client, ["python3", Repository.client] + keys + [lbAddress, "\(lbPort)"] + requests.map { "\($0.0):\($0.1)" }))
     }
+
+    /// Where a TLS client writes its session keys.
+    var keyLog: String { directory.appendingPathComponent("keys.log").path }
 
     /// What a finished client measured, one entry per request.
     func timings(of client: Child) throws -> [ClientTiming] {
@@ -147,7 +160,8 @@ final class TestPipeline {
             scgi_temp_path \(d)/scgi;
             upstream backend { server \(backendAddress):\(backendPort); keepalive 8; }
             server {
-                listen \(lbPort);
+                listen \(lbPort)\(tls ? " ssl" : "");
+                \(tls ? "ssl_certificate \(d)/cert.pem; ssl_certificate_key \(d)/key.pem;" : "")
                 location / {
                     proxy_pass http://backend;
                     proxy_http_version 1.1;
