@@ -95,7 +95,7 @@ struct CaptureCommand: ParsableCommand {
         StandardError.write(session.summary(probe.statistics))
     }
 
-    private static func create(_ path: String) throws -> OutputStream {
+    static func create(_ path: String) throws -> OutputStream {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FailureMessage(text: "error: cannot write \(path): \(String(cString: strerror(errno)))") }
         return OutputStream(fd: fd)
