@@ -80,7 +80,7 @@ public enum HTMLReport {
         .bar{fill:#6b7280}.retransmit{fill:#dc2626}.grid{stroke:#e5e7eb}
         .legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px;vertical-align:-1px}
         .note{color:#6b7280}footer{margin-top:24px;color:#9ca3af;font-size:11px}
-        .h1{fill:#fde7d4}.h2{fill:#fcc9a0}.h3{fill:#fbab6d}.h4{fill:#f98c3b}.h5{fill:#ea6a14}.h6{fill:#c2510c}.h7{fill:#973f0a}.h8{fill:#6b2c07}
+        .h1{fill:#fcd3ae}.h2{fill:#fcbf8a}.h3{fill:#fbab6d}.h4{fill:#f98c3b}.h5{fill:#ea6a14}.h6{fill:#c2510c}.h7{fill:#973f0a}.h8{fill:#6b2c07}
 
         """
 }

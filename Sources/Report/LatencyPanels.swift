@@ -89,7 +89,7 @@ struct LatencyPanels {
             cells[row * columns + time.column(sample.start)] += 1
             histogram[row] += 1
         }
-        let top = 4.0
+        let top = 8.0
         let plotWidth = Double(columns) * Self.cellWidth
         let plotHeight = Double(axis.rows) * Self.cellHeight
         let width = Self.axisWidth + plotWidth + 8 + Self.histogramWidth
