@@ -52,15 +52,7 @@ public struct RequestTimeline: Sendable {
         records += 1
         first = min(first, record.start)
         last = max(last, record.start &+ Int64(clamping: record.duration))
-        let key = RequestStatistics.key(record, grouping)
-        let index: Int
-        if let known = groupIndex[key] {
-            index = known
-        } else {
-            index = groups.count
-            groups.append(Group(key: key))
-            groupIndex[key] = index
-        }
+        let index = Self.slot(RequestStatistics.key(record, grouping), in: &groups, &groupIndex) { Group(key: $0) }
         if record.retransmits > 0 { addRetransmits(record) }
         guard record.isComplete else {
             groups[index].incomplete += 1
@@ -78,17 +70,18 @@ public struct RequestTimeline: Sendable {
     }
 
     private mutating func addRetransmits(_ record: RequestRecord) {
-        let key = RequestTimeline.pairKey(record)
-        let index: Int
-        if let known = pairIndex[key] {
-            index = known
-        } else {
-            index = pairs.count
-            pairs.append(Retransmits(key: key))
-            pairIndex[key] = index
-        }
+        let index = Self.slot(Self.pairKey(record), in: &pairs, &pairIndex) { Retransmits(key: $0) }
         pairs[index].samples.append((record.start, record.retransmits))
         pairs[index].total += UInt64(record.retransmits)
+    }
+
+    /// Where `key`'s entry is in `list`, appended (made by `make`) if new.
+    private static func slot<Entry>(_ key: String, in list: inout [Entry], _ index: inout [String: Int],
+                                    _ make: (String) -> Entry) -> Int {
+        if let known = index[key] { return known }
+        list.append(make(key))
+        index[key] = list.count - 1
+        return list.count - 1
     }
 
     /// "client→server" by container, or by address when neither end has one (a capture file).
