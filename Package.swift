@@ -42,10 +42,12 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // Pure metrics core plus the sinks (HTTP server, remote write, spool) that feed records back into the pipeline's storage.
         .target(name: "Exporter", dependencies: ["Analyzer", "CSnappy", "CISAL", "COpenSSL", .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Yams", package: "Yams")]),
+        // Pure core: records in, the self-contained HTML report of `stat --html` and `analyze --html` out. No I/O.
+        .target(name: "Report", dependencies: ["Analyzer", "Events"]),
         .executableTarget(
             name: "pipetrace",
             dependencies: [
-                "Probe", "Analyzer", "Exporter", "Events", "Packets", "CaptureFormats", "CLibPcap", "Redaction",
+                "Probe", "Analyzer", "Report", "Exporter", "Events", "Packets", "CaptureFormats", "CLibPcap", "Redaction",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -62,6 +64,7 @@ let package = Package(
         .testTarget(name: "ExporterTests", dependencies: ["TestSupport", "Exporter", "Analyzer", "CSnappy"], exclude: ["Fixtures"]),
         .testTarget(name: "CaptureFormatsTests", dependencies: ["CaptureFormats", "Analyzer", "Events"]),
         .testTarget(name: "PacketsTests", dependencies: ["TestSupport", "Packets", "Analyzer", "Events"]),
+        .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "Analyzer"]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Probe", "Analyzer", "Events"], exclude: ["Fixtures"]),
     ]
 )

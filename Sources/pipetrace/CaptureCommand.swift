@@ -115,7 +115,7 @@ struct CaptureCommand: ParsableCommand {
     }
 
     /// The file, 0600 whatever the umask: it holds whatever the traced processes sent.
-    private static func create(_ path: String) throws -> OutputStream {
+    static func create(_ path: String) throws -> OutputStream {
         do {
             let file = try PrivateFile.create(path)
             if let note = file.note(path) { StandardError.write(note) }
