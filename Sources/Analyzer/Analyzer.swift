@@ -91,6 +91,17 @@ public struct Analyzer: Sendable {
         sweepIfDue(into: &out)
     }
 
+    /// Moves the analyzer's clock to `timestamp` (CLOCK_MONOTONIC ns) with no
+    /// event, for a caller that must not wait for the next one (a capture
+    /// written as it goes): views past the merge window are emitted as an
+    /// event at that time would emit them.
+    public mutating func tick(at timestamp: UInt64) -> [RequestRecord] {
+        var out: [RequestRecord] = []
+        advance(to: timestamp)
+        sweepIfDue(into: &out)
+        return out
+    }
+
     private mutating func advance(to timestamp: UInt64) {
         now = max(now, timestamp)
     }
