@@ -23,6 +23,10 @@ public struct AnalyzerConfiguration: Sendable {
     public var maxExchangesPerConnection: Int
     /// Views waiting for the other end, per connection pair.
     public var maxHeldViewsPerPair: Int
+    /// Connections held at once (the probe's own table holds 65536 sockets):
+    /// beyond it the least recently active eighth is closed early, counted as
+    /// `connectionsEvicted`, so memory stays bounded under a flood.
+    public var maxConnections: Int
     /// Where a record's `duration` is measured from.
     public var durationOrigin: DurationOrigin
 
@@ -46,6 +50,7 @@ public struct AnalyzerConfiguration: Sendable {
                 maxResyncs: Int = 4,
                 maxExchangesPerConnection: Int = 1024,
                 maxHeldViewsPerPair: Int = 1024,
+                maxConnections: Int = 65536,
                 durationOrigin: DurationOrigin = .requestStart) {
         self.wallClock = wallClock
         self.protocols = protocols
@@ -56,6 +61,7 @@ public struct AnalyzerConfiguration: Sendable {
         self.maxResyncs = maxResyncs
         self.maxExchangesPerConnection = maxExchangesPerConnection
         self.maxHeldViewsPerPair = maxHeldViewsPerPair
+        self.maxConnections = max(8, maxConnections)
         self.durationOrigin = durationOrigin
     }
 }
