@@ -2,7 +2,8 @@
 #
 #   sudo make run    install what is needed, build, and run `pipetrace demo`: a real telemetry
 #                    pipeline in network namespaces, traced, its slowest requests shown hop by hop
-#   sudo make test   install what is needed, build, and run every test (root tests included)
+#   sudo make test   install what is needed, build, and run every test (root tests included),
+#                    then each fuzz harness for a few seeded seconds
 
 SHELL         := /bin/bash
 PREFIX        ?= /usr/local
@@ -19,7 +20,7 @@ PIP_TEST      := prometheus_client python-snappy opentelemetry-proto
 APT_STAMP     := .build/.apt-installed
 TEST_LOG      := .build/test.log
 
-.PHONY: all deps bpf build run test install clean
+.PHONY: all deps bpf build run test fuzz install clean
 
 all: build
 
@@ -50,6 +51,12 @@ test: deps bpf
 	@set -o pipefail; PIPETRACE_REQUIRE_ROOT=1 $(SWIFT) test 2>&1 | tee $(TEST_LOG) || { status=$$?; \
 		echo; echo "== what failed (the whole log: $(TEST_LOG)) =="; \
 		grep -E '^(✘|↳)|error:' $(TEST_LOG) | grep -Ev '^✘ (Suite|Test run)|^↳ (Testing Library|Target Platform)' | head -60; exit $$status; }
+	bench/fuzz/run.sh 5 200000
+
+# The libFuzzer harnesses for long (FUZZ_SECONDS each; figures in docs/performance.md).
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	bench/fuzz/run.sh $(FUZZ_SECONDS)
 
 install: build
 	install -D -m 0755 $(BIN_DIR)/pipetrace $(DESTDIR)$(PREFIX)/bin/pipetrace
