@@ -8,7 +8,9 @@ import Redaction
 /// through the expression filter and the annotator into the formats; data
 /// and connection events through the analyzer, whose records annotate the
 /// packets and go to the JSON lines. JSON observations are held until the
-/// packets before them are written, so the lines stay in time order.
+/// packets before them are written, so the lines stay in time order (but for
+/// a record that completes after packets later than its start were written:
+/// it comes when it completes).
 /// `tick` lets packets and observations go as time passes (the annotator's
 /// hold, under a second), so the files are never more than a second behind.
 /// Records (and so the comments and JSON made from them) and the JSON's
