@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# pipetrace's memory under connection floods: `pipetrace stat` traces two
-# network namespaces while bench/flood/flood.c (server in one, clients in the
-# other, over a veth pair) first holds OPEN connections open at once, then
-# churns through CHURN short ones (connect, request, response, RST close) in
-# at most CHURN_S seconds. Prints pipetrace's peak RSS in each phase, the
-# connections it evicted (stat's `connections_evicted`), the events lost and
-# the requests it counted. Run as root after `make build`:
+# pipetrace's memory under connection floods: `pipetrace export` (the
+# long-running mode, /metrics only) traces two network namespaces while
+# bench/flood/flood.c (servers in one, clients in the other, over a veth
+# pair) first holds OPEN connections open at once, then churns through CHURN
+# short ones (connect, request, response, RST close) in at most CHURN_S
+# seconds. Prints pipetrace's peak RSS in each phase and, from its /metrics,
+# the connections it evicted, the events lost and the requests it made.
+# Run as root after `make build`:
 #
 #   sudo bench/flood.sh [open=100000] [churn=1000000] [churn_s=60] [hold_s=20]
 #
+# A process may hold few descriptors here (ulimit -Hn), so the connections
+# are spread over servers and clients of 16000 each, one port per server.
 # Everything it creates (namespaces, veth, processes, files) is removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +23,7 @@ pipetrace=${PIPETRACE:-$(swift build -c release --show-bin-path)/pipetrace}
 work=$(mktemp -d)
 server_ns=ptflood-s$$
 client_ns=ptflood-c$$
+metrics=127.0.0.1:19464
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -41,38 +45,51 @@ for ns in "$server_ns" "$client_ns"; do
     ip -n "$ns" link set lo up
     ip netns exec "$ns" sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535
 done
-# Four server ports: one client address has ~64k local ports per server port.
 ip netns exec "$client_ns" sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
-ports=8080,8081,8082,8083
+per_process=16000
+servers=$(( (open + per_process - 1) / per_process ))
+ports=$(seq -s, 8080 $(( 8080 + servers - 1 )))
+for port in ${ports//,/ }; do
+    ip netns exec "$server_ns" "$work/flood" server "$port" > "$work/server-$port.out" &
+    pids+=($!)
+done
+"$pipetrace" export --listen "$metrics" --spool-dir "$work/spool" --container "$server_ns" --container "$client_ns" \
+    > "$work/export.out" 2> "$work/export.err" &
+tracer=$!
+pids+=($tracer)
+for _ in $(seq 100); do curl -sf -o /dev/null "http://$metrics/metrics" && break; sleep 0.1; done
+curl -sf -o /dev/null "http://$metrics/metrics" || { cat "$work/export.err" >&2; exit 1; }
 
-ip netns exec "$server_ns" "$work/flood" server ${ports//,/ } > "$work/server.out" &
-pids+=($!)
-"$pipetrace" stat --json --time 3600 --group-by target --container "$server_ns" --container "$client_ns" \
-    > "$work/stat.json" 2> "$work/stat.err" &
-stat_pid=$!
-pids+=($stat_pid)
-for _ in $(seq 100); do grep -q collecting "$work/stat.err" 2>/dev/null && break; sleep 0.1; done
-grep -q collecting "$work/stat.err" || { cat "$work/stat.err" >&2; exit 1; }
-
-rss() { awk -v k="$1:" '$1 == k { print $2 }' /proc/$stat_pid/status; }
-echo "pipetrace stat attached: RSS $(( $(rss VmRSS) / 1024 )) MiB"
+rss() { awk -v k="$1:" '$1 == k { print $2 }' /proc/$tracer/status; }
+metric() { curl -sf "http://$metrics/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+echo "pipetrace export attached: RSS $(( $(rss VmRSS) / 1024 )) MiB"
 
 # Peak RSS during a phase: VmHWM, reset through /proc/PID/clear_refs (5) before it.
-phase() {
-    local name=$1; shift
-    echo 5 > /proc/$stat_pid/clear_refs
-    local result
-    result=$(ip netns exec "$client_ns" "$work/flood" "$@")
+phase_start() { echo 5 > /proc/$tracer/clear_refs; }
+phase_end() {
     sleep 2
-    echo "$name: $result; pipetrace peak RSS $(( $(rss VmHWM) / 1024 )) MiB, now $(( $(rss VmRSS) / 1024 )) MiB"
+    echo "$1; pipetrace peak RSS $(( $(rss VmHWM) / 1024 )) MiB, now $(( $(rss VmRSS) / 1024 )) MiB," \
+         "evicted $(metric pipetrace_connections_evicted_total), lost events $(metric pipetrace_lost_events_total)," \
+         "requests $(metric pipetrace_requests_total)"
 }
-phase "open $open at once, held ${hold_s} s" hold 10.234.0.1 "$ports" "$open" "$hold_s"
-phase "churn $churn short connections in at most ${churn_s} s" churn 10.234.0.1 "$ports" "$churn" "$churn_s"
-kill -INT $stat_pid
-wait $stat_pid || true
-python3 - "$work/stat.json" <<'PY'
+
+phase_start
+i=0
+holds=()
+for port in ${ports//,/ }; do
+    n=$(( open / servers + (i < open % servers ? 1 : 0) ))
+    ip netns exec "$client_ns" "$work/flood" hold 10.234.0.1 "$port" "$n" "$hold_s" > "$work/hold-$port.out" &
+    holds+=($!)
+    i=$(( i + 1 ))
+done
+sleep "$hold_s" # each has opened its connections by then (flood gives up on the rest at hold_s)
+held=$(cat "$work"/hold-*.out | python3 -c '
 import json, sys
-r = json.load(open(sys.argv[1]))
-requests = sum(g["count"] for g in r["groups"])
-print(f"stat: {requests} requests counted, {r['connections_evicted']} connections evicted, {r['lost_events']} events lost, window {r['window_s']:.0f} s")
-PY
+r = [json.loads(line) for line in sys.stdin]
+print("%d open, %d failed, opened in %.1f s" % (sum(x["open"] for x in r), sum(x["failed"] for x in r), max(x["elapsed_s"] for x in r)))')
+phase_end "open $open at once ($held), held ${hold_s} s"
+wait "${holds[@]}" # each closes its connections after holding them hold_s
+
+phase_start
+result=$(ip netns exec "$client_ns" "$work/flood" churn 10.234.0.1 "$ports" "$churn" "$churn_s")
+phase_end "churn $churn short connections in at most ${churn_s} s: $result"
