@@ -27,14 +27,14 @@ seed() {
     case $1 in
         EventDecoderFuzzer) PIPETRACE_FUZZ_WRITE_SEEDS=$dir "$bin/EventDecoderFuzzer" ;;
         PcapReaderFuzzer)
-            for f in "${captures[@]/%//*.pcap}" "${captures[@]/%//*.pcapng}"; do
+            for f in ${captures[@]/%//*.pcap} ${captures[@]/%//*.pcapng}; do
                 [ -f "$f" ] || continue
                 for size in 512 4096 32768; do head -c $size "$f" > "$dir/$(basename "$f")-$size"; done
             done ;;
         TraceeJSONFuzzer)
-            for f in "${captures[@]/%//*.json}"; do
+            for f in ${captures[@]/%//*.json}; do
                 [ -f "$f" ] || continue
-                head -n 400 "$f" | split -l 20 - "$dir/$(basename "$f")-"
+                head -n 200 "$f" | split -l 4 - "$dir/$(basename "$f")-"
             done ;;
         ExportConfigurationFuzzer) cp ../../deploy/*.yaml "$dir/" ;;
         *) ;;
