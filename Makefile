@@ -56,7 +56,7 @@ test: deps bpf
 # The libFuzzer harnesses for long (FUZZ_SECONDS each; figures in docs/performance.md).
 FUZZ_SECONDS ?= 600
 fuzz: deps
-	bench/fuzz/run.sh $(FUZZ_SECONDS)
+	FUZZ_CONFIG=release bench/fuzz/run.sh $(FUZZ_SECONDS)
 
 install: build
 	install -D -m 0755 $(BIN_DIR)/pipetrace $(DESTDIR)$(PREFIX)/bin/pipetrace
