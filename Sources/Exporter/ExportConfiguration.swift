@@ -53,10 +53,12 @@ public struct ExportConfiguration: Sendable, Hashable {
 
     /// Reads a YAML document over the defaults.
     public static func parse(yaml text: String, source: String = "config") throws(Invalid) -> ExportConfiguration {
-        let document: Any?
-        do { document = try Yams.load(yaml: text) } catch {
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch {
             throw Invalid(description: "\(source): not valid YAML: \(error)")
         }
+        try node.map { node throws(Invalid) in try checkShape(node, source: source) }
+        let document = node.map { Constructor.default.any(from: $0) }
         var c = ExportConfiguration()
         guard let document else { return c }
         let reader = Reader(source: source)
@@ -120,6 +122,29 @@ public struct ExportConfiguration: Sendable, Hashable {
     }
 
     /// Cross-field checks and the URLs; what a flag could also get wrong.
+    /// Yams' constructor traps on a mapping key that is not a plain scalar
+    /// (`? [a]: b`, found by bench/fuzz) and expands aliases without bound
+    /// (a few lines of anchors can stand for billions of values), so the
+    /// document's tree is walked first: scalar keys only, at most 100 000 values.
+    static func checkShape(_ node: Node, source: String) throws(Invalid) {
+        var left = 100_000
+        var pending = [node]
+        while let next = pending.popLast() {
+            left -= 1
+            guard left > 0 else { throw Invalid(description: "\(source): too many values (aliases expanding?)") }
+            switch next {
+            case .scalar: break
+            case .alias: throw Invalid(description: "\(source): an alias that does not resolve")
+            case .sequence(let sequence): pending.append(contentsOf: sequence)
+            case .mapping(let mapping):
+                for (key, value) in mapping {
+                    guard case .scalar = key else { throw Invalid(description: "\(source): a key that is not a plain name") }
+                    pending.append(value)
+                }
+            }
+        }
+    }
+
     public func validate(source: String = "config") throws(Invalid) {
         for (i, url) in remoteWrite.enumerated() {
             do { _ = try HTTPEndpoint(url) } catch { throw Invalid(description: "\(source): 'remote_write[\(i)]': \(error.description)") }
