@@ -64,6 +64,8 @@ struct ExportConfigurationTests {
         ("spool: {{directory: x}: y}", "f.yaml: a key that is not a plain name"),
         // A billion laughs: six lines that stand for 10^6 values.
         (ExportConfigurationTests.billionLaughs, "f.yaml: too many values (aliases expanding?)"),
+        ("slow_ms: 28888888888888888822:2", "f.yaml: 'slow_ms' must be a number, got \"28888888888888888822:2\""),
+        ("max_targets: 99999999999999999999", "f.yaml: 'max_targets' must be an integer, got \"99999999999999999999\""),
     ])
     func refused(_ yaml: String, _ message: String) {
         #expect(throws: ExportConfiguration.Invalid(description: message)) {
