@@ -90,7 +90,7 @@ public final class ContainerResolver {
 
     private func container(pid: UInt32, cgroupID: UInt64) -> ContainerID? {
         let known = cgroupID == 0 ? nil : cgroupContainer(cgroupID)
-        if let container = known ?? nil { return container }
+        if case .some(.some(let container)) = known { return container }
         // The cgroup v2 names no container: on a host with v1 controllers the
         // process may still be in one there; with no cgroup known, ask /proc.
         guard pid != 0, hasCgroupV1 || known == nil else { return nil }

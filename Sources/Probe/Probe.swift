@@ -11,7 +11,7 @@ public final class Probe {
     /// "packets" is loaded only when `capturePackets` asks for it.
     static let objectNames = ["sockio", "conn", "tcp", "packets"]
     /// Maps every object uses; created once, by the first object.
-    static let sharedMaps = ["pt_events", "pt_conns", "pt_conn_seq", "pt_stats",
+    static let sharedMaps = ["pt_events", "pt_conns", "pt_conn_seq", "pt_stats", "pt_listeners",
                              "pt_filter_pids", "pt_filter_netns", "pt_filter_cgroups", "pt_filter_ports"]
 
     public let configuration: ProbeConfiguration
