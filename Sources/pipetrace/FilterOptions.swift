@@ -7,7 +7,7 @@ struct FilterOptions: ParsableArguments {
     var pids: [UInt32] = []
 
     @Option(name: .customLong("container"),
-            help: ArgumentHelp("Trace only this container: an `ip netns` name, a container id (prefix), or `host` (repeatable).",
+            help: ArgumentHelp("Trace only this container: its name or id (prefix), an `ip netns` name, or `host` (repeatable).",
                                valueName: "name"))
     var containers: [String] = []
 
@@ -54,7 +54,7 @@ struct FilterOptions: ParsableArguments {
             } else {
                 let cgroups = resolver.cgroups(ofContainer: name)
                 guard !cgroups.isEmpty else {
-                    throw FailureMessage(text: "no container named '\(name)': not an `ip netns` name nor the id of a running container")
+                    throw FailureMessage(text: "no container named '\(name)': not an `ip netns` name, nor the name or id of a container in cgroup v2")
                 }
                 c.cgroups.formUnion(cgroups)
             }
