@@ -36,6 +36,9 @@ public final class ContainerResolver {
     private var resolved: [ResolvedKey: ContainerLabel] = [:]
     private var resolvedSince: UInt64 = 0
     public let hostNetns: UInt32
+    /// The container pipetrace itself runs in, if any: its processes are named
+    /// as on a host (pipetrace run inside a CI job's container, say).
+    private let ownContainer: ContainerID?
     /// Entries each cache keeps at most; a full cache starts again.
     private static let cacheLimit = 16_384
 
@@ -56,6 +59,7 @@ public final class ContainerResolver {
         // PID 1's namespace is the host's; where /proc/1 is hidden (a sandbox), ours is.
         hostNetns = ContainerResolver.inode(of: "\(procRoot)/1/ns/net")
             ?? ContainerResolver.inode(of: "\(procRoot)/self/ns/net") ?? 0
+        ownContainer = readText("\(procRoot)/self/cgroup").flatMap(ContainerID.init(cgroupFile:))
         scanNetns()
     }
 
@@ -81,7 +85,7 @@ public final class ContainerResolver {
     }
 
     private func resolve(pid: UInt32, netns: UInt32, cgroupID: UInt64) -> ContainerLabel {
-        if let container = container(pid: pid, cgroupID: cgroupID) {
+        if let container = container(pid: pid, cgroupID: cgroupID), container != ownContainer {
             return ContainerLabel(name: name(of: container) ?? container.short, id: container.short)
         }
         if let name = netnsName(netns) { return ContainerLabel(name: name) }

@@ -74,14 +74,8 @@ struct ContainerRuntimeStateTests {
     let id = ContainerIDTests.id
 
     func withRoot(_ files: [String: String], _ body: (ContainerRuntimeState) throws -> Void) throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("pt-state-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: root) }
-        for (path, text) in files {
-            let url = root.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try text.write(to: url, atomically: true, encoding: .utf8)
-        }
-        try body(ContainerRuntimeState(root: root.path))
+        let root = try StateRoot(files: files)
+        try withExtendedLifetime(root) { try body(ContainerRuntimeState(root: root.path)) }
     }
 
     /// The name `state` gives the container of a cgroup path ("%@" is `id`); "no container" when the path names none.

@@ -63,7 +63,8 @@ struct ContainerLayout: CustomTestStringConvertible, Sendable {
     ]
 }
 
-/// Runtime state files under a temporary root, the resolver's `stateRoot`.
+/// Runtime state files under a temporary root, the resolver's `stateRoot`;
+/// deleted when released (keep it alive while it is read).
 final class StateRoot {
     let path: String
 
@@ -106,6 +107,7 @@ extension ProbeTests {
         defer { cgroups.remove() }
         let ends = [(id: Self.serverID, name: "vector-aggregator-1"), (id: Self.clientID, name: "vector-agent-1")]
         let state = try StateRoot(files: layout.state(ends))
+        defer { withExtendedLifetime(state) {} }
         let resolver = ContainerResolver(stateRoot: state.path)
         var config = ProbeConfiguration()
         config.netns = Set([net.server, net.client].compactMap { resolver.netns(named: $0) })
@@ -146,6 +148,7 @@ extension ProbeTests {
         defer { cgroups.remove() }
         let layout = ContainerLayout.v2Layouts[0]
         let state = try StateRoot(files: layout.state([(Self.serverID, "vector-aggregator-1"), (Self.clientID, "vector-agent-1")]))
+        defer { withExtendedLifetime(state) {} }
         let resolver = ContainerResolver(stateRoot: state.path)
         let serverCgroup = "system.slice/docker-\(Self.serverID).scope"
         let server = try Child(cgroups.command(v2: serverCgroup, v1: nil,
