@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import Probe
 
 /// The filters every tracing verb takes; applied in the kernel.
@@ -29,10 +30,16 @@ struct FilterOptions: ParsableArguments {
     /// (not root, no BTF, a missing tracepoint) say what to do.
     /// `defaultBufferMiB`: the ring buffer without --buffer-size.
     func makeProbe(defaultBufferMiB: Int = 32, sendfileBytes: Bool = true) throws -> Probe {
-        let resolver = ContainerResolver()
+        let resolver = FilterOptions.containerResolver()
         var configuration = try probeConfiguration(resolver: resolver, defaultBufferMiB: defaultBufferMiB)
         configuration.sendfileBytes = sendfileBytes
         return try Probe(configuration: configuration, containers: resolver)
+    }
+
+    /// Names containers; their runtimes' state is read below $PIPETRACE_HOST_ROOT
+    /// (the host's / where pipetrace runs in a container with it mounted), else /.
+    static func containerResolver() -> ContainerResolver {
+        ContainerResolver(stateRoot: getenv("PIPETRACE_HOST_ROOT").map { String(cString: $0) } ?? "/")
     }
 
     /// The probe configuration these options describe.
