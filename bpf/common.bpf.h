@@ -69,6 +69,33 @@ struct {
 	__type(value, struct pt_conn);
 } pt_conns SEC(".maps");
 
+/*
+ * The owner of each listening socket, by namespace and port. A connection it
+ * accepts is established in softirq context before accept() puts it in
+ * pt_conns: until then its events name the listener's owner (and so its
+ * container), not nobody.
+ */
+struct pt_listener_key {
+	__u32 netns;
+	__u16 port;
+	__u16 _pad;
+};
+
+struct pt_listener {
+	__u64 sk;
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 tid;
+	__u8 comm[PT_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct pt_listener_key);
+	__type(value, struct pt_listener);
+} pt_listeners SEC(".maps");
+
 /* Next connection id; one slot, shared by all objects. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -337,6 +364,15 @@ static __always_inline void pt_fill_sock_header(struct pt_header *h, __u32 kind,
 		h->cgroup_id = c->cgroup_id;
 		h->conn_id = c->id;
 		__builtin_memcpy(h->comm, c->comm, sizeof(h->comm));
+		return;
+	}
+	struct pt_listener_key lk = { .netns = h->netns, .port = h->tuple.sport };
+	struct pt_listener *l = bpf_map_lookup_elem(&pt_listeners, &lk);
+	if (l) {
+		h->pid = l->pid;
+		h->tid = l->tid;
+		h->cgroup_id = l->cgroup_id;
+		__builtin_memcpy(h->comm, l->comm, sizeof(h->comm));
 	}
 }
 

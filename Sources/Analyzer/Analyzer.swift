@@ -204,7 +204,10 @@ public struct Analyzer: Sendable {
         connection.pid = data.header.pid
         connection.tid = data.header.tid
         if connection.comm != data.header.comm { connection.comm = data.header.comm }
-        if let container = data.header.container, connection.container != container { connection.container = container }
+        if let container = data.header.container, connection.container != container {
+            connection.container = container
+            connection.containerID = data.header.containerID
+        }
         if connection.role == .unknown && data.role != .unknown { connection.role = data.role }
         counters.dataEvents += 1
         counters.bytes &+= data.length
@@ -527,8 +530,8 @@ extension RequestRecord {
         var comm = ""
         swap(&comm, &exchange.comm)
         // This end is the client unless it is the server.
-        let here = Peer(pid: exchange.pid, comm: comm, container: connection.container, ip: connection.localIP,
-                        port: connection.tuple.local.port)
+        let here = Peer(pid: exchange.pid, comm: comm, container: connection.container, containerID: connection.containerID,
+                        ip: connection.localIP, port: connection.tuple.local.port)
         // `pid:` first: the memberwise initializer, not the public one (see `Peer`).
         let there = Peer(pid: nil, ip: connection.remoteIP, port: connection.tuple.remote.port)
         self.init(id: exchange.id, start: start, duration: duration, protocolName: protocolName,

@@ -53,6 +53,7 @@ struct ConnectionState: Sendable {
     var tid: UInt32 = 0
     var comm = ""
     var container: String?
+    var containerID: String?
     var lastSeen: UInt64
     var parsing = Parsing.detecting
     /// The recognized protocol's parser, changed in place: kept apart from

@@ -52,7 +52,7 @@ struct EventReceiver {
         let event: ProbeEvent
         do {
             event = try decoder.decode(bytes) { [containers] pid, netns, cgroupID in
-                containers.name(pid: pid, netns: netns, cgroupID: cgroupID)
+                containers.label(pid: pid, netns: netns, cgroupID: cgroupID)
             }
         } catch {
             malformed += 1

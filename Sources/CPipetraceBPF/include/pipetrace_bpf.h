@@ -41,6 +41,7 @@ struct pt_settings {
 struct pt_object_maps {
 	struct bpf_map *events;
 	struct bpf_map *conns;
+	struct bpf_map *listeners;
 	struct bpf_map *conn_seq;
 	struct bpf_map *stats;
 	struct bpf_map *filter_pids;
