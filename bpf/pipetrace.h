@@ -36,7 +36,6 @@ enum pt_event_kind {
 	 * joins them to the sendfile's PT_EVENT_DATA and never shows them alone. */
 	PT_EVENT_SENDFILE_BYTES = 7,
 	PT_EVENT_PACKET = 8,     /* a TCP packet of a traced connection (packets.bpf.c, capture only) */
-	PT_EVENT_EXEC = 9,       /* a process ran a new program: user space looks for TLS libraries in it */
 };
 
 enum pt_direction {
@@ -146,11 +145,6 @@ struct pt_tcp_event {
 	__u16 state;     /* TCP state of the socket */
 	__u16 reset;     /* enum pt_reset_kind, for PT_EVENT_RESET */
 	__u32 seq;       /* retransmit: first sequence number of the segment */
-};
-
-/* The process `hdr.pid` ran a new program (sched_process_exec). */
-struct pt_exec_event {
-	struct pt_header hdr;
 };
 
 struct pt_sendfile_bytes_event {

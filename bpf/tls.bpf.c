@@ -13,8 +13,8 @@
  * (pt_tls_sockets); plaintext of an SSL object never tied to a socket is
  * counted (PT_STAT_TLS_NO_SOCKET) and dropped.
  *
- * sched_process_exec tells user space a new program started, so it can look
- * for libssl in the new process and attach to it.
+ * sched_process_exec tells user space (through pt_execs) a new program
+ * started, so it can look for libssl in the new process and attach to it.
  */
 #include "common.bpf.h"
 
@@ -180,20 +180,39 @@ int BPF_KRETPROBE(handle_ssl_do_handshake_return, int ret)
 	return pt_tls_exit(ret);
 }
 
+/*
+ * Processes that ran a new program, by pid, for user space to look at for
+ * libssl (it takes and deletes them). A map, not the ring buffer: a burst of
+ * execs (a shell script's) must never take the room of the traffic's events.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} pt_execs SEC(".maps");
+
 SEC("tp/sched/sched_process_exec")
 int handle_exec(void *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct pt_exec_event ev = {};
+	__u32 pid = pid_tgid >> 32;
 
-	if (!pt_pid_traced(pid_tgid >> 32))
+	if (!pt_pid_traced(pid))
 		return 0;
-	ev.hdr.kind = PT_EVENT_EXEC;
-	ev.hdr.pid = pid_tgid >> 32;
-	ev.hdr.tid = (__u32)pid_tgid;
-	ev.hdr.timestamp = bpf_ktime_get_ns();
-	ev.hdr.cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(ev.hdr.comm, sizeof(ev.hdr.comm));
-	pt_submit(&ev, sizeof(ev));
+	/* Only processes the filters let through. */
+	if (filter_by_netns) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+		__u32 netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+		if (!bpf_map_lookup_elem(&pt_filter_netns, &netns))
+			return 0;
+	}
+	if (filter_by_cgroup) {
+		__u64 cgroup_id = bpf_get_current_cgroup_id();
+		if (!bpf_map_lookup_elem(&pt_filter_cgroups, &cgroup_id))
+			return 0;
+	}
+	__u64 now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&pt_execs, &pid, &now, BPF_ANY);
 	return 0;
 }

@@ -104,7 +104,11 @@ struct pt_object_maps pt_skeleton_maps(const struct pt_skeleton *skel)
 	case PT_OBJECT_CONN: return PT_SHARED_MAPS(skel->conn->maps, NULL);
 	case PT_OBJECT_TCP: return PT_SHARED_MAPS(skel->tcp->maps, NULL);
 	case PT_OBJECT_PACKETS: return PT_SHARED_MAPS(skel->packets->maps, skel->packets->maps.pt_packet_scratch);
-	case PT_OBJECT_TLS: return PT_SHARED_MAPS(skel->tls->maps, skel->tls->maps.pt_tls_scratch);
+	case PT_OBJECT_TLS: {
+		struct pt_object_maps maps = PT_SHARED_MAPS(skel->tls->maps, skel->tls->maps.pt_tls_scratch);
+		maps.execs = skel->tls->maps.pt_execs;
+		return maps;
+	}
 	default: return (struct pt_object_maps){0};
 	}
 }

@@ -139,7 +139,6 @@ public final class Probe {
         }
         if let tls {
             let now = Probe.monotonicNow()
-            for pid in receiver.pointee.takeExecs() { tls.noteExec(pid: pid, now: now) }
             tls.work(now: now)
         }
     }

@@ -29,6 +29,9 @@ final class TLSLibraries {
     }
 
     private let programs: [(program: BPFProgram, function: String)]
+    /// Pids that ran a new program, filled by the kernel (tls.bpf.c's handle_exec).
+    private let execs: BPFMap?
+    private var nextExecCheck: UInt64 = 0
     private var links: [BPFLink] = []
     private var seen: [FileID: Int] = [:]
     private(set) var libraries: [Library] = []
@@ -46,6 +49,7 @@ final class TLSLibraries {
         programs = TLSLibraries.uprobes.compactMap { pair in
             object.program(named: pair.program).map { ($0, pair.function) }
         }
+        execs = object.maps.execs
     }
 
     /// Looks at every process now.
@@ -75,6 +79,10 @@ final class TLSLibraries {
     /// Does what is due: processes after their exec, and the periodic full scan.
     func work(now: UInt64) {
         if now >= nextFullScan { scanAll(now: now) }
+        if now >= nextExecCheck, let execs {
+            nextExecCheck = now + 50_000_000
+            for pid in execs.takeKeys(UInt32.self, limit: 4096) { noteExec(pid: Int32(bitPattern: pid), now: now) }
+        }
         guard due.contains(where: { $0.at <= now }) else { return }
         let ready = due.filter { $0.at <= now }
         due.removeAll { $0.at <= now }

@@ -48,3 +48,24 @@ extension PipelineTests {
         #expect(run.records.allSatisfy { $0.method == "GET" }, "\(run.records.map(\.json))")
     }
 }
+
+extension PipelineTests {
+    /// A container brings its own libssl: a file the probe has not attached to when it starts.
+    @Test("a process started after the probe with its own copy of libssl (as in a container) is found after its exec and read in plaintext")
+    func tlsLibraryFoundAfterExec() throws {
+        let pipeline = try TestPipeline(delayMilliseconds: 1, tls: true)
+        defer { pipeline.remove() }
+        let libraries = pipeline.directory.appendingPathComponent("lib")
+        try FileManager.default.createDirectory(at: libraries, withIntermediateDirectories: true)
+        let system = try #require(["/usr/lib/x86_64-linux-gnu/libssl.so.3", "/lib/x86_64-linux-gnu/libssl.so.3"]
+            .first { FileManager.default.fileExists(atPath: $0) })
+        try FileManager.default.copyItem(atPath: system, toPath: libraries.appendingPathComponent("libssl.so.3").path)
+        // The client waits 1.5 s after its exec, its copy mapped, before it connects.
+        let run = try PipelineRun(pipeline, requests: [(3, "/fast")],
+                                  clientPrefix: ["env", "LD_LIBRARY_PATH=\(libraries.path)"], clientDelay: 1.5)
+        let front = run.records.filter { $0.hop == "\(pipeline.client)→\(pipeline.lb)" }
+        #expect(front.count == 3, "\(run.records.map(\.json))")
+        #expect(front.allSatisfy { $0.side == .both && $0.target == "/fast" && $0.status == 200 }, "\(front.map(\.json))")
+        #expect(run.timings.count == 3)
+    }
+}

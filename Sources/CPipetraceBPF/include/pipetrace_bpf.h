@@ -51,6 +51,7 @@ struct pt_object_maps {
 	struct bpf_map *tls_calls;
 	struct bpf_map *tls_sockets;
 	struct bpf_map *scratch;
+	struct bpf_map *execs; /* tls: pids that ran a new program; NULL elsewhere */
 };
 
 /* One opened object: a generated skeleton of the given kind. */

@@ -68,6 +68,8 @@ public final class BPFObject {
         var events, conns, listeners, connSeq, stats, filterPIDs, filterNetns, filterCgroups, filterPorts, tlsCalls, tlsSockets: BPFMap
         /// The object's per-CPU scratch map, if it has one.
         var scratch: BPFMap?
+        /// The TLS object's pids that ran a new program.
+        var execs: BPFMap?
         var all: [BPFMap] {
             [events, conns, listeners, connSeq, stats, filterPIDs, filterNetns, filterCgroups, filterPorts, tlsCalls, tlsSockets]
         }
@@ -80,7 +82,8 @@ public final class BPFObject {
                           filterPIDs: map(m.filter_pids), filterNetns: map(m.filter_netns),
                           filterCgroups: map(m.filter_cgroups), filterPorts: map(m.filter_ports),
                           tlsCalls: map(m.tls_calls), tlsSockets: map(m.tls_sockets),
-                          scratch: m.scratch.map { BPFMap(map: $0, owner: self) })
+                          scratch: m.scratch.map { BPFMap(map: $0, owner: self) },
+                          execs: m.execs.map { BPFMap(map: $0, owner: self) })
     }
 
     /// Loads the programs (the verifier runs here) and creates the maps. When

@@ -14,7 +14,8 @@ struct PipelineRun {
     var timings: [ClientTiming] = []
     var counters = AnalyzerCounters()
 
-    init(_ pipeline: TestPipeline, requests: [(Int, String)], beforeClient: () throws -> Void = {}) throws {
+    init(_ pipeline: TestPipeline, requests: [(Int, String)], clientPrefix: [String] = [], clientDelay: Double? = nil,
+         beforeClient: () throws -> Void = {}) throws {
         let resolver = ContainerResolver()
         var configuration = ProbeConfiguration()
         configuration.netns = Set([pipeline.client, pipeline.lb, pipeline.backend].compactMap { resolver.netns(named: $0) })
@@ -25,7 +26,7 @@ struct PipelineRun {
         let feed: (ProbeEvent) -> Void = { records += analyzer.process($0) }
         try pipeline.startServers()
         try beforeClient()
-        let client = try pipeline.startClient(requests)
+        let client = try pipeline.startClient(requests, prefix: clientPrefix, delay: clientDelay)
         let deadline = Date().addingTimeInterval(60)
         while client.isRunning, Date() < deadline { try probe.poll(timeoutMilliseconds: 50, feed) }
         let settle = Date().addingTimeInterval(0.3)

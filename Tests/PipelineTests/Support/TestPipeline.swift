@@ -105,9 +105,12 @@ final class TestPipeline {
 
     /// Starts the calling client: `requests` as (count, path), in order, on one keep-alive connection.
     /// With TLS the client writes its session keys to `keyLog` (SSLKEYLOGFILE's format), for tshark.
-    func startClient(_ requests: [(Int, String)]) throws -> Child {
+    /// `prefix` goes before the command inside the namespace (`env NAME=value`), `delay` before it connects.
+    func startClient(_ requests: [(Int, String)], prefix: [String] = [], delay: Double? = nil) throws -> Child {
         let keys = tls ? ["--tls", keyLog] : []
-        return try Child(exec(client, ["python3", Repository.client] + keys + [lbAddress, "\(lbPort)"] + requests.map { "\($0.0):\($0.1)" }))
+        let wait = delay.map { ["--delay", "\($0)"] } ?? []
+        return try Child(exec(client, prefix + ["python3", Repository.client] + keys + wait + [lbAddress, "\(lbPort)"]
+            + requests.map { "\($0.0):\($0.1)" }))
     }
 
     /// Where a TLS client writes its session keys.
