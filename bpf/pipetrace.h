@@ -79,8 +79,7 @@ enum pt_reset_kind {
 /* Counters of the kernel side's own failures, read by user space (map "pt_stats"). */
 enum pt_stat {
 	PT_STAT_RINGBUF_FULL = 0, /* an event was dropped: ring buffer had no room */
-	PT_STAT_ARGS_MISSING = 1, /* a sys_exit without its sys_enter */
-	PT_STAT_CONN_TABLE_FULL = 2,
+	PT_STAT_CONN_TABLE_FULL = 2, /* (1, a sys_exit without its sys_enter, is no longer counted) */
 	/* TLS plaintext whose socket is not known yet (no syscall inside a TLS call of it seen). */
 	PT_STAT_TLS_NO_SOCKET = 3,
 	PT_STAT_COUNT = 4,
