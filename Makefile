@@ -46,8 +46,8 @@ run: build
 # Every test. PIPETRACE_REQUIRE_ROOT=1 makes root-only tests fail (not skip) without root.
 # On failure the failed tests' issues are repeated last, where a log's tail shows them.
 test: deps bpf
-	$(SWIFT) build --build-tests
-	@set -o pipefail; PIPETRACE_REQUIRE_ROOT=1 $(SWIFT) test 2>&1 | tee $(TEST_LOG) || { status=$$?; \
+	PIPETRACE_WERROR=1 $(SWIFT) build --build-tests
+	@set -o pipefail; PIPETRACE_WERROR=1 PIPETRACE_REQUIRE_ROOT=1 $(SWIFT) test 2>&1 | tee $(TEST_LOG) || { status=$$?; \
 		echo; echo "== what failed (the whole log: $(TEST_LOG)) =="; \
 		grep -E '^(✘|↳)|error:' $(TEST_LOG) | grep -Ev '^✘ (Suite|Test run)|^↳ (Testing Library|Target Platform)' | head -60; exit $$status; }
 

@@ -68,3 +68,12 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Probe", "Analyzer", "Events"], exclude: ["Fixtures"]),
     ]
 )
+
+// `make test` builds with PIPETRACE_WERROR=1: a warning in any target of ours
+// (not in dependencies) fails the build, so it stays at zero warnings. A
+// user's `make run` does not, so a newer compiler's new warning never stops it.
+if Context.environment["PIPETRACE_WERROR"] == "1" {
+    for target in package.targets where target.type != .system {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-warnings-as-errors"])]
+    }
+}
