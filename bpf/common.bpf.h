@@ -384,6 +384,27 @@ static __always_inline bool pt_owner_traced(const struct pt_header *h)
 	return pt_pid_traced(h->pid) && pt_sock_traced(h->netns, h->cgroup_id, &h->tuple);
 }
 
+/*
+ * bpf_skb_load_bytes of `*n` bytes, 1 to `max`, into `dst`; on success `*n`
+ * carries those bounds to the caller's later uses (the event's size). Each
+ * bound is checked on its own, behind a compiler barrier, on the register
+ * passed: clang would otherwise test a copy, or fold both tests into one on
+ * `n - 1`, and older verifiers (Debian 12's 6.1) cannot carry the bound back
+ * ("R3 min value is outside of the allowed memory range"). The lower bound
+ * is a signed "< 1": 6.1 learns nothing from "!= 0".
+ */
+static __always_inline long pt_skb_load_bytes(const struct __sk_buff *skb, __u32 off, void *dst, __u32 *n,
+					      __u32 max)
+{
+	barrier_var(*n);
+	if ((__s32)*n < 1)
+		return -1;
+	barrier_var(*n);
+	if (*n > max)
+		return -1;
+	return bpf_skb_load_bytes(skb, off, dst, *n);
+}
+
 /* Wake the reader only once `wakeup_bytes` wait (see the settings above). */
 
 /* Returns 0 once the event is on the ring buffer (callers may ignore it). */
