@@ -152,7 +152,10 @@ def check_doctor(pipetrace, workdir):
     detail = (f"exit {run.returncode}, {took:.1f} s (load, verify, attach, detach); "
               + ", ".join(f"{name} {state}" for name, state in features.items()))
     if run.returncode != 0 or degraded or not features:
-        detail += "\n" + "\n".join("    " + l for l in (run.stdout + run.stderr).strip().splitlines()[-30:])
+        # The features with the verifier's reasons, or the end of what doctor said.
+        text = run.stdout + run.stderr
+        shown = text.split("probe features:\n", 1)[1].split("\n\n", 1)[0] if degraded else text.strip()[-3000:]
+        detail += "\n" + "\n".join("    " + l for l in shown.splitlines())
     report("doctor", run.returncode == 0 and bool(features) and not degraded, detail)
 
 
