@@ -134,7 +134,8 @@ struct FeatureLoader {
         try maps.scratch?.setMaxEntries(UInt32(max(1, BPFMap.possibleCPUs)))
     }
 
-    /// tcp_retransmit_skb gained an `err` argument in 6.12: load the variant this kernel has.
+    /// tcp_retransmit_skb gained an `err` argument after 6.12 (Debian's 6.12.118 has two arguments, 6.18 three):
+    /// load the variant this kernel has.
     private func chooseRetransmitVariant(of object: BPFObject) {
         guard let withErr = object.program(named: "handle_retransmit"),
               let without = object.program(named: "handle_retransmit_noerr"), withErr.autoload else { return }
