@@ -15,8 +15,9 @@ BIN_DIR        = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
 APT_BUILD     := make libbpf-dev libelf-dev zlib1g-dev libpcap-dev libsnappy-dev libssl-dev libisal-dev bpftool
 APT_RUNTIME   := libisal2 iproute2 iptables python3 python3-pip curl tshark tcpdump wrk nginx victoria-metrics prometheus \
                  protobuf-compiler util-linux bc openssl chromium fonts-dejavu-core
-# The kernel matrix (Tests/KernelMatrix): qemu, and what virtme-ng needs to boot a packaged kernel.
-APT_MATRIX    := qemu-system-x86 kmod busybox-static
+# The kernel matrix (Tests/KernelMatrix): qemu, and what virtme-ng needs to boot a packaged kernel
+# (depmod, a static busybox for its initramfs, file to read the image's version).
+APT_MATRIX    := qemu-system-x86 kmod busybox-static file
 # Independent judges the exporter tests run (Prometheus' text parser, snappy, the OTLP protobufs).
 PIP_TEST      := prometheus_client python-snappy opentelemetry-proto virtme-ng
 APT_STAMP     := .build/.apt-installed
