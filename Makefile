@@ -56,10 +56,11 @@ test: deps bpf
 		grep -E '^(✘|↳)|error:' $(TEST_LOG) | grep -Ev '^✘ (Suite|Test run)|^↳ (Testing Library|Target Platform)' | head -60; exit $$status; }
 	$(MAKE) --no-print-directory kernel-matrix
 
-# The probe on the kernels of the matrix, each booted in a VM, with the binary `swift build` made
-# (the running kernel is covered by `swift test`). Its log: .build/kernel-matrix.log.
+# The probe on the kernels of the matrix, each booted in a VM, with the binary the test build made
+# (the same flags, so nothing is rebuilt; the running kernel is covered by `swift test`).
+# Its log: .build/kernel-matrix.log.
 kernel-matrix: deps bpf
-	$(SWIFT) build --product pipetrace
+	PIPETRACE_WERROR=1 $(SWIFT) build --product pipetrace
 	@set -o pipefail; Tests/KernelMatrix/run-matrix $$($(SWIFT) build --show-bin-path)/pipetrace 2>&1 | tee .build/kernel-matrix.log
 
 install: build
