@@ -1,4 +1,5 @@
 @testable import GoBinary
+import TestSupport
 import Testing
 
 @Suite("x86-64 instruction lengths")
@@ -79,18 +80,5 @@ struct X86InstructionTests {
                 }
             }
         }
-    }
-}
-
-/// A small deterministic generator, so a failing input can be found again.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
