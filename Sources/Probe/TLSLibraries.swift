@@ -100,10 +100,12 @@ final class TLSLibraries {
         executableSeen.formIntersection(alive)
     }
 
-    /// A process ran a new program: look at it shortly, once its libraries are mapped, and again a second later.
+    /// A process ran a new program: its executable now (a short-lived Go program is gone in milliseconds; once its
+    /// file is attached, its next runs are seen), its libraries shortly, once mapped, and again a second later.
     func noteExec(pid: Int32, now: UInt64) {
         covered.remove(pid)
         executableSeen.remove(pid)
+        if !goPrograms.isEmpty { scanExecutable(pid: pid) }
         if due.count < 4096 {
             due.append((pid, now + 100_000_000))
             due.append((pid, now + 1_000_000_000))
