@@ -333,11 +333,21 @@ int handle_exec(void *ctx)
 
 	if (!pt_pid_traced(pid_tgid >> 32))
 		return 0;
+	/* Only programs the filters trace: with every exec on the host, a busy
+	 * host would crowd the traced events out of a small ring buffer. */
+	ev.hdr.cgroup_id = bpf_get_current_cgroup_id();
+	if (filter_by_cgroup && !bpf_map_lookup_elem(&pt_filter_cgroups, &ev.hdr.cgroup_id))
+		return 0;
+	if (filter_by_netns) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		__u32 netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+		if (!bpf_map_lookup_elem(&pt_filter_netns, &netns))
+			return 0;
+	}
 	ev.hdr.kind = PT_EVENT_EXEC;
 	ev.hdr.pid = pid_tgid >> 32;
 	ev.hdr.tid = (__u32)pid_tgid;
 	ev.hdr.timestamp = bpf_ktime_get_ns();
-	ev.hdr.cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(ev.hdr.comm, sizeof(ev.hdr.comm));
 	pt_submit(&ev, sizeof(ev));
 	return 0;
