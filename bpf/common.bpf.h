@@ -122,6 +122,10 @@ struct pt_tls_call {
 	__u32 fd;       /* of that socket */
 	__u16 direction;
 	__u16 syscall;  /* PT_SYS_SSL_*, or 0 for a handshake */
+	/* Go: the goroutine making the call (its g). Only a syscall of that
+	 * goroutine names the socket: the goroutine may leave the thread (to
+	 * wait for data) and the thread run others meanwhile. 0 for OpenSSL. */
+	__u64 goroutine;
 };
 
 struct {
@@ -139,6 +143,19 @@ struct {
 	__type(key, __u64);
 	__type(value, __u64);
 } pt_tls_sockets SEC(".maps");
+
+/* The goroutine running on the current thread, as the user registers saved at
+ * the syscall's entry hold it: R14 in Go's register ABI (Go 1.17+, x86-64). */
+static __always_inline __u64 pt_user_goroutine(void)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	return BPF_CORE_READ(regs, r14);
+#else
+	return 0;
+#endif
+}
 
 /* Filters: a key present means "trace it"; used only when its filter_by_* is set. */
 struct {

@@ -131,7 +131,7 @@ static __always_inline void pt_tls_socket_seen(struct sock *sk, __u32 tid, __u32
 {
 	struct pt_tls_call *call = bpf_map_lookup_elem(&pt_tls_calls, &tid);
 
-	if (!call)
+	if (!call || (call->goroutine && call->goroutine != pt_user_goroutine()))
 		return;
 	call->sk = (__u64)sk;
 	call->fd = fd;
