@@ -32,10 +32,13 @@ public struct Analyzer: Sendable {
     private var lastSweep: UInt64 = 0
     /// The parser's findings for one segment; kept between segments so its storage is reused.
     private var parserEvents: [ParserEvent] = []
+    /// The most first bytes a registered parser needs to recognize its protocol.
+    private let detectionBytes: Int
 
     public init(configuration: AnalyzerConfiguration = AnalyzerConfiguration()) {
         self.configuration = configuration
         merger = BothEndsMerger(maxHeldPerPair: configuration.maxHeldViewsPerPair)
+        detectionBytes = configuration.protocols.detectionBytes
     }
 
     /// Connections with state held.
@@ -243,7 +246,7 @@ public struct Analyzer: Sendable {
         let prefix = waiting.reduce(into: [UInt8]()) { $0 += $1.0.bytes }[...]
         let (parserType, detection) = configuration.protocols.detect(prefix)
         switch detection {
-        case .needMoreBytes where segment.missing == 0 && prefix.count < 16:
+        case .needMoreBytes where segment.missing == 0 && prefix.count < detectionBytes:
             connection.undetected[d] = waiting
             return
         case .request, .response:
@@ -258,6 +261,7 @@ public struct Analyzer: Sendable {
                 connection.parser = parserType.init()
                 connection.parsing = .parsing
                 connection.protocolName = parserType.protocolName
+                connection.pairsByExchange = parserType.pairing == .byExchange
                 for (waitingSegment, waitingTiming) in waiting {
                     feed(waitingSegment, from: .client, waitingTiming, &connection, into: &out)
                 }
@@ -314,9 +318,17 @@ public struct Analyzer: Sendable {
         flushExchanges(&connection, into: &out)
         connection.parser = nil // Whatever follows, this parser is done: a resync starts a new one.
         switch failure {
-        case .protocolSwitched:
+        case .protocolSwitched(let token, let remaining):
             counters.protocolSwitches += 1
-            connection.parsing = .gaveUp
+            guard let token, let next = configuration.protocols.parser(upgradeToken: token),
+                  let timing = connection.lastTiming(.server) else {
+                connection.parsing = .gaveUp
+                return
+            }
+            connection.parser = next.init(upgradedFrom: token)
+            connection.protocolName = next.protocolName
+            connection.pairsByExchange = next.pairing == .byExchange
+            if let remaining { feed(remaining, from: .server, timing, &connection, into: &out) }
             return
         case .malformed: counters.malformed += 1
         case .framingLost: counters.framingLost += 1
@@ -367,7 +379,27 @@ public struct Analyzer: Sendable {
             case .interimResponse(let parserID):
                 update(parserID, &connection) { $0.responseStart = nil }
             case .responseHead(let parserID, let status):
-                update(parserID, &connection) { $0.status = status }
+                update(parserID, &connection) {
+                    $0.status = status
+                    $0.outcome = RequestRecord.Outcome(httpStatus: status)
+                }
+            case .outcome(let parserID, let status, let outcome):
+                update(parserID, &connection) {
+                    if let status { $0.status = status }
+                    $0.outcome = outcome
+                }
+            case .message(let parserID, let sender):
+                let first = timing.first
+                update(parserID, &connection) {
+                    if sender == .client {
+                        $0.requestMessages = ($0.requestMessages ?? 0) &+ 1
+                    } else {
+                        $0.responseMessages = ($0.responseMessages ?? 0) &+ 1
+                        if $0.firstResponse == nil { $0.firstResponse = first }
+                    }
+                }
+            case .attribute(let parserID, let key, let value):
+                update(parserID, &connection) { $0.attributes = ($0.attributes ?? [:]).merging([key: value]) { $1 } }
             case .responseEnded(let parserID, let bytes, let anchor):
                 let end = at(anchor, .server).last
                 update(parserID, &connection) {
@@ -524,7 +556,11 @@ extension RequestRecord {
                   requestBytes: exchange.requestBytes, responseBytes: exchange.responseBytes,
                   client: isServer ? there : here, server: isServer ? here : there, side: isServer ? .server : .client,
                   network: nil, serverTime: isServer ? duration : nil, serverStart: nil, retransmits: exchange.retransmits,
-                  parent: exchange.parent?.id, childWait: exchange.children.total, isComplete: complete)
+                  parent: exchange.parent?.id, childWait: exchange.children.total, isComplete: complete,
+                  outcome: exchange.outcome, requestMessages: exchange.requestMessages,
+                  responseMessages: exchange.responseMessages,
+                  firstResponse: exchange.firstResponse.map { $0 - min($0, exchange.requestStart ?? $0) },
+                  pairingKey: connection.pairsByExchange ? exchange.parserID : nil, attributes: exchange.attributes.take() ?? [:])
     }
 }
 

@@ -19,7 +19,7 @@ struct AnalyzerTests {
         #expect(r.start == 1_000 && r.duration == 6_500)
         #expect(r.side == .client && r.serverTime == nil && r.network == nil && r.isComplete)
         #expect(analyzer.counters.records == 1 && analyzer.counters.incompleteRecords == 0)
-        #expect(r.json == #"{"id":1,"start":"1970-01-01T00:00:00.000001000Z","duration_ms":0.0065,"protocol":"http/1.1","method":"GET","target":"/metrics","status":200,"request_bytes":36,"response_bytes":42,"client":{"ip":"10.0.0.1","port":40000,"pid":1000,"comm":"curl","container":"app"},"server":{"ip":"10.0.0.2","port":8080,"pid":null,"comm":null,"container":null},"side":"client","network_ms":null,"server_ms":null,"retransmits":0,"hop":"app→?","parent":null}"#)
+        #expect(r.json == #"{"id":1,"start":"1970-01-01T00:00:00.000001000Z","duration_ms":0.0065,"protocol":"http/1.1","method":"GET","target":"/metrics","status":200,"request_bytes":36,"response_bytes":42,"client":{"ip":"10.0.0.1","port":40000,"pid":1000,"comm":"curl","container":"app"},"server":{"ip":"10.0.0.2","port":8080,"pid":null,"comm":null,"container":null},"side":"client","network_ms":null,"server_ms":null,"retransmits":0,"hop":"app→?","parent":null,"outcome":"ok"}"#)
     }
 
     @Test("the server's view runs from the read that returned the request to the write of the response's last byte")

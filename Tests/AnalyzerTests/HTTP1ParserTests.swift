@@ -197,12 +197,12 @@ struct HTTP1ParserTests {
         #expect(result.error == .framingLost)
     }
 
-    @Test("101 Switching Protocols ends the exchange and stops HTTP parsing")
+    @Test("101 Switching Protocols ends the exchange, stops HTTP parsing, and hands on the new protocol's bytes")
     func upgrade() {
         let result = parse([client("GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"),
-                            server("HTTP/1.1 101 Switching Protocols\r\n\r\n\u{81}\u{05}hello")])
-        #expect(result.error == .protocolSwitched)
-        #expect(result.events.last == .responseEnded(exchange: 0, bytes: 36, at: .currentSegment))
+                            server("HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\n\r\nhello")])
+        #expect(result.error == .protocolSwitched(to: "websocket", remaining: StreamSegment("hello")))
+        #expect(result.events.last == .responseEnded(exchange: 0, bytes: 56, at: .currentSegment))
     }
 
     @Test("malformed input throws instead of trapping", arguments: [
