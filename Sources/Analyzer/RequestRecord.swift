@@ -87,7 +87,7 @@ public struct RequestRecord: Sendable, Hashable {
     public var attributes: [String: String] = [:]
 
     /// The protocol-neutral outcome of an exchange.
-    public enum Outcome: String, Sendable, Hashable, Codable {
+    public enum Outcome: String, Sendable, Hashable, Codable, CaseIterable {
         case ok
         /// The client asked for something wrong (HTTP 4xx, gRPC INVALID_ARGUMENT, NOT_FOUND, ...).
         case clientError = "client_error"
@@ -127,6 +127,16 @@ public struct RequestRecord: Sendable, Hashable {
     public var operation: String? { method }
     /// The resource (path, topic, queue, ...): `target` by its neutral name.
     public var resource: String? { target }
+
+    /// "GET /items/1", or just the operation when the resource only repeats
+    /// it (gRPC: "pkg.Service/Method" for the path "/pkg.Service/Method"); "?" for an unknown part.
+    public static func operationText(_ operation: String?, _ resource: String?) -> String {
+        if let operation, let resource, resource.utf8.count == operation.utf8.count + 1,
+           resource.hasPrefix("/"), resource.hasSuffix(operation) {
+            return operation
+        }
+        return "\(operation ?? "?") \(resource ?? "?")"
+    }
 
     /// "<client container>→<server container>", "?" for an unknown end; nil if both are unknown.
     public var hop: String? { RequestRecord.hop(client: client.container, server: server.container) }
