@@ -98,6 +98,8 @@ public struct HTTP2Parser: ProtocolParser {
         var headKnown = false
         var isGRPC = false
         var grpcStatusSeen = false
+        /// The block that ended the stream could not be decoded: its grpc-status is unknown, not absent.
+        var grpcStatusUnknown = false
         var httpStatus: Int?
         var request = MessageReader()
         var response = MessageReader()
@@ -127,6 +129,8 @@ public struct HTTP2Parser: ProtocolParser {
         var blockIsPush = false
         var blockBytes: UInt64 = 0
         var expectContinuation = false
+        /// Uncaptured bytes hid a frame header: frames resume at a segment that starts with one.
+        var desynced = false
         var decoder: HPACKDecoder
 
         init(complete: Bool) {
@@ -165,19 +169,7 @@ public struct HTTP2Parser: ProtocolParser {
     /// `:authority`) or a response's (`:status`) from the static table.
     static func detectMidConnection(_ bytes: ArraySlice<UInt8>) -> ProtocolDetection {
         var i = bytes.startIndex
-        while bytes.endIndex - i >= 9 {
-            let length = Int(bytes[i]) << 16 | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2])
-            let typeByte = bytes[i + 3], flags = bytes[i + 4]
-            let stream = (UInt32(bytes[i + 5]) << 24 | UInt32(bytes[i + 6]) << 16 | UInt32(bytes[i + 7]) << 8
-                          | UInt32(bytes[i + 8])) & 0x7FFF_FFFF
-            guard let type = FrameType(rawValue: typeByte), length <= 1 << 14, bytes[i + 5] & 0x80 == 0 else {
-                return .notThisProtocol
-            }
-            switch type {
-            case .settings, .ping, .goaway: guard stream == 0 else { return .notThisProtocol }
-            case .windowUpdate: break
-            default: guard stream != 0 else { return .notThisProtocol }
-            }
+        while let (length, type, flags, stream) = plausibleFrameHeader(bytes, at: i) {
             guard type == .headers else {
                 i += 9 + length
                 continue
@@ -237,6 +229,11 @@ public struct HTTP2Parser: ProtocolParser {
         var d = Direction(complete: false)
         if sender == .client { swap(&d, &client) } else { swap(&d, &server) }
         defer { if sender == .client { swap(&d, &client) } else { swap(&d, &server) } }
+        if d.desynced {
+            guard HTTP2Parser.startsWithFrames(bytes) else { return }
+            d.desynced = false
+            d.inFrame = false
+        }
 
         var i = bytes.startIndex
         while i < bytes.endIndex {
@@ -255,13 +252,52 @@ public struct HTTP2Parser: ProtocolParser {
         }
         var missing = segment.missing
         while missing > 0 {
-            guard d.inFrame else { throw .framingLost }
+            guard d.inFrame else {
+                // Frame headers went by uncaptured: wait for a segment that starts with one.
+                // Header blocks in them are lost, so is the table; streams they ended stay open.
+                d.desynced = true
+                d.header.removeAll(keepingCapacity: true)
+                d.expectContinuation = false
+                d.decoder.lose()
+                return
+            }
             let n = Int(min(UInt64(d.remaining), missing))
             skip(n, &d, sender)
             d.remaining -= n
             missing -= UInt64(n)
             if d.remaining == 0 { try endFrame(&d, sender, &events) }
         }
+    }
+
+    /// Whether `bytes` plausibly start with whole frames: what a sender that
+    /// lost its framing waits for. Writes of HTTP/2 implementations hold whole frames.
+    static func startsWithFrames(_ bytes: ArraySlice<UInt8>) -> Bool {
+        var i = bytes.startIndex
+        var frames = 0
+        while let (length, _, _, _) = plausibleFrameHeader(bytes, at: i) {
+            frames += 1
+            i += 9 + length
+        }
+        // Stopped at the segment's end (or a frame running past it), or at something that is no frame header.
+        return frames > 0 && bytes.endIndex - i < 9
+    }
+
+    /// The frame header at `i` when it follows the framing rules a detector
+    /// can check (a known type, no reserved bit, at most the default frame
+    /// size, stream 0 exactly for connection frames); nil if not, or if fewer than 9 bytes remain.
+    static func plausibleFrameHeader(_ bytes: ArraySlice<UInt8>, at i: Int)
+        -> (length: Int, type: FrameType, flags: UInt8, stream: UInt32)? {
+        guard i >= bytes.startIndex, bytes.endIndex - i >= 9 else { return nil }
+        let length = Int(bytes[i]) << 16 | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2])
+        let stream = (UInt32(bytes[i + 5]) << 24 | UInt32(bytes[i + 6]) << 16 | UInt32(bytes[i + 7]) << 8
+                      | UInt32(bytes[i + 8])) & 0x7FFF_FFFF
+        guard let type = FrameType(rawValue: bytes[i + 3]), length <= 1 << 14, bytes[i + 5] & 0x80 == 0 else { return nil }
+        switch type {
+        case .settings, .ping, .goaway: guard stream == 0 else { return nil }
+        case .windowUpdate: break
+        default: guard stream != 0 else { return nil }
+        }
+        return (length, type, bytes[i + 4], stream)
     }
 
     public mutating func finish(_ sender: Sender, into events: inout [ParserEvent]) {
@@ -527,10 +563,14 @@ public struct HTTP2Parser: ProtocolParser {
             }
             if let status {
                 stream.httpStatus = status
-                events.append(.responseHead(exchange: exchange, status: status))
+                // A gRPC call's status is grpc-status; its HTTP status is an attribute.
+                events.append(stream.isGRPC ? .attribute(exchange: exchange, key: "http.status_code", value: String(status))
+                                            : .responseHead(exchange: exchange, status: status))
             }
         }
-        if let text = HTTP2Parser.known(HTTP2Parser.lookup("grpc-status", in: fields)), let code = Int(text) {
+        let grpcStatus = HTTP2Parser.lookup("grpc-status", in: fields)
+        if endStream, case .unknown = grpcStatus { stream.grpcStatusUnknown = true }
+        if let text = HTTP2Parser.known(grpcStatus), let code = Int(text) {
             if !stream.isGRPC {
                 stream.isGRPC = true
                 HTTP2Parser.head(of: stream, into: &events)
@@ -556,8 +596,8 @@ public struct HTTP2Parser: ProtocolParser {
         } else {
             guard !stream.responseEnded else { return }
             stream.responseEnded = true
-            if stream.isGRPC && !stream.grpcStatusSeen, let status = stream.httpStatus {
-                // No trailers: gRPC clients take the HTTP status (grpc/doc/http-grpc-status-mapping.md).
+            if stream.isGRPC && !stream.grpcStatusSeen && !stream.grpcStatusUnknown, let status = stream.httpStatus {
+                // No grpc-status: gRPC clients take the HTTP status (grpc/doc/http-grpc-status-mapping.md).
                 let code = HTTP2Parser.grpcStatus(httpStatus: status)
                 events.append(.outcome(exchange: stream.exchange, status: code, outcome: RequestRecord.Outcome(grpcStatus: code)))
             }
