@@ -153,7 +153,7 @@ struct PipelineTests {
             for record in group["slowest"] as? [[String: Any]] ?? [] {
                 #expect(Set(record.keys) == ["id", "start", "duration_ms", "protocol", "method", "target", "status",
                                              "request_bytes", "response_bytes", "client", "server", "side", "network_ms",
-                                             "server_ms", "retransmits", "hop", "parent"])
+                                             "server_ms", "retransmits", "hop", "parent", "outcome"])
             }
         }
         let slow = try #require(groups.first { $0["key"] as? String == "GET /slow" }, "\(groups.map { $0["key"] ?? "" })")

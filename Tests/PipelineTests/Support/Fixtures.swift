@@ -8,3 +8,10 @@ extension Repository {
     /// A client that measures its own request times.
     static let client = fixture("PipelineTests", "client.py")
 }
+
+extension Repository {
+    /// A grpcio server: unary Say and Fail, server-streaming Watch.
+    static let grpcServer = fixture("PipelineTests", "grpc_server.py")
+    /// A grpcio client that reports its own status codes, message counts and times.
+    static let grpcClient = fixture("PipelineTests", "grpc_client.py")
+}

@@ -20,7 +20,8 @@ final class TestPipeline {
     let backendPort = 9000
     let delayMilliseconds: Int
     let directory: URL
-    private var servers: [Child] = []
+    /// Killed by `remove()`.
+    var servers: [Child] = []
     private var removed = false
 
     init(delayMilliseconds: Int = 50) throws {
@@ -119,7 +120,7 @@ final class TestPipeline {
         return v
     }
 
-    private func waitForPort(_ ns: String, _ port: Int) throws {
+    func waitForPort(_ ns: String, _ port: Int) throws {
         for _ in 0..<100 {
             if (try? Shell.run(exec(ns, ["ss", "-Htln", "sport = :\(port)"])))?.contains(":\(port)") == true { return }
             usleep(50_000)
@@ -129,6 +130,21 @@ final class TestPipeline {
     }
 
     private var nginxConfiguration: String {
+        nginxConfiguration(server: """
+            upstream backend { server \(backendAddress):\(backendPort); keepalive 8; }
+            server {
+                listen \(lbPort);
+                location / {
+                    proxy_pass http://backend;
+                    proxy_http_version 1.1;
+                    proxy_set_header Connection "";
+                }
+            }
+        """)
+    }
+
+    /// nginx's configuration around one `http` block's upstreams and servers: one worker, files in `directory`.
+    func nginxConfiguration(server: String) -> String {
         let d = directory.path
         return """
         worker_processes 1;
@@ -145,15 +161,7 @@ final class TestPipeline {
             fastcgi_temp_path \(d)/fastcgi;
             uwsgi_temp_path \(d)/uwsgi;
             scgi_temp_path \(d)/scgi;
-            upstream backend { server \(backendAddress):\(backendPort); keepalive 8; }
-            server {
-                listen \(lbPort);
-                location / {
-                    proxy_pass http://backend;
-                    proxy_http_version 1.1;
-                    proxy_set_header Connection "";
-                }
-            }
+        \(server)
         }
         """
     }

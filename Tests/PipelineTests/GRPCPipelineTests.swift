@@ -1,0 +1,122 @@
+import Analyzer
+import Foundation
+import Glibc
+import TestSupport
+import Testing
+
+/// gRPC and HTTP/2 on the real kernel, judged by real peers: grpcio's own
+/// status codes, message counts and clock, nginx's grpc_pass, curl's HTTP/2,
+/// and tshark's HTTP/2 dissector on a capture of the same traffic.
+@Suite("gRPC and HTTP/2 through a real proxy (root)", .serialized, .enabled(if: RootRequirement.testsEnabled))
+struct GRPCPipelineTests {
+    static let calls = ["3:Say", "2:Fail", "2:Watch:4", "1:Say"]
+    static let callCount = 8
+
+    /// Traces the calls through nginx (client → lb → backend) with a capture on the lb running.
+    func run(_ pipeline: TestPipeline, calls: [String] = GRPCPipelineTests.calls, direct: Bool = false)
+        throws -> (records: [RequestRecord], calls: [GRPCCall], capture: String) {
+        var capture: (Child, String)?
+        let traced = try PipelineRun.trace(pipeline) {
+            try pipeline.startGRPCServers()
+            capture = try pipeline.startCapture("grpc.pcap")
+            return direct
+                ? try pipeline.startGRPCClient(in: pipeline.lb, target: "\(pipeline.backendAddress):\(pipeline.grpcPort)", calls)
+                : try pipeline.startGRPCClient(in: pipeline.client, target: "\(pipeline.lbAddress):\(pipeline.lbPort)", calls)
+        }
+        let grpcCalls = try pipeline.grpcCalls(of: traced.client)
+        usleep(200_000)
+        let (tcpdump, path) = try #require(capture)
+        tcpdump.signal(SIGKILL)
+        tcpdump.wait()
+        return (traced.records.filter { $0.protocolName == "grpc" }.sorted { $0.start < $1.start }, grpcCalls, path)
+    }
+
+    /// The client's own view of each call next to pipetrace's record of it, in order.
+    static func agree(_ records: [RequestRecord], _ calls: [GRPCCall], toleranceMs: Double) {
+        #expect(records.count == calls.count, "\(records.map(\.json))")
+        for (record, call) in zip(records, calls) {
+            #expect(record.method == call.method && record.target == "/" + call.method, "\(record.json)")
+            #expect(record.status == call.code, "client saw \(call.code): \(record.json)")
+            #expect(record.outcome == RequestRecord.Outcome(grpcStatus: call.code))
+            #expect(Int(record.responseMessages ?? 0) == call.messages, "client got \(call.messages): \(record.json)")
+            #expect(record.side == .both && record.isComplete, "\(record.json)")
+        }
+    }
+
+    @Test("grpcio client and server directly: each call one record, with the client's status codes, message counts and time")
+    func direct() throws {
+        let pipeline = try TestPipeline()
+        defer { pipeline.remove() }
+        let (records, calls, _) = try run(pipeline, direct: true)
+        try #require(calls.count == GRPCPipelineTests.callCount)
+        GRPCPipelineTests.agree(records, calls, toleranceMs: 1)
+        for (record, call) in zip(records, calls) {
+            // The client brackets the same syscalls with its clock, a little wider (gRPC's Python layer).
+            #expect(record.duration <= call.duration_ns && call.milliseconds - Double(record.duration) / 1e6 <= 2,
+                    "pipetrace \(Double(record.duration) / 1e6) ms, client \(call.milliseconds) ms")
+        }
+        let watch = records.filter { $0.method == "demo.Echo/Watch" }
+        #expect(watch.allSatisfy { ($0.firstResponse ?? 0) > 0 && $0.firstResponse! <= $0.duration })
+        #expect(records.filter { $0.method == "demo.Echo/Fail" }.allSatisfy { $0.attributes["grpc.message"] == "no such item" })
+    }
+
+    @Test("through nginx grpc_pass: two hops per call, the backend's the child of the front's, both agreeing with the client")
+    func throughNginx() throws {
+        let pipeline = try TestPipeline()
+        defer { pipeline.remove() }
+        let (records, calls, _) = try run(pipeline)
+        let front = records.filter { $0.hop == "\(pipeline.client)→\(pipeline.lb)" }
+        let back = records.filter { $0.hop == "\(pipeline.lb)→\(pipeline.backend)" }
+        try #require(calls.count == GRPCPipelineTests.callCount)
+        GRPCPipelineTests.agree(front, calls, toleranceMs: 1)
+        GRPCPipelineTests.agree(back, calls, toleranceMs: 1)
+        for (outer, inner) in zip(front, back) {
+            #expect(inner.parent == outer.id, "lb→backend \(inner.json) should be the child of \(outer.json)")
+            #expect(inner.duration <= outer.duration)
+        }
+    }
+
+    @Test("tshark's HTTP/2 dissector on a capture of the same traffic: same streams, :path and grpc-status, live and via analyze")
+    func tshark() throws {
+        let pipeline = try TestPipeline()
+        defer { pipeline.remove() }
+        let (records, _, capture) = try run(pipeline)
+        let tshark = try TsharkStreams(capture: capture, ports: [pipeline.lbPort, pipeline.grpcPort])
+        func key(_ port: Int?, _ path: String?, _ status: String?) -> String { "\(port ?? 0) \(path ?? "?") \(status ?? "?")" }
+        let seen = tshark.streams.map { key($0.serverPort, $0.path, $0.grpcStatus) }.sorted()
+        #expect(seen.count == 2 * GRPCPipelineTests.callCount, "\(seen)")
+        let live = records.map { key($0.server.port.map(Int.init), $0.target, $0.status.map(String.init)) }.sorted()
+        #expect(live == seen)
+        let lines = try Shell.run([Repository.pipetraceBinary, "analyze", capture, "--watch"]).split(separator: "\n")
+        let fromFile: [RequestRecord] = try lines.map { try JSONDecoder().decode(RequestRecord.self, from: Data($0.utf8)) }
+        let analyzed: [String] = fromFile.filter { $0.protocolName == "grpc" }
+            .map { key($0.server.port.map(Int.init), $0.target, $0.status.map(String.init)) }.sorted()
+        #expect(analyzed == seen)
+    }
+
+    @Test("curl --http2-prior-knowledge against nginx: an h2 record with curl's method, path and status, as tshark reads it")
+    func curlPriorKnowledge() throws {
+        let pipeline = try TestPipeline()
+        defer { pipeline.remove() }
+        var capture: (Child, String)?
+        let traced = try PipelineRun.trace(pipeline) {
+            try pipeline.startGRPCServers()
+            capture = try pipeline.startCapture("curl.pcap")
+            // One connection per path: curl 7.88 fails a second URL reusing a prior-knowledge connection.
+            let base = "http://\(pipeline.lbAddress):\(pipeline.lbPort)"
+            let curl = "curl -s -o /dev/null -w '%{http_version} %{http_code}\\n' --http2-prior-knowledge"
+            return try Child(pipeline.exec(pipeline.client, ["sh", "-c", "\(curl) \(base)/plain && \(curl) \(base)/missing"]))
+        }
+        let curl = traced.client.readAll().split(separator: "\n")
+        #expect(curl == ["2 200", "2 404"])
+        usleep(200_000)
+        let (tcpdump, path) = try #require(capture)
+        tcpdump.signal(SIGKILL)
+        tcpdump.wait()
+        let h2 = traced.records.filter { $0.protocolName == "h2" }.sorted { $0.start < $1.start }
+        #expect(h2.map { "\($0.method ?? "?") \($0.target ?? "?") \($0.status ?? 0)" } == ["GET /plain 200", "GET /missing 404"])
+        #expect(h2.map(\.outcome) == [.ok, .clientError])
+        let tshark = try TsharkStreams(capture: path, ports: [pipeline.lbPort])
+        #expect(tshark.streams.map { "\($0.path ?? "?") \($0.status ?? "?")" } == ["/plain 200", "/missing 404"])
+    }
+}
