@@ -165,8 +165,8 @@ public struct HTTP2Parser: ProtocolParser {
     }
 
     /// Frames seen after attach: whole, valid frame headers up to a HEADERS
-    /// frame whose first field is a request's (`:method`, `:path`, `:scheme`,
-    /// `:authority`) or a response's (`:status`) from the static table.
+    /// frame whose first pseudo-header the bytes name is a request's
+    /// (`:method`, `:path`, `:scheme`, `:authority`) or a response's (`:status`).
     static func detectMidConnection(_ bytes: ArraySlice<UInt8>) -> ProtocolDetection {
         var i = bytes.startIndex
         while let (length, type, flags, stream) = plausibleFrameHeader(bytes, at: i) {
@@ -178,24 +178,42 @@ public struct HTTP2Parser: ProtocolParser {
             var j = i + 9
             if flags & Flag.padded != 0 { j += 1 }
             if flags & Flag.priority != 0 { j += 5 }
-            guard j < bytes.endIndex else { return .notThisProtocol }
-            if bytes[j] & 0xE0 == 0x20 { // a table size update first
-                var k = j
-                guard (try? HPACKDecoder.integer(bytes, &k, prefixBits: 5)) != nil, k < bytes.endIndex else {
-                    return .notThisProtocol
-                }
-                j = k
+            return firstPseudoHeader(bytes[min(j, bytes.endIndex)...])
+        }
+        return .notThisProtocol
+    }
+
+    /// Whether a header block's pseudo-headers are a request's or a
+    /// response's, read without a table: fields indexed into the unknown
+    /// dynamic table are passed over; a regular field before any pseudo-header
+    /// (they must come first) or a broken representation is not HTTP/2.
+    static func firstPseudoHeader(_ block: ArraySlice<UInt8>) -> ProtocolDetection {
+        var i = block.startIndex
+        func kind(_ name: String) -> ProtocolDetection? {
+            switch name {
+            case ":method", ":path", ":scheme", ":authority", ":protocol": .request
+            case ":status": .response
+            default: name.hasPrefix(":") ? .notThisProtocol : nil
             }
-            let first = bytes[j]
-            let index: Int
-            if first & 0x80 != 0 { index = Int(first & 0x7F) }
-            else if first & 0xC0 == 0x40 { index = Int(first & 0x3F) }
-            else if first & 0xE0 == 0 { index = Int(first & 0x0F) }
-            else { return .notThisProtocol }
-            switch index {
-            case 1...7: return .request
-            case 8...14: return .response
-            default: return .notThisProtocol
+        }
+        for _ in 0..<16 where i < block.endIndex {
+            let b = block[i]
+            let prefixBits = b & 0x80 != 0 ? 7 : b & 0xC0 == 0x40 ? 6 : b & 0xE0 == 0x20 ? 5 : 4
+            guard let index = try? HPACKDecoder.integer(block, &i, prefixBits: prefixBits) else { return .notThisProtocol }
+            if prefixBits == 5 { continue } // a table size update
+            var name: String?
+            if index > HPACKDecoder.staticTable.count {
+                name = nil // the unknown part of the dynamic table
+            } else if index > 0 {
+                name = HPACKDecoder.staticTable[index - 1].0
+            } else {
+                guard prefixBits != 7, let literal = try? HPACKDecoder.string(block, &i) else { return .notThisProtocol }
+                name = literal
+            }
+            if prefixBits != 7 { guard (try? HPACKDecoder.string(block, &i)) != nil else { return .notThisProtocol } }
+            if let name {
+                guard let detection = kind(name) else { return .notThisProtocol } // a regular field first
+                return detection
             }
         }
         return .notThisProtocol

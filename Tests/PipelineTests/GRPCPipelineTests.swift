@@ -119,4 +119,35 @@ struct GRPCPipelineTests {
         let tshark = try TsharkStreams(capture: path, ports: [pipeline.lbPort])
         #expect(tshark.streams.map { "\($0.path ?? "?") \($0.status ?? "?")" } == ["/plain 200", "/missing 404"])
     }
+
+    @Test("attached to a long-lived gRPC connection: names are right or unknown; a call is fully named when its :path was first sent after attach")
+    func attachedMidConnection() throws {
+        let pipeline = try TestPipeline()
+        defer { pipeline.remove() }
+        try pipeline.startGRPCServers()
+        let go = pipeline.directory.appendingPathComponent("attached").path
+        let before = ["3:Say", "2:Fail"], after = ["3:Say", "2:Fail", "2:Watch:3", "2:Ping"]
+        let client = try pipeline.startGRPCClient(in: pipeline.client, target: "\(pipeline.lbAddress):\(pipeline.lbPort)",
+                                                  before + ["wait:\(go)"] + after)
+        // The calls before attach have run when the client says it waits.
+        while let line = client.readLine(), !line.contains("waiting") {}
+        let traced = try PipelineRun.trace(pipeline) {
+            _ = FileManager.default.createFile(atPath: go, contents: nil)
+            return client
+        }
+        let calls = Array(try pipeline.grpcCalls(of: traced.client).suffix(9))
+        let front = traced.records.filter { $0.hop == "\(pipeline.client)→\(pipeline.lb)" }.sorted { $0.start < $1.start }
+        try #require(front.count == calls.count, "\(traced.records.map(\.json)) \(traced.counters)")
+        let firstSentBefore = Set(["demo.Echo/Say", "demo.Echo/Fail"])
+        for (record, call) in zip(front, calls) {
+            // Never a wrong value: what is known is the call's.
+            #expect(record.target == nil || record.target == "/" + call.method, "\(record.json)")
+            #expect(record.method == nil || record.method == "POST" || record.method == call.method, "\(record.json)")
+            if record.protocolName == "grpc", let status = record.status { #expect(status == call.code, "\(record.json)") }
+            let named = record.target != nil
+            #expect(named == !firstSentBefore.contains(call.method), "\(record.json)")
+        }
+        // Of this mix, the 4 calls to methods first used after attach (Watch, Ping) are fully named: 4 of 9.
+        #expect(front.filter { $0.target != nil }.count == 4)
+    }
 }

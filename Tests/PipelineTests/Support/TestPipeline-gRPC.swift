@@ -35,7 +35,8 @@ extension TestPipeline {
     func grpcCalls(of client: Child) throws -> [GRPCCall] {
         let out = client.readAll()
         guard client.wait() == 0 else { throw Shell.Failure(command: ["grpc_client.py"], status: -1, stderr: client.readAllErrors()) }
-        return try out.split(separator: "\n").map { try JSONDecoder().decode(GRPCCall.self, from: Data($0.utf8)) }
+        return try out.split(separator: "\n").filter { !$0.contains("\"waiting\"") }
+            .map { try JSONDecoder().decode(GRPCCall.self, from: Data($0.utf8)) }
     }
 
     /// tcpdump on every interface of the lb namespace (both legs), into `name` in the test directory.
