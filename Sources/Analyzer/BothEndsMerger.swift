@@ -55,14 +55,15 @@ struct BothEndsMerger: Sendable {
                               into out: inout [RequestRecord]) {
         let isClient = view.side == .client
         if let key = view.pairingKey {
-            // Multiplexed: the other view with the same key, wherever it waits.
-            if let i = (isClient ? queues.server : queues.client).firstIndex(where: { $0.record.pairingKey == key }) {
-                let other = isClient ? queues.server.remove(at: i) : queues.client.remove(at: i)
-                join(view, other.record, viewIsClient: isClient, counters: &counters, into: &out)
+            guard let other = takeView(pairedBy: key, from: &queues, forClient: isClient) else {
+                hold(view, in: &queues, isClient: isClient, peerOpen: peerOpen, now: now, sequence: sequence,
+                     maxHeld: maxHeld, counters: &counters, into: &out)
                 return
             }
+            join(view, other.record, viewIsClient: isClient, counters: &counters, into: &out)
+            return
         }
-        while view.pairingKey == nil, !(isClient ? queues.server.isEmpty : queues.client.isEmpty) {
+        while !(isClient ? queues.server.isEmpty : queues.client.isEmpty) {
             // remove(at:) moves the view out; removeFirst() would copy it and destroy the original.
             let other = isClient ? queues.server.remove(at: 0) : queues.client.remove(at: 0)
             if BothEndsMerger.sameExchange(view, other.record) {
@@ -73,6 +74,24 @@ struct BothEndsMerger: Sendable {
             counters.viewsUnmatched += 1
             out.append(other.record)
         }
+        hold(view, in: &queues, isClient: isClient, peerOpen: peerOpen, now: now, sequence: sequence, maxHeld: maxHeld,
+             counters: &counters, into: &out)
+    }
+
+    /// Multiplexed (HTTP/2): the other end's view with the same key, wherever it waits.
+    @inline(never)
+    private static func takeView(pairedBy key: UInt64, from queues: inout Queues, forClient: Bool) -> Held? {
+        if forClient {
+            return queues.server.firstIndex { $0.record.pairingKey == key }.map { queues.server.remove(at: $0) }
+        }
+        return queues.client.firstIndex { $0.record.pairingKey == key }.map { queues.client.remove(at: $0) }
+    }
+
+    /// Holds a view for the other end's while that end is open (past `maxHeld`, the oldest goes alone).
+    @inline(__always)
+    private static func hold(_ view: consuming RequestRecord, in queues: inout Queues, isClient: Bool, peerOpen: Bool,
+                             now: UInt64, sequence: UInt64, maxHeld: Int, counters: inout AnalyzerCounters,
+                             into out: inout [RequestRecord]) {
         guard peerOpen else {
             out.append(view)
             return
@@ -167,7 +186,7 @@ struct BothEndsMerger: Sendable {
         if merged.requestMessages == nil { merged.requestMessages = server.requestMessages }
         if merged.responseMessages == nil { merged.responseMessages = server.responseMessages }
         if merged.firstResponse == nil { merged.firstResponse = server.firstResponse }
-        if merged.attributes.isEmpty { merged.attributes = server.attributes }
+        if merged.attributeStorage == nil { merged.attributeStorage = server.attributeStorage }
         if merged.requestBytes == 0 { merged.requestBytes = server.requestBytes }
         if merged.responseBytes == 0 { merged.responseBytes = server.responseBytes }
         merged.serverTime = server.duration

@@ -84,7 +84,12 @@ public struct RequestRecord: Sendable, Hashable {
     /// Not part of the JSON interface (HTTP/2 shows it as `http2.stream_id`).
     public var pairingKey: UInt64? = nil
     /// Per-protocol attributes ("grpc.message", "http2.stream_id", ...), written sorted by key.
-    public var attributes: [String: String] = [:]
+    public var attributes: [String: String] {
+        get { attributeStorage ?? [:] }
+        set { attributeStorage = newValue.isEmpty ? nil : newValue }
+    }
+    /// Nil for none (most records): a record without attributes holds no dictionary to release.
+    var attributeStorage: [String: String]? = nil
 
     /// The protocol-neutral outcome of an exchange.
     public enum Outcome: String, Sendable, Hashable, Codable, CaseIterable {
@@ -178,7 +183,7 @@ extension RequestRecord {
                   retransmits: retransmits, parent: parent, childWait: childWait, isComplete: isComplete,
                   outcome: outcome ?? RequestRecord.outcome(protocolName: protocolName, status: status),
                   requestMessages: requestMessages, responseMessages: responseMessages, firstResponse: firstResponse,
-                  pairingKey: nil, attributes: attributes)
+                  pairingKey: nil, attributeStorage: attributes.isEmpty ? nil : attributes)
     }
 
     /// The outcome `status` means in `protocolName` when nothing more is known
