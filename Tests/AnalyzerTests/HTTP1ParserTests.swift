@@ -1,9 +1,11 @@
 @testable import Analyzer
 import Testing
 
-/// Feeds (sender, segment) pairs to a fresh parser and returns what it found.
-func parse(_ segments: [(Sender, StreamSegment)], finish: [Sender] = []) -> (events: [ParserEvent], error: ProtocolParseError?) {
-    var parser = HTTP1Parser()
+/// Feeds (sender, segment) pairs to `parser` (a fresh HTTP/1 one by default) and returns what it
+/// found, up to the first error; then tells it `finish`'s senders closed.
+func parse(_ segments: [(Sender, StreamSegment)], with parser: any ProtocolParser = HTTP1Parser(), finish: [Sender] = [])
+    -> (events: [ParserEvent], error: ProtocolParseError?) {
+    var parser = parser
     var events: [ParserEvent] = []
     for (sender, segment) in segments {
         do {

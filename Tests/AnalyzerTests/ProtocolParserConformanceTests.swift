@@ -39,19 +39,10 @@ struct Conversation: Sendable, CustomTestStringConvertible {
     static let all = [http1, http2]
 }
 
-/// Runs one parser over segments; stops at the first error.
+/// Runs a fresh parser of `type` over segments; stops at the first error.
 func run(_ type: any ProtocolParser.Type, _ segments: [(Sender, StreamSegment)])
     -> (events: [ParserEvent], error: ProtocolParseError?) {
-    var parser = type.init()
-    var events: [ParserEvent] = []
-    for (sender, segment) in segments {
-        do {
-            try parser.consume(segment, from: sender, into: &events)
-        } catch {
-            return (events, error)
-        }
-    }
-    return (events, nil)
+    parse(segments, with: type.init())
 }
 
 extension ParserEvent {

@@ -93,16 +93,6 @@ enum H2 {
 }
 
 /// Feeds (sender, bytes) pairs to a fresh HTTP/2 parser.
-func parseH2(_ segments: [(Sender, [UInt8])], parser: HTTP2Parser = HTTP2Parser())
-    -> (events: [ParserEvent], error: ProtocolParseError?) {
-    var parser = parser
-    var events: [ParserEvent] = []
-    for (sender, bytes) in segments {
-        do {
-            try parser.consume(StreamSegment(bytes: bytes[...]), from: sender, into: &events)
-        } catch {
-            return (events, error)
-        }
-    }
-    return (events, nil)
+func parseH2(_ segments: [(Sender, [UInt8])]) -> (events: [ParserEvent], error: ProtocolParseError?) {
+    parse(segments.map { ($0.0, StreamSegment(bytes: $0.1[...])) }, with: HTTP2Parser())
 }
