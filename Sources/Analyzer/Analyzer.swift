@@ -65,6 +65,8 @@ public struct Analyzer: Sendable {
             advance(to: open.header.timestamp)
             let (slot, entry) = takeOrCreate(open.header)
             if open.role != .unknown { entry.state.role = open.role }
+            // Opened in front of the probe: its first bytes are the protocol's first.
+            if entry.state.parsing == .detecting && entry.state.undetected.allSatisfy(\.isEmpty) { entry.state.seenFromStart = true }
             entry.state.lastSeen = now
             connections.put(entry, in: slot)
         case .connectionClosed(let closed):
@@ -271,10 +273,35 @@ public struct Analyzer: Sendable {
             break
         }
         connection.detectionFailures += 1
+        if configuration.unrecognizedAsFlows && connection.resyncs == 0
+            && (connection.seenFromStart || connection.detectionFailures >= configuration.maxDetectionAttempts) {
+            var segments = waiting.map { ($0.0, $0.1, direction) }
+            segments += connection.undetected[1 - d].map { ($0.0, $0.1, direction == .egress ? Direction.ingress : .egress) }
+            connection.undetected = [[], []]
+            startFlow(segments.sorted { $0.1.last < $1.1.last }, &connection, into: &out)
+            return
+        }
         if connection.detectionFailures >= configuration.maxDetectionAttempts {
             connection.parsing = .gaveUp
             connection.undetected = [[], []]
             counters.connectionsUnrecognized += 1
+        }
+    }
+
+    /// Nothing recognized the connection: it is a flow of turns from here on, its waiting segments first.
+    private mutating func startFlow(_ segments: [(StreamSegment, SegmentTiming, Direction)], _ connection: inout ConnectionState,
+                                    into out: inout [RequestRecord]) {
+        if connection.role == .unknown, let first = segments.first {
+            connection.role = first.2 == .egress ? .client : .server // whoever spoke first is taken for the client
+            counters.rolesInferred += 1
+        }
+        counters.connectionsAsFlows += 1
+        connection.parser = TCPFlowParser()
+        connection.parsing = .parsing
+        connection.protocolName = TCPFlowParser.protocolName
+        connection.pairsByExchange = false
+        for (segment, timing, direction) in segments {
+            if let sender = connection.sender(direction) { feed(segment, from: sender, timing, &connection, into: &out) }
         }
     }
 

@@ -64,6 +64,8 @@ struct ConnectionState: Sendable {
     /// Segments whose first bytes were too few to recognize, by direction (egress first).
     var undetected: [[(StreamSegment, SegmentTiming)]] = [[], []]
     var detectionFailures = 0
+    /// The probe saw the connection open (connect or accept) before any of its bytes.
+    var seenFromStart = false
     var resyncs = 0
     var lastClientTiming: SegmentTiming?
     var lastServerTiming: SegmentTiming?

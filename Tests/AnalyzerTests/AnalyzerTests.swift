@@ -184,11 +184,33 @@ struct AnalyzerTests {
         #expect(analyzer.counters.malformed == 5 && analyzer.counters.connectionsGivenUp == 1)
     }
 
-    @Test("bytes no protocol recognizes are given up after a few segments")
+    @Test("without flows, bytes no protocol recognizes are given up after a few segments")
     func unrecognized() {
         let tls = client.data(.egress, [0x16, 0x03, 0x01, 0x02, 0x00], enter: 1, exit: 2)
-        let (records, analyzer) = analyze(Array(repeating: tls, count: 10))
+        let (records, analyzer) = analyze(Array(repeating: tls, count: 10), AnalyzerConfiguration(unrecognizedAsFlows: false))
         #expect(records.isEmpty && analyzer.counters.connectionsUnrecognized == 1)
+    }
+
+    @Test("a connection no protocol recognizes is a tcp flow of turns, timed like requests, from its first byte when seen opening")
+    func flowTurns() {
+        let server = TracedSocket.server()
+        let (records, analyzer) = analyze([
+            client.open(at: 1), server.open(at: 1),
+            client.write("PING 1\r\n", enter: 10, exit: 11), server.read("PING 1\r\n", enter: 12, exit: 13),
+            client.write("PING 2\r\n", enter: 14, exit: 15), server.read("PING 2\r\n", enter: 16, exit: 17),
+            server.write("+PONG\r\n", enter: 20, exit: 21), client.read("+PONG\r\n", enter: 22, exit: 23),
+            server.write("+PONG\r\n", enter: 24, exit: 25), client.read("+PONG\r\n", enter: 26, exit: 27),
+            client.write("QUIT\r\n", enter: 30, exit: 31), server.read("QUIT\r\n", enter: 32, exit: 33),
+            server.write("+OK\r\n", enter: 34, exit: 35), client.read("+OK\r\n", enter: 36, exit: 37),
+            client.close(at: 40), server.close(at: 41),
+        ])
+        #expect(analyzer.counters.connectionsAsFlows == 2 && analyzer.counters.mergedRecords == 2)
+        #expect(records.map(\.protocolName) == ["tcp", "tcp"])
+        #expect(records.allSatisfy { $0.side == .both && $0.hop == "app→api" && $0.method == nil && $0.status == nil })
+        // Turn 1: two writes answered by two; turn 2: one and one, its response ended by the close.
+        #expect(records.map(\.requestBytes) == [16, 6] && records.map(\.responseBytes) == [14, 5])
+        #expect(records.map(\.duration) == [27 - 10, 37 - 30] && records.map(\.serverTime) == [25 - 13, 35 - 33])
+        #expect(records.map { $0.attributes["tcp.turn"] } == ["1", "2"])
     }
 
     @Test("a method split across writes is still recognized")

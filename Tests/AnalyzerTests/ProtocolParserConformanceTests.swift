@@ -36,7 +36,17 @@ struct Conversation: Sendable, CustomTestStringConvertible {
         return Conversation(parser: HTTP2Parser.self, segments: segments, exchanges: 6)
     }()
 
-    static let all = [http1, http2]
+    /// What the analyzer falls back to: a Redis-like exchange of lines, as turns.
+    static let tcpFlow: Conversation = {
+        var segments: [(Sender, [UInt8])] = []
+        for n in 0..<3 {
+            segments.append((.client, Array("*2\r\n$3\r\nGET\r\n$2\r\nk\(n)\r\n".utf8)))
+            segments.append((.server, Array("$5\r\nvalue\r\n".utf8)))
+        }
+        return Conversation(parser: TCPFlowParser.self, segments: segments, exchanges: 3)
+    }()
+
+    static let all = [http1, http2, tcpFlow]
 }
 
 /// Runs a fresh parser of `type` over segments; stops at the first error.
@@ -75,7 +85,8 @@ struct ProtocolParserConformanceTests {
             let d = c.parser.detect(first.prefix(n))
             #expect(d == .needMoreBytes || d == .request || d == .notThisProtocol)
         }
-        for other in Conversation.all where other.parser != c.parser {
+        // The flow parser is the fallback for anything: only the others must tell protocols apart.
+        for other in Conversation.all where other.parser != c.parser && c.parser != TCPFlowParser.self {
             #expect(c.parser.detect(other.segments[0].1[...]) == .notThisProtocol)
         }
     }
