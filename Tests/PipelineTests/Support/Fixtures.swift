@@ -15,3 +15,8 @@ extension Repository {
     /// A grpcio client that reports its own status codes, message counts and times.
     static let grpcClient = fixture("PipelineTests", "grpc_client.py")
 }
+
+extension Repository {
+    /// A line protocol pipetrace does not parse: its connections are tcp flows of turns.
+    static let turns = fixture("PipelineTests", "turns.py")
+}
