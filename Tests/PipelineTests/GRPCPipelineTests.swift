@@ -150,4 +150,29 @@ struct GRPCPipelineTests {
         // Of this mix, the 4 calls to methods first used after attach (Watch, Ping) are fully named: 4 of 9.
         #expect(front.filter { $0.target != nil }.count == 4)
     }
+
+    @Test("stat --group-by hop over the gRPC chain: both hops, the backend's calls children of the front's")
+    func statHops() throws {
+        let pipeline = try TestPipeline()
+        defer { pipeline.remove() }
+        try pipeline.startGRPCServers()
+        let stat = try Child([Repository.pipetraceBinary, "stat", "--json", "--time", "30", "--group-by", "hop", "--top", "3",
+                              "--container", pipeline.client, "--container", pipeline.lb, "--container", pipeline.backend])
+        let ready = stat.readErrorLine() ?? ""
+        #expect(ready.contains("collecting"), "\(ready)")
+        let client = try pipeline.startGRPCClient(in: pipeline.client, target: "\(pipeline.lbAddress):\(pipeline.lbPort)",
+                                                  GRPCPipelineTests.calls)
+        #expect(try pipeline.grpcCalls(of: client).count == GRPCPipelineTests.callCount)
+        usleep(300_000)
+        stat.signal(SIGINT)
+        let output = stat.readAll()
+        #expect(stat.wait() == 0, "\(stat.readAllErrors())")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any], "\(output)")
+        let groups = try #require(report["groups"] as? [[String: Any]])
+        let front = try #require(groups.first { $0["key"] as? String == "\(pipeline.client)→\(pipeline.lb)" }, "\(groups)")
+        let back = try #require(groups.first { $0["key"] as? String == "\(pipeline.lb)→\(pipeline.backend)" }, "\(groups)")
+        #expect(front["count"] as? Int == GRPCPipelineTests.callCount && back["count"] as? Int == GRPCPipelineTests.callCount)
+        let children = back["slowest"] as? [[String: Any]] ?? []
+        #expect(children.allSatisfy { $0["protocol"] as? String == "grpc" && $0["parent"] as? Int != nil }, "\(children)")
+    }
 }
