@@ -128,11 +128,6 @@ public struct RequestRecord: Sendable, Hashable {
         public var isError: Bool { self != .ok }
     }
 
-    /// The operation (HTTP method, gRPC full method, ...): `method` by its neutral name.
-    public var operation: String? { method }
-    /// The resource (path, topic, queue, ...): `target` by its neutral name.
-    public var resource: String? { target }
-
     /// "GET /items/1", or just the operation when the resource only repeats
     /// it (gRPC: "pkg.Service/Method" for the path "/pkg.Service/Method"); "?" for an unknown part.
     public static func operationText(_ operation: String?, _ resource: String?) -> String {

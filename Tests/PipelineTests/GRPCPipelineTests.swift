@@ -175,4 +175,34 @@ struct GRPCPipelineTests {
         let children = back["slowest"] as? [[String: Any]] ?? []
         #expect(children.allSatisfy { $0["protocol"] as? String == "grpc" && $0["parent"] as? Int != nil }, "\(children)")
     }
+
+    @Test("curl --http2 upgrading to h2c (nginx declines upgrades; a hyper-h2 server accepts): the upgrade, then HTTP/2 on the same connection, as tshark reads it")
+    func h2cUpgrade() throws {
+        let pipeline = try TestPipeline()
+        defer { pipeline.remove() }
+        let port = 8090
+        var capture: (Child, String)?
+        let traced = try PipelineRun.trace(pipeline) {
+            let server = try Child(pipeline.exec(pipeline.lb, ["python3", Repository.h2cServer, "\(port)"]))
+            pipeline.servers.append(server)
+            _ = try server.readJSON()
+            capture = try pipeline.startCapture("h2c.pcap")
+            let base = "http://\(pipeline.lbAddress):\(port)"
+            return try Child(pipeline.exec(pipeline.client, ["curl", "-s", "-o", "/dev/null", "-o", "/dev/null", "-w", "%{http_version} %{http_code}\\n",
+                                                             "--http2", "\(base)/a", "\(base)/b"]))
+        }
+        #expect(traced.client.readAll().split(separator: "\n") == ["2 200", "2 200"])
+        usleep(200_000)
+        let (tcpdump, path) = try #require(capture)
+        tcpdump.signal(SIGKILL)
+        tcpdump.wait()
+        let front = traced.records.filter { $0.hop == "\(pipeline.client)→\(pipeline.lb)" }.sorted { $0.start < $1.start }
+        // The upgrading request is HTTP/1.1's record (101); the next one is HTTP/2's, on stream 3.
+        #expect(front.map { "\($0.protocolName) \($0.method ?? "?") \($0.target ?? "?") \($0.status ?? 0)" }
+                == ["http/1.1 GET /a 101", "h2 GET /b 200"], "\(traced.records.map(\.json))")
+        #expect(front.last?.attributes["http2.stream_id"] == "3" && front.allSatisfy { $0.side == .both })
+        #expect(traced.counters.malformed == 0 && traced.counters.protocolSwitches == 2) // one per end
+        let tshark = try TsharkStreams(capture: path, ports: [port], as: "http")
+        #expect(tshark.streams.map { "\($0.path ?? "-") \($0.status ?? "-")" } == ["- 200", "/b 200"])
+    }
 }

@@ -20,3 +20,8 @@ extension Repository {
     /// A line protocol pipetrace does not parse: its connections are tcp flows of turns.
     static let turns = fixture("PipelineTests", "turns.py")
 }
+
+extension Repository {
+    /// An HTTP/2 server (hyper-h2) that accepts `Upgrade: h2c`.
+    static let h2cServer = fixture("PipelineTests", "h2c_server.py")
+}

@@ -72,9 +72,10 @@ struct TsharkStreams {
 
     var streams: [Stream]
 
-    init(capture: String, ports: [Int]) throws {
+    /// `as`: the dissector the ports are decoded with; "http" follows an `Upgrade: h2c` to HTTP/2.
+    init(capture: String, ports: [Int], as dissector: String = "http2") throws {
         var command = ["tshark", "-r", capture, "--no-duplicate-keys", "-Y", "http2.type == 1", "-T", "json"]
-        for port in ports { command += ["-d", "tcp.port==\(port),http2"] }
+        for port in ports { command += ["-d", "tcp.port==\(port),\(dissector)"] }
         let text = try Shell.run(command)
         let packets = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]] ?? []
         var byKey: [String: Stream] = [:]
