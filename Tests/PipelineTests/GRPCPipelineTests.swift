@@ -205,4 +205,30 @@ struct GRPCPipelineTests {
         let tshark = try TsharkStreams(capture: path, ports: [port], as: "http")
         #expect(tshark.streams.map { "\($0.path ?? "-") \($0.status ?? "-")" } == ["- 200", "/b 200"])
     }
+
+    @Test("capture's comments name each gRPC call on the packet tshark finds its HEADERS in, on both hops")
+    func captureComments() throws {
+        let pipeline = try TestPipeline()
+        defer { pipeline.remove() }
+        try pipeline.startGRPCServers()
+        let pcapng = pipeline.directory.appendingPathComponent("pipetrace.pcapng").path
+        let capture = try Child([Repository.pipetraceBinary, "capture", "-w", pcapng,
+                                 "--container", pipeline.client, "--container", pipeline.lb, "--container", pipeline.backend])
+        let ready = capture.readErrorLine() ?? ""
+        #expect(ready.contains("capturing"), "\(ready)")
+        let client = try pipeline.startGRPCClient(in: pipeline.client, target: "\(pipeline.lbAddress):\(pipeline.lbPort)", ["3:Say", "2:Fail"])
+        #expect(try pipeline.grpcCalls(of: client).map(\.code) == [0, 0, 0, 5, 5])
+        usleep(300_000)
+        capture.signal(SIGINT)
+        #expect(capture.wait() == 0, "\(capture.readAllErrors())")
+        func count(_ filter: String) throws -> Int {
+            try Shell.run(["tshark", "-r", pcapng, "-d", "tcp.port==\(pipeline.lbPort),http2", "-d", "tcp.port==\(pipeline.grpcPort),http2",
+                           "-T", "fields", "-e", "frame.number", "-Y", filter]).split(separator: "\n").count
+        }
+        #expect(try count("frame.comment contains \"gRPC demo.Echo/Say 0 ok\"") == 2 * 3)
+        #expect(try count("frame.comment contains \"gRPC demo.Echo/Fail 5 client_error\"") == 2 * 2)
+        // On the packet carrying that call's HEADERS, as tshark decodes them.
+        #expect(try count("frame.comment contains \"gRPC demo.Echo/Say \" && http2.headers.path == \"/demo.Echo/Say\"") == 2 * 3)
+        #expect(try count("frame.comment contains \"gRPC demo.Echo/Fail \" && http2.headers.path == \"/demo.Echo/Fail\"") == 2 * 2)
+    }
 }
