@@ -156,10 +156,7 @@ struct GRPCPipelineTests {
         let pipeline = try TestPipeline()
         defer { pipeline.remove() }
         try pipeline.startGRPCServers()
-        let stat = try Child([Repository.pipetraceBinary, "stat", "--json", "--time", "30", "--group-by", "hop", "--top", "3",
-                              "--container", pipeline.client, "--container", pipeline.lb, "--container", pipeline.backend])
-        let ready = stat.readErrorLine() ?? ""
-        #expect(ready.contains("collecting"), "\(ready)")
+        let stat = try pipeline.startStat(["--group-by", "hop", "--top", "3"])
         let client = try pipeline.startGRPCClient(in: pipeline.client, target: "\(pipeline.lbAddress):\(pipeline.lbPort)",
                                                   GRPCPipelineTests.calls)
         #expect(try pipeline.grpcCalls(of: client).count == GRPCPipelineTests.callCount)

@@ -91,6 +91,16 @@ final class TestPipeline {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// `pipetrace stat --json` over the three namespaces for at most 30 s (SIGINT ends it early),
+    /// once it says it is collecting.
+    func startStat(_ arguments: [String]) throws -> Child {
+        let stat = try Child([Repository.pipetraceBinary, "stat", "--json", "--time", "30"] + arguments
+            + ["--container", client, "--container", lb, "--container", backend])
+        let ready = stat.readErrorLine() ?? ""
+        guard ready.contains("collecting") else { throw Shell.Failure(command: ["pipetrace", "stat"], status: -1, stderr: ready) }
+        return stat
+    }
+
     /// A command line run inside namespace `ns`.
     func exec(_ ns: String, _ command: [String]) -> [String] {
         ["ip", "netns", "exec", ns] + command
