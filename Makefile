@@ -9,10 +9,11 @@ PREFIX        ?= /usr/local
 CONFIG        ?= release
 SWIFT         ?= swift
 BIN_DIR        = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
-# Debian packages: build dependencies, then what the binary, the tests and the demo run.
+# Debian packages: build dependencies, then what the binary, the tests and the demo run
+# (chromium: the judge of the HTML report; prometheus: also promtool, the judge of deploy/'s rules).
 APT_BUILD     := make libbpf-dev libelf-dev zlib1g-dev libpcap-dev libsnappy-dev libssl-dev libisal-dev bpftool
 APT_RUNTIME   := libisal2 iproute2 iptables python3 python3-pip curl tshark tcpdump wrk nginx victoria-metrics prometheus \
-                 protobuf-compiler util-linux bc openssl
+                 protobuf-compiler util-linux bc openssl chromium fonts-dejavu-core
 # Independent judges the tests run (Prometheus' text parser, snappy, the OTLP protobufs, a gRPC client and server, an h2c-upgrading HTTP/2 server).
 PIP_TEST      := prometheus_client python-snappy opentelemetry-proto grpcio h2
 APT_STAMP     := .build/.apt-installed
@@ -45,8 +46,8 @@ run: build
 # Every test. PIPETRACE_REQUIRE_ROOT=1 makes root-only tests fail (not skip) without root.
 # On failure the failed tests' issues are repeated last, where a log's tail shows them.
 test: deps bpf
-	$(SWIFT) build --build-tests
-	@set -o pipefail; PIPETRACE_REQUIRE_ROOT=1 $(SWIFT) test 2>&1 | tee $(TEST_LOG) || { status=$$?; \
+	PIPETRACE_WERROR=1 $(SWIFT) build --build-tests
+	@set -o pipefail; PIPETRACE_WERROR=1 PIPETRACE_REQUIRE_ROOT=1 $(SWIFT) test 2>&1 | tee $(TEST_LOG) || { status=$$?; \
 		echo; echo "== what failed (the whole log: $(TEST_LOG)) =="; \
 		grep -E '^(✘|↳)|error:' $(TEST_LOG) | grep -Ev '^✘ (Suite|Test run)|^↳ (Testing Library|Target Platform)' | head -60; exit $$status; }
 

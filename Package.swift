@@ -20,17 +20,19 @@ let package = Package(
         .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev", "libelf-dev"])]),
         // Pure core: decoded kernel events as Swift values. No I/O.
         .target(name: "Events", dependencies: ["CPipetraceEvents"]),
+        // Pure core: credentials masked in bytes, text and packets (every output applies it). No dependencies.
+        .target(name: "Redaction"),
         // I/O edge: loads and attaches the BPF programs, reads the ring buffer.
         .target(name: "Probe", dependencies: ["Events", "CLibBPF", "CPipetraceBPF", "CPipetraceEvents"]),
         // Pure core: events in, request records out.
-        .target(name: "Analyzer", dependencies: ["Events"]),
+        .target(name: "Analyzer", dependencies: ["Events", "Redaction"]),
         // Pure core: captured packets in (link layer, IP, TCP reassembly), the probe's events out. No I/O.
         .target(name: "Packets", dependencies: ["Events"]),
         // libpcap (Debian: libpcap-dev) behind opaque handles: capture files and filter expressions.
         // Not a module map over <pcap/pcap.h>: its struct bpf_insn clashes with libbpf's in Swift.
         .target(name: "CLibPcap", linkerSettings: [.linkedLibrary("pcap")]),
         // Pure core: capture file formats (pcapng, Tracee JSON lines) and the annotation of packets with processes and requests. No I/O.
-        .target(name: "CaptureFormats", dependencies: ["Events", "Analyzer", "Packets"]),
+        .target(name: "CaptureFormats", dependencies: ["Events", "Analyzer", "Packets", "Redaction"]),
         // snappy from the system (Debian: libsnappy-dev): remote write's compression; only the Exporter imports it.
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         // Intel ISA-L from the system (Debian: libisal-dev): gzip for OTLP/HTTP bodies, about four times libdeflate's
@@ -40,10 +42,12 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // Pure metrics core plus the sinks (HTTP server, remote write, spool) that feed records back into the pipeline's storage.
         .target(name: "Exporter", dependencies: ["Analyzer", "CSnappy", "CISAL", "COpenSSL", .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Yams", package: "Yams")]),
+        // Pure core: records in, the self-contained HTML report of `stat --html` and `analyze --html` out. No I/O.
+        .target(name: "Report", dependencies: ["Analyzer", "Events"]),
         .executableTarget(
             name: "pipetrace",
             dependencies: [
-                "Probe", "Analyzer", "Exporter", "Events", "Packets", "CaptureFormats", "CLibPcap",
+                "Probe", "Analyzer", "Report", "Exporter", "Events", "Packets", "CaptureFormats", "CLibPcap", "Redaction",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -53,12 +57,23 @@ let package = Package(
         .executableTarget(name: "OTLPEncodeBenchmark", dependencies: ["Analyzer", "Exporter"], path: "bench/OTLPEncodeBenchmark"),
         // What the tests that run real programs share: child processes, test namespaces, paths, the root rule.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "RedactionTests", dependencies: ["Redaction"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "CPipetraceEvents"]),
         .testTarget(name: "ProbeTests", dependencies: ["TestSupport", "Probe", "Events"], exclude: ["Fixtures"]),
         .testTarget(name: "AnalyzerTests", dependencies: ["Analyzer", "Events"]),
         .testTarget(name: "ExporterTests", dependencies: ["TestSupport", "Exporter", "Analyzer", "CSnappy"], exclude: ["Fixtures"]),
         .testTarget(name: "CaptureFormatsTests", dependencies: ["CaptureFormats", "Analyzer", "Events"]),
         .testTarget(name: "PacketsTests", dependencies: ["TestSupport", "Packets", "Analyzer", "Events"]),
+        .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "Analyzer"]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Probe", "Analyzer", "Events"], exclude: ["Fixtures"]),
     ]
 )
+
+// `make test` builds with PIPETRACE_WERROR=1: a warning in any target of ours
+// (not in dependencies) fails the build, so it stays at zero warnings. A
+// user's `make run` does not, so a newer compiler's new warning never stops it.
+if Context.environment["PIPETRACE_WERROR"] == "1" {
+    for target in package.targets where target.type != .system {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-warnings-as-errors"])]
+    }
+}

@@ -50,7 +50,9 @@ struct pt_conn {
 	 * change (abort on close) and must still name its owner and ports. A
 	 * new socket at the same address starts the entry over. */
 	__u32 closed;
-	__u32 _pad;
+	/* Its plaintext comes from a TLS library's uprobes: its socket I/O is
+	 * ciphertext and is not sent. */
+	__u32 tls;
 	__u8 comm[PT_COMM_LEN];
 	struct pt_tuple tuple;
 };
@@ -67,6 +69,33 @@ struct {
 	__type(value, struct pt_conn);
 } pt_conns SEC(".maps");
 
+/*
+ * The owner of each listening socket, by namespace and port. A connection it
+ * accepts is established in softirq context before accept() puts it in
+ * pt_conns: until then its events name the listener's owner (and so its
+ * container), not nobody.
+ */
+struct pt_listener_key {
+	__u32 netns;
+	__u16 port;
+	__u16 _pad;
+};
+
+struct pt_listener {
+	__u64 sk;
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 tid;
+	__u8 comm[PT_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct pt_listener_key);
+	__type(value, struct pt_listener);
+} pt_listeners SEC(".maps");
+
 /* Next connection id; one slot, shared by all objects. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -81,6 +110,35 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } pt_stats SEC(".maps");
+
+/* A TLS library call in progress, per thread (tls.bpf.c sets it; sockio's
+ * syscall entry fills in the socket the library reads or writes). */
+struct pt_tls_call {
+	__u64 ssl;      /* the library's connection object (SSL *) */
+	__u64 buf;
+	__u64 len_out;  /* SSL_read_ex/SSL_write_ex: where the byte count goes */
+	__u64 enter_ts;
+	__u64 sk;       /* the socket a syscall inside the call used, or 0 */
+	__u32 fd;       /* of that socket */
+	__u16 direction;
+	__u16 syscall;  /* PT_SYS_SSL_*, or 0 for a handshake */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tid */
+	__type(value, struct pt_tls_call);
+} pt_tls_calls SEC(".maps");
+
+/* A TLS library's connection object -> its socket, learned from a syscall
+ * inside a call of it; kept for calls served from the library's buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} pt_tls_sockets SEC(".maps");
 
 /* Filters: a key present means "trace it"; used only when its filter_by_* is set. */
 struct {
@@ -306,6 +364,15 @@ static __always_inline void pt_fill_sock_header(struct pt_header *h, __u32 kind,
 		h->cgroup_id = c->cgroup_id;
 		h->conn_id = c->id;
 		__builtin_memcpy(h->comm, c->comm, sizeof(h->comm));
+		return;
+	}
+	struct pt_listener_key lk = { .netns = h->netns, .port = h->tuple.sport };
+	struct pt_listener *l = bpf_map_lookup_elem(&pt_listeners, &lk);
+	if (l) {
+		h->pid = l->pid;
+		h->tid = l->tid;
+		h->cgroup_id = l->cgroup_id;
+		__builtin_memcpy(h->comm, l->comm, sizeof(h->comm));
 	}
 }
 

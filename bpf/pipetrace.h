@@ -54,6 +54,8 @@ enum pt_syscall {
 	PT_SYS_READ = 1, PT_SYS_READV, PT_SYS_RECVFROM, PT_SYS_RECVMSG, PT_SYS_RECVMMSG,
 	PT_SYS_WRITE, PT_SYS_WRITEV, PT_SYS_SENDTO, PT_SYS_SENDMSG, PT_SYS_SENDMMSG,
 	PT_SYS_SENDFILE,
+	PT_SYS_SSL_READ,  /* TLS plaintext a process read (SSL_read, SSL_read_ex) */
+	PT_SYS_SSL_WRITE, /* TLS plaintext a process wrote (SSL_write, SSL_write_ex) */
 };
 
 enum pt_data_flags {
@@ -64,6 +66,9 @@ enum pt_data_flags {
 	PT_DATA_READ_FAULT = 1 << 1,
 	/* The call began before the probe attached: enter_ts is the exit time. */
 	PT_DATA_ENTRY_UNSEEN = 1 << 2,
+	/* The plaintext of a TLS connection, from the TLS library (tls.bpf.c);
+	 * the connection's own socket I/O, ciphertext, is not sent once known. */
+	PT_DATA_TLS = 1 << 3,
 };
 
 enum pt_reset_kind {
@@ -74,9 +79,10 @@ enum pt_reset_kind {
 /* Counters of the kernel side's own failures, read by user space (map "pt_stats"). */
 enum pt_stat {
 	PT_STAT_RINGBUF_FULL = 0, /* an event was dropped: ring buffer had no room */
-	PT_STAT_ARGS_MISSING = 1, /* a sys_exit without its sys_enter */
-	PT_STAT_CONN_TABLE_FULL = 2,
-	PT_STAT_COUNT = 3,
+	PT_STAT_CONN_TABLE_FULL = 2, /* (1, a sys_exit without its sys_enter, is no longer counted) */
+	/* TLS plaintext whose socket is not known yet (no syscall inside a TLS call of it seen). */
+	PT_STAT_TLS_NO_SOCKET = 3,
+	PT_STAT_COUNT = 4,
 };
 
 /* Addresses in network byte order, ports in host byte order. IPv4 uses the first 4 bytes. */

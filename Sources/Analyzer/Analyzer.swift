@@ -209,7 +209,10 @@ public struct Analyzer: Sendable {
         connection.pid = data.header.pid
         connection.tid = data.header.tid
         if connection.comm != data.header.comm { connection.comm = data.header.comm }
-        if let container = data.header.container, connection.container != container { connection.container = container }
+        if let container = data.header.container, connection.container != container {
+            connection.container = container
+            connection.containerID = data.header.containerID
+        }
         if connection.role == .unknown && data.role != .unknown { connection.role = data.role }
         counters.dataEvents += 1
         counters.bytes &+= data.length
@@ -220,6 +223,18 @@ public struct Analyzer: Sendable {
                 finish(sender, &connection, into: &out)
             }
             return
+        }
+        if data.tls && !connection.tls {
+            // The plaintext begins: what came before on this socket was its handshake, ciphertext
+            // the probe saw before it knew the socket was TLS. Parse afresh from here.
+            connection.tls = true
+            connection.parsing = .detecting
+            connection.parser = nil
+            connection.undetected = [[], []]
+            connection.detectionFailures = 0
+            connection.exchanges.removeAll()
+        } else if connection.tls && !data.tls {
+            return // ciphertext that slipped through before the probe knew; its plaintext comes apart
         }
         let captured = data.payloadUnavailable || data.readFault
             ? 0 : Int(min(UInt64(data.payload.count), data.length))
@@ -578,8 +593,8 @@ extension RequestRecord {
         var comm = ""
         swap(&comm, &exchange.comm)
         // This end is the client unless it is the server.
-        let here = Peer(pid: exchange.pid, comm: comm, container: connection.container, ip: connection.localIP,
-                        port: connection.tuple.local.port)
+        let here = Peer(pid: exchange.pid, comm: comm, container: connection.container, containerID: connection.containerID,
+                        ip: connection.localIP, port: connection.tuple.local.port)
         // `pid:` first: the memberwise initializer, not the public one (see `Peer`).
         let there = Peer(pid: nil, ip: connection.remoteIP, port: connection.tuple.remote.port)
         self.init(id: exchange.id, start: start, duration: duration, protocolName: protocolName,

@@ -53,6 +53,7 @@ struct ConnectionState: Sendable {
     var tid: UInt32 = 0
     var comm = ""
     var container: String?
+    var containerID: String?
     var lastSeen: UInt64
     var parsing = Parsing.detecting
     /// The recognized protocol's parser, changed in place: kept apart from
@@ -67,6 +68,8 @@ struct ConnectionState: Sendable {
     /// The probe saw the connection open (connect or accept) before any of its bytes.
     var seenFromStart = false
     var resyncs = 0
+    /// Its bytes are TLS plaintext from the TLS library (events with `tls`).
+    var tls = false
     var lastClientTiming: SegmentTiming?
     var lastServerTiming: SegmentTiming?
     /// In flight, oldest first.

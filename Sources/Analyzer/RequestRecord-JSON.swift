@@ -54,6 +54,7 @@ extension RequestRecord {
         writer.field("pid", peer.pid)
         writer.field("comm", peer.comm)
         writer.field("container", peer.container)
+        writer.field("container_id", peer.containerID)
         writer.endObject()
     }
 

@@ -12,17 +12,25 @@ public struct RequestRecord: Sendable, Hashable {
     /// One end of the exchange. Process fields are nil for an end that was not traced.
     ///
     /// The process fields come first so that the memberwise initializer
-    /// (`Peer(pid:comm:container:ip:port:)`, what the analyzer uses) is not
-    /// the public one (`init(ip:port:pid:comm:container:)`, in an extension):
+    /// (`Peer(pid:comm:container:containerID:ip:port:)`, what the analyzer uses) is not
+    /// the public one (`init(ip:port:pid:comm:container:containerID:)`, in an extension):
     /// a peer made by the memberwise initializer is made in place, one made
     /// by an initializer that assigns field by field is made aside and copied
     /// (a retain and a release of each of its strings, per record).
     public struct Peer: Sendable, Hashable, Codable {
         public var pid: UInt32?
         public var comm: String?
+        /// The container's name (its short id when the name is not known),
+        /// else the `ip netns` name, else "host".
         public var container: String?
+        /// The container's short id, when the end is in a container.
+        public var containerID: String?
         public var ip: String?
         public var port: UInt16?
+
+        enum CodingKeys: String, CodingKey {
+            case pid, comm, container, containerID = "container_id", ip, port
+        }
     }
 
     /// Unique within one analyzer run; what `parent` refers to.
@@ -155,8 +163,8 @@ public struct RequestRecord: Sendable, Hashable {
 extension RequestRecord.Peer {
     /// A peer from its address and, for an end that was traced, its process.
     public init(ip: String? = nil, port: UInt16? = nil, pid: UInt32? = nil, comm: String? = nil,
-                container: String? = nil) {
-        self.init(pid: pid, comm: comm, container: container, ip: ip, port: port)
+                container: String? = nil, containerID: String? = nil) {
+        self.init(pid: pid, comm: comm, container: container, containerID: containerID, ip: ip, port: port)
     }
 }
 

@@ -84,7 +84,8 @@ public struct RequestStatistics: Sendable {
         ranking == .slowest ? record.duration : record.responseBytes
     }
 
-    static func key(_ record: RequestRecord, _ grouping: Grouping) -> String {
+    /// The text of `record`'s group, as `summaries` shows it.
+    public static func key(_ record: RequestRecord, _ grouping: Grouping) -> String {
         GroupKey(record, grouping).text(grouping)
     }
 

@@ -239,6 +239,9 @@ public struct PacketAnnotator: Sendable {
         h.comm = owner.comm
         h.cgroupID = owner.cgroupID
         h.connectionID = owner.connectionID
-        if h.container == nil { h.container = owner.container }
+        if h.container == nil {
+            h.container = owner.container
+            h.containerID = owner.containerID
+        }
     }
 }

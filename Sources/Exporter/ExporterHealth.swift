@@ -23,6 +23,12 @@ public struct ExporterHealth: Sendable {
     public static let dropped = MetricFamily(
         name: "pipetrace_export_dropped_points_total", help: "Samples given up for good, by reason.", kind: .counter)
 
+    public static let probeFeature = MetricFamily(
+        name: "pipetrace_probe_feature",
+        help: "1 for the state each probe feature is in (active, degraded: refused by this kernel, off), 0 for the others.",
+        kind: .gauge)
+    static let featureStates = ["active", "degraded", "off"]
+
     private var previous = HealthSnapshot()
     private var first = true
 
@@ -40,6 +46,12 @@ public struct ExporterHealth: Sendable {
         delta(Self.records, [], snapshot.records, previous.records)
         delta(Self.ownTraffic, [], snapshot.ownTrafficRecords, previous.ownTrafficRecords)
         out.append(.set(Self.eventsRate, [], to: snapshot.eventsPerSecond))
+        for (feature, state) in snapshot.probeFeatures.sorted(by: { $0.key < $1.key }) where first || previous.probeFeatures[feature] != state {
+            for candidate in Self.featureStates {
+                out.append(.set(Self.probeFeature, [MetricLabel("feature", feature), MetricLabel("state", candidate)],
+                                to: candidate == state ? 1 : 0))
+            }
+        }
         for (name, sink) in snapshot.sinks.sorted(by: { $0.key < $1.key }) {
             let label = [MetricLabel("sink", name)]
             let isNew = previous.sinks[name] == nil

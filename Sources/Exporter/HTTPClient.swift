@@ -26,11 +26,26 @@ public struct HTTPClient: Sendable {
     public var timeout: Double
     /// For https URLs; nil: the system trust store, no client certificate (a context made per connection).
     public var tls: TLSContext?
-    /// Told each local address a request goes out from, before it is sent,
-    /// so the records of that traffic can be recognized as our own.
-    public var onConnect: @Sendable (String, UInt16) -> Void
+    /// Told both ends of each connection a request goes out on, before it
+    /// is sent, so the records of that traffic can be recognized as our own.
+    public var onConnect: @Sendable (Connection) -> Void
 
-    public init(timeout: Double = 10, tls: TLSContext? = nil, onConnect: @escaping @Sendable (String, UInt16) -> Void = { _, _ in }) {
+    /// A connection's two ends, as addresses in text and ports.
+    public struct Connection: Sendable, Hashable {
+        public var localIP: String
+        public var localPort: UInt16
+        public var remoteIP: String
+        public var remotePort: UInt16
+
+        public init(localIP: String, localPort: UInt16, remoteIP: String, remotePort: UInt16) {
+            self.localIP = localIP
+            self.localPort = localPort
+            self.remoteIP = remoteIP
+            self.remotePort = remotePort
+        }
+    }
+
+    public init(timeout: Double = 10, tls: TLSContext? = nil, onConnect: @escaping @Sendable (Connection) -> Void = { _ in }) {
         self.timeout = timeout
         self.tls = tls
         self.onConnect = onConnect

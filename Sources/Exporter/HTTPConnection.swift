@@ -133,7 +133,9 @@ final class HTTPConnection {
 
     private func connect(_ endpoint: HTTPEndpoint) throws -> any ByteStream {
         let socket = try Socket.connect(host: endpoint.host, port: endpoint.port, timeout: client.timeout)
-        if let (ip, port) = socket.localAddress() { client.onConnect(ip, port) }
+        if let (ip, port) = socket.localAddress(), let (remoteIP, remotePort) = socket.remoteAddress() {
+            client.onConnect(HTTPClient.Connection(localIP: ip, localPort: port, remoteIP: remoteIP, remotePort: remotePort))
+        }
         let stream: any ByteStream = endpoint.isTLS ? try tlsContext().connect(socket, host: endpoint.host, port: endpoint.port) : socket
         open = Open(origin: Origin(isTLS: endpoint.isTLS, host: endpoint.host, port: endpoint.port), stream: stream, lastUsed: .now)
         return stream

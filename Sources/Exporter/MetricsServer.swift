@@ -2,13 +2,19 @@ import Foundation
 import Glibc
 import Synchronization
 
-/// The `/metrics` endpoint: a listening socket and one thread that answers
-/// each connection in turn (a scrape every few seconds needs no more).
-/// `GET /metrics` gets the exposition text, anything else 404.
+/// The `/metrics` endpoint: a listening socket, one thread accepting, and
+/// a thread per connection, so a client that connects and sends nothing
+/// (or sends slowly) never holds up a scrape. Bounded: at most
+/// `maxConnections` answered at once (one more is told 503 and closed), a
+/// request head of at most 8 KiB (else 431), and `timeout` seconds in all to
+/// send it. `GET /metrics` gets the exposition text, anything else 404.
 public final class MetricsServer: Sendable {
     private let listener: Int32
     private final class Flag: Sendable { let value = Atomic<Bool>(false) }
+    private final class Count: Sendable { let value = Atomic<Int>(0) }
     private let stopped = Flag()
+    private let connections = Count()
+    public static let maxRequestBytes = 8192
     /// The address actually bound (port 0 in the request picks a free one).
     public let host: String
     public let port: UInt16
@@ -18,7 +24,8 @@ public final class MetricsServer: Sendable {
     }
 
     /// Binds and starts answering; `render` is called on the server's thread.
-    public init(host: String, port: UInt16, render: @escaping @Sendable () -> [UInt8]) throws(Failure) {
+    public init(host: String, port: UInt16, maxConnections: Int = 16, timeout: Double = 5,
+                render: @escaping @Sendable () -> [UInt8]) throws(Failure) {
         let addresses: [(Int32, [UInt8])]
         do { addresses = try Socket.resolve(host, port, passive: true) } catch {
             throw Failure(description: "--listen \(host):\(port): \(error.description)")
@@ -37,14 +44,26 @@ public final class MetricsServer: Sendable {
         let local = Socket(fd: dup(fd)).localAddress()
         self.host = local?.0 ?? host
         self.port = local?.1 ?? port
-        let thread = Thread { [listener, stopped] in
+        let thread = Thread { [listener, stopped, connections] in
             while !stopped.value.load(ordering: .relaxed) {
                 let client = accept(listener, nil, nil)
                 guard client >= 0 else {
-                    if errno == EINTR || errno == ECONNABORTED { continue }
+                    // Out of descriptors or memory: wait for connections to end rather than spin.
+                    if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM { usleep(50_000); continue }
+                    if errno == EINTR || errno == ECONNABORTED || errno == EPROTO { continue }
                     return
                 }
-                MetricsServer.answer(Socket(fd: client), render)
+                guard connections.value.add(1, ordering: .relaxed).newValue <= maxConnections else {
+                    connections.value.subtract(1, ordering: .relaxed)
+                    let socket = Socket(fd: client)
+                    socket.setTimeout(1)
+                    try? socket.writeAll(MetricsServer.response(503, "Service Unavailable", "pipetrace: too many connections to /metrics\n"))
+                    continue
+                }
+                Thread {
+                    MetricsServer.answer(Socket(fd: client), timeout: timeout, render)
+                    connections.value.subtract(1, ordering: .relaxed)
+                }.start()
             }
         }
         thread.start()
@@ -58,23 +77,34 @@ public final class MetricsServer: Sendable {
 
     deinit { close(listener) }
 
-    static func answer(_ socket: Socket, _ render: () -> [UInt8]) {
-        socket.setTimeout(5)
+    /// Reads one request line within `timeout` seconds in all (a client
+    /// sending a byte at a time gets no more) and answers it.
+    static func answer(_ socket: Socket, timeout: Double, _ render: () -> [UInt8]) {
+        let deadline = Date().addingTimeInterval(timeout)
         var request: [UInt8] = []
-        while !request.contains(10), request.count < 8192 {
-            guard let chunk = try? socket.read(max: 4096), !chunk.isEmpty else { return }
+        while !request.contains(10) {
+            guard request.count < maxRequestBytes else {
+                try? socket.writeAll(response(431, "Request Header Fields Too Large", "pipetrace: request too large\n"))
+                return
+            }
+            let left = deadline.timeIntervalSinceNow
+            guard left > 0 else { return }
+            socket.setTimeout(left)
+            guard let chunk = try? socket.read(max: maxRequestBytes - request.count), !chunk.isEmpty else { return }
             request += chunk
         }
+        socket.setTimeout(timeout)
         let line = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self).split(separator: " ")
         let path = line.count >= 2 ? line[1].split(separator: "?").first.map(String.init) ?? "" : ""
-        let response: [UInt8]
         if line.first == "GET" && path == "/metrics" {
             let body = render()
-            response = Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8) + body
+            try? socket.writeAll(Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8) + body)
         } else {
-            let body = Array("not found: pipetrace serves GET /metrics\n".utf8)
-            response = Array("HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8) + body
+            try? socket.writeAll(response(404, "Not Found", "not found: pipetrace serves GET /metrics\n"))
         }
-        try? socket.writeAll(response)
+    }
+
+    private static func response(_ status: Int, _ reason: String, _ text: String) -> [UInt8] {
+        Array("HTTP/1.1 \(status) \(reason)\r\nContent-Type: text/plain\r\nContent-Length: \(text.utf8.count)\r\nConnection: close\r\n\r\n\(text)".utf8)
     }
 }

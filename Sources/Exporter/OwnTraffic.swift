@@ -7,12 +7,15 @@ import Synchronization
 /// remote write, a scraper reading `/metrics`. Those records are left out,
 /// or every export would be measured and exported in turn (a feedback loop).
 ///
-/// Our client sockets are remembered by local address as they connect (the
-/// last `capacity` of them); our server is known by its listening address.
+/// Our client sockets are remembered by both ends as they connect (the
+/// last `capacity` of them): by the local address alone, another program's
+/// connection that later gets the same local port (the kernel reuses
+/// ephemeral ports; on loopback every client shares 127.0.0.1) would be
+/// taken for ours and its record lost. Our server is known by its listening address.
 public final class OwnTraffic: Sendable {
     private struct State {
-        var clients: Set<Endpoint> = []
-        var order: [Endpoint] = []
+        var clients: Set<HTTPClient.Connection> = []
+        var order: [HTTPClient.Connection] = []
         /// One bit per port some client of ours has: most records are told apart by it, without hashing.
         var ports = [UInt64](repeating: 0, count: 1024)
 
@@ -21,11 +24,6 @@ public final class OwnTraffic: Sendable {
         mutating func setPort(_ port: UInt16, _ on: Bool) {
             if on { ports[Int(port >> 6)] |= 1 << UInt64(port & 63) } else { ports[Int(port >> 6)] &= ~(1 << UInt64(port & 63)) }
         }
-    }
-
-    struct Endpoint: Hashable {
-        var ip: String
-        var port: UInt16
     }
 
     private let state = Mutex(State())
@@ -39,16 +37,15 @@ public final class OwnTraffic: Sendable {
     }
 
     /// Called by the HTTP client as each of our connections opens.
-    public func connected(ip: String, port: UInt16) {
+    public func connected(_ c: HTTPClient.Connection) {
         state.withLock { s in
-            let e = Endpoint(ip: ip, port: port)
-            guard s.clients.insert(e).inserted else { return }
-            s.order.append(e)
-            s.setPort(port, true)
+            guard s.clients.insert(c).inserted else { return }
+            s.order.append(c)
+            s.setPort(c.localPort, true)
             if s.order.count > capacity {
                 let old = s.order.removeFirst()
                 s.clients.remove(old)
-                s.setPort(old.port, s.order.contains { $0.port == old.port })
+                s.setPort(old.localPort, s.order.contains { $0.localPort == old.localPort })
             }
         }
     }
@@ -59,7 +56,9 @@ public final class OwnTraffic: Sendable {
            ["0.0.0.0", "::", ""].contains(listen.host) || record.server.ip == listen.host {
             return true
         }
-        guard let ip = record.client.ip, let port = record.client.port else { return false }
-        return state.withLock { $0.hasPort(port) && $0.clients.contains(Endpoint(ip: ip, port: port)) }
+        guard let ip = record.client.ip, let port = record.client.port,
+              let serverIP = record.server.ip, let serverPort = record.server.port else { return false }
+        let c = HTTPClient.Connection(localIP: ip, localPort: port, remoteIP: serverIP, remotePort: serverPort)
+        return state.withLock { $0.hasPort(port) && $0.clients.contains(c) }
     }
 }

@@ -100,11 +100,16 @@ final class Socket {
     }
 
     /// The local address as (ip text, port).
-    func localAddress() -> (String, UInt16)? {
+    func localAddress() -> (String, UInt16)? { address(getsockname) }
+
+    /// The peer's address as (ip text, port).
+    func remoteAddress() -> (String, UInt16)? { address(getpeername) }
+
+    private func address(_ call: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32) -> (String, UInt16)? {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let ok = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, &length) }
         }
         guard ok == 0 else { return nil }
         return Socket.text(storage)

@@ -36,8 +36,9 @@ public struct SpoolDirectory: Sendable {
     public init(directory: String, limits: Limits) throws(Failure) {
         self.directory = directory
         self.limits = limits
+        // 0700, files 0600: the batches hold what was traced.
+        do { try PrivateFile.makeDirectory(directory) } catch { throw Failure(description: "spool directory: \(error)") }
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             for name in try FileManager.default.contentsOfDirectory(atPath: directory) where name.hasSuffix(".batch") {
                 let parts = name.dropLast(6).split(separator: "-")
                 guard parts.count == 2, let sequence = UInt64(parts[0]), let points = Int(parts[1]) else { continue }
@@ -74,9 +75,12 @@ public struct SpoolDirectory: Sendable {
         let entry = Entry(sequence: batch.sequence, points: batch.points, bytes: batch.body.count)
         // Written under a temporary name and renamed, so a crash never leaves half a batch to replay.
         let temporary = directory + "/.incoming"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(batch.body)),
-              rename(temporary, path(entry)) == 0
-        else { throw Failure(description: "cannot write a batch to \(directory)") }
+        do {
+            try PrivateFile.write(batch.body, to: temporary)
+        } catch {
+            throw Failure(description: "cannot write a batch to \(directory): \(error)")
+        }
+        guard rename(temporary, path(entry)) == 0 else { throw Failure(description: "cannot write a batch to \(directory)") }
         entries.append(entry)
         bytes += entry.bytes
         return dropped

@@ -37,7 +37,9 @@ public final class TLSContext: @unchecked Sendable {
     public init(_ settings: Settings = Settings()) throws(Invalid) {
         guard let context = SSL_CTX_new(TLS_client_method()) else { throw Invalid(description: "TLS: \(Self.openSSLError())") }
         self.context = context
-        pipetrace_ssl_ctx_set_min_tls12(context)
+        guard pipetrace_ssl_ctx_set_min_tls12(context) == 1 else {
+            throw Invalid(description: "TLS: cannot require TLS 1.2 or later: \(Self.openSSLError())")
+        }
         pipetrace_ssl_ctx_ignore_unexpected_eof(context)
         SSL_CTX_set_verify(context, SSL_VERIFY_PEER, nil)
         if let caFile = settings.caFile {
@@ -70,20 +72,29 @@ public final class TLSContext: @unchecked Sendable {
 
     /// The TLS handshake over a connected socket, verifying the server as `host`.
     /// A certificate that does not verify fails with why, naming the host.
+    /// Fails closed: a host that cannot be checked (empty, a NUL byte, a
+    /// name OpenSSL refuses) is an error before a byte is sent, never a
+    /// connection that verifies nothing.
     func connect(_ socket: Socket, host: String, port: UInt16) throws(Socket.Failure) -> TLSStream {
         ERR_clear_error()
+        guard !host.isEmpty, !host.utf8.contains(0) else {
+            throw Socket.Failure(reason: "tls", description: "TLS: no host name to verify the certificate against")
+        }
         guard let ssl = SSL_new(context) else { throw Socket.Failure(reason: "tls", description: "TLS: \(Self.openSSLError())") }
         let stream = TLSStream(ssl: ssl, socket: socket)
+        func check(_ ok: Bool, _ what: String) throws(Socket.Failure) {
+            guard ok else { throw Socket.Failure(reason: "tls", description: "TLS: \(what) \(host): \(Self.openSSLError())") }
+        }
         var address = in6_addr()
         let isAddress = inet_pton(AF_INET, host, &address) == 1 || inet_pton(AF_INET6, host, &address) == 1
         if isAddress {
-            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host)
+            try check(X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) == 1, "cannot verify against the address")
         } else {
             // SNI (never for an IP address, RFC 6066) and the name the certificate must carry.
-            pipetrace_ssl_set_server_name(ssl, host)
-            SSL_set1_host(ssl, host)
+            try check(pipetrace_ssl_set_server_name(ssl, host) == 1, "cannot send the server name")
+            try check(SSL_set1_host(ssl, host) == 1, "cannot verify against the name")
         }
-        SSL_set_fd(ssl, socket.fd)
+        try check(SSL_set_fd(ssl, socket.fd) == 1, "cannot attach the socket for")
         let result = SSL_connect(ssl)
         guard result == 1 else {
             let verify = SSL_get_verify_result(ssl)

@@ -12,6 +12,7 @@ struct EventReceiver {
     var handler: ((ProbeEvent) -> Void)?
     private(set) var malformed: UInt64 = 0
     private(set) var delivered: UInt64 = 0
+
     private var sendfiles = SendfileAssembler()
     private var decoder = EventDecoder()
     /// Events since the resolver was last asked whether names are due to be forgotten.
@@ -46,7 +47,7 @@ struct EventReceiver {
         let event: ProbeEvent
         do {
             event = try decoder.decode(bytes) { [containers] pid, netns, cgroupID in
-                containers.name(pid: pid, netns: netns, cgroupID: cgroupID)
+                containers.label(pid: pid, netns: netns, cgroupID: cgroupID)
             }
         } catch {
             malformed += 1

@@ -7,20 +7,19 @@ import Glibc
 /// (tracepoints only), reads their ring buffer and hands out decoded events,
 /// each with the container it came from. Detaches everything when released.
 public final class Probe {
-    /// The BPF objects, in load order: the first creates the shared maps.
-    /// "packets" is loaded only when `capturePackets` asks for it.
-    static let objectNames = ["sockio", "conn", "tcp", "packets"]
-    /// Maps every object uses; created once, by the first object.
-    static let sharedMaps = ["pt_events", "pt_conns", "pt_conn_seq", "pt_stats",
-                             "pt_filter_pids", "pt_filter_netns", "pt_filter_cgroups", "pt_filter_ports"]
-
     public let configuration: ProbeConfiguration
     public let containers: ContainerResolver
     /// Maps event timestamps to wall-clock time.
     public let wallClock: WallClock
+    /// How each feature fared: active, degraded (refused by this kernel) or off.
+    public let features: [ProbeFeature: ProbeFeatureState]
+    /// The programs loaded, with what the verifier spent on each.
+    public let programs: [ProbeProgram]
     private let objects: [BPFObject]
     private var links: [BPFLink]
     private var ring: RingBuffer!
+    /// The libssl files the TLS uprobes are attached to; nil without the TLS feature.
+    private let tls: TLSLibraries?
     /// Owned by the probe; the ring buffer's callback works on it during `poll` and `drain`.
     private let receiver: UnsafeMutablePointer<EventReceiver>
     /// The cgroup v2 root the egress program is attached to; nil without cgroup v2.
@@ -40,44 +39,31 @@ public final class Probe {
         guard ringBytes >= 4096, ringBytes & (ringBytes - 1) == 0 else {
             throw .invalidConfiguration("the ring buffer size must be a power of two of at least 4096 bytes")
         }
+        guard BPFObject.embedded else { throw .notBuiltWithBPF }
         self.configuration = configuration
         self.containers = containers
         wallClock = Probe.measureWallClock()
-        cgroupRoot = KernelFilesystems.cgroup2Root()
+        let cgroupRoot = KernelFilesystems.cgroup2Root()
+        self.cgroupRoot = cgroupRoot
 
+        var loader = FeatureLoader(configuration: configuration, cgroupRoot: cgroupRoot)
         do {
+            if configuration.capturePackets && cgroupRoot == nil {
+                throw ProbeError.invalidConfiguration("packet capture needs cgroup v2 (its programs attach to the cgroup v2 root)")
+            }
             var objects: [BPFObject] = []
-            for name in Probe.objectNames where name != "packets" || configuration.capturePackets {
-                if name == "packets" && cgroupRoot == nil {
-                    throw ProbeError.invalidConfiguration("packet capture needs cgroup v2 (its programs attach to the cgroup v2 root)")
-                }
-                var size = 0
-                guard let bytes = pipetrace_bpf_object(name, &size) else { throw ProbeError.notBuiltWithBPF }
-                let object = try BPFObject(elf: UnsafeRawBufferPointer(start: bytes, count: size), name: name)
-                try Probe.configure(object, configuration)
-                // sendfile's bytes come from cgroup egress; without cgroup v2 they are reported missing.
-                object.program(named: "capture_sendfile_bytes")?.autoload = cgroupRoot != nil && configuration.sendfileBytes
-                if let first = objects.first {
-                    for map in Probe.sharedMaps { try object.map(named: map).reuse(try first.map(named: map)) }
-                } else {
-                    try object.map(named: "pt_events").setMaxEntries(UInt32(ringBytes))
-                }
-                if name == "sockio" {
-                    try object.map(named: "pt_data_scratch").setMaxEntries(UInt32(max(1, BPFMap.possibleCPUs)))
-                    try object.setConstant("sendfile_bytes", to: configuration.sendfileBytes)
-                }
-                if name == "packets" {
-                    try object.setConstant("snaplen", to: UInt32(configuration.snapLength))
-                    try object.map(named: "pt_packet_scratch").setMaxEntries(UInt32(max(1, BPFMap.possibleCPUs)))
-                }
-                try Probe.checkTracepoints(of: object)
-                try object.load()
-                objects.append(object)
+            for kind in BPFObject.Kind.allCases
+            where (kind != .packets || configuration.capturePackets) && (kind != .tls || configuration.tlsPlaintext) {
+                objects.append(try loader.load(kind, sharingMapsOf: objects.first))
             }
             self.objects = objects
-            try Probe.fillFilters(objects[0], configuration)
-            links = []
-            for object in objects { links += try object.attachAll(cgroup: cgroupRoot) }
+            try Probe.fillFilters(objects[0].maps, configuration)
+            links = try loader.attach(objects, cgroup: cgroupRoot)
+            if loader.states[.tlsOpenSSL] == .active, let object = objects.first(where: { $0.kind == .tls }) {
+                tls = TLSLibraries(object: object)
+            } else {
+                tls = nil
+            }
         } catch let error as ProbeError {
             throw error
         } catch let error as BPFError {
@@ -85,16 +71,55 @@ public final class Probe {
         } catch {
             throw .invalidConfiguration("\(error)")
         }
+        features = loader.states
+        programs = objects.flatMap { object in
+            object.programs.filter(\.autoload).map { program in
+                ProbeProgram(name: program.name, section: program.section, object: object.name,
+                             feature: ProbeFeature.of(program: program.name, in: object.kind) ?? .socketIO,
+                             verifiedInstructions: program.verifiedInstructions)
+            }
+        }
+        tls?.scanAll(now: Probe.monotonicNow())
         receiver = .allocate(capacity: 1)
         receiver.initialize(to: EventReceiver(containers: containers, payloadCap: configuration.payloadCap,
                                           sendfileBytes: configuration.sendfileBytes))
         do {
             // The ring is the probe's and calls back only inside its poll and drain, while the receiver lives.
-            ring = try RingBuffer(map: try objects[0].map(named: "pt_events")) { [receiver] bytes in
+            ring = try RingBuffer(map: objects[0].maps.events) { [receiver] bytes in
                 receiver.pointee.receive(bytes)
             }
         } catch {
             throw .bpf(error)
+        }
+    }
+
+    /// The libssl files whose plaintext the probe reads, each with some of the processes found using it.
+    public var tlsLibraries: [(path: String, processes: [(pid: Int32, comm: String)])] {
+        tls?.libraries.map { ($0.path, $0.processes) } ?? []
+    }
+
+    /// libssl files the uprobes could not attach to, with why.
+    public var tlsFailures: [String] { tls?.failures ?? [] }
+
+    static func monotonicNow() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+    }
+
+    /// One line per feature the kernel refused: what every tracing verb prints when it starts.
+    public var warnings: [String] {
+        degradedFeatures.map { feature, reason in
+            let why = reason.split(separator: "\n").first.map(String.init) ?? reason
+            return "pipetrace: warning: running without \(feature.rawValue) (\(feature.summary)): \(why); `sudo pipetrace doctor` says more\n"
+        }
+    }
+
+    /// The features the kernel refused, with why.
+    public var degradedFeatures: [(feature: ProbeFeature, reason: String)] {
+        ProbeFeature.allCases.compactMap { feature in
+            if case .degraded(let reason) = features[feature] { return (feature, reason) }
+            return nil
         }
     }
 
@@ -111,6 +136,10 @@ public final class Probe {
             _ = try withHandler(handler) { () throws(BPFError) in try ring.poll(timeoutMilliseconds: timeoutMilliseconds) }
         } catch {
             throw .bpf(error)
+        }
+        if let tls {
+            let now = Probe.monotonicNow()
+            tls.work(now: now)
         }
     }
 
@@ -134,20 +163,13 @@ public final class Probe {
 
     public var statistics: ProbeStatistics {
         var s = ProbeStatistics()
-        if let stats = try? objects[0].map(named: "pt_stats") {
-            s.lostEvents = stats.perCPUSum(key: PT_STAT_RINGBUF_FULL.rawValue)
-            s.connectionTableFull = stats.perCPUSum(key: PT_STAT_CONN_TABLE_FULL.rawValue)
-        }
+        let stats = objects[0].maps.stats
+        s.lostEvents = stats.perCPUSum(key: PT_STAT_RINGBUF_FULL.rawValue)
+        s.connectionTableFull = stats.perCPUSum(key: PT_STAT_CONN_TABLE_FULL.rawValue)
         s.malformedEvents = receiver.pointee.malformed
         s.events = receiver.pointee.delivered
         return s
     }
-
-    /// The programs attached, by name and hook (for `doctor` and messages).
-    public var attachedPrograms: [(name: String, hook: String)] {
-        objects.flatMap { $0.programs.filter(\.autoload).map { ($0.name, $0.section) } }
-    }
-
 
     /// Root, BTF and the pseudo-filesystems, checked before anything is loaded.
     public static func checkPrerequisites() throws(ProbeError) {
@@ -156,51 +178,12 @@ public final class Probe {
         try KernelFilesystems.mountIfNeeded()
     }
 
-    private static func configure(_ object: BPFObject, _ c: ProbeConfiguration) throws(BPFError) {
-        try object.setConstant("self_tgid", to: UInt32(getpid()))
-        try object.setConstant("payload_cap", to: UInt32(c.payloadCap))
-        // Woken early only when a quarter of the ring waits: the poll's timer drains it at usual rates,
-        // and every wakeup costs a context switch and a pass of the loop.
-        try object.setConstant("wakeup_bytes", to: UInt64(c.ringBufferBytes / 4))
-        try object.setConstant("filter_by_pid", to: !c.pids.isEmpty)
-        try object.setConstant("filter_by_netns", to: !c.netns.isEmpty)
-        try object.setConstant("filter_by_cgroup", to: !c.cgroups.isEmpty)
-        try object.setConstant("filter_by_port", to: !c.ports.isEmpty)
-        // tcp_retransmit_skb gained an `err` argument in 6.12: load the variant this kernel has.
-        if let withErr = object.program(named: "handle_retransmit"),
-           let without = object.program(named: "handle_retransmit_noerr") {
-            let count = (try? KernelBTF())?.tracepointArgumentCount("tcp_retransmit_skb") ?? 2
-            withErr.autoload = count >= 3
-            without.autoload = count < 3
-        }
-    }
-
-    private static func fillFilters(_ object: BPFObject, _ c: ProbeConfiguration) throws(BPFError) {
+    private static func fillFilters(_ maps: BPFObject.SharedMaps, _ c: ProbeConfiguration) throws(BPFError) {
         let one: UInt8 = 1
-        for pid in c.pids { try object.map(named: "pt_filter_pids").update(key: pid, value: one) }
-        for ns in c.netns { try object.map(named: "pt_filter_netns").update(key: ns, value: one) }
-        for cg in c.cgroups { try object.map(named: "pt_filter_cgroups").update(key: cg, value: one) }
-        for port in c.ports { try object.map(named: "pt_filter_ports").update(key: port, value: one) }
-    }
-
-    /// Names the first tracepoint the kernel lacks, before libbpf fails on it less clearly.
-    private static func checkTracepoints(of object: BPFObject) throws(ProbeError) {
-        let btf = try? KernelBTF()
-        for program in object.programs where program.autoload {
-            let parts = program.section.split(separator: "/").map(String.init)
-            switch parts.first {
-            case "tp" where parts.count == 3:
-                if !KernelFilesystems.hasTracepoint(parts[1], parts[2]) {
-                    throw .missingTracepoint("\(parts[1])/\(parts[2])", program: program.name)
-                }
-            case "tp_btf" where parts.count == 2:
-                if let btf, btf.tracepointArgumentCount(parts[1]) == nil {
-                    throw .missingTracepoint(parts[1] + " (BTF-typed)", program: program.name)
-                }
-            default:
-                break
-            }
-        }
+        for pid in c.pids { try maps.filterPIDs.update(key: pid, value: one) }
+        for ns in c.netns { try maps.filterNetns.update(key: ns, value: one) }
+        for cg in c.cgroups { try maps.filterCgroups.update(key: cg, value: one) }
+        for port in c.ports { try maps.filterPorts.update(key: port, value: one) }
     }
 
     private static func measureWallClock() -> WallClock {

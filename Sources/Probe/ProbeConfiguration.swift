@@ -20,11 +20,21 @@ public struct ProbeConfiguration: Sendable {
     /// egress program that copies them is not loaded.
     public var sendfileBytes = true
 
+    /// Read TLS plaintext from OpenSSL (uprobes on libssl in every process
+    /// that maps it) instead of the connections' ciphertext.
+    public var tlsPlaintext = true
+
     /// Capture the packets of traced connections too (`pipetrace capture`):
     /// loads the packet programs, which the other verbs never load.
     public var capturePackets = false
     /// Bytes kept per captured packet, from its IP header.
     public var snapLength: Int = 1514
+
+    /// Tests only: load the probe with this feature's programs made invalid,
+    /// to prove that a refused feature leaves the others working. Only
+    /// `.multiMessage` has such a switch; PIPETRACE_TEST_REJECT_FEATURE set
+    /// to a feature's name (`recvmmsg/sendmmsg`) does the same for the binary.
+    public var rejectForTesting: ProbeFeature?
 
     /// The largest snap length the BPF side supports: one IP packet.
     public static let maximumSnapLength = 65535

@@ -7,6 +7,8 @@ public enum ProbeError: Error, CustomStringConvertible, Sendable {
     case mountFailed(what: String, path: String, errno: Int32)
     case invalidConfiguration(String)
     case bpf(BPFError)
+    /// The kernel refused a program of a core feature (socket I/O, connections, packet capture for `capture`).
+    case coreFeatureRefused(VerifierRejection)
 
     public var description: String {
         switch self {
@@ -24,6 +26,8 @@ public enum ProbeError: Error, CustomStringConvertible, Sendable {
             text
         case .bpf(let error):
             error.description
+        case .coreFeatureRefused(let rejection):
+            "the probe cannot run on this kernel: " + rejection.description
         }
     }
 }

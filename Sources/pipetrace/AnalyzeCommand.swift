@@ -2,6 +2,7 @@ import Analyzer
 import ArgumentParser
 import Events
 import Packets
+import Report
 
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,6 +28,7 @@ struct AnalyzeCommand: ParsableCommand {
           pipetrace analyze capture.pcap
           pipetrace analyze capture.pcapng --group-by target --bigresp --top 5
           pipetrace analyze capture.pcap --watch | jq 'select(.retransmits > 0)'
+          pipetrace analyze capture.pcapng --html capture.html
         """
     )
 
@@ -48,6 +50,11 @@ struct AnalyzeCommand: ParsableCommand {
 
     @Flag(name: .customLong("watch"), help: "Print every request as one JSON object per line instead, as `watch --json` does.")
     var watch = false
+
+    @OptionGroup var redaction: RedactionOptions
+    @Option(name: .customLong("html"), help: ArgumentHelp("Also write the statistics as one self-contained HTML report, as `stat --html` does.",
+                                                          valueName: "file"))
+    var htmlFile: String?
 
     func validate() throws {
         guard top >= 0 else { throw ValidationError("--top must be 0 or more") }
@@ -73,11 +80,15 @@ struct AnalyzeCommand: ParsableCommand {
             throw FailureMessage(text: "\(error)")
         }
         let out = OutputStream()
+        let htmlOut = try htmlFile.map(CaptureCommand.create)
+        var timeline = htmlOut != nil && !watch ? RequestTimeline(grouping: grouping) : nil
         var statistics = RequestStatistics(grouping: grouping, ranking: ranking == .slow ? .slowest : .biggest, topCount: top)
         var hops = HopIndex()
         var incomplete: UInt64 = 0
+        let redactor = redaction.makeRedactor()
         let watch = watch // read once: the option's property wrapper costs a lookup per record
         let handle: (RequestRecord) -> Void = { record in
+            let record = record.redacted(by: redactor)
             if watch {
                 var w = JSONWriter()
                 record.writeJSON(into: &w)
@@ -85,6 +96,7 @@ struct AnalyzeCommand: ParsableCommand {
                 out.write(w.bytes)
             } else {
                 hops.add(record)
+                timeline?.add(record)
                 // As in `stat`: a latency cut short by a close or the end of the file is not a latency.
                 if record.isComplete { statistics.add(record) } else { incomplete += 1 }
             }
@@ -93,7 +105,9 @@ struct AnalyzeCommand: ParsableCommand {
         analysis.run(reader, handle)
         if !watch {
             let report = StatReport(window: analysis.replay.duration, lostEvents: 0, statistics: statistics, hops: hops,
-                                    incomplete: incomplete)
+                                    incomplete: incomplete, timeline: timeline, resets: analysis.analyzerCounters.resets)
+            htmlOut?.write(report.html(title: "pipetrace analyze \(file)", warnings: analysis.warnings))
+            htmlOut?.flush()
             out.write(json ? report.json() : Array(report.text().utf8))
         }
         out.flush()

@@ -139,6 +139,15 @@ struct CaptureAnalysis {
         record.server.comm = nil
     }
 
+    /// What the capture missed, for the top of an HTML report.
+    var warnings: [String] {
+        var warnings: [String] = []
+        let r = replay.reassembler.counters
+        if r.gaps > 0 { warnings.append("The capture missed \(r.gapBytes) bytes in \(r.gaps) places: requests across a gap are incomplete or missing.") }
+        if replay.counters.malformed > 0 { warnings.append("\(replay.counters.malformed) malformed packets were skipped.") }
+        return warnings
+    }
+
     /// The last line on stderr: what was read, and how much of it the capture missed.
     var summary: String {
         let p = replay.counters

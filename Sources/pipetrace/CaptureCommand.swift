@@ -2,8 +2,10 @@ import Analyzer
 import ArgumentParser
 import CaptureFormats
 import Events
+import Exporter
 import Glibc
 import Probe
+import Redaction
 
 struct CaptureCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,6 +24,9 @@ struct CaptureCommand: ParsableCommand {
         With -o, the same capture is also written as JSON lines in Tracee's `-o json` format \
         (net_packet_raw, net_packet_http_request/response, net_flow_tcp_begin/end) plus \
         pipetrace_request and pipetrace_retransmit, for Traceeshark.
+        Credentials (Authorization, Cookie and Set-Cookie values, URL userinfo, secret query values) \
+        are masked with * in the comments and the JSON, byte for byte; the pcapng's packet bytes stay \
+        as on the wire unless --redact-packets.
         Packets are written about 12 s after they are seen (the time a request's record may take).
 
         Examples:
@@ -44,7 +49,13 @@ struct CaptureCommand: ParsableCommand {
             help: ArgumentHelp("Bytes kept per packet from its IP header (64 to 65535).", valueName: "bytes"))
     var snapLength: Int = 1514
 
+    @Flag(name: .customLong("redact-packets"),
+          help: "Mask credentials in the pcapng's packet bytes too (same length, TCP checksum updated), for a file meant to be shared; by default they are as on the wire.")
+    var redactPackets = false
+
     @OptionGroup var filters: FilterOptions
+
+    @OptionGroup var redaction: RedactionOptions
 
     @Argument(help: ArgumentHelp("A tcpdump filter expression, e.g. `tcp port 8080`.", valueName: "expression"))
     var expression: [String] = []
@@ -63,7 +74,7 @@ struct CaptureCommand: ParsableCommand {
             throw FailureMessage(text: "error: \(error)")
         }
         let signals = SignalWatcher()
-        let resolver = ContainerResolver()
+        let resolver = FilterOptions.containerResolver()
         var configuration: ProbeConfiguration
         do {
             configuration = try filters.probeConfiguration(resolver: resolver)
@@ -81,24 +92,37 @@ struct CaptureCommand: ParsableCommand {
         let pcapng = try CaptureCommand.create(pcapngPath)
         let json = try jsonPath.map(CaptureCommand.create)
         var session = CaptureSession(wallClock: probe.wallClock, snapLength: UInt32(snapLength), filter: filter,
-                                     pcapng: pcapng, json: json, hostName: CaptureCommand.hostName())
-        StandardError.write("pipetrace: capturing (\(probe.attachedPrograms.count) BPF programs attached) to \(pcapngPath); Ctrl-C to stop\n")
+                                     pcapng: pcapng, json: json, hostName: CaptureCommand.hostName(),
+                                     redactor: redaction.makeRedactor(), redactPackets: redactPackets)
+        probe.warnings.forEach(StandardError.write)
+        StandardError.write("pipetrace: capturing (\(probe.programs.count) BPF programs attached) to \(pcapngPath); Ctrl-C to stop\n")
         let deadline = seconds.map { monotonicNow() + UInt64(max(0, $0) * 1e9) }
         while signals.received() == nil {
             if let deadline, monotonicNow() >= deadline { break }
             try probe.poll(timeoutMilliseconds: 50) { session.process($0) }
             session.flush()
+            if session.failure != nil { break }
         }
         probe.detach()
         probe.drain { session.process($0) }
         session.finish()
+        if let failure = session.failure {
+            StandardError.write(session.summary(probe.statistics))
+            throw FailureMessage(text: "error: writing \(failure.file == .pcapng ? pcapngPath : jsonPath ?? ""): \(failure.reason); "
+                                 + "capture stopped, the file holds what was written before (whole blocks, readable)")
+        }
         StandardError.write(session.summary(probe.statistics))
     }
 
-    private static func create(_ path: String) throws -> OutputStream {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FailureMessage(text: "error: cannot write \(path): \(String(cString: strerror(errno)))") }
-        return OutputStream(fd: fd)
+    /// The file, 0600 whatever the umask: it holds whatever the traced processes sent.
+    static func create(_ path: String) throws -> OutputStream {
+        do {
+            let file = try PrivateFile.create(path)
+            if let note = file.note(path) { StandardError.write(note) }
+            return OutputStream(fd: file.fd)
+        } catch {
+            throw FailureMessage(text: "error: \(error)")
+        }
     }
 
     private static func hostName() -> String {

@@ -2,12 +2,15 @@ import Analyzer
 import CaptureFormats
 import Events
 import Probe
+import Redaction
 
 /// One `pipetrace capture` run, between the probe and the files: packets
 /// through the expression filter and the annotator into the formats; data
 /// and connection events through the analyzer, whose records annotate the
 /// packets and go to the JSON lines. JSON observations are held until the
 /// packets before them are written, so the lines stay in time order.
+/// Records (and so the comments and JSON made from them) and the JSON's
+/// packets are redacted; the pcapng's packets only with `redactPackets`.
 struct CaptureSession {
     private var analyzer: Analyzer
     private var annotator = PacketAnnotator()
@@ -18,6 +21,8 @@ struct CaptureSession {
     private var tracee: TraceeJSONWriter
     private let pcapngOut: OutputStream
     private let jsonOut: OutputStream?
+    private let redactor: Redactor
+    private let redactPackets: Bool
     /// JSON lines of observations, by wall-clock time, waiting for the packets before them.
     private var notes: [(time: Int64, bytes: [UInt8])] = []
 
@@ -28,7 +33,9 @@ struct CaptureSession {
     private(set) var records = 0
 
     init(wallClock: WallClock, snapLength: UInt32, filter: PacketFilter?, pcapng: OutputStream, json: OutputStream?,
-         hostName: String) {
+         hostName: String, redactor: Redactor, redactPackets: Bool) {
+        self.redactor = redactor
+        self.redactPackets = redactPackets
         self.wallClock = wallClock
         self.filter = filter
         analyzer = Analyzer(configuration: AnalyzerConfiguration(wallClock: wallClock))
@@ -86,6 +93,15 @@ struct CaptureSession {
         jsonOut?.flush()
     }
 
+    enum File { case pcapng, json }
+
+    /// The first write that failed: which file and why (disk full, an I/O error).
+    var failure: (file: File, reason: String)? {
+        if let reason = pcapngOut.failure { return (.pcapng, reason) }
+        if let reason = jsonOut?.failure { return (.json, reason) }
+        return nil
+    }
+
     func summary(_ stats: ProbeStatistics) -> String {
         var line = "pipetrace: \(packetsWritten) packets written (\(egress) egress, \(packetsWritten - egress) ingress)"
         line += " on \(pcapng.interfaceCount) interfaces"
@@ -100,6 +116,7 @@ struct CaptureSession {
 
     private mutating func add(_ record: RequestRecord) {
         records += 1
+        let record = record.redacted(by: redactor)
         annotator.add(record)
         note(.request(record), at: record.start)
     }
@@ -107,6 +124,12 @@ struct CaptureSession {
     private mutating func note(_ note: CaptureNote, at time: Int64) {
         guard jsonOut != nil else { return }
         notes.append((time, tracee.encode(note)))
+    }
+
+    /// The packet with the credentials in its TCP payload masked (same length, checksum updated).
+    private func redactedBytes(_ packet: AnnotatedPacket) -> AnnotatedPacket {
+        var copy = packet
+        return redactor.redactPacket(&copy.event.bytes) > 0 ? copy : packet
     }
 
     private mutating func write(_ packets: [AnnotatedPacket]) {
@@ -119,8 +142,9 @@ struct CaptureSession {
                 for n in due { jsonOut?.write(n.bytes) }
                 notes.removeFirst(due.count)
             }
-            pcapngOut.write(pcapng.encode(packet))
-            jsonOut?.write(tracee.encode(packet))
+            let redacted = redactedBytes(packet)
+            pcapngOut.write(pcapng.encode(redactPackets ? redacted : packet))
+            jsonOut?.write(tracee.encode(redacted))
             packetsWritten += 1
             if packet.event.direction == .egress { egress += 1 }
         }

@@ -2,6 +2,7 @@ import Analyzer
 import ArgumentParser
 import Glibc
 import Probe
+import Redaction
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,13 +46,14 @@ struct DemoCommand: ParsableCommand {
         var configuration = ProbeConfiguration()
         configuration.netns = Set(DemoPipeline.hosts.compactMap { resolver.netns(named: $0) })
         let probe = try Probe(configuration: configuration, containers: resolver)
+        probe.warnings.forEach(StandardError.write)
         StandardError.write("pipetrace demo: starting storage (victoria-metrics), aggregator (vmagent), lb (nginx), source (nginx), collector (vmagent) in \(pipeline.directory)\n")
         var interrupted = false
         try pipeline.start { interrupted = interrupted || signals.received() != nil; return interrupted }
         StandardError.write("pipetrace demo: collector → lb → aggregator → storage is up; tracing it for \(seconds) s\n")
         let countdown = OutputStream(fd: 2).isTerminal
         let report = try StatCommand.collect(probe: probe, seconds: seconds, signals: signals, countdown: countdown,
-                                             grouping: .hop, ranking: .slow, top: top)
+                                             grouping: .hop, ranking: .slow, top: top, redactor: Redactor())
         let out = OutputStream()
         out.write(report.text())
         out.flush()

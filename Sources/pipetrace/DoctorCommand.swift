@@ -37,9 +37,8 @@ struct DoctorCommand: ParsableCommand {
         if missing.isEmpty {
             do {
                 let probe = try Probe(configuration: ProbeConfiguration())
-                let programs = probe.attachedPrograms
                 probe.detach()
-                out.write("\nprobe: loaded and attached \(programs.count) BPF programs, then detached them\n")
+                DoctorCommand.report(probe, to: out)
             } catch {
                 missing.append("probe")
                 out.write("\nprobe: cannot load: \(error)\n")
@@ -50,6 +49,42 @@ struct DoctorCommand: ParsableCommand {
             out.flush()
             throw ExitCode(1)
         }
+    }
+}
+
+extension DoctorCommand {
+    /// Each feature's state, then each program with the instructions the verifier processed to accept it.
+    static func report(_ probe: Probe, to out: OutputStream) {
+        out.write("\nprobe features:\n")
+        let width = ProbeFeature.allCases.map(\.rawValue.count).max() ?? 20
+        for feature in ProbeFeature.allCases {
+            let state = probe.features[feature] ?? .off(reason: "not loaded")
+            var line = "  \(feature.rawValue.padding(width))  \(state.name.padding(9))  "
+            switch state {
+            case .active: line += feature.summary
+            case .off(let reason): line += reason
+            case .degraded(let reason): line += reason.split(separator: "\n").joined(separator: "\n" + String(repeating: " ", count: width + 15))
+            }
+            out.write(line + "\n")
+        }
+        if probe.features[.tlsOpenSSL] == .active {
+            out.write("\nTLS libraries (plaintext read through uprobes on SSL_read/SSL_write):\n")
+            if probe.tlsLibraries.isEmpty { out.write("  none mapped by any process now; new ones are found as processes start\n") }
+            for library in probe.tlsLibraries {
+                let users = library.processes.map { "\($0.comm)[\($0.pid)]" }.joined(separator: ", ")
+                out.write("  \(library.path)  used by \(users)\n")
+            }
+            for failure in probe.tlsFailures { out.write("  not attached: \(failure)\n") }
+        }
+        let budget = ProbeProgram.verifierBudget
+        out.write("\nprobe programs (instructions the verifier processed; budget \(budget), the kernel's limit 1000000):\n")
+        let nameWidth = probe.programs.map(\.name.count).max() ?? 20
+        for program in probe.programs {
+            let count = program.verifiedInstructions.map(String.init) ?? "?"
+            let flag = (program.verifiedInstructions ?? 0) > budget ? "  OVER BUDGET" : ""
+            out.write("  \(program.name.padding(nameWidth))  \(count.padding(7))  \(program.feature.rawValue)\(flag)\n")
+        }
+        out.write("\nprobe: loaded and attached \(probe.programs.count) BPF programs, then detached them\n")
     }
 }
 

@@ -1,9 +1,12 @@
 import Events
+import Redaction
 
 /// How `pipetrace events` prints one event: a JSON object per line
 /// (stable field names, for scripts) or a line for people.
 struct EventFormatter {
     let wallClock: WallClock
+    /// Masks credentials in payloads (`Redactor.disabled` with --no-redact).
+    var redactor = Redactor()
 
     func json(_ event: ProbeEvent) -> [UInt8] {
         var w = JSONWriter()
@@ -16,6 +19,7 @@ struct EventFormatter {
         w.field("tid", h.tid)
         w.field("comm", h.comm)
         w.field("container", h.container)
+        w.field("container_id", h.containerID)
         w.field("netns", h.netns)
         w.field("cgroup_id", h.cgroupID)
         w.field("conn_id", h.connectionID)
@@ -34,7 +38,8 @@ struct EventFormatter {
             if d.payloadUnavailable { w.field("payload_unavailable", true) }
             if d.readFault { w.field("read_fault", true) }
             if d.entryUnseen { w.field("entry_unseen", true) }
-            w.payloadField("payload", d.payload)
+            if d.tls { w.field("tls", true) }
+            w.payloadField("payload", redactor.redact(d.payload))
         case .connectionOpened(let c), .connectionClosed(let c):
             w.field("role", c.role.rawValue)
             w.field("fd", c.fd)
@@ -72,7 +77,7 @@ struct EventFormatter {
             let arrow = d.direction == .egress ? "→" : "←"
             var line = "\(time) \(kind) \(who) \(h.tuple.local) \(arrow) \(h.tuple.remote) \(d.syscall.rawValue) \(d.length) B"
             if d.isTruncated { line += " (\(d.payload.count) captured)" }
-            return line + " " + EventFormatter.preview(d.payload) + "\n"
+            return line + " " + EventFormatter.preview(redactor.redact(d.payload)) + "\n"
         case .connectionOpened(let c), .connectionClosed(let c):
             return "\(time) \(kind) \(who) \(h.tuple.local) ↔ \(h.tuple.remote) \(c.role.rawValue) fd \(c.fd)\n"
         case .stateChanged(let s):

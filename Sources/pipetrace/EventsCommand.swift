@@ -11,6 +11,8 @@ struct EventsCommand: ParsableCommand {
         One line per event, or one JSON object per line with --json. A data event's `payload` is \
         the text of the bytes moved, non-printable bytes escaped (\\r, \\n, \\xNN), so grep works \
         on it; `len` is the true byte count and `truncated` says when the capture cap cut it.
+        Credentials in payloads (Authorization, Cookie, URL userinfo, secret query values, …) are \
+        shown as * of the same length unless --no-redact.
         Ctrl-C stops; the number of events lost (ring buffer full) is reported on stderr.
 
         Examples:
@@ -23,12 +25,14 @@ struct EventsCommand: ParsableCommand {
 
     @OptionGroup var filters: FilterOptions
 
+    @OptionGroup var redaction: RedactionOptions
+
     func run() throws {
         let signals = SignalWatcher()
         let probe = try filters.makeProbe()
-        StandardError.write("pipetrace: tracing (\(probe.attachedPrograms.count) BPF programs attached); Ctrl-C to stop\n")
+        StandardError.write("pipetrace: tracing (\(probe.programs.count) BPF programs attached); Ctrl-C to stop\n")
         let out = OutputStream()
-        let formatter = EventFormatter(wallClock: probe.wallClock)
+        let formatter = EventFormatter(wallClock: probe.wallClock, redactor: redaction.makeRedactor())
         let print: (ProbeEvent) -> Void = output.json ? { out.write(formatter.json($0)) } : { out.write(formatter.text($0)) }
         let deadline = output.seconds.map { monotonicNow() + UInt64($0 * 1e9) }
         while signals.received() == nil {

@@ -72,6 +72,8 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var filters: FilterOptions
 
+    @OptionGroup var redaction: RedactionOptions
+
     /// The config file (if any) with the flags over it.
     func resolvedConfiguration() throws -> ExportConfiguration {
         var c = ExportConfiguration()
@@ -124,12 +126,13 @@ struct ExportCommand: ParsableCommand {
         let probe = try probeFilters.makeProbe(defaultBufferMiB: 8, sendfileBytes: false)
         let exposition = PrometheusExposition()
         let outputs = try ExportOutputs(config, exposition: exposition)
-        StandardError.write("pipetrace: exporting (\(probe.attachedPrograms.count) BPF programs attached)\(outputs.summary)\n")
+        StandardError.write("pipetrace: exporting (\(probe.programs.count) BPF programs attached)\(outputs.summary)\n")
 
         var loop = ExportLoop(
             analyzer: Analyzer(configuration: AnalyzerConfiguration(wallClock: probe.wallClock)),
             metrics: RequestMetrics(slowThreshold: UInt64(config.slowMilliseconds * 1e6), maxTargets: config.maxTargets),
-            outputs: outputs, exposition: exposition)
+            outputs: outputs, exposition: exposition, redactor: redaction.makeRedactor(),
+            probeFeatures: Dictionary(uniqueKeysWithValues: probe.features.map { ($0.key.rawValue, $0.value.name) }))
         loop.tick(probe.statistics, send: false)
         var nextExport = monotonicNow() + UInt64(config.interval * 1e9)
         var stopSignal: Int32?
@@ -253,7 +256,7 @@ struct ExportOutputs {
         } catch {
             throw FailureMessage(text: "\(error.description)")
         }
-        let client = HTTPClient(timeout: config.requestTimeout, tls: tls) { own.connected(ip: $0, port: $1) }
+        let client = HTTPClient(timeout: config.requestTimeout, tls: tls) { own.connected($0) }
         // Tell at once when a receiver cannot be reached; batches are spooled meanwhile, so it is not fatal.
         do { _ = try client.get(probe(endpoint)) } catch {
             StandardError.write("pipetrace: warning: \(what) \(error.description); spooling to \(directory) until it answers\n")

@@ -3,6 +3,7 @@ import Events
 import Exporter
 import Foundation
 import Probe
+import Redaction
 
 /// What `pipetrace export` keeps between events: the analyzer, the series
 /// being counted and the sinks the records go to. A value the run loop owns
@@ -13,6 +14,8 @@ struct ExportLoop {
     var metrics: RequestMetrics
     var outputs: ExportOutputs
     let exposition: PrometheusExposition
+    /// Applied to each record before the metrics and the sinks see it (labels, span attributes, logs).
+    let redactor: Redactor
     private var completed: [RequestRecord] = []
     private var health = ExporterHealth()
     private var store = SeriesStore()
@@ -20,7 +23,11 @@ struct ExportLoop {
     private var lastEvents: UInt64 = 0
     private var lastTick = monotonicNow()
 
-    init(analyzer: Analyzer, metrics: RequestMetrics, outputs: ExportOutputs, exposition: PrometheusExposition) {
+    /// `probeFeatures`: each probe feature's state by name, exported as `pipetrace_probe_feature`.
+    init(analyzer: Analyzer, metrics: RequestMetrics, outputs: ExportOutputs, exposition: PrometheusExposition,
+         redactor: Redactor, probeFeatures: [String: String] = [:]) {
+        snapshot.probeFeatures = probeFeatures
+        self.redactor = redactor
         self.analyzer = analyzer
         self.metrics = metrics
         self.outputs = outputs
@@ -52,6 +59,7 @@ struct ExportLoop {
             return
         }
         snapshot.records += 1
+        let record = record.redacted(by: redactor)
         metrics.add(record)
         // The sinks that take records get it, the last one without a copy.
         var last: (any ExportSink)?

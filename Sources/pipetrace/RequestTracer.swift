@@ -1,22 +1,26 @@
 import Analyzer
 import Events
 import Probe
+import Redaction
 
 /// The tracing loop the request verbs share (`stat`, `watch`, `demo`):
 /// probe events into the analyzer, completed records out to a handler,
 /// until the window ends or SIGINT/SIGTERM arrives. On a terminal it shows
 /// a countdown on stderr. Ending early is not an error: what was seen so far
 /// still reaches the handler, including the exchanges still open, which
-/// `finish()` emits at the end.
+/// `finish()` emits at the end. Records reach the handler redacted.
 final class RequestTracer {
     let probe: Probe
     private(set) var analyzer: Analyzer
+    /// Applied to every record before the handler sees it.
+    let redactor: Redactor
     /// When the loop started and stopped, in CLOCK_MONOTONIC ns (for `window_s`).
     private(set) var startedAt: UInt64 = 0
     private(set) var stoppedAt: UInt64 = 0
 
-    init(probe: Probe) {
+    init(probe: Probe, redactor: Redactor) {
         self.probe = probe
+        self.redactor = redactor
         analyzer = Analyzer(configuration: AnalyzerConfiguration(wallClock: probe.wallClock))
     }
 
@@ -36,7 +40,7 @@ final class RequestTracer {
         let feed: (ProbeEvent) -> Void = { event in
             self.analyzer.process(event, into: &completed)
             guard !completed.isEmpty else { return }
-            for record in completed { handler(record) }
+            for record in completed { handler(record.redacted(by: self.redactor)) }
             completed.removeAll(keepingCapacity: true)
         }
         while true {
@@ -56,7 +60,7 @@ final class RequestTracer {
         stoppedAt = monotonicNow()
         probe.detach()
         probe.drain(feed)
-        for record in analyzer.finish() { handler(record) }
+        for record in analyzer.finish() { handler(record.redacted(by: redactor)) }
         return stoppedBy
     }
 }

@@ -1,6 +1,8 @@
 import Analyzer
 import ArgumentParser
 import Probe
+import Redaction
+import Report
 
 struct StatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,6 +21,7 @@ struct StatCommand: ParsableCommand {
           sudo pipetrace stat --slow --time 10
           sudo pipetrace stat --group-by target --container lb --top 3
           sudo pipetrace stat --json --time 5 | jq '.groups[] | {key, p99_ms}'
+          sudo pipetrace stat --time 30 --html window.html
         """
     )
 
@@ -45,7 +48,13 @@ struct StatCommand: ParsableCommand {
     @Flag(name: .customLong("json"), help: "Print one JSON object: {\"window_s\", \"lost_events\", \"groups\": [...]}.")
     var json = false
 
+    @Option(name: .customLong("html"), help: ArgumentHelp("Also write the window as one self-contained HTML report: latency heatmaps per group, the slowest requests as waterfalls, retransmits per container pair.",
+                                                          valueName: "file"))
+    var htmlFile: String?
+
     @OptionGroup var filters: FilterOptions
+
+    @OptionGroup var redaction: RedactionOptions
 
     func validate() throws {
         guard seconds > 0 else { throw ValidationError("--time must be more than 0 seconds") }
@@ -55,10 +64,14 @@ struct StatCommand: ParsableCommand {
     func run() throws {
         let signals = SignalWatcher()
         let probe = try filters.makeProbe()
+        let htmlOut = try htmlFile.map(CaptureCommand.create)
         let stderrIsTerminal = OutputStream(fd: 2).isTerminal
         if !stderrIsTerminal { StandardError.write("pipetrace: collecting for \(seconds) s; Ctrl-C to stop early\n") }
         let report = try StatCommand.collect(probe: probe, seconds: seconds, signals: signals, countdown: stderrIsTerminal,
-                                             grouping: grouping, ranking: ranking, top: top)
+                                             grouping: grouping, ranking: ranking, top: top,
+                                             redactor: redaction.makeRedactor(), html: htmlOut != nil)
+        htmlOut?.write(report.html(title: "pipetrace stat", warnings: StatReport.warnings(probe)))
+        htmlOut?.flush()
         let out = OutputStream()
         if json { out.write(report.json()) } else { out.write(report.text()) }
         out.flush()
@@ -67,18 +80,21 @@ struct StatCommand: ParsableCommand {
 
     /// Traces for `seconds` and summarizes: what `stat` and `demo` print.
     static func collect(probe: Probe, seconds: Double, signals: SignalWatcher, countdown: Bool,
-                        grouping: RequestStatistics.Grouping, ranking: Ranking, top: Int) throws -> StatReport {
-        let tracer = RequestTracer(probe: probe)
+                        grouping: RequestStatistics.Grouping, ranking: Ranking, top: Int,
+                        redactor: Redactor, html: Bool = false) throws -> StatReport {
+        let tracer = RequestTracer(probe: probe, redactor: redactor)
         var statistics = RequestStatistics(grouping: grouping, ranking: ranking == .slow ? .slowest : .biggest, topCount: top)
         var hops = HopIndex()
         var incomplete: UInt64 = 0
+        var timeline = html ? RequestTimeline(grouping: grouping) : nil
         try tracer.run(seconds: seconds, signals: signals, countdown: countdown) { record in
             hops.add(record)
+            timeline?.add(record)
             // A latency cut short by the end of the window or a close is not a latency.
             if record.isComplete { statistics.add(record) } else { incomplete += 1 }
         }
         return StatReport(window: tracer.window, lostEvents: probe.statistics.lostEvents, statistics: statistics,
-                          hops: hops, incomplete: incomplete)
+                          hops: hops, incomplete: incomplete, timeline: timeline, resets: tracer.analyzer.counters.resets)
     }
 }
 

@@ -1,5 +1,6 @@
 import Analyzer
 import Events
+import Report
 
 /// What `pipetrace stat` prints at the end of its window: a table of the
 /// groups and each group's top requests with their hop chains, or one JSON
@@ -12,6 +13,10 @@ struct StatReport {
     var hops: HopIndex
     /// Records seen but left out of the statistics (cut short by the end of the window, a close or a parse error).
     var incomplete: UInt64 = 0
+    /// What `--html` draws; kept only when asked for.
+    var timeline: RequestTimeline?
+    /// TCP resets the analyzer saw in the window (for the HTML report).
+    var resets: UInt64?
 
     func json() -> [UInt8] {
         var w = JSONWriter(capacity: 1 << 16)

@@ -27,13 +27,15 @@ struct WatchCommand: ParsableCommand {
 
     @OptionGroup var filters: FilterOptions
 
+    @OptionGroup var redaction: RedactionOptions
+
     func run() throws {
         let signals = SignalWatcher()
         let probe = try filters.makeProbe()
         StandardError.write("pipetrace: watching requests\(latency > 0 ? " of \(latency) ms or more" : ""); Ctrl-C to stop\n")
         let out = OutputStream()
         let threshold = UInt64(max(0, latency) * 1e6)
-        let tracer = RequestTracer(probe: probe)
+        let tracer = RequestTracer(probe: probe, redactor: redaction.makeRedactor())
         var seen: UInt64 = 0, shown: UInt64 = 0
         try tracer.run(seconds: output.seconds, signals: signals, countdown: false) { record in
             seen += 1

@@ -7,6 +7,20 @@ struct AnalyzerTests {
     let client = TracedSocket.client()
     let server = TracedSocket.server()
 
+    @Test("a record's end carries its container's name and, apart, its id")
+    func containerID() {
+        var named = client
+        named.container = "vector-agent-1"
+        named.containerID = "3f2a9c1b7d4e"
+        let (records, _) = analyze([
+            named.write("GET /metrics HTTP/1.1\r\nHost: api\r\n\r\n", enter: 1_000, exit: 1_200),
+            named.read("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", enter: 1_300, exit: 5_000),
+        ])
+        #expect(records.count == 1)
+        #expect(records.first?.client.container == "vector-agent-1" && records.first?.client.containerID == "3f2a9c1b7d4e")
+        #expect(records.first?.json.contains(#""container":"vector-agent-1","container_id":"3f2a9c1b7d4e""#) == true)
+    }
+
     @Test("the client's view runs from entering the request's write to leaving the response's last read")
     func clientTiming() {
         let (records, analyzer) = analyze([
@@ -19,7 +33,7 @@ struct AnalyzerTests {
         #expect(r.start == 1_000 && r.duration == 6_500)
         #expect(r.side == .client && r.serverTime == nil && r.network == nil && r.isComplete)
         #expect(analyzer.counters.records == 1 && analyzer.counters.incompleteRecords == 0)
-        #expect(r.json == #"{"id":1,"start":"1970-01-01T00:00:00.000001000Z","duration_ms":0.0065,"protocol":"http/1.1","method":"GET","target":"/metrics","status":200,"request_bytes":36,"response_bytes":42,"client":{"ip":"10.0.0.1","port":40000,"pid":1000,"comm":"curl","container":"app"},"server":{"ip":"10.0.0.2","port":8080,"pid":null,"comm":null,"container":null},"side":"client","network_ms":null,"server_ms":null,"retransmits":0,"hop":"app→?","parent":null,"outcome":"ok"}"#)
+        #expect(r.json == #"{"id":1,"start":"1970-01-01T00:00:00.000001000Z","duration_ms":0.0065,"protocol":"http/1.1","method":"GET","target":"/metrics","status":200,"request_bytes":36,"response_bytes":42,"client":{"ip":"10.0.0.1","port":40000,"pid":1000,"comm":"curl","container":"app","container_id":null},"server":{"ip":"10.0.0.2","port":8080,"pid":null,"comm":null,"container":null,"container_id":null},"side":"client","network_ms":null,"server_ms":null,"retransmits":0,"hop":"app→?","parent":null,"outcome":"ok"}"#)
     }
 
     @Test("the server's view runs from the read that returned the request to the write of the response's last byte")

@@ -52,7 +52,7 @@ final class ConnectCounter: Sendable {
     var last: UInt16? { ports.withLock { $0.last } }
 
     func client(timeout: Double = 5, tls: TLSContext? = nil) -> HTTPClient {
-        HTTPClient(timeout: timeout, tls: tls) { [self] _, port in ports.withLock { $0.append(port) } }
+        HTTPClient(timeout: timeout, tls: tls) { [self] c in ports.withLock { $0.append(c.localPort) } }
     }
 }
 

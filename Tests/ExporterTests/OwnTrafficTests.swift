@@ -4,18 +4,32 @@ import Testing
 
 @Suite("pipetrace's own export traffic is recognized, not traced")
 struct OwnTrafficTests {
-    func from(_ ip: String, _ port: UInt16, to serverPort: UInt16 = 8428) -> RequestRecord {
+    func from(_ ip: String, _ port: UInt16, to serverPort: UInt16 = 8428, at serverIP: String? = nil) -> RequestRecord {
         var r = record(ms: 1)
         r.client.ip = ip
         r.client.port = port
+        if let serverIP { r.server.ip = serverIP }
         r.server.port = serverPort
         return r
+    }
+
+    func connection(_ ip: String, _ port: UInt16, to serverPort: UInt16 = 8428) -> HTTPClient.Connection {
+        HTTPClient.Connection(localIP: ip, localPort: port, remoteIP: record(ms: 1).server.ip ?? "", remotePort: serverPort)
+    }
+
+    @Test("another program's connection that reuses the local port of one of ours, to another server, is not ours")
+    func reusedPort() {
+        let own = OwnTraffic()
+        own.connected(connection("127.0.0.1", 40001))
+        #expect(own.contains(from("127.0.0.1", 40001)))
+        #expect(!own.contains(from("127.0.0.1", 40001, to: 8000)), "the kernel gave port 40001 to a test client later")
+        #expect(!own.contains(from("127.0.0.1", 40001, at: "10.9.9.9")))
     }
 
     @Test("a record from one of our client sockets is ours; the same port from another address is not")
     func clients() {
         let own = OwnTraffic()
-        own.connected(ip: "127.0.0.1", port: 40001)
+        own.connected(connection("127.0.0.1", 40001))
         #expect(own.contains(from("127.0.0.1", 40001)))
         #expect(!own.contains(from("10.0.0.9", 40001)))
         #expect(!own.contains(from("127.0.0.1", 40002)))
@@ -24,13 +38,13 @@ struct OwnTrafficTests {
     @Test("past its capacity the oldest socket is forgotten; another one on the same port is still ours")
     func capacity() {
         let own = OwnTraffic(capacity: 2)
-        own.connected(ip: "127.0.0.1", port: 40001)
-        own.connected(ip: "10.0.0.7", port: 40001)
-        own.connected(ip: "127.0.0.1", port: 40002)
+        own.connected(connection("127.0.0.1", 40001))
+        own.connected(connection("10.0.0.7", 40001))
+        own.connected(connection("127.0.0.1", 40002))
         #expect(!own.contains(from("127.0.0.1", 40001)))
         #expect(own.contains(from("10.0.0.7", 40001)))
         #expect(own.contains(from("127.0.0.1", 40002)))
-        own.connected(ip: "127.0.0.1", port: 40003)
+        own.connected(connection("127.0.0.1", 40003))
         #expect(!own.contains(from("10.0.0.7", 40001)))
     }
 

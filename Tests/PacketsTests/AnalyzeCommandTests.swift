@@ -101,6 +101,26 @@ struct AnalyzeCommandTests {
         #expect(result.stderr.contains("2 packets"))
     }
 
+    @Test("--html writes the report of the committed demo capture: one panel per server, its slowest requests as waterfalls")
+    func html() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.url.appendingPathComponent("demo.html").path
+        let capture = Repository.root.appendingPathComponent("captures/demo.json").path
+        let result = try run([Repository.pipetraceBinary, "analyze", capture, "--html", path, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let groups = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])["groups"] as? [[String: Any]]
+        let html = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(html.hasPrefix("<!DOCTYPE html>") && html.hasSuffix("</html>\n"))
+        #expect(html.contains("<h1>pipetrace analyze \(capture)</h1>"))
+        #expect(html.contains("63 requests in 6.5 s"))
+        // The same groups as the statistics; a capture's records are client views, so each chain is one hop.
+        #expect(html.components(separatedBy: "<section class=\"hop-panel\">").count - 1 == groups?.count)
+        #expect(html.components(separatedBy: "<div class=\"waterfall\">").count - 1 == 10)
+        #expect(html.components(separatedBy: "<g class=\"waterfall-row").count - 1 == 10)
+        let unwritable = try run([Repository.pipetraceBinary, "analyze", capture, "--html", "/nonexistent/x.html"])
+        #expect(unwritable.status != 0 && unwritable.stderr.contains("cannot write /nonexistent/x.html"), "\(unwritable.stderr)")
+    }
+
     @Test("retransmitted segments in a file are counted on the request in flight")
     func retransmits() throws {
         let dir = try TemporaryDirectory()

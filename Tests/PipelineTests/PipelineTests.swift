@@ -163,6 +163,34 @@ struct PipelineTests {
         let fast = try #require(groups.first { $0["key"] as? String == "GET /fast" })
         #expect((fast["p50_ms"] as? Double ?? 99) < Double(PipelineTests.delay) / 2)
     }
+
+    @Test("stat --html over the pipeline renders in headless Chromium: a panel per hop, a waterfall of two hops per /slow request",
+          .enabled(if: RootRequirement.enabled(when: Chromium.available)))
+    func statHTML() throws {
+        let pipeline = try TestPipeline(delayMilliseconds: PipelineTests.delay)
+        defer { pipeline.remove() }
+        try pipeline.startServers()
+        let directory = try Chromium.artifactDirectory("report-tests")
+        let path = directory + "/stat.html"
+        let stat = try Child([Repository.pipetraceBinary, "stat", "--time", "30", "--html", path,
+                              "--container", pipeline.client, "--container", pipeline.lb, "--container", pipeline.backend])
+        #expect(stat.readErrorLine()?.contains("collecting") == true)
+        let client = try pipeline.startClient([(PipelineTests.slowRequests, "/slow"), (3, "/fast")])
+        #expect(try pipeline.timings(of: client).count == PipelineTests.slowRequests + 3)
+        usleep(300_000)
+        stat.signal(SIGINT)
+        _ = stat.readAll()
+        #expect(stat.wait() == 0, "\(stat.readAllErrors())")
+        let page = try Chromium.open(path, screenshot: directory + "/stat.png", height: 1100)
+        #expect(page.console.isEmpty, "\(page.console)")
+        let panels = page.dom.components(separatedBy: "<section class=\"hop-panel\"><h3>").dropFirst().map { $0.prefix { $0 != "<" } }
+        #expect(Set(panels) == ["\(pipeline.client)→\(pipeline.lb)", "\(pipeline.lb)→\(pipeline.backend)"], "\(panels)")
+        // The 10 slowest records are the /slow requests' two hops: one waterfall of two rows per request.
+        #expect(page.dom.components(separatedBy: "<div class=\"waterfall\">").count - 1 == PipelineTests.slowRequests)
+        #expect(page.dom.components(separatedBy: "<g class=\"waterfall-row").count - 1 == 2 * PipelineTests.slowRequests)
+        // Both ends of each hop are traced: the server's part of every bar is drawn.
+        #expect(page.dom.components(separatedBy: "<rect class=\"server\"").count - 1 == 2 * PipelineTests.slowRequests)
+    }
 }
 
 private func ms(_ nanoseconds: UInt64) -> Double { Double(nanoseconds) / 1e6 }

@@ -1,40 +1,52 @@
 internal import CLibBPF
+internal import CPipetraceBPF
 import Glibc
 
-/// A BPF ELF object: its programs, maps and `const volatile` settings.
-/// Owns the libbpf object; everything taken from it (maps, programs, links)
-/// keeps it alive, and closing it unloads what the kernel holds for it.
+/// One of pipetrace's BPF objects, opened through its generated skeleton: its
+/// programs, its maps and its `const volatile` settings, written into the
+/// skeleton's typed rodata when it is opened. Owns the skeleton; everything
+/// taken from it (maps, programs, links) keeps it alive, and closing it
+/// unloads what the kernel holds for it. An object loads once: to retry
+/// without a refused program, open it again.
 public final class BPFObject {
+    private let skeleton: OpaquePointer
     let object: OpaquePointer
     public let name: String
-    /// The verifier's log of the last load, which libbpf writes while loading.
-    private let verifierLog: UnsafeMutableBufferPointer<CChar>
 
-    /// Opens an object from its ELF bytes. The bytes must outlive the object
-    /// until `load()` (embedded objects are static, so they do).
-    public init(elf: UnsafeRawBufferPointer, name: String) throws(BPFError) {
+    /// The objects embedded in the binary, by name, in load order.
+    public enum Kind: String, CaseIterable, Sendable {
+        case sockio, conn, tcp, packets, tls
+
+        var cKind: pt_object_kind {
+            switch self {
+            case .sockio: PT_OBJECT_SOCKIO
+            case .conn: PT_OBJECT_CONN
+            case .tcp: PT_OBJECT_TCP
+            case .packets: PT_OBJECT_PACKETS
+            case .tls: PT_OBJECT_TLS
+            }
+        }
+    }
+    public let kind: Kind
+
+    /// Whether this binary carries its BPF objects (bpf/Makefile ran before `swift build`).
+    public static var embedded: Bool { pt_bpf_embedded() }
+
+    /// Opens the object `kind` with `settings` as its constants.
+    init(_ kind: Kind, settings: pt_settings) throws(BPFError) {
         LibBPFLog.install()
-        self.name = name
-        let log = UnsafeMutableBufferPointer<CChar>.allocate(capacity: 1 << 20)
-        log.initialize(repeating: 0)
-        var opts = bpf_object_open_opts()
-        opts.sz = MemoryLayout<bpf_object_open_opts>.size
-        // libbpf copies the name; the log buffer is ours until deinit.
-        let opened: OpaquePointer? = name.withCString { cName in
-            opts.object_name = cName
-            return bpf_object__open_mem(elf.baseAddress, elf.count, &opts)
+        var settings = settings
+        guard let skeleton = pt_skeleton_open(kind.cKind, &settings), let object = pt_skeleton_object(skeleton) else {
+            throw BPFError.from("open BPF object \(kind.rawValue)")
         }
-        guard let opened else {
-            log.deallocate()
-            throw BPFError.from("open BPF object \(name)")
-        }
-        object = opened
-        verifierLog = log
+        self.skeleton = skeleton
+        self.object = object
+        self.kind = kind
+        name = kind.rawValue
     }
 
     deinit {
-        bpf_object__close(object)
-        verifierLog.deallocate()
+        pt_skeleton_destroy(skeleton)
     }
 
     public var programs: [BPFProgram] {
@@ -51,57 +63,39 @@ public final class BPFObject {
         bpf_object__find_program_by_name(object, name).map { BPFProgram(program: $0, owner: self) }
     }
 
-    public func map(named name: String) throws(BPFError) -> BPFMap {
-        guard let map = bpf_object__find_map_by_name(object, name) else {
-            throw BPFError("find map \(name) in \(self.name)", errno: ENOENT)
+    /// The maps every object shares, by the skeleton's member names.
+    struct SharedMaps {
+        var events, conns, listeners, connSeq, stats, filterPIDs, filterNetns, filterCgroups, filterPorts, tlsCalls, tlsSockets: BPFMap
+        /// The object's per-CPU scratch map, if it has one.
+        var scratch: BPFMap?
+        /// The TLS object's pids that ran a new program.
+        var execs: BPFMap?
+        var all: [BPFMap] {
+            [events, conns, listeners, connSeq, stats, filterPIDs, filterNetns, filterCgroups, filterPorts, tlsCalls, tlsSockets]
         }
-        return BPFMap(map: map, owner: self)
     }
 
-    /// Sets a `const volatile` global of the object before it is loaded: the
-    /// way settings reach the BPF side, so the verifier sees them as constants.
-    public func setConstant<T: BitwiseCopyable>(_ variable: String, to value: T) throws(BPFError) {
-        guard let btf = bpf_object__btf(object) else {
-            throw BPFError("set \(variable): object \(name) has no BTF", errno: ENOENT)
-        }
-        let sectionID = btf__find_by_name_kind(btf, ".rodata", PT_BTF_KIND_DATASEC)
-        guard sectionID > 0, let section = btf__type_by_id(btf, UInt32(sectionID)),
-              let rodata = internalMap(suffix: ".rodata") else {
-            throw BPFError("set \(variable): object \(name) has no settings", errno: ENOENT)
-        }
-        guard let info = btf_var_secinfos(section) else {
-            throw BPFError("set \(variable): object \(name) has no settings", errno: ENOENT)
-        }
-        for i in 0..<Int(btf_vlen(section)) {
-            let entry = info[i]
-            guard let varType = btf__type_by_id(btf, entry.type),
-                  String(cString: btf__name_by_offset(btf, varType.pointee.name_off)) == variable else { continue }
-            guard Int(entry.size) == MemoryLayout<T>.size else {
-                throw BPFError("set \(variable): it has \(entry.size) bytes, given \(MemoryLayout<T>.size)", errno: EINVAL)
-            }
-            var size = 0
-            guard let current = bpf_map__initial_value(rodata, &size) else {
-                throw BPFError.from("read settings of \(name)")
-            }
-            var bytes = Array(UnsafeRawBufferPointer(start: current, count: size))
-            withUnsafeBytes(of: value) { raw in
-                bytes.replaceSubrange(Int(entry.offset)..<Int(entry.offset) + raw.count, with: raw)
-            }
-            let rc = bpf_map__set_initial_value(rodata, bytes, bytes.count)
-            if rc != 0 { throw BPFError.from("set \(variable) in \(name)", result: rc) }
-            return
-        }
-        throw BPFError("set \(variable): no such setting in \(name)", errno: ENOENT)
+    var maps: SharedMaps {
+        let m = pt_skeleton_maps(skeleton)
+        let map = { (pointer: OpaquePointer?) in BPFMap(map: pointer!, owner: self) }
+        return SharedMaps(events: map(m.events), conns: map(m.conns), listeners: map(m.listeners), connSeq: map(m.conn_seq), stats: map(m.stats),
+                          filterPIDs: map(m.filter_pids), filterNetns: map(m.filter_netns),
+                          filterCgroups: map(m.filter_cgroups), filterPorts: map(m.filter_ports),
+                          tlsCalls: map(m.tls_calls), tlsSockets: map(m.tls_sockets),
+                          scratch: m.scratch.map { BPFMap(map: $0, owner: self) },
+                          execs: m.execs.map { BPFMap(map: $0, owner: self) })
     }
 
-    /// Loads the programs (the verifier runs here) and creates the maps.
-    public func load() throws(BPFError) {
+    /// Loads the programs (the verifier runs here) and creates the maps. When
+    /// the kernel refuses a program, the error's `rejection` names it, with
+    /// the verifier's whole log written to a file in `logDirectory`.
+    public func load(logDirectory: String = "/tmp") throws(BPFError) {
+        _ = LibBPFLog.shared.takeRejection()
         let rc = bpf_object__load(object)
         if rc != 0 {
             var error = BPFError.from("load BPF object \(name)", result: rc)
-            let log = String(cString: verifierLog.baseAddress!)
-            if !log.isEmpty {
-                error.details += "\nverifier log (end):\n" + log.split(separator: "\n").suffix(15).joined(separator: "\n")
+            if let refused = LibBPFLog.shared.takeRejection() {
+                error.rejection = VerifierRejection(program: refused.program, log: refused.log, directory: logDirectory)
             }
             throw error
         }
@@ -120,14 +114,5 @@ public final class BPFObject {
             }
         }
         return links
-    }
-
-    private func internalMap(suffix: String) -> OpaquePointer? {
-        var cursor = bpf_object__next_map(object, nil)
-        while let map = cursor {
-            if bpf_map__is_internal(map), String(cString: bpf_map__name(map)).hasSuffix(suffix) { return map }
-            cursor = bpf_object__next_map(object, map)
-        }
-        return nil
     }
 }

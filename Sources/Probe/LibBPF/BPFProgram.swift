@@ -17,6 +17,13 @@ public struct BPFProgram {
         nonmutating set { bpf_program__set_autoload(program, newValue) }
     }
 
+    /// The instructions the verifier processed to accept it, once loaded
+    /// (its share of the 1M limit); nil before load or on kernels before 5.16.
+    public var verifiedInstructions: Int? {
+        let count = pt_verified_instructions(bpf_program__fd(program))
+        return count >= 0 ? Int(count) : nil
+    }
+
     /// Whether the program attaches to a cgroup (its section starts "cgroup").
     public var attachesToCgroup: Bool { section.hasPrefix("cgroup") }
 
@@ -30,6 +37,23 @@ public struct BPFProgram {
             throw BPFError.from("attach \(name) to cgroup \(path)")
         }
         return BPFLink(link, programName: name)
+    }
+
+    /// A uprobe or uretprobe with no target in its section: attached with `attach(uprobe:)`.
+    public var isUprobe: Bool { section == "uprobe" || section == "uretprobe" }
+
+    /// Attaches a uprobe (or, by its section, a uretprobe) to `function` of
+    /// the ELF file at `path`, in every process that maps it.
+    public func attach(uprobe path: String, function: String) throws(BPFError) -> BPFLink {
+        var opts = bpf_uprobe_opts()
+        opts.sz = MemoryLayout<bpf_uprobe_opts>.size
+        opts.retprobe = section == "uretprobe"
+        let link = function.withCString { name -> OpaquePointer? in
+            opts.func_name = name
+            return bpf_program__attach_uprobe_opts(program, -1, path, 0, &opts)
+        }
+        guard let link else { throw BPFError.from("attach \(self.name) to \(function) in \(path)") }
+        return BPFLink(link, programName: self.name)
     }
 
     /// Attaches the program to the hook its section names.

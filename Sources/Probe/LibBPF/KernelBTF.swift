@@ -25,8 +25,4 @@ public final class KernelBTF {
         guard btf_kind(type) == UInt16(PT_BTF_KIND_FUNC_PROTO) else { return nil }
         return Int(btf_vlen(type)) - 1
     }
-
-    public func hasStruct(_ name: String) -> Bool {
-        btf__find_by_name_kind(btf, name, PT_BTF_KIND_STRUCT) > 0
-    }
 }

@@ -22,7 +22,8 @@ func freePort() -> UInt16 {
 /// A storage server (victoria-metrics or prometheus) run by a test on
 /// loopback, with its data in a temporary directory; stopped and removed at
 /// the end. With `tls` (victoria-metrics only), it serves https with the
-/// test CA's server certificate.
+/// test CA's server certificate; with `rules` (prometheus only), it
+/// evaluates that rule file every second.
 final class ReceiverProcess {
     enum Kind { case victoriaMetrics, prometheus }
 
@@ -30,13 +31,15 @@ final class ReceiverProcess {
     let port: UInt16
     let directory: String
     let tls: TestCertificates?
+    let rules: String?
     /// Queries it (over https with `tls`, trusting the test CA).
     let client: HTTPClient
     private var process: Process?
 
-    init(_ kind: Kind, directory: String? = nil, port: UInt16? = nil, tls: TestCertificates? = nil) throws {
+    init(_ kind: Kind, directory: String? = nil, port: UInt16? = nil, tls: TestCertificates? = nil, rules: String? = nil) throws {
         self.kind = kind
         self.tls = tls
+        self.rules = rules
         client = HTTPClient(timeout: 10, tls: try tls?.context())
         self.port = port ?? freePort()
         self.directory = directory ?? NSTemporaryDirectory() + "pipetrace-receiver-\(UUID().uuidString)"
@@ -65,7 +68,9 @@ final class ReceiverProcess {
             if let tls { p.arguments! += ["-tls", "-tlsCertFile", tls.serverCert, "-tlsKeyFile", tls.serverKey] }
         case .prometheus:
             let config = directory + "/prometheus.yml"
-            try "global:\n  scrape_interval: 1h\n".write(toFile: config, atomically: true, encoding: .utf8)
+            var text = "global:\n  scrape_interval: 1h\n"
+            if let rules { text += "  evaluation_interval: 1s\nrule_files: [\"\(rules)\"]\n" }
+            try text.write(toFile: config, atomically: true, encoding: .utf8)
             p.arguments = ["prometheus", "--config.file", config, "--storage.tsdb.path", directory + "/data",
                            "--web.listen-address", "127.0.0.1:\(port)", "--web.enable-remote-write-receiver", "--log.level", "error"]
         }

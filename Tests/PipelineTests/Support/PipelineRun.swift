@@ -14,11 +14,12 @@ struct PipelineRun {
     var timings: [ClientTiming] = []
     var counters = AnalyzerCounters()
 
-    init(_ pipeline: TestPipeline, requests: [(Int, String)], beforeClient: () throws -> Void = {}) throws {
+    init(_ pipeline: TestPipeline, requests: [(Int, String)], clientPrefix: [String] = [], clientDelay: Double? = nil,
+         beforeClient: () throws -> Void = {}) throws {
         let traced = try PipelineRun.trace(pipeline) {
             try pipeline.startServers()
             try beforeClient()
-            return try pipeline.startClient(requests)
+            return try pipeline.startClient(requests, prefix: clientPrefix, delay: clientDelay)
         }
         records = traced.records
         counters = traced.counters

@@ -19,13 +19,16 @@ final class TestPipeline {
     let lbPort = 8080
     let backendPort = 9000
     let delayMilliseconds: Int
+    /// nginx terminates TLS (a self-signed certificate) in front of the cleartext backend.
+    let tls: Bool
     let directory: URL
     /// Killed by `remove()`.
     var servers: [Child] = []
     private var removed = false
 
-    init(delayMilliseconds: Int = 50) throws {
+    init(delayMilliseconds: Int = 50, tls: Bool = false) throws {
         self.delayMilliseconds = delayMilliseconds
+        self.tls = tls
         let id = TestNetwork.uniqueID()
         client = "pt\(id)c"
         lb = "pt\(id)l"
@@ -58,6 +61,11 @@ final class TestPipeline {
         let backendServer = try Child(exec(backend, ["python3", Repository.backend, "\(backendPort)", "\(delayMilliseconds)"]))
         servers.append(backendServer)
         _ = try backendServer.readJSON()
+        if tls {
+            try Shell.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=lb",
+                           "-keyout", directory.appendingPathComponent("key.pem").path,
+                           "-out", directory.appendingPathComponent("cert.pem").path])
+        }
         let config = directory.appendingPathComponent("nginx.conf")
         try nginxConfiguration.write(to: config, atomically: true, encoding: .utf8)
         servers.append(try Child(exec(lb, ["nginx", "-c", config.path])))
@@ -107,9 +115,17 @@ final class TestPipeline {
     }
 
     /// Starts the calling client: `requests` as (count, path), in order, on one keep-alive connection.
-    func startClient(_ requests: [(Int, String)]) throws -> Child {
-        try Child(exec(client, ["python3", Repository.client, lbAddress, "\(lbPort)"] + requests.map { "\($0.0):\($0.1)" }))
+    /// With TLS the client writes its session keys to `keyLog` (SSLKEYLOGFILE's format), for tshark.
+    /// `prefix` goes before the command inside the namespace (`env NAME=value`), `delay` before it connects.
+    func startClient(_ requests: [(Int, String)], prefix: [String] = [], delay: Double? = nil) throws -> Child {
+        let keys = tls ? ["--tls", keyLog] : []
+        let wait = delay.map { ["--delay", "\($0)"] } ?? []
+        return try Child(exec(client, prefix + ["python3", Repository.client] + keys + wait + [lbAddress, "\(lbPort)"]
+            + requests.map { "\($0.0):\($0.1)" }))
     }
+
+    /// Where a TLS client writes its session keys.
+    var keyLog: String { directory.appendingPathComponent("keys.log").path }
 
     /// What a finished client measured, one entry per request.
     func timings(of client: Child) throws -> [ClientTiming] {
@@ -140,10 +156,12 @@ final class TestPipeline {
     }
 
     private var nginxConfiguration: String {
-        nginxConfiguration(server: """
+        let d = directory.path
+        return nginxConfiguration(server: """
             upstream backend { server \(backendAddress):\(backendPort); keepalive 8; }
             server {
-                listen \(lbPort);
+                listen \(lbPort)\(tls ? " ssl" : "");
+                \(tls ? "ssl_certificate \(d)/cert.pem; ssl_certificate_key \(d)/key.pem;" : "")
                 location / {
                     proxy_pass http://backend;
                     proxy_http_version 1.1;

@@ -11,9 +11,76 @@ checked byte for byte. Prints one JSON line per process with what it did.
   http_peer.py reset-client HOST PORT        send a request, expect the connection reset
 
 MODE: plain (write/read), vector (writev/readv), msg (sendmsg/recvmsg),
+      mmsg (sendmmsg/recvmmsg: two messages of two iovecs each, through libc),
       sendfile (server body through sendfile(2)).
+PT_PEER_LINGER=SECONDS in the environment: the client stays that long after its exchange.
 """
-import json, os, socket, sys, tempfile, time
+import ctypes, json, os, socket, sys, tempfile, time
+
+
+class IOVec(ctypes.Structure):
+    _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
+
+
+class MsgHdr(ctypes.Structure):
+    _fields_ = [("msg_name", ctypes.c_void_p), ("msg_namelen", ctypes.c_uint32),
+                ("msg_iov", ctypes.POINTER(IOVec)), ("msg_iovlen", ctypes.c_size_t),
+                ("msg_control", ctypes.c_void_p), ("msg_controllen", ctypes.c_size_t), ("msg_flags", ctypes.c_int)]
+
+
+class MMsgHdr(ctypes.Structure):
+    _fields_ = [("msg_hdr", MsgHdr), ("msg_len", ctypes.c_uint)]
+
+
+LIBC = ctypes.CDLL(None, use_errno=True)
+MSG_WAITFORONE = 0x10000
+
+
+def mmsg_vector(buffers_per_message):
+    """An mmsghdr array over ctypes buffers: one message per list of buffers."""
+    messages = (MMsgHdr * len(buffers_per_message))()
+    keep = []
+    for m, buffers in enumerate(buffers_per_message):
+        iov = (IOVec * len(buffers))()
+        for i, b in enumerate(buffers):
+            iov[i].iov_base = ctypes.addressof(b)
+            iov[i].iov_len = ctypes.sizeof(b)
+        keep.append(iov)
+        messages[m].msg_hdr.msg_iov = iov
+        messages[m].msg_hdr.msg_iovlen = len(buffers)
+    return messages, keep
+
+
+def mmsg_call(name, fd, messages, flags):
+    n = getattr(LIBC, name)(fd, messages, len(messages), flags, *([None] if name == "recvmmsg" else []))
+    if n < 0:
+        raise OSError(ctypes.get_errno(), name)
+    return n
+
+
+def send_mmsg(fd, data):
+    """Sends data as two messages of two iovecs each; returns the bytes sent."""
+    q = max(1, len(data) // 4)
+    pieces = [data[:q], data[q:2 * q], data[2 * q:3 * q], data[3 * q:]]
+    buffers = [ctypes.create_string_buffer(p, len(p)) for p in pieces]
+    messages, _keep = mmsg_vector([buffers[:2], buffers[2:]])
+    n = mmsg_call("sendmmsg", fd, messages, 0)
+    return sum(messages[i].msg_len for i in range(n))
+
+
+def recv_mmsg(fd):
+    """Reads into two messages of two iovecs each (the second only if data waits)."""
+    buffers = [ctypes.create_string_buffer(n) for n in (100, 8000, 100, 8000)]
+    messages, _keep = mmsg_vector([buffers[:2], buffers[2:]])
+    n = mmsg_call("recvmmsg", fd, messages, MSG_WAITFORONE)
+    out = b""
+    for m in range(n):
+        left = messages[m].msg_len
+        for b in buffers[2 * m:2 * m + 2]:
+            take = min(left, ctypes.sizeof(b))
+            out += b.raw[:take]
+            left -= take
+    return out
 
 
 def body(n):
@@ -45,6 +112,8 @@ def read_some(sock, mode):
     if mode == "msg":
         data, _, _, _ = sock.recvmsg(65536)
         return data
+    if mode == "mmsg":
+        return recv_mmsg(fd)
     return os.read(fd, 65536)
 
 
@@ -60,6 +129,10 @@ def write_all(sock, mode, parts, file_body=None):
         while left:
             n = sock.sendmsg([left[:7], left[7:]])
             left = left[n:]
+    elif mode == "mmsg":
+        left = b"".join(parts)
+        while left:
+            left = left[send_mmsg(fd, left):]
     else:
         left = b"".join(parts)
         while left:
@@ -129,6 +202,7 @@ def client(host, port, mode, wait_for=None):
     sock.close()
     emit(role="client", request=request.hex(), response=small_hex(response),
          response_len=len(response), local=list(local))
+    time.sleep(float(os.environ.get("PT_PEER_LINGER", "0")))
 
 
 def files(directory):

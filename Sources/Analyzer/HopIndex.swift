@@ -1,5 +1,3 @@
-import Analyzer
-
 /// The records of a run by id and by parent, so a record can be shown with
 /// the hops around it: the request it was made to serve (up to the first
 /// one of the pipeline) and the requests it made. Parents usually complete
@@ -14,18 +12,18 @@ import Analyzer
 /// its own chain is itself, which `chain(for:)` builds from the record it
 /// is given. So a capture file, whose records are all client views, keeps
 /// nothing here, and a live run keeps a fraction of its records.
-struct HopIndex {
-    let capacity: Int
+public struct HopIndex: Sendable {
+    public let capacity: Int
     private var records: [UInt64: RequestRecord] = [:]
     private var children: [UInt64: [UInt64]] = [:]
     private var order: [UInt64] = []
     private var orderStart = 0
 
-    init(capacity: Int = 200_000) {
+    public init(capacity: Int = 200_000) {
         self.capacity = max(1, capacity)
     }
 
-    mutating func add(_ record: RequestRecord) {
+    public mutating func add(_ record: RequestRecord) {
         guard record.parent != nil || record.side != .client else { return }
         if records.count >= capacity { forgetOldest() }
         records[record.id] = record
@@ -35,7 +33,7 @@ struct HopIndex {
 
     /// `record` with its ancestors above and its descendants below, in
     /// request order, each with its depth from the first hop seen.
-    func chain(for record: RequestRecord, maxChildren: Int = 8) -> HopChain {
+    public func chain(for record: RequestRecord, maxChildren: Int = 8) -> HopChain {
         var root = record
         var seen: Set<UInt64> = [record.id]
         while let parentID = root.parent, let parent = records[parentID], seen.insert(parentID).inserted {
@@ -72,17 +70,17 @@ struct HopIndex {
 
 /// One request's place in the pipeline: the hops from the first request seen
 /// down through every request made to serve it.
-struct HopChain {
-    struct Hop {
+public struct HopChain: Sendable {
+    public struct Hop: Sendable {
         /// Nil for a line that stands for `omitted` further children.
-        var record: RequestRecord?
-        var depth: Int
+        public var record: RequestRecord?
+        public var depth: Int
         /// The record the chain was asked for.
-        var isFocus: Bool
-        var omitted = 0
+        public var isFocus: Bool
+        public var omitted = 0
     }
 
-    var hops: [Hop]
+    public var hops: [Hop]
     /// The first hop shown has a parent that was not seen (forgotten or outside the filters).
-    var parentMissing: Bool
+    public var parentMissing: Bool
 }

@@ -1,0 +1,71 @@
+import Analyzer
+import Foundation
+import Glibc
+import TestSupport
+import Testing
+
+extension PipelineTests {
+    /// tshark, given the client's session keys, decrypts a capture of the same traffic: its requests,
+    /// paths and statuses are the ground truth for what pipetrace read from OpenSSL.
+    @Test("TLS through nginx: the plaintext is read from OpenSSL on both ends, equals what tshark decrypts, and the hop chain is linked")
+    func tlsTerminatingLoadBalancer() throws {
+        let pipeline = try TestPipeline(delayMilliseconds: 20, tls: true)
+        defer { pipeline.remove() }
+        let pcap = pipeline.directory.appendingPathComponent("client.pcap").path
+        var tcpdump: Child?
+        let run = try PipelineRun(pipeline, requests: [(2, "/fast"), (3, "/slow"), (1, "/missing")]) {
+            let capture = try Child(pipeline.exec(pipeline.client, ["tcpdump", "-U", "-n", "-i", "eth0", "-w", pcap,
+                                                                    "tcp port \(pipeline.lbPort)"]))
+            tcpdump = capture
+            #expect(capture.readErrorLine()?.contains("listening on eth0") == true)
+        }
+        usleep(200_000)
+        tcpdump?.signal(SIGKILL)
+        tcpdump?.wait()
+
+        let decrypted = try Shell.run(["tshark", "-r", pcap, "-d", "tcp.port==\(pipeline.lbPort),tls", "-o", "tls.keylog_file:\(pipeline.keyLog)", "-Y", "http.response",
+                                       "-T", "fields", "-E", "separator=|", "-e", "http.response_for.uri", "-e", "http.response.code"])
+            .split(separator: "\n").map { line -> (path: String, status: Int) in
+                let f = line.split(separator: "|").map(String.init)
+                let path = f.first.flatMap { URL(string: $0)?.path } ?? ""
+                return (path, Int(f.last ?? "") ?? 0)
+            }
+        let front = run.records.filter { $0.hop == "\(pipeline.client)→\(pipeline.lb)" }.sorted { $0.start < $1.start }
+        #expect(decrypted.count == 6, "tshark decrypted \(decrypted)")
+        #expect(front.map(\.target) == decrypted.map(\.path), "\(front.map(\.json))")
+        #expect(front.map(\.status) == decrypted.map(\.status))
+        #expect(front.map(\.status) == run.timings.map(\.status), "the client's own statuses")
+        for record in front {
+            #expect(record.side == .both, "seen from Python's and nginx's OpenSSL: \(record.json)")
+            #expect(record.client.comm == "python3" && record.server.comm == "nginx", "\(record.json)")
+        }
+        // TLS in, cleartext out: the backend's requests hang under the TLS requests that caused them.
+        let back = run.hop(pipeline.lb, pipeline.backend, path: "/slow")
+        let outer = front.filter { $0.target == "/slow" }
+        #expect(back.count == 3 && outer.count == 3)
+        for (o, inner) in zip(outer, back) { #expect(inner.parent == o.id, "\(inner.json) under \(o.json)") }
+        // No request was made of the ciphertext.
+        #expect(run.records.allSatisfy { $0.method == "GET" }, "\(run.records.map(\.json))")
+    }
+}
+
+extension PipelineTests {
+    /// A container brings its own libssl: a file the probe has not attached to when it starts.
+    @Test("a process started after the probe with its own copy of libssl (as in a container) is found after its exec and read in plaintext")
+    func tlsLibraryFoundAfterExec() throws {
+        let pipeline = try TestPipeline(delayMilliseconds: 1, tls: true)
+        defer { pipeline.remove() }
+        let libraries = pipeline.directory.appendingPathComponent("lib")
+        try FileManager.default.createDirectory(at: libraries, withIntermediateDirectories: true)
+        let system = try #require(["/usr/lib/x86_64-linux-gnu/libssl.so.3", "/lib/x86_64-linux-gnu/libssl.so.3"]
+            .first { FileManager.default.fileExists(atPath: $0) })
+        try FileManager.default.copyItem(atPath: system, toPath: libraries.appendingPathComponent("libssl.so.3").path)
+        // The client waits 1.5 s after its exec, its copy mapped, before it connects.
+        let run = try PipelineRun(pipeline, requests: [(3, "/fast")],
+                                  clientPrefix: ["env", "LD_LIBRARY_PATH=\(libraries.path)"], clientDelay: 1.5)
+        let front = run.records.filter { $0.hop == "\(pipeline.client)→\(pipeline.lb)" }
+        #expect(front.count == 3, "\(run.records.map(\.json))")
+        #expect(front.allSatisfy { $0.side == .both && $0.target == "/fast" && $0.status == 200 }, "\(front.map(\.json))")
+        #expect(run.timings.count == 3)
+    }
+}
