@@ -279,6 +279,7 @@ public struct Analyzer: Sendable {
                 connection.parsing = .parsing
                 connection.protocolName = parserType.protocolName
                 connection.pairsByExchange = parserType.pairing == .byExchange
+                connection.undetected = [[], []] // what the server sent before the request: not the parser's
                 for (waitingSegment, waitingTiming) in waiting {
                     feed(waitingSegment, from: .client, waitingTiming, &connection, into: &out)
                 }
@@ -286,6 +287,13 @@ public struct Analyzer: Sendable {
             }
         default:
             break
+        }
+        if configuration.unrecognizedAsFlows && connection.resyncs == 0 && connection.seenFromStart
+            && connection.sender(direction) == .server && waiting.count < configuration.maxDetectionAttempts {
+            // The server spoke first (an HTTP/2 server's SETTINGS can beat the client's preface, or a
+            // banner): whether the connection is a flow is up to the client's first bytes.
+            connection.undetected[d] = waiting
+            return
         }
         connection.detectionFailures += 1
         if configuration.unrecognizedAsFlows && connection.resyncs == 0

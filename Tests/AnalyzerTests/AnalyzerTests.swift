@@ -205,6 +205,29 @@ struct AnalyzerTests {
         #expect(records.isEmpty && analyzer.counters.connectionsUnrecognized == 1)
     }
 
+    @Test("a server that speaks first does not make a known protocol a flow: HTTP/2's SETTINGS before the client's preface")
+    func serverFirst() {
+        let server = TracedSocket.server()
+        let call = H2.unaryCall(stream: 1, preface: true)
+        let (records, analyzer) = analyze([
+            server.open(at: 1), server.data(.egress, H2.settings(), enter: 2, exit: 3),
+            server.data(.ingress, call.request, enter: 4, exit: 5), server.data(.egress, call.response, enter: 6, exit: 7),
+            server.close(at: 8),
+        ])
+        #expect(records.map(\.protocolName) == ["grpc"] && analyzer.counters.connectionsAsFlows == 0)
+    }
+
+    @Test("a banner before the client's first bytes opens the flow's first turn")
+    func bannerFlow() {
+        let server = TracedSocket.server()
+        let (records, _) = analyze([
+            server.open(at: 1), server.write("220 ready\r\n", enter: 2, exit: 3),
+            server.read("HELO x\r\n", enter: 4, exit: 5), server.write("250 ok\r\n", enter: 6, exit: 7),
+            server.close(at: 8),
+        ])
+        #expect(records.map(\.protocolName) == ["tcp", "tcp"] && records.map(\.responseBytes) == [11, 8])
+    }
+
     @Test("a connection no protocol recognizes is a tcp flow of turns, timed like requests, from its first byte when seen opening")
     func flowTurns() {
         let server = TracedSocket.server()

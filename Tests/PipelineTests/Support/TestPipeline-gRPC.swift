@@ -46,6 +46,15 @@ extension TestPipeline {
         while let line = tcpdump.readErrorLine(), !line.contains("listening on") {}
         return (tcpdump, path)
     }
+
+    /// Stops a capture once tcpdump has had time to write what it was handed (-U: packet by packet);
+    /// SIGKILL, since children start with SIGINT and SIGTERM blocked. Returns the file's path.
+    func stopCapture(_ capture: (Child, String)) throws -> String {
+        usleep(1_000_000)
+        capture.0.signal(SIGKILL)
+        capture.0.wait()
+        return capture.1
+    }
 }
 
 /// What grpc_client.py measured for one call with its own clock and status codes.
