@@ -25,6 +25,11 @@ public struct AnalyzerConfiguration: Sendable {
     public var maxHeldViewsPerPair: Int
     /// Where a record's `duration` is measured from.
     public var durationOrigin: DurationOrigin
+    /// A connection no protocol recognizes becomes a `tcp` flow of turns
+    /// (`TCPFlowParser`): at once when it was seen from its start, after
+    /// `maxDetectionAttempts` segments when the probe attached to it open.
+    /// False: it is given up (counted in `connectionsUnrecognized`).
+    public var unrecognizedAsFlows: Bool
 
     /// Where a record's `duration` starts; it always ends at the response's last byte.
     public enum DurationOrigin: String, Sendable, Hashable {
@@ -46,7 +51,8 @@ public struct AnalyzerConfiguration: Sendable {
                 maxResyncs: Int = 4,
                 maxExchangesPerConnection: Int = 1024,
                 maxHeldViewsPerPair: Int = 1024,
-                durationOrigin: DurationOrigin = .requestStart) {
+                durationOrigin: DurationOrigin = .requestStart,
+                unrecognizedAsFlows: Bool = true) {
         self.wallClock = wallClock
         self.protocols = protocols
         self.idleTimeout = idleTimeout
@@ -57,5 +63,6 @@ public struct AnalyzerConfiguration: Sendable {
         self.maxExchangesPerConnection = maxExchangesPerConnection
         self.maxHeldViewsPerPair = maxHeldViewsPerPair
         self.durationOrigin = durationOrigin
+        self.unrecognizedAsFlows = unrecognizedAsFlows
     }
 }

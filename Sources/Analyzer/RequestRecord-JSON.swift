@@ -4,7 +4,9 @@ extension RequestRecord {
     /// Writes the record as one JSON object. The field names are a stable
     /// interface: `id, start, duration_ms, protocol, method, target, status,
     /// request_bytes, response_bytes, client, server, side, network_ms,
-    /// server_ms, retransmits, hop, parent`. Times in milliseconds with
+    /// server_ms, retransmits, hop, parent, outcome`, then, only when the
+    /// protocol gives them, `request_messages, response_messages,
+    /// first_response_ms` and `attributes` (an object, keys sorted). Times in milliseconds with
     /// nanosecond precision; `start` in RFC 3339 UTC with nanoseconds.
     public func writeJSON(into writer: inout JSONWriter) {
         writer.beginObject()
@@ -25,6 +27,16 @@ extension RequestRecord {
         writer.field("retransmits", retransmits)
         writer.field("hop", hop)
         writer.field("parent", parent)
+        writer.field("outcome", outcome?.rawValue)
+        // Only for protocols that count messages: an HTTP/1 record stays as it was.
+        if let requestMessages { writer.field("request_messages", requestMessages) }
+        if let responseMessages { writer.field("response_messages", responseMessages) }
+        if let firstResponse { writer.field("first_response_ms", RequestRecord.milliseconds(firstResponse), decimals: 6) }
+        if !attributes.isEmpty {
+            writer.beginObject("attributes")
+            for key in attributes.keys.sorted() { writer.field(key, attributes[key]) }
+            writer.endObject()
+        }
         writer.endObject()
     }
 

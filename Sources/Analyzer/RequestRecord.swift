@@ -46,9 +46,13 @@ public struct RequestRecord: Sendable, Hashable {
     public var duration: UInt64
     /// "http/1.1", "http/1.0", ...
     public var protocolName: String
+    /// The operation (JSON `method`): the HTTP method, a gRPC full method
+    /// ("pkg.Service/Method"), a Kafka API, an AMQP method.
     public var method: String?
+    /// The resource (JSON `target`): an HTTP request target or :path, a topic, a queue.
     public var target: String?
-    /// Nil when no final response was seen.
+    /// The protocol's own status: an HTTP status code, a gRPC status code
+    /// (`grpc-status`), ... Nil when no final response was seen.
     public var status: Int?
     public var requestBytes: UInt64
     public var responseBytes: UInt64
@@ -74,6 +78,73 @@ public struct RequestRecord: Sendable, Hashable {
     /// False for exchanges cut short by a close, a parse error or a limit.
     /// Not part of the JSON interface.
     public var isComplete: Bool
+    /// What `status` means whatever the protocol; nil when unknown.
+    public var outcome: Outcome? = nil
+    /// Messages each way, for protocols that frame several per exchange
+    /// (gRPC's length-prefixed messages); nil where not counted.
+    public var requestMessages: UInt32? = nil
+    public var responseMessages: UInt32? = nil
+    /// Request start to the first response message (a stream's time to first
+    /// message); nil where messages are not counted.
+    public var firstResponse: UInt64? = nil
+    /// What pairs this end's view with the other end's when the protocol
+    /// multiplexes (HTTP/2: the stream id); nil: pair in order on the connection.
+    /// Not part of the JSON interface (HTTP/2 shows it as `http2.stream_id`).
+    public var pairingKey: UInt64? = nil
+    /// Per-protocol attributes ("grpc.message", "http2.stream_id", ...), written sorted by key.
+    public var attributes: [String: String] {
+        get { attributeStorage ?? [:] }
+        set { attributeStorage = newValue.isEmpty ? nil : newValue }
+    }
+    /// Nil for none (most records): a record without attributes holds no dictionary to release.
+    var attributeStorage: [String: String]? = nil
+
+    /// The protocol-neutral outcome of an exchange.
+    public enum Outcome: String, Sendable, Hashable, Codable, CaseIterable {
+        case ok
+        /// The client asked for something wrong (HTTP 4xx, gRPC INVALID_ARGUMENT, NOT_FOUND, ...).
+        case clientError = "client_error"
+        /// The server failed (HTTP 5xx, gRPC INTERNAL, UNAVAILABLE, ...).
+        case serverError = "server_error"
+        /// An end abandoned the exchange (HTTP/2 RST_STREAM, gRPC CANCELLED).
+        case cancelled
+        /// The deadline passed (gRPC DEADLINE_EXCEEDED).
+        case timeout
+
+        /// HTTP's statuses: 1xx-3xx ok, 4xx client error, 5xx server error.
+        public init?(httpStatus: Int) {
+            switch httpStatus {
+            case 100..<400: self = .ok
+            case 400..<500: self = .clientError
+            case 500..<600: self = .serverError
+            default: return nil
+            }
+        }
+
+        /// gRPC's status codes (grpc/doc/statuscodes.md), by who is at fault.
+        public init(grpcStatus: Int) {
+            switch grpcStatus {
+            case 0: self = .ok
+            case 1: self = .cancelled
+            case 4: self = .timeout
+            case 3, 5, 6, 7, 9, 10, 11, 16: self = .clientError
+            default: self = .serverError // UNKNOWN, RESOURCE_EXHAUSTED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS
+            }
+        }
+
+        /// Whether a span or a status class should call it an error.
+        public var isError: Bool { self != .ok }
+    }
+
+    /// "GET /items/1", or just the operation when the resource only repeats
+    /// it (gRPC: "pkg.Service/Method" for the path "/pkg.Service/Method"); "?" for an unknown part.
+    public static func operationText(_ operation: String?, _ resource: String?) -> String {
+        if let operation, let resource, resource.utf8.count == operation.utf8.count + 1,
+           resource.hasPrefix("/"), resource.hasSuffix(operation) {
+            return operation
+        }
+        return "\(operation ?? "?") \(resource ?? "?")"
+    }
 
     /// "<client container>→<server container>", "?" for an unknown end; nil if both are unknown.
     public var hop: String? { RequestRecord.hop(client: client.container, server: server.container) }
@@ -106,10 +177,22 @@ extension RequestRecord {
     public init(id: UInt64, start: Int64, duration: UInt64, protocolName: String, method: String?, target: String?,
                 status: Int?, requestBytes: UInt64, responseBytes: UInt64, client: Peer, server: Peer, side: Side,
                 network: UInt64? = nil, serverTime: UInt64? = nil, retransmits: UInt32 = 0, parent: UInt64? = nil,
-                childWait: UInt64 = 0, isComplete: Bool = true) {
+                childWait: UInt64 = 0, isComplete: Bool = true, outcome: Outcome? = nil,
+                requestMessages: UInt32? = nil, responseMessages: UInt32? = nil, firstResponse: UInt64? = nil,
+                attributes: [String: String] = [:]) {
         self.init(id: id, start: start, duration: duration, protocolName: protocolName, method: method, target: target,
                   status: status, requestBytes: requestBytes, responseBytes: responseBytes, client: client,
                   server: server, side: side, network: network, serverTime: serverTime, serverStart: nil,
-                  retransmits: retransmits, parent: parent, childWait: childWait, isComplete: isComplete)
+                  retransmits: retransmits, parent: parent, childWait: childWait, isComplete: isComplete,
+                  outcome: outcome ?? RequestRecord.outcome(protocolName: protocolName, status: status),
+                  requestMessages: requestMessages, responseMessages: responseMessages, firstResponse: firstResponse,
+                  pairingKey: nil, attributeStorage: attributes.isEmpty ? nil : attributes)
+    }
+
+    /// The outcome `status` means in `protocolName` when nothing more is known
+    /// (a record read from JSON written before outcomes existed).
+    public static func outcome(protocolName: String, status: Int?) -> Outcome? {
+        guard let status else { return nil }
+        return protocolName == "grpc" ? Outcome(grpcStatus: status) : Outcome(httpStatus: status)
     }
 }

@@ -126,7 +126,7 @@ public struct RequestStatistics: Sendable {
                 let host = ip.contains(":") ? "[\(ip)]" : ip
                 return port.map { "\(host):\($0)" } ?? host
             case .target:
-                return "\(first ?? "?") \(second ?? "?")"
+                return RequestRecord.operationText(first, second)
             case .hop:
                 return RequestRecord.hop(client: first, server: second) ?? "?"
             case .container, .protocol:
