@@ -400,6 +400,8 @@ public struct Analyzer: Sendable {
                 }
             case .attribute(let parserID, let key, let value):
                 update(parserID, &connection) { $0.attributes = ($0.attributes ?? [:]).merging([key: value]) { $1 } }
+            case .partitions(let parserID, let partitions):
+                update(parserID, &connection) { $0.partitions = partitions }
             case .responseEnded(let parserID, let bytes, let anchor):
                 let end = at(anchor, .server).last
                 update(parserID, &connection) {
@@ -560,7 +562,8 @@ extension RequestRecord {
                   outcome: exchange.outcome, requestMessages: exchange.requestMessages,
                   responseMessages: exchange.responseMessages,
                   firstResponse: exchange.firstResponse.map { $0 - min($0, exchange.requestStart ?? $0) },
-                  pairingKey: connection.pairsByExchange ? exchange.parserID : nil, attributes: exchange.attributes.take() ?? [:])
+                  pairingKey: connection.pairsByExchange ? exchange.parserID : nil, attributes: exchange.attributes.take() ?? [:],
+                  partitions: exchange.partitions.take())
     }
 }
 
