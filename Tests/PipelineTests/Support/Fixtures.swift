@@ -15,3 +15,8 @@ extension Repository {
     /// A grpcio client that reports its own status codes, message counts and times.
     static let grpcClient = fixture("PipelineTests", "grpc_client.py")
 }
+
+extension Repository {
+    /// A kafka-python producer or consumer that reports what it sent, read, and its own lag.
+    static let kafkaClient = fixture("PipelineTests", "kafka_client.py")
+}
