@@ -74,8 +74,14 @@ struct KafkaPipelineTests {
             #expect(!named.isEmpty && named.allSatisfy { $0.target == "readers" }, "\(api): \(named.map(\.json))")
         }
         let committed = records.filter { $0.method == "OffsetCommit" }.flatMap { $0.partitions ?? [] }
+        // The lag tracker names the fetching client by its group, and agrees with the client's own lag.
+        var tracker = ConsumerLag()
+        for record in records { tracker.add(record) }
         for lag in events.filter({ $0.event == "lag" && $0.phase == "end" }) {
             #expect(committed.last { $0.partition == lag.partition }?.committedOffset == lag.committed)
+            let wire = tracker.lags[ConsumerLag.Key(consumer: "readers", topic: "grouped", partition: lag.partition)]
+            #expect(wire?.messages == lag.lag && wire?.committed == (lag.end ?? 0) - (lag.committed ?? 0),
+                    "\(String(describing: wire)) vs client \(lag)")
         }
     }
 
