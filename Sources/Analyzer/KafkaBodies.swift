@@ -62,6 +62,25 @@ enum KafkaBodies {
         if list.count < maxPartitions { list.append(p) }
     }
 
+    /// An array of topics, each a name (or, from version `idsFrom`, an id)
+    /// and an array of partitions: `read` reads what follows a partition's
+    /// index; each partition ends with tagged fields, and so does each topic.
+    static func partitions(_ r: inout KafkaReader, _ list: inout [Partition], idsFrom: Int16 = .max, version: Int16 = 0,
+                           _ names: [KafkaTopicID: String] = [:],
+                           _ read: (inout KafkaReader, inout Partition) throws(KafkaReader.Failure) -> Void)
+        throws(KafkaReader.Failure) {
+        for _ in 0..<(try r.arrayCount() ?? 0) {
+            let topic = try topic(&r, byIDFrom: idsFrom, version: version, names)
+            for _ in 0..<(try r.arrayCount() ?? 0) {
+                var p = Partition(topic: topic, partition: try r.int32())
+                try read(&r, &p)
+                try r.tags()
+                append(p, to: &list)
+            }
+            try r.tags()
+        }
+    }
+
     // MARK: Requests
 
     static func request(_ r: inout KafkaReader, _ q: inout KafkaRequest,
@@ -73,18 +92,8 @@ enum KafkaBodies {
             if v >= 3 { _ = try r.string() } // transactional id
             q.acks = try r.int16()
             _ = try r.int32() // timeout
-            for _ in 0..<(try r.arrayCount() ?? 0) {
-                let topic = try topic(&r, byIDFrom: 13, version: v, names)
-                for _ in 0..<(try r.arrayCount() ?? 0) {
-                    var p = Partition(topic: topic, partition: try r.int32())
-                    if let n = try r.bytesLength() {
-                        countBatches(r.message, r.position..<(r.position + n), into: &p)
-                        try r.skip(n)
-                    }
-                    try r.tags()
-                    append(p, to: &q.partitions)
-                }
-                try r.tags()
+            try partitions(&r, &q.partitions, idsFrom: 13, version: v, names) { (r, p) throws(KafkaReader.Failure) in
+                try records(&r, &p)
             }
         case KafkaAPI.fetch:
             if v <= 14 { _ = try r.int32() } // replica id
@@ -93,33 +102,20 @@ enum KafkaBodies {
             if v >= 3 { _ = try r.int32() } // max bytes
             if v >= 4 { _ = try r.int8() } // isolation level
             if v >= 7 { try r.skip(8) } // session id and epoch
-            for _ in 0..<(try r.arrayCount() ?? 0) {
-                let topic = try topic(&r, byIDFrom: 13, version: v, names)
-                for _ in 0..<(try r.arrayCount() ?? 0) {
-                    var p = Partition(topic: topic, partition: try r.int32())
-                    if v >= 9 { _ = try r.int32() } // current leader epoch
-                    p.fetchOffset = try r.int64()
-                    if v >= 12 { _ = try r.int32() } // last fetched epoch
-                    if v >= 5 { _ = try r.int64() } // log start offset
-                    _ = try r.int32() // partition max bytes
-                    try r.tags()
-                    append(p, to: &q.partitions)
-                }
-                try r.tags()
+            try partitions(&r, &q.partitions, idsFrom: 13, version: v, names) { (r, p) throws(KafkaReader.Failure) in
+                if v >= 9 { _ = try r.int32() } // current leader epoch
+                p.fetchOffset = try r.int64()
+                if v >= 12 { _ = try r.int32() } // last fetched epoch
+                if v >= 5 { _ = try r.int64() } // log start offset
+                _ = try r.int32() // partition max bytes
             }
         case KafkaAPI.listOffsets:
             _ = try r.int32() // replica id
             if v >= 2 { _ = try r.int8() }
-            for _ in 0..<(try r.arrayCount() ?? 0) {
-                let topic = try r.string()
-                for _ in 0..<(try r.arrayCount() ?? 0) {
-                    append(Partition(topic: topic, partition: try r.int32()), to: &q.partitions)
-                    if v >= 4 { _ = try r.int32() }
-                    _ = try r.int64() // timestamp
-                    if v == 0 { _ = try r.int32() }
-                    try r.tags()
-                }
-                try r.tags()
+            try partitions(&r, &q.partitions) { (r, _) throws(KafkaReader.Failure) in
+                if v >= 4 { _ = try r.int32() }
+                _ = try r.int64() // timestamp
+                if v == 0 { _ = try r.int32() }
             }
         case KafkaAPI.metadata:
             for _ in 0..<(try r.arrayCount() ?? 0) {
@@ -144,18 +140,11 @@ enum KafkaBodies {
             }
             if v >= 7 { _ = try r.string() } // group instance id
             if v >= 2 && v <= 4 { _ = try r.int64() } // retention
-            for _ in 0..<(try r.arrayCount() ?? 0) {
-                let topic = try r.string()
-                for _ in 0..<(try r.arrayCount() ?? 0) {
-                    var p = Partition(topic: topic, partition: try r.int32())
-                    p.committedOffset = try r.int64()
-                    if v >= 6 { _ = try r.int32() }
-                    if v == 1 { _ = try r.int64() }
-                    _ = try r.string() // metadata
-                    try r.tags()
-                    append(p, to: &q.partitions)
-                }
-                try r.tags()
+            try partitions(&r, &q.partitions) { (r, p) throws(KafkaReader.Failure) in
+                p.committedOffset = try r.int64()
+                if v >= 6 { _ = try r.int32() }
+                if v == 1 { _ = try r.int64() }
+                _ = try r.string() // metadata
             }
         case KafkaAPI.offsetFetch where v >= 8:
             if try r.arrayCount() ?? 0 > 0 { q.group = try r.string() } // the first group of several
@@ -168,30 +157,24 @@ enum KafkaBodies {
 
     static func response(_ r: inout KafkaReader, _ q: KafkaRequest, _ s: inout KafkaResponse,
                          _ names: [KafkaTopicID: String]) throws(KafkaReader.Failure) {
+        // Whatever was read, also when a later field throws: the partitions' error codes count.
+        defer { for p in s.partitions { s.error(p.errorCode ?? 0) } }
         let v = q.version
         switch q.apiKey {
         case KafkaAPI.produce:
-            for _ in 0..<(try r.arrayCount() ?? 0) {
-                let topic = try topic(&r, byIDFrom: 13, version: v, names)
-                for _ in 0..<(try r.arrayCount() ?? 0) {
-                    var p = Partition(topic: topic, partition: try r.int32())
-                    p.errorCode = try r.int16()
-                    s.error(p.errorCode ?? 0)
-                    p.baseOffset = try r.int64()
-                    if v >= 2 { _ = try r.int64() } // log append time
-                    if v >= 5 { _ = try r.int64() } // log start offset
-                    if v >= 8 {
-                        for _ in 0..<(try r.arrayCount() ?? 0) {
-                            _ = try r.int32()
-                            _ = try r.string()
-                            try r.tags()
-                        }
-                        _ = try r.string() // error message
+            try partitions(&r, &s.partitions, idsFrom: 13, version: v, names) { (r, p) throws(KafkaReader.Failure) in
+                p.errorCode = try r.int16()
+                p.baseOffset = try r.int64()
+                if v >= 2 { _ = try r.int64() } // log append time
+                if v >= 5 { _ = try r.int64() } // log start offset
+                if v >= 8 {
+                    for _ in 0..<(try r.arrayCount() ?? 0) {
+                        _ = try r.int32()
+                        _ = try r.string()
+                        try r.tags()
                     }
-                    try r.tags()
-                    append(p, to: &s.partitions)
+                    _ = try r.string() // error message
                 }
-                try r.tags()
             }
             if v >= 1 { s.throttleMs = try r.int32() }
         case KafkaAPI.fetch:
@@ -200,53 +183,31 @@ enum KafkaBodies {
                 s.error(try r.int16())
                 _ = try r.int32() // session id
             }
-            for _ in 0..<(try r.arrayCount() ?? 0) {
-                let topic = try topic(&r, byIDFrom: 13, version: v, names)
-                for _ in 0..<(try r.arrayCount() ?? 0) {
-                    var p = Partition(topic: topic, partition: try r.int32())
-                    p.errorCode = try r.int16()
-                    s.error(p.errorCode ?? 0)
-                    p.highWatermark = try r.int64()
-                    if v >= 4 { p.lastStableOffset = try r.int64() }
-                    if v >= 5 { _ = try r.int64() } // log start offset
-                    if v >= 4 {
-                        for _ in 0..<(try r.arrayCount() ?? 0) { // aborted transactions
-                            try r.skip(16)
-                            try r.tags()
-                        }
+            try partitions(&r, &s.partitions, idsFrom: 13, version: v, names) { (r, p) throws(KafkaReader.Failure) in
+                p.errorCode = try r.int16()
+                p.highWatermark = try r.int64()
+                if v >= 4 { p.lastStableOffset = try r.int64() }
+                if v >= 5 { _ = try r.int64() } // log start offset
+                if v >= 4 {
+                    for _ in 0..<(try r.arrayCount() ?? 0) { // aborted transactions
+                        try r.skip(16)
+                        try r.tags()
                     }
-                    if v >= 11 { _ = try r.int32() } // preferred read replica
-                    if let n = try r.bytesLength() {
-                        countBatches(r.message, r.position..<(r.position + n), into: &p)
-                        try r.skip(n)
-                    } else {
-                        p.records = 0
-                        p.bytes = 0
-                    }
-                    try r.tags()
-                    append(p, to: &s.partitions)
                 }
-                try r.tags()
+                if v >= 11 { _ = try r.int32() } // preferred read replica
+                try records(&r, &p)
             }
         case KafkaAPI.listOffsets:
             if v >= 2 { s.throttleMs = try r.int32() }
-            for _ in 0..<(try r.arrayCount() ?? 0) {
-                let topic = try r.string()
-                for _ in 0..<(try r.arrayCount() ?? 0) {
-                    var p = Partition(topic: topic, partition: try r.int32())
-                    p.errorCode = try r.int16()
-                    s.error(p.errorCode ?? 0)
-                    if v == 0 {
-                        try r.skip(8 * (try r.arrayCount() ?? 0))
-                    } else {
-                        _ = try r.int64() // timestamp
-                        _ = try r.int64() // offset
-                        if v >= 4 { _ = try r.int32() }
-                    }
-                    try r.tags()
-                    append(p, to: &s.partitions)
+            try partitions(&r, &s.partitions) { (r, p) throws(KafkaReader.Failure) in
+                p.errorCode = try r.int16()
+                if v == 0 {
+                    try r.skip(8 * (try r.arrayCount() ?? 0))
+                } else {
+                    _ = try r.int64() // timestamp
+                    _ = try r.int64() // offset
+                    if v >= 4 { _ = try r.int32() }
                 }
-                try r.tags()
             }
         case KafkaAPI.metadata:
             if v >= 3 { s.throttleMs = try r.int32() }
@@ -303,36 +264,18 @@ enum KafkaBodies {
             s.error(try r.int16())
         case KafkaAPI.offsetCommit:
             if v >= 3 { s.throttleMs = try r.int32() }
-            for _ in 0..<(try r.arrayCount() ?? 0) {
-                let topic = try r.string()
-                for _ in 0..<(try r.arrayCount() ?? 0) {
-                    var p = Partition(topic: topic, partition: try r.int32())
-                    p.errorCode = try r.int16()
-                    s.error(p.errorCode ?? 0)
-                    try r.tags()
-                    append(p, to: &s.partitions)
-                }
-                try r.tags()
-            }
+            try partitions(&r, &s.partitions) { (r, p) throws(KafkaReader.Failure) in p.errorCode = try r.int16() }
         case KafkaAPI.offsetFetch:
             if v >= 3 { s.throttleMs = try r.int32() }
             if v >= 8 {
                 guard try r.arrayCount() ?? 0 > 0 else { return }
                 _ = try r.string() // the first group's id
             }
-            for _ in 0..<(try r.arrayCount() ?? 0) {
-                let topic = try r.string()
-                for _ in 0..<(try r.arrayCount() ?? 0) {
-                    var p = Partition(topic: topic, partition: try r.int32())
-                    p.committedOffset = try r.int64()
-                    if v >= 5 { _ = try r.int32() }
-                    _ = try r.string() // metadata
-                    p.errorCode = try r.int16()
-                    s.error(p.errorCode ?? 0)
-                    try r.tags()
-                    append(p, to: &s.partitions)
-                }
-                try r.tags()
+            try partitions(&r, &s.partitions) { (r, p) throws(KafkaReader.Failure) in
+                p.committedOffset = try r.int64()
+                if v >= 5 { _ = try r.int32() }
+                _ = try r.string() // metadata
+                p.errorCode = try r.int16()
             }
             if v >= 2 { s.error(try r.int16()) }
         default:
@@ -341,6 +284,16 @@ enum KafkaBodies {
     }
 
     // MARK: Record batches
+
+    /// A partition's record set (nullable bytes): counted, then skipped.
+    static func records(_ r: inout KafkaReader, _ p: inout Partition) throws(KafkaReader.Failure) {
+        guard let n = try r.bytesLength() else {
+            (p.records, p.bytes) = (0, 0)
+            return
+        }
+        countBatches(r.message, r.position..<(r.position + n), into: &p)
+        try r.skip(n)
+    }
 
     /// Counts the record batches in a record set at `range` of `message` by
     /// their headers alone (magic 2: base offset, length, record count;
