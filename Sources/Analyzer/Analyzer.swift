@@ -454,6 +454,8 @@ public struct Analyzer: Sendable {
                     if $0.attributes == nil { $0.attributes = Dictionary(minimumCapacity: 6) }
                     $0.attributes?[key] = value
                 }
+            case .partitions(let parserID, let partitions):
+                update(parserID, &connection) { $0.partitions = partitions }
             case .responseEnded(let parserID, let bytes, let anchor):
                 let end = at(anchor, .server).last
                 update(parserID, &connection) {
@@ -614,7 +616,8 @@ extension RequestRecord {
                   outcome: exchange.outcome, requestMessages: exchange.requestMessages,
                   responseMessages: exchange.responseMessages,
                   firstResponse: exchange.firstResponse.map { $0 - min($0, exchange.requestStart ?? $0) },
-                  pairingKey: connection.pairsByExchange ? exchange.parserID : nil, attributeStorage: exchange.attributes.take())
+                  pairingKey: connection.pairsByExchange ? exchange.parserID : nil, attributeStorage: exchange.attributes.take(),
+                  partitions: exchange.partitions.take())
     }
 }
 

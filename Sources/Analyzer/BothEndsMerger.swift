@@ -187,6 +187,7 @@ struct BothEndsMerger: Sendable {
         if merged.responseMessages == nil { merged.responseMessages = server.responseMessages }
         if merged.firstResponse == nil { merged.firstResponse = server.firstResponse }
         if merged.attributeStorage == nil { merged.attributeStorage = server.attributeStorage }
+        if merged.partitions == nil { merged.partitions = server.partitions }
         if merged.requestBytes == 0 { merged.requestBytes = server.requestBytes }
         if merged.responseBytes == 0 { merged.responseBytes = server.responseBytes }
         merged.serverTime = server.duration

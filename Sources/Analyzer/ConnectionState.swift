@@ -158,6 +158,7 @@ struct Exchange: Sendable {
     var firstResponse: UInt64?
     /// Nil until the first attribute: most exchanges have none.
     var attributes: [String: String]?
+    var partitions: [RequestRecord.PartitionActivity]?
     var requestBytes: UInt64 = 0
     var responseBytes: UInt64 = 0
     var retransmits: UInt32 = 0

@@ -44,6 +44,8 @@ public enum ParserEvent: Sendable, Hashable {
     case message(exchange: UInt64, from: Sender)
     /// A per-protocol attribute of the exchange ("grpc.message", "http2.stream_id").
     case attribute(exchange: UInt64, key: String, value: String)
+    /// The topic partitions a broker exchange touched (Kafka), replacing any reported before.
+    case partitions(exchange: UInt64, [RequestRecord.PartitionActivity])
 }
 
 /// How the two ends' views of one exchange are paired when both ends run on this host.

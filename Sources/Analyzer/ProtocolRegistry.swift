@@ -10,6 +10,7 @@ public struct ProtocolRegistry: Sendable {
     public static let standard = ProtocolRegistry([
         HTTP1Parser.self,
         HTTP2Parser.self,
+        KafkaParser.self,
     ])
 
     /// The most first bytes any parser needs to recognize its protocol.

@@ -8,7 +8,7 @@ extension RequestRecord: Codable {
     enum CodingKeys: String, CodingKey {
         case id, start, duration_ms, `protocol`, method, target, status, request_bytes, response_bytes
         case client, server, side, network_ms, server_ms, retransmits, hop, parent
-        case outcome, request_messages, response_messages, first_response_ms, attributes
+        case outcome, request_messages, response_messages, first_response_ms, attributes, partitions
     }
 
     public init(from decoder: any Decoder) throws {
@@ -41,6 +41,7 @@ extension RequestRecord: Codable {
                   responseMessages: try c.decodeIfPresent(UInt32.self, forKey: .response_messages),
                   firstResponse: try c.decodeIfPresent(Double.self, forKey: .first_response_ms).map(RequestRecord.nanoseconds),
                   attributes: try c.decodeIfPresent([String: String].self, forKey: .attributes) ?? [:])
+        partitions = try c.decodeIfPresent([PartitionActivity].self, forKey: .partitions)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -67,5 +68,6 @@ extension RequestRecord: Codable {
         try c.encode(responseMessages, forKey: .response_messages)
         try c.encode(firstResponse.map(RequestRecord.milliseconds), forKey: .first_response_ms)
         if !attributes.isEmpty { try c.encode(attributes, forKey: .attributes) }
+        if let partitions { try c.encode(partitions, forKey: .partitions) }
     }
 }

@@ -6,7 +6,8 @@ extension RequestRecord {
     /// request_bytes, response_bytes, client, server, side, network_ms,
     /// server_ms, retransmits, hop, parent, outcome`, then, only when the
     /// protocol gives them, `request_messages, response_messages,
-    /// first_response_ms` and `attributes` (an object, keys sorted). Times in milliseconds with
+    /// first_response_ms`, `attributes` (an object, keys sorted) and
+    /// `partitions` (a broker's topic partitions, see `PartitionActivity`). Times in milliseconds with
     /// nanosecond precision; `start` in RFC 3339 UTC with nanoseconds.
     public func writeJSON(into writer: inout JSONWriter) {
         writer.beginObject()
@@ -37,7 +38,32 @@ extension RequestRecord {
             for key in attributes.keys.sorted() { writer.field(key, attributes[key]) }
             writer.endObject()
         }
+        if let partitions { RequestRecord.write(partitions, &writer) }
         writer.endObject()
+    }
+
+    private static func write(_ partitions: [PartitionActivity], _ writer: inout JSONWriter) {
+        writer.beginArray("partitions")
+        for p in partitions {
+            writer.beginObject()
+            writer.field("topic", p.topic)
+            writer.field("partition", p.partition)
+            if let v = p.errorCode { writer.field("error_code", Int(v)) }
+            if let v = p.fetchOffset { writer.field("fetch_offset", v) }
+            if let v = p.baseOffset { writer.field("base_offset", v) }
+            if let v = p.committedOffset { writer.field("committed_offset", v) }
+            if let v = p.highWatermark { writer.field("high_watermark", v) }
+            if let v = p.lastStableOffset { writer.field("last_stable_offset", v) }
+            if let v = p.records { writer.field("records", v) }
+            if let v = p.bytes { writer.field("bytes", v) }
+            if !p.batchOffsets.isEmpty {
+                writer.beginArray("batch_offsets")
+                for offset in p.batchOffsets { writer.element(offset) }
+                writer.endArray()
+            }
+            writer.endObject()
+        }
+        writer.endArray()
     }
 
     /// The record as one line of JSON.

@@ -98,6 +98,9 @@ public struct RequestRecord: Sendable, Hashable {
     }
     /// Nil for none (most records): a record without attributes holds no dictionary to release.
     var attributeStorage: [String: String]? = nil
+    /// For a broker protocol (Kafka), the topic partitions the exchange
+    /// touched and what it did to each; nil for other protocols.
+    public var partitions: [PartitionActivity]? = nil
 
     /// The protocol-neutral outcome of an exchange.
     public enum Outcome: String, Sendable, Hashable, Codable, CaseIterable {
@@ -135,6 +138,67 @@ public struct RequestRecord: Sendable, Hashable {
         /// Whether a span or a status class should call it an error.
         public var isError: Bool { self != .ok }
     }
+
+    /// One topic partition an exchange with a broker touched. Fields the
+    /// exchange does not carry, or that could not be read, are nil.
+    /// JSON keys in snake case, as the record's own (`RequestRecord-JSON`).
+    public struct PartitionActivity: Sendable, Hashable, Codable {
+        /// Nil when the exchange named the topic by an id not resolved on this connection.
+        public var topic: String?
+        public var partition: Int32
+        /// The protocol's per-partition error code (Kafka: 0 is none).
+        public var errorCode: Int16? = nil
+        /// Fetch: the offset asked for, the consumer's next offset.
+        public var fetchOffset: Int64? = nil
+        /// Produce: the offset the broker gave the first record sent.
+        public var baseOffset: Int64? = nil
+        /// OffsetCommit / OffsetFetch: the group's committed offset.
+        public var committedOffset: Int64? = nil
+        /// Fetch: the partition's end as the broker answered it.
+        public var highWatermark: Int64? = nil
+        public var lastStableOffset: Int64? = nil
+        /// Records and record-set bytes sent (Produce) or returned (Fetch),
+        /// counted from the batches' headers (never decompressed); records
+        /// in a batch that was cut or not captured are not counted.
+        public var records: UInt32? = nil
+        public var bytes: UInt32? = nil
+        /// Base offsets of the whole batches sent or returned, first ones
+        /// only (`maxBatchOffsets`): what links a fetch to the produce of a batch.
+        public var batchOffsets: [Int64] = []
+
+        public static let maxBatchOffsets = 64
+
+        enum CodingKeys: String, CodingKey {
+            case topic, partition, errorCode = "error_code", fetchOffset = "fetch_offset", baseOffset = "base_offset"
+            case committedOffset = "committed_offset", highWatermark = "high_watermark"
+            case lastStableOffset = "last_stable_offset", records, bytes, batchOffsets = "batch_offsets"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            topic = try c.decodeIfPresent(String.self, forKey: .topic)
+            partition = try c.decode(Int32.self, forKey: .partition)
+            errorCode = try c.decodeIfPresent(Int16.self, forKey: .errorCode)
+            fetchOffset = try c.decodeIfPresent(Int64.self, forKey: .fetchOffset)
+            baseOffset = try c.decodeIfPresent(Int64.self, forKey: .baseOffset)
+            committedOffset = try c.decodeIfPresent(Int64.self, forKey: .committedOffset)
+            highWatermark = try c.decodeIfPresent(Int64.self, forKey: .highWatermark)
+            lastStableOffset = try c.decodeIfPresent(Int64.self, forKey: .lastStableOffset)
+            records = try c.decodeIfPresent(UInt32.self, forKey: .records)
+            bytes = try c.decodeIfPresent(UInt32.self, forKey: .bytes)
+            batchOffsets = try c.decodeIfPresent([Int64].self, forKey: .batchOffsets) ?? []
+        }
+
+        public init(topic: String?, partition: Int32) {
+            self.topic = topic
+            self.partition = partition
+        }
+    }
+
+    /// The operation (HTTP method, gRPC full method, ...): `method` by its neutral name.
+    public var operation: String? { method }
+    /// The resource (path, topic, queue, ...): `target` by its neutral name.
+    public var resource: String? { target }
 
     /// "GET /items/1", or just the operation when the resource only repeats
     /// it (gRPC: "pkg.Service/Method" for the path "/pkg.Service/Method"); "?" for an unknown part.

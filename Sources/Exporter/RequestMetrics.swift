@@ -98,6 +98,8 @@ public struct RequestMetrics: Sendable {
     private var lastKeys = [(key: RecordKey, index: Int)?](repeating: nil, count: 8)
     /// Hops with something to take, in the order they changed.
     private var changed: [Int] = []
+    /// Kafka's own series (lag, throttling, produce errors), from its records.
+    private var kafka = KafkaMetrics()
 
     public init(slowThreshold: UInt64 = 500_000_000, maxTargets: Int = 50) {
         self.slowThreshold = slowThreshold
@@ -128,6 +130,7 @@ public struct RequestMetrics: Sendable {
             changed.append(index)
         }
         hops[index].retransmits += UInt64(record.retransmits)
+        if record.protocolName == KafkaParser.protocolName { kafka.add(record) }
         guard record.isComplete else {
             hops[index].incomplete += 1
             return
@@ -135,7 +138,7 @@ public struct RequestMetrics: Sendable {
         hops[index].durations.append(Double(record.duration) / 1e9)
         if let network = record.network { hops[index].networks.append(Double(network) / 1e9) }
         if let serverTime = record.serverTime { hops[index].serverTimes.append(Double(serverTime) / 1e9) }
-        if record.duration >= slowThreshold { hops[index].slow += 1 }
+        if record.duration >= slowThreshold && !record.isIdleLongPoll { hops[index].slow += 1 }
     }
 
     /// The updates of every record added since the last call: one per changed series.
@@ -157,6 +160,7 @@ public struct RequestMetrics: Sendable {
             swap(&hop, &hops[index])
         }
         changed.removeAll(keepingCapacity: true)
+        out += kafka.takeUpdates()
         return out
     }
 

@@ -46,7 +46,22 @@ struct Conversation: Sendable, CustomTestStringConvertible {
         return Conversation(parser: TCPFlowParser.self, segments: segments, exchanges: 3)
     }()
 
-    static let all = [http1, http2, tcpFlow]
+
+    static let kafka: Conversation = {
+        var segments: [(Sender, [UInt8])] = [(.client, KafkaWire.apiVersions(correlation: 0)),
+                                              (.server, KafkaWire.apiVersionsResponse(correlation: 0))]
+        // Two produces pipelined, answered one by one.
+        segments.append((.client, KafkaWire.produce(correlation: 1) + KafkaWire.produce(correlation: 2, version: 9)))
+        segments.append((.server, KafkaWire.produceResponse(correlation: 1)))
+        segments.append((.server, KafkaWire.produceResponse(correlation: 2, version: 9)))
+        segments.append((.client, KafkaWire.fetch(correlation: 3, version: 12)))
+        segments.append((.server, KafkaWire.fetchResponse(correlation: 3, version: 12, partitions: [(0, 0, 50, [(40, 4)])])))
+        segments.append((.client, KafkaWire.heartbeat(correlation: 4)))
+        segments.append((.server, KafkaWire.errorResponse(correlation: 4, error: 0, flexible: true)))
+        return Conversation(parser: KafkaParser.self, segments: segments, exchanges: 5)
+    }()
+
+    static let all = [http1, http2, tcpFlow, kafka]
 }
 
 /// Runs a fresh parser of `type` over segments; stops at the first error.

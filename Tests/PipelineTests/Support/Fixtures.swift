@@ -24,4 +24,6 @@ extension Repository {
 extension Repository {
     /// An HTTP/2 server (hyper-h2) that accepts `Upgrade: h2c`.
     static let h2cServer = fixture("PipelineTests", "h2c_server.py")
+    /// A kafka-python producer or consumer that reports what it sent, read, and its own lag.
+    static let kafkaClient = fixture("PipelineTests", "kafka_client.py")
 }
