@@ -618,6 +618,8 @@ extension RequestRecord {
                   firstResponse: exchange.firstResponse.map { $0 - min($0, exchange.requestStart ?? $0) },
                   pairingKey: connection.pairsByExchange ? exchange.parserID : nil, attributeStorage: exchange.attributes.take(),
                   partitions: exchange.partitions.take())
+        // Read from the TLS library, not the socket.
+        if connection.tls { attributes["tls"] = "true" }
     }
 }
 

@@ -37,6 +37,7 @@ extension PipelineTests {
         #expect(front.map(\.status) == run.timings.map(\.status), "the client's own statuses")
         for record in front {
             #expect(record.side == .both, "seen from Python's and nginx's OpenSSL: \(record.json)")
+            #expect(record.attributes["tls"] == "true", "\(record.json)")
             #expect(record.client.comm == "python3" && record.server.comm == "nginx", "\(record.json)")
         }
         // TLS in, cleartext out: the backend's requests hang under the TLS requests that caused them.
@@ -44,6 +45,7 @@ extension PipelineTests {
         let outer = front.filter { $0.target == "/slow" }
         #expect(back.count == 3 && outer.count == 3)
         for (o, inner) in zip(outer, back) { #expect(inner.parent == o.id, "\(inner.json) under \(o.json)") }
+        #expect(back.allSatisfy { $0.attributes["tls"] == nil }, "the backend's hop is cleartext")
         // No request was made of the ciphertext.
         #expect(run.records.allSatisfy { $0.method == "GET" }, "\(run.records.map(\.json))")
     }
