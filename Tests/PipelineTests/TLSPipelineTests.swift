@@ -71,3 +71,40 @@ extension PipelineTests {
         #expect(run.timings.count == 3)
     }
 }
+
+extension PipelineTests {
+    /// curl offers h2 by ALPN, nginx takes it: the TLS plaintext is HTTP/2, judged by tshark with curl's keys.
+    @Test("HTTP/2 over TLS (ALPN h2): each stream a record with the path and status tshark decrypts, the hop behind it linked")
+    func http2OverTLS() throws {
+        let pipeline = try TestPipeline(delayMilliseconds: 1, tls: true)
+        defer { pipeline.remove() }
+        let pcap = pipeline.directory.appendingPathComponent("h2.pcap").path
+        var tcpdump: Child?
+        let paths = ["/fast", "/missing", "/slow"]
+        let traced = try PipelineRun.trace(pipeline) {
+            try pipeline.startServers()
+            let capture = try Child(pipeline.exec(pipeline.client, ["tcpdump", "-U", "-n", "-i", "eth0", "-w", pcap,
+                                                                    "tcp port \(pipeline.lbPort)"]))
+            tcpdump = capture
+            _ = capture.readErrorLine()
+            return try Child(pipeline.exec(pipeline.client, ["env", "SSLKEYLOGFILE=\(pipeline.keyLog)", "curl", "-sk", "--http2",
+                                                             "-o", "/dev/null", "-o", "/dev/null", "-o", "/dev/null"]
+                + paths.map { "https://\(pipeline.lbAddress):\(pipeline.lbPort)\($0)" }))
+        }
+        usleep(200_000)
+        tcpdump?.signal(SIGKILL)
+        tcpdump?.wait()
+        #expect(traced.client.wait() == 0)
+        let decrypted = try Shell.run(["tshark", "-r", pcap, "-d", "tcp.port==\(pipeline.lbPort),tls", "-o", "tls.keylog_file:\(pipeline.keyLog)",
+                                       "-Y", "http2.header.value", "-T", "fields", "-E", "separator=|", "-e", "http2.headers.path"])
+            .split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        let front = traced.records.filter { $0.hop == "\(pipeline.client)→\(pipeline.lb)" }.sorted { $0.start < $1.start }
+        #expect(decrypted == paths, "tshark decrypted the paths \(decrypted)")
+        #expect(front.map(\.protocolName) == ["h2", "h2", "h2"], "\(front.map(\.json))")
+        #expect(front.map(\.target) == paths)
+        #expect(front.allSatisfy { $0.status == 200 && $0.side == .both && $0.attributes["tls"] == "true" }, "\(front.map(\.json))")
+        let back = traced.records.filter { $0.hop == "\(pipeline.lb)→\(pipeline.backend)" }.sorted { $0.start < $1.start }
+        #expect(back.count == 3)
+        for (outer, inner) in zip(front, back) { #expect(inner.parent == outer.id, "\(inner.json) under \(outer.json)") }
+    }
+}

@@ -160,7 +160,7 @@ final class TestPipeline {
         return nginxConfiguration(server: """
             upstream backend { server \(backendAddress):\(backendPort); keepalive 8; }
             server {
-                listen \(lbPort)\(tls ? " ssl" : "");
+                listen \(lbPort)\(tls ? " ssl http2" : "");
                 \(tls ? "ssl_certificate \(d)/cert.pem; ssl_certificate_key \(d)/key.pem;" : "")
                 location / {
                     proxy_pass http://backend;
