@@ -18,6 +18,7 @@
 #   sudo bench/probe-overhead.sh [seconds-per-run] [rounds] [connections]
 #   sudo MODES="untraced stat export" bench/probe-overhead.sh 8 2
 #   sudo RATE=10000 bench/probe-overhead.sh     # paced (bench/lib/wrk.sh): µs per request at 10k/s
+#   sudo TLS=1 bench/probe-overhead.sh          # nginx over https (keep-alive): pipetrace reads OpenSSL's plaintext
 #
 # Needs bpftrace (apt-get install bpftrace) for its baseline. Everything it
 # creates (namespace, veth, nginx, files) is removed on exit.
