@@ -4,6 +4,7 @@
 #                    pipeline in network namespaces, traced, its slowest requests shown hop by hop
 #   sudo make test   install what is needed, build, and run every test (root tests included),
 #                    then the kernel matrix: the probe checked on Debian 12's 6.1 and 6.12 in VMs
+#                    and each fuzz harness for a few seeded seconds
 
 SHELL         := /bin/bash
 PREFIX        ?= /usr/local
@@ -26,7 +27,7 @@ PIP_TEST      := prometheus_client python-snappy opentelemetry-proto grpcio h2 c
 APT_STAMP     := .build/.apt-installed
 TEST_LOG      := .build/test.log
 
-.PHONY: all deps bpf build run test kernel-matrix install clean
+.PHONY: all deps bpf build run test fuzz kernel-matrix install clean
 
 all: build
 
@@ -57,6 +58,7 @@ test: deps bpf
 	@set -o pipefail; PIPETRACE_WERROR=1 PIPETRACE_REQUIRE_ROOT=1 $(SWIFT) test 2>&1 | tee $(TEST_LOG) || { status=$$?; \
 		echo; echo "== what failed (the whole log: $(TEST_LOG)) =="; \
 		grep -E '^(✘|↳)|error:' $(TEST_LOG) | grep -Ev '^✘ (Suite|Test run)|^↳ (Testing Library|Target Platform)' | head -60; exit $$status; }
+	bench/fuzz/run.sh 5 200000
 	$(MAKE) --no-print-directory kernel-matrix
 
 # The probe on the kernels of the matrix, each booted in a VM, with the binary the test build made
@@ -65,6 +67,12 @@ test: deps bpf
 kernel-matrix: deps bpf
 	PIPETRACE_WERROR=1 $(SWIFT) build --product pipetrace
 	@set -o pipefail; Tests/KernelMatrix/run-matrix $$($(SWIFT) build --show-bin-path)/pipetrace 2>&1 | tee .build/kernel-matrix.log
+
+
+# The libFuzzer harnesses for long (FUZZ_SECONDS each; figures in docs/performance.md).
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	FUZZ_CONFIG=release bench/fuzz/run.sh $(FUZZ_SECONDS)
 
 install: build
 	install -D -m 0755 $(BIN_DIR)/pipetrace $(DESTDIR)$(PREFIX)/bin/pipetrace

@@ -55,6 +55,7 @@ public struct Analyzer: Sendable {
     /// loop that empties and reuses `out` makes no array per record.
     public mutating func process(_ event: ProbeEvent, into out: inout [RequestRecord]) {
         counters.events += 1
+        evictIfFull(into: &out)
         // Each case reads the header from its own event: `event.header` would copy
         // a data event's header out, and the header is most of its size.
         switch event {
@@ -96,6 +97,17 @@ public struct Analyzer: Sendable {
         sweepIfDue(into: &out)
     }
 
+    /// Moves the analyzer's clock to `timestamp` (CLOCK_MONOTONIC ns) with no
+    /// event, for a caller that must not wait for the next one (a capture
+    /// written as it goes): views past the merge window are emitted as an
+    /// event at that time would emit them.
+    public mutating func tick(at timestamp: UInt64) -> [RequestRecord] {
+        var out: [RequestRecord] = []
+        advance(to: timestamp)
+        sweepIfDue(into: &out)
+        return out
+    }
+
     private mutating func advance(to timestamp: UInt64) {
         now = max(now, timestamp)
     }
@@ -127,6 +139,16 @@ public struct Analyzer: Sendable {
     private mutating func takeOrCreate(_ header: EventHeader) -> (ConnectionTable.Slot, ConnectionTable.Entry) {
         if let slot = findSlot(header), let entry = connections.take(slot) { return (slot, entry) }
         return newConnection(header)
+    }
+
+    /// Closes the least recently active eighth of the connections once
+    /// `maxConnections` are held: one sort per eighth, so a flood of new
+    /// connections costs a logarithm each, not a scan.
+    private mutating func evictIfFull(into out: inout [RequestRecord]) {
+        guard connections.count >= configuration.maxConnections else { return }
+        let oldest = connections.leastRecentlySeen(max(1, configuration.maxConnections / 8))
+        counters.connectionsEvicted += UInt64(oldest.count)
+        for key in oldest { close(key, into: &out) }
     }
 
     private mutating func newConnection(_ header: EventHeader) -> (ConnectionTable.Slot, ConnectionTable.Entry) {

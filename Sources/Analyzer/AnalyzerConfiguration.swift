@@ -23,6 +23,10 @@ public struct AnalyzerConfiguration: Sendable {
     public var maxExchangesPerConnection: Int
     /// Views waiting for the other end, per connection pair.
     public var maxHeldViewsPerPair: Int
+    /// Connections held at once (the probe's own table holds 65536 sockets):
+    /// beyond it the least recently active eighth is closed early, counted as
+    /// `connectionsEvicted`, so memory stays bounded under a flood.
+    public var maxConnections: Int
     /// Where a record's `duration` is measured from.
     public var durationOrigin: DurationOrigin
     /// A connection no protocol recognizes becomes a `tcp` flow of turns
@@ -51,6 +55,7 @@ public struct AnalyzerConfiguration: Sendable {
                 maxResyncs: Int = 4,
                 maxExchangesPerConnection: Int = 1024,
                 maxHeldViewsPerPair: Int = 1024,
+                maxConnections: Int = 65536,
                 durationOrigin: DurationOrigin = .requestStart,
                 unrecognizedAsFlows: Bool = true) {
         self.wallClock = wallClock
@@ -62,6 +67,7 @@ public struct AnalyzerConfiguration: Sendable {
         self.maxResyncs = maxResyncs
         self.maxExchangesPerConnection = maxExchangesPerConnection
         self.maxHeldViewsPerPair = maxHeldViewsPerPair
+        self.maxConnections = max(8, maxConnections)
         self.durationOrigin = durationOrigin
         self.unrecognizedAsFlows = unrecognizedAsFlows
     }

@@ -30,6 +30,8 @@ public struct AnalyzerCounters: Sendable, Hashable {
     public var rolesInferred: UInt64 = 0
     public var connectionsClosed: UInt64 = 0
     public var connectionsIdleDropped: UInt64 = 0
+    /// Connections closed early because `maxConnections` were held (their exchanges emitted as they stood).
+    public var connectionsEvicted: UInt64 = 0
     /// Exchanges emitted early because a connection had too many in flight.
     public var exchangesOverflowed: UInt64 = 0
     /// Views emitted alone because the other end's view did not come in time or did not match.

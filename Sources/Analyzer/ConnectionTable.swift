@@ -59,6 +59,16 @@ struct ConnectionTable: Sendable {
         return slot
     }
 
+    /// The keys of the `count` connections seen longest ago (oldest first), read
+    /// in place: no connection's state is copied.
+    func leastRecentlySeen(_ count: Int) -> [ConnectionKey] {
+        var ages: [(lastSeen: UInt64, sequence: UInt64, key: ConnectionKey)] = []
+        ages.reserveCapacity(slotsByKey.count)
+        for case let entry? in slots { ages.append((entry.state.lastSeen, entry.state.sequence, entry.state.key)) }
+        ages.sort { ($0.lastSeen, $0.sequence) < ($1.lastSeen, $1.sequence) }
+        return ages.prefix(count).map(\.key)
+    }
+
     /// Changes the connection in `slot` where it lies, if it is there.
     mutating func update(_ slot: Slot, _ change: (inout ConnectionState) -> Void) {
         guard let entry = take(slot) else { return }

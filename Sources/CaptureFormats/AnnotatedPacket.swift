@@ -11,6 +11,9 @@ public struct AnnotatedPacket: Sendable, Hashable {
     public var interface: CaptureInterface
     /// The request whose first packet this is (its summary goes in the comment).
     public var requestStarted: RequestRecord?
+    /// The request whose response this packet completed, when its first
+    /// packet had been written before its record came (its summary goes here).
+    public var requestCompleted: RequestRecord?
     /// The response whose first packet this is.
     public var responseStarted: RequestRecord?
     /// The kernel retransmitted this segment (tcp_retransmit_skb named its sequence).
@@ -29,8 +32,10 @@ public struct AnnotatedPacket: Sendable, Hashable {
     /// (`frame.comment contains "Container: lb"`), then the same for the
     /// receiver on this host (`Receiver PID`, `Receiver Cmd`, `Receiver
     /// Container`: so `contains "Container: lb"` finds what lb sent and what
-    /// it received), then the request summary and the retransmit mark when
-    /// they apply.
+    /// it received), then the request summary (on the request's first packet,
+    /// or as `Completes: <summary>` on the packet that completed a request
+    /// whose first packet was written before its record came) and the
+    /// retransmit mark when they apply.
     public var comment: String {
         let h = event.header
         var lines: [String] = []
@@ -47,6 +52,7 @@ public struct AnnotatedPacket: Sendable, Hashable {
             lines.append("Receiver Container: \(r.container ?? "host")")
         }
         if let record = requestStarted { lines.append(AnnotatedPacket.summary(record)) }
+        if let record = requestCompleted { lines.append("Completes: " + AnnotatedPacket.summary(record)) }
         if isRetransmit { lines.append("TCP retransmit") }
         return lines.joined(separator: "\n")
     }

@@ -8,14 +8,22 @@ import Packets
 /// only with its response, or after the analyzer's merge window), the
 /// retransmit the kernel reports after sending, the receiver on this host of
 /// a packet captured leaving its sender (its delivery). So packets wait here
-/// for `hold` nanoseconds before they are handed out, in arrival order.
-/// Pure: events and records in, annotated packets out.
+/// for `hold` nanoseconds before they are handed out, in arrival order: long
+/// enough for owners, deliveries and retransmits (micro- to milliseconds
+/// later) and for the record of a short request, short enough that a capture
+/// killed loses less than a second. A record that comes after its request's
+/// first packet has gone goes on the packet that completed its response,
+/// still held then (the record follows it by the analyzer's merge window at
+/// most, shorter than `hold`). Pure: events, records and times in, annotated
+/// packets out.
 public struct PacketAnnotator: Sendable {
     /// How long a packet waits for what concerns it (CLOCK_MONOTONIC ns).
     public let hold: UInt64
     private var held: [Held] = []
     private var heldStart = 0
     private var newest: UInt64 = 0
+    /// The latest wall-clock time of a packet handed out: a request that began before it may have lost its first packet.
+    private var releasedUntil: Int64 = .min
     private var owners: [FlowKey: EventHeader] = [:]
     /// Packets removed from the front of `held`: held[i] is packet number `removed + i`.
     private var removed = 0
@@ -27,6 +35,10 @@ public struct PacketAnnotator: Sendable {
 
     /// Packets marked as some request's first or some response's first, so no other exchange takes them.
     public private(set) var requestsMarked = 0
+    /// Requests whose summary went on the packet that completed the response (the first had gone).
+    public private(set) var requestsMarkedAtEnd = 0
+    /// Requests none of whose packets was still held: their summary is in the JSON lines only.
+    public private(set) var requestsUnmarked = 0
     public private(set) var retransmitsMarked = 0
     /// Packets that name their receiver on this host.
     public private(set) var receiversNamed = 0
@@ -92,9 +104,10 @@ public struct PacketAnnotator: Sendable {
         var tuple: SocketTuple
     }
 
-    /// - Parameter hold: longer than the analyzer's merge window, so a record
-    ///   seen from one end only still finds its packets.
-    public init(hold: UInt64 = 12_000_000_000) {
+    /// - Parameter hold: longer than the analyzer's merge window (and its
+    ///   sweep), so a record seen from one end only still finds the packet
+    ///   that completed it.
+    public init(hold: UInt64 = 700_000_000) {
         self.hold = hold
     }
 
@@ -143,7 +156,9 @@ public struct PacketAnnotator: Sendable {
         owners[FlowKey(netns: header.netns, tuple: header.tuple)] = header
     }
 
-    /// Marks the first packet of the record's request, and of its response.
+    /// Marks the first packet of the record's request, and of its response;
+    /// when the request's first has gone, the last held packet of the response
+    /// (the one that completed it) carries the summary instead.
     public mutating func add(_ record: RequestRecord) {
         guard let clientIP = record.client.ip.flatMap({ IPAddress($0) }), let clientPort = record.client.port,
               let serverIP = record.server.ip.flatMap({ IPAddress($0) }), let serverPort = record.server.port else { return }
@@ -153,9 +168,13 @@ public struct PacketAnnotator: Sendable {
         // else within the slack before it. On a multiplexed connection (HTTP/2) other streams' and control
         // frames' packets lie within the slack: the slack is a fallback, not the window.
         let slack: Int64 = 1_000_000
-        guard let request = pick(from: client, to: server, direction: .egress, { $0 >= record.start }, earliest: true, response: false)
+        guard record.start - slack > releasedUntil,
+              let request = pick(from: client, to: server, direction: .egress, { $0 >= record.start }, earliest: true, response: false)
             ?? pick(from: client, to: server, direction: .egress, { $0 >= record.start - slack }, earliest: true, response: false)
-            ?? pick(from: client, to: server, direction: .ingress, { $0 <= record.start + slack }, earliest: false, response: false) else { return }
+            ?? pick(from: client, to: server, direction: .ingress, { $0 <= record.start + slack }, earliest: false, response: false) else {
+            markEnd(of: record, from: server, to: client)
+            return
+        }
         held[request].packet.requestStarted = record
         requestsMarked += 1
         let after = held[request].packet.unixNanoseconds
@@ -163,6 +182,22 @@ public struct PacketAnnotator: Sendable {
             ?? pick(from: server, to: client, direction: .ingress, { $0 >= after }, earliest: true, response: true) {
             held[response].packet.responseStarted = record
         }
+    }
+
+    /// The newest held data packet of the response (either copy) between the
+    /// record's start and end, not yet some other exchange's end.
+    private mutating func markEnd(of record: RequestRecord, from server: Endpoint, to client: Endpoint) {
+        let slack: Int64 = 1_000_000
+        let start = record.start - slack, end = record.start + Int64(clamping: record.duration) + slack
+        for i in stride(from: held.count - 1, through: heldStart, by: -1) {
+            let h = held[i]
+            guard let s = h.segment, s.payloadLength > 0, s.source == server, s.destination == client,
+                  h.packet.requestCompleted == nil, (start...end).contains(h.packet.unixNanoseconds) else { continue }
+            held[i].packet.requestCompleted = record
+            requestsMarkedAtEnd += 1
+            return
+        }
+        requestsUnmarked += 1
     }
 
     /// Marks the segment the kernel sent again: its last copy sent before the report.
@@ -181,6 +216,12 @@ public struct PacketAnnotator: Sendable {
             held[found].packet.isRetransmit = true
             retransmitsMarked += 1
         }
+    }
+
+    /// Hands out the packets that have waited `hold` by `now` (CLOCK_MONOTONIC
+    /// ns): called as time passes, so packets leave when no new one comes.
+    public mutating func release(at now: UInt64) -> [AnnotatedPacket] {
+        release(olderThan: now > hold ? now - hold : 0)
     }
 
     /// Hands out every packet still waiting.
@@ -218,6 +259,7 @@ public struct PacketAnnotator: Sendable {
                     leavingByAck[fingerprint.acknowledgment] = numbers.isEmpty ? nil : numbers
                 }
             }
+            releasedUntil = max(releasedUntil, packet.unixNanoseconds)
             resolveOwner(&packet.event.header)
             if packet.receiver != nil { resolveOwner(&packet.receiver!) }
             out.append(packet)

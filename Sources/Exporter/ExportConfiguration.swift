@@ -53,10 +53,12 @@ public struct ExportConfiguration: Sendable, Hashable {
 
     /// Reads a YAML document over the defaults.
     public static func parse(yaml text: String, source: String = "config") throws(Invalid) -> ExportConfiguration {
-        let document: Any?
-        do { document = try Yams.load(yaml: text) } catch {
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch {
             throw Invalid(description: "\(source): not valid YAML: \(error)")
         }
+        try node.map { node throws(Invalid) in try checkShape(node, source: source) }
+        let document = node.map(value(of:))
         var c = ExportConfiguration()
         guard let document else { return c }
         let reader = Reader(source: source)
@@ -120,6 +122,61 @@ public struct ExportConfiguration: Sendable, Hashable {
     }
 
     /// Cross-field checks and the URLs; what a flag could also get wrong.
+    /// Yams' constructor traps on a mapping key that is not a plain scalar
+    /// (`? [a]: b`) and on a base-60 integer past Int's range
+    /// (`2888888888888888888:2`), both found by bench/fuzz, and expands
+    /// aliases without bound (a few lines of anchors can stand for billions
+    /// of values). So the document's tree is checked first (scalar keys only,
+    /// at most 100 000 values) and turned into values here (`value(of:)`).
+    static func checkShape(_ node: Node, source: String) throws(Invalid) {
+        var left = 100_000
+        var pending = [node]
+        while let next = pending.popLast() {
+            left -= 1
+            guard left > 0 else { throw Invalid(description: "\(source): too many values (aliases expanding?)") }
+            switch next {
+            case .scalar: break
+            case .alias: throw Invalid(description: "\(source): an alias that does not resolve")
+            case .sequence(let sequence): pending.append(contentsOf: sequence)
+            case .mapping(let mapping):
+                for (key, value) in mapping {
+                    guard case .scalar = key else { throw Invalid(description: "\(source): a key that is not a plain name") }
+                    pending.append(value)
+                }
+            }
+        }
+    }
+
+    /// A checked node as the Reader takes it: mappings `[String: Any]`, lists
+    /// `[Any]`, scalars by the tag YAML resolved (`Int`, `Double`, `Bool`,
+    /// `NSNull`, else `String`). A number Swift cannot read (base 60, out of
+    /// range) stays a string, which the Reader refuses where a number belongs.
+    static func value(of node: Node) -> Any {
+        switch node {
+        case .mapping(let mapping):
+            var out: [String: Any] = [:]
+            for (key, value) in mapping { out[key.scalar?.string ?? ""] = Self.value(of: value) }
+            return out
+        case .sequence(let sequence):
+            return sequence.map(value(of:))
+        case .scalar(let scalar):
+            let text = scalar.string
+            let digits = text.replacingOccurrences(of: "_", with: "")
+            switch Tag.Name(rawValue: node.tag.rawValue) {
+            case .null: return NSNull()
+            case .bool: return ["true", "yes", "on", "y"].contains(text.lowercased())
+            case .int:
+                if digits.hasPrefix("0x") { return Int(digits.dropFirst(2), radix: 16) ?? text as Any }
+                if digits.hasPrefix("0o") { return Int(digits.dropFirst(2), radix: 8) ?? text as Any }
+                return Int(digits) ?? text as Any
+            case .float: return Double(digits) ?? text as Any
+            default: return text
+            }
+        case .alias:
+            return "" // refused by checkShape before
+        }
+    }
+
     public func validate(source: String = "config") throws(Invalid) {
         for (i, url) in remoteWrite.enumerated() {
             do { _ = try HTTPEndpoint(url) } catch { throw Invalid(description: "\(source): 'remote_write[\(i)]': \(error.description)") }

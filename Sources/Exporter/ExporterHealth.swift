@@ -10,6 +10,10 @@ public struct ExporterHealth: Sendable {
     public static let ownTraffic = MetricFamily(
         name: "pipetrace_own_traffic_requests_total",
         help: "Records of pipetrace's own export and /metrics traffic, left out of the request series.", kind: .counter)
+    public static let connectionsEvicted = MetricFamily(
+        name: "pipetrace_connections_evicted_total",
+        help: "Connections the analyzer stopped following early because it followed its maximum at once (a flood of connections).",
+        kind: .counter)
     public static let queueDepth = MetricFamily(
         name: "pipetrace_export_queue_batches", help: "Batches waiting in memory for a sink.", kind: .gauge)
     public static let spoolBatches = MetricFamily(
@@ -45,6 +49,7 @@ public struct ExporterHealth: Sendable {
         delta(Self.lostEvents, [], snapshot.lostEvents, previous.lostEvents)
         delta(Self.records, [], snapshot.records, previous.records)
         delta(Self.ownTraffic, [], snapshot.ownTrafficRecords, previous.ownTrafficRecords)
+        delta(Self.connectionsEvicted, [], snapshot.connectionsEvicted, previous.connectionsEvicted)
         out.append(.set(Self.eventsRate, [], to: snapshot.eventsPerSecond))
         for (feature, state) in snapshot.probeFeatures.sorted(by: { $0.key < $1.key }) where first || previous.probeFeatures[feature] != state {
             for candidate in Self.featureStates {

@@ -8,6 +8,8 @@ public struct HealthSnapshot: Sendable, Hashable {
     /// Request records made since start, and those left out as pipetrace's own export traffic.
     public var records: UInt64 = 0
     public var ownTrafficRecords: UInt64 = 0
+    /// Connections the analyzer closed early because it followed its maximum at once (a flood).
+    public var connectionsEvicted: UInt64 = 0
     /// The probe's features by name ("recvmmsg/sendmmsg"), each with its
     /// state: "active", "degraded" (the kernel refused it) or "off".
     public var probeFeatures: [String: String] = [:]

@@ -8,7 +8,11 @@ import Redaction
 /// through the expression filter and the annotator into the formats; data
 /// and connection events through the analyzer, whose records annotate the
 /// packets and go to the JSON lines. JSON observations are held until the
-/// packets before them are written, so the lines stay in time order.
+/// packets before them are written, so the lines stay in time order (but for
+/// a record that completes after packets later than its start were written:
+/// it comes when it completes).
+/// `tick` lets packets and observations go as time passes (the annotator's
+/// hold, under a second), so the files are never more than a second behind.
 /// Records (and so the comments and JSON made from them) and the JSON's
 /// packets are redacted; the pcapng's packets only with `redactPackets`.
 struct CaptureSession {
@@ -38,7 +42,10 @@ struct CaptureSession {
         self.redactPackets = redactPackets
         self.wallClock = wallClock
         self.filter = filter
-        analyzer = Analyzer(configuration: AnalyzerConfiguration(wallClock: wallClock))
+        // A view seen from one end waits less than the annotator holds packets, so its record still finds the
+        // packet that completed it; both ends on this host are read from one ring buffer, milliseconds apart.
+        analyzer = Analyzer(configuration: AnalyzerConfiguration(wallClock: wallClock, mergeWindow: 400_000_000,
+                                                                 sweepInterval: 100_000_000))
         self.pcapng = PcapngWriter(snapLength: snapLength)
         tracee = TraceeJSONWriter(wallClock: wallClock, hostName: hostName)
         pcapngOut = pcapng
@@ -79,6 +86,15 @@ struct CaptureSession {
         for record in analyzer.process(event) { add(record) }
     }
 
+    /// Time has come to `now` (CLOCK_MONOTONIC ns) with or without events: the
+    /// records past the merge window, the packets past their hold and the
+    /// observations before them are written.
+    mutating func tick(at now: UInt64) {
+        for record in analyzer.tick(at: now) { add(record) }
+        write(annotator.release(at: now))
+        writeNotes(upTo: wallClock.unixNanoseconds(now > annotator.hold ? now - annotator.hold : 0))
+    }
+
     /// Ends the run: the analyzer's open exchanges, then every packet still held.
     mutating func finish() {
         for record in analyzer.finish() { add(record) }
@@ -107,6 +123,8 @@ struct CaptureSession {
         line += " on \(pcapng.interfaceCount) interfaces"
         if filter != nil { line += ", \(packetsFilteredOut) filtered out by the expression" }
         line += "; \(records) requests, \(annotator.requestsMarked) marked on their first packet"
+        if annotator.requestsMarkedAtEnd > 0 { line += " (\(annotator.requestsMarkedAtEnd) more on their last)" }
+        if annotator.requestsUnmarked > 0 { line += " (\(annotator.requestsUnmarked) in the JSON only)" }
         line += ", \(annotator.retransmitsMarked) retransmitted segments marked"
         line += "; \(annotator.receiversNamed) seen at both ends on this host, written once"
         if annotator.piecesDropped > 0 { line += " (\(annotator.piecesDropped) cut in pieces on the way)" }
@@ -126,6 +144,14 @@ struct CaptureSession {
         notes.append((time, tracee.encode(note)))
     }
 
+    private mutating func writeNotes(upTo time: Int64) {
+        guard jsonOut != nil && !notes.isEmpty else { return }
+        notes.sort { $0.time < $1.time }
+        let due = notes.prefix { $0.time <= time }
+        for n in due { jsonOut?.write(n.bytes) }
+        notes.removeFirst(due.count)
+    }
+
     /// The packet with the credentials in its TCP payload masked (same length, checksum updated).
     private func redactedBytes(_ packet: AnnotatedPacket) -> AnnotatedPacket {
         var copy = packet
@@ -135,13 +161,7 @@ struct CaptureSession {
     private mutating func write(_ packets: [AnnotatedPacket]) {
         guard !packets.isEmpty else { return }
         for packet in packets {
-            if jsonOut != nil && !notes.isEmpty {
-                // Observations up to this packet's time go first.
-                notes.sort { $0.time < $1.time }
-                let due = notes.prefix { $0.time <= packet.unixNanoseconds }
-                for n in due { jsonOut?.write(n.bytes) }
-                notes.removeFirst(due.count)
-            }
+            writeNotes(upTo: packet.unixNanoseconds) // observations up to this packet's time go first
             let redacted = redactedBytes(packet)
             pcapngOut.write(pcapng.encode(redactPackets ? redacted : packet))
             jsonOut?.write(tracee.encode(redacted))

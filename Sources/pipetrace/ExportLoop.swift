@@ -80,6 +80,7 @@ struct ExportLoop {
         let now = monotonicNow()
         snapshot.events = statistics.events
         snapshot.lostEvents = statistics.lostEvents
+        snapshot.connectionsEvicted = analyzer.counters.connectionsEvicted
         snapshot.eventsPerSecond = Double(statistics.events &- lastEvents) / max(1e-9, Double(now &- lastTick) / 1e9)
         lastEvents = statistics.events
         lastTick = now

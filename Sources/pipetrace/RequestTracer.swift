@@ -18,10 +18,10 @@ final class RequestTracer {
     private(set) var startedAt: UInt64 = 0
     private(set) var stoppedAt: UInt64 = 0
 
-    init(probe: Probe, redactor: Redactor) {
+    init(probe: Probe, redactor: Redactor, maxConnections: Int = AnalyzerConfiguration().maxConnections) {
         self.probe = probe
         self.redactor = redactor
-        analyzer = Analyzer(configuration: AnalyzerConfiguration(wallClock: probe.wallClock))
+        analyzer = Analyzer(configuration: AnalyzerConfiguration(wallClock: probe.wallClock, maxConnections: maxConnections))
     }
 
     /// Seconds actually traced.

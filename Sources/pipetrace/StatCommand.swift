@@ -45,12 +45,16 @@ struct StatCommand: ParsableCommand {
     @Option(name: .customLong("top"), help: ArgumentHelp("Requests shown per group.", valueName: "N"))
     var top: Int = 3
 
-    @Flag(name: .customLong("json"), help: "Print one JSON object: {\"window_s\", \"lost_events\", \"groups\": [...]}.")
+    @Flag(name: .customLong("json"), help: "Print one JSON object: {\"window_s\", \"lost_events\", \"connections_evicted\", \"groups\": [...]}.")
     var json = false
 
     @Option(name: .customLong("html"), help: ArgumentHelp("Also write the window as one self-contained HTML report: latency heatmaps per group, the slowest requests as waterfalls, retransmits per container pair.",
                                                           valueName: "file"))
     var htmlFile: String?
+
+    @Option(name: .customLong("max-connections"),
+            help: ArgumentHelp("Connections followed at once; beyond it the least recently active are closed early and counted as evicted (bounds memory under a flood).", valueName: "N"))
+    var maxConnections: Int = AnalyzerConfiguration().maxConnections
 
     @OptionGroup var filters: FilterOptions
 
@@ -69,7 +73,8 @@ struct StatCommand: ParsableCommand {
         if !stderrIsTerminal { StandardError.write("pipetrace: collecting for \(seconds) s; Ctrl-C to stop early\n") }
         let report = try StatCommand.collect(probe: probe, seconds: seconds, signals: signals, countdown: stderrIsTerminal,
                                              grouping: grouping, ranking: ranking, top: top,
-                                             redactor: redaction.makeRedactor(), html: htmlOut != nil)
+                                             redactor: redaction.makeRedactor(), html: htmlOut != nil,
+                                             maxConnections: maxConnections)
         htmlOut?.write(report.html(title: "pipetrace stat", warnings: StatReport.warnings(probe)))
         htmlOut?.flush()
         let out = OutputStream()
@@ -81,8 +86,9 @@ struct StatCommand: ParsableCommand {
     /// Traces for `seconds` and summarizes: what `stat` and `demo` print.
     static func collect(probe: Probe, seconds: Double, signals: SignalWatcher, countdown: Bool,
                         grouping: RequestStatistics.Grouping, ranking: Ranking, top: Int,
-                        redactor: Redactor, html: Bool = false) throws -> StatReport {
-        let tracer = RequestTracer(probe: probe, redactor: redactor)
+                        redactor: Redactor, html: Bool = false,
+                        maxConnections: Int = AnalyzerConfiguration().maxConnections) throws -> StatReport {
+        let tracer = RequestTracer(probe: probe, redactor: redactor, maxConnections: maxConnections)
         var statistics = RequestStatistics(grouping: grouping, ranking: ranking == .slow ? .slowest : .biggest, topCount: top)
         var hops = HopIndex()
         var incomplete: UInt64 = 0
@@ -94,7 +100,8 @@ struct StatCommand: ParsableCommand {
             if record.isComplete { statistics.add(record) } else { incomplete += 1 }
         }
         return StatReport(window: tracer.window, lostEvents: probe.statistics.lostEvents, statistics: statistics,
-                          hops: hops, incomplete: incomplete, timeline: timeline, resets: tracer.analyzer.counters.resets)
+                          hops: hops, connectionsEvicted: tracer.analyzer.counters.connectionsEvicted, incomplete: incomplete,
+                          timeline: timeline, resets: tracer.analyzer.counters.resets)
     }
 }
 

@@ -4,13 +4,15 @@ import Report
 
 /// What `pipetrace stat` prints at the end of its window: a table of the
 /// groups and each group's top requests with their hop chains, or one JSON
-/// object `{"window_s", "lost_events", "groups":[...]}` whose records are
+/// object `{"window_s", "lost_events", "connections_evicted", "groups":[...]}` whose records are
 /// `RequestRecord.writeJSON`'s, the same as `watch --json`'s.
 struct StatReport {
     var window: Double
     var lostEvents: UInt64
     var statistics: RequestStatistics
     var hops: HopIndex
+    /// Connections the analyzer closed early because it held its maximum (a flood of connections).
+    var connectionsEvicted: UInt64 = 0
     /// Records seen but left out of the statistics (cut short by the end of the window, a close or a parse error).
     var incomplete: UInt64 = 0
     /// What `--html` draws; kept only when asked for.
@@ -23,6 +25,7 @@ struct StatReport {
         w.beginObject()
         w.field("window_s", window, decimals: 3)
         w.field("lost_events", lostEvents)
+        w.field("connections_evicted", connectionsEvicted)
         w.beginArray("groups")
         for group in statistics.summaries {
             w.beginObject()
@@ -49,6 +52,7 @@ struct StatReport {
         let total = groups.reduce(0) { $0 + $1.count }
         var out = "\(total) requests in \(RecordFormatter.fixed(window, decimals: 1)) s, grouped by \(statistics.grouping.rawValue)"
         out += ", \(lostEvents) events lost"
+        if connectionsEvicted > 0 { out += ", \(connectionsEvicted) connections evicted (too many open at once)" }
         if incomplete > 0 { out += ", \(incomplete) incomplete left out" }
         out += "\n\n"
         guard !groups.isEmpty else {

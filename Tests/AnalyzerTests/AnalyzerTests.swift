@@ -282,6 +282,23 @@ struct AnalyzerTests {
         #expect(analyzer.openConnections == 1 && analyzer.counters.connectionsIdleDropped == 1)
     }
 
+    @Test("a flood of connections past maxConnections evicts the least recently active, counted, with their requests emitted")
+    func connectionFlood() {
+        var analyzer = Analyzer(configuration: AnalyzerConfiguration(maxConnections: 64))
+        var records: [RequestRecord] = []
+        for i in 0..<1_000 {
+            let socket = TracedSocket.client(id: UInt64(i + 1), local: Endpoint(address: IPAddress("10.0.0.1")!, port: UInt16(20_000 + i)))
+            let t = UInt64(i) * 1_000
+            analyzer.process(socket.write("GET /\(i) HTTP/1.1\r\n\r\n", enter: t + 1, exit: t + 2), into: &records)
+            #expect(analyzer.openConnections <= 64)
+        }
+        // Each eviction closes an eighth (8) once 64 are held: 1000 - 64 + (at most 8) connections went.
+        #expect(analyzer.counters.connectionsEvicted >= 936 && analyzer.counters.connectionsEvicted <= 944)
+        #expect(UInt64(analyzer.openConnections) == 1_000 - analyzer.counters.connectionsEvicted)
+        #expect(records.count == Int(analyzer.counters.connectionsEvicted), "each evicted request emitted, incomplete")
+        #expect(records.allSatisfy { !$0.isComplete } && records.first?.target == "/0", "the oldest first")
+    }
+
     @Test("a copy of an analyzer goes on by itself: what one is given does not change the other")
     func copiesAreIndependent() {
         var original = Analyzer()

@@ -39,6 +39,32 @@ struct PacketAnnotatorTests {
         #expect(annotator.requestsMarked == 1)
     }
 
+    @Test("a record that comes after its request's first packet was handed out goes on the packet that completed the response")
+    func recordAfterFirstPacket() {
+        var annotator = PacketAnnotator(hold: 100_000)
+        let start: Int64 = 5_000_000
+        let handedOut = exchange(start: start).flatMap { annotator.add($0) }
+        #expect(handedOut.count == 2 && handedOut.allSatisfy { $0.requestStarted == nil })
+        annotator.add(RecordFixtures.record(start: start))
+        let out = annotator.finish()
+        #expect(out.count == 1 && out[0].requestCompleted != nil && out[0].requestStarted == nil)
+        #expect(out[0].comment == "Container: lb\nCompletes: HTTP GET /metrics 200 1.0 ms hop collector→lb")
+        #expect(annotator.requestsMarked == 0 && annotator.requestsMarkedAtEnd == 1 && annotator.requestsUnmarked == 0)
+        // A record none of whose packets is held any more is counted, not put on a stranger's packet.
+        annotator.add(RecordFixtures.record(start: start))
+        #expect(annotator.requestsUnmarked == 1)
+    }
+
+    @Test("packets leave once their hold has passed on the clock, with no packet after them")
+    func releaseByClock() {
+        var annotator = PacketAnnotator(hold: 100)
+        let bytes = Fixtures.tcpPacket(from: Fixtures.client, to: Fixtures.server)
+        #expect(annotator.add(Fixtures.packet(bytes, header: Fixtures.header(timestamp: 1_000))).isEmpty)
+        #expect(annotator.release(at: 1_050).isEmpty)
+        #expect(annotator.release(at: 1_101).map(\.event.header.timestamp) == [1_000])
+        #expect(annotator.finish().isEmpty)
+    }
+
     @Test("a socket's owner learnt later names the packets of its handshake")
     func ownerLearntLater() {
         var annotator = PacketAnnotator(hold: 1_000_000_000)

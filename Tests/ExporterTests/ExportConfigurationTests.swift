@@ -32,6 +32,16 @@ struct ExportConfigurationTests {
         #expect(try ExportConfiguration.parse(yaml: "listen: null").listen == nil)
     }
 
+    /// The input bench/fuzz's ExportConfigurationFuzzer made Yams trap on: a complex key (`? …`) that is no string.
+    static let fuzzCrash = String(decoding: [0x3f, 0x20, 0x41, 0xdb, 0x8c, 0x9a, 0x8d, 0x91, 0xdf, 0x69, 0x76, 0x29, 0x9b,
+                                             0x79, 0x9c, 0x3a, 0x20, 0x70, 0x69, 0x70, 0x20] as [UInt8], as: UTF8.self)
+
+    /// Six lines of anchors and aliases that stand for 10^6 values.
+    static let billionLaughs = (0..<6).map { (i: Int) -> String in
+        let item = i == 0 ? "x" : "*l\(i - 1)"
+        return "l\(i): &l\(i) [" + [String](repeating: item, count: 10).joined(separator: ", ") + "]"
+    }.joined(separator: "\n")
+
     @Test("bad files are refused with the key named", arguments: [
         ("slow_msec: 3", "f.yaml: unknown key 'slow_msec' (known here: listen, remote_write, otlp, otlp_compression, interval_s, slow_ms, max_targets, max_samples_per_batch, queue_batches, flush_timeout_s, spool, retry, tls, filters)"),
         ("spool: {max_byte: 3}", "f.yaml: unknown key 'spool.max_byte' (known here: directory, max_bytes, max_batches)"),
@@ -48,6 +58,14 @@ struct ExportConfigurationTests {
         ("listen: localhost", "f.yaml: 'listen': a port from 1 to 65535 is needed"),
         ("retry: {initial_s: 10, max_s: 1}", "f.yaml: 'retry.max_s' (1.0) is below 'retry.initial_s' (10.0)"),
         ("- a\n- b", "f.yaml: the top level must be a mapping of keys"),
+        // Yams' constructor trapped on these (bench/fuzz's ExportConfigurationFuzzer found the first).
+        (ExportConfigurationTests.fuzzCrash, "f.yaml: a key that is not a plain name"),
+        ("? [a, b]\n: c", "f.yaml: a key that is not a plain name"),
+        ("spool: {{directory: x}: y}", "f.yaml: a key that is not a plain name"),
+        // A billion laughs: six lines that stand for 10^6 values.
+        (ExportConfigurationTests.billionLaughs, "f.yaml: too many values (aliases expanding?)"),
+        ("slow_ms: 28888888888888888822:2", "f.yaml: 'slow_ms' must be a number, got \"28888888888888888822:2\""),
+        ("max_targets: 99999999999999999999", "f.yaml: 'max_targets' must be an integer, got \"99999999999999999999\""),
     ])
     func refused(_ yaml: String, _ message: String) {
         #expect(throws: ExportConfiguration.Invalid(description: message)) {

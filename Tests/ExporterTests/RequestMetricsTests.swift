@@ -109,12 +109,14 @@ struct RequestMetricsTests {
         snapshot.sinks["http://x/api/v1/write"] = sink
         store.apply(health.updates(for: snapshot))
         snapshot.events = 150
+        snapshot.connectionsEvicted = 8192
         snapshot.sinks["http://x/api/v1/write"]!.droppedPoints["spool_full"] = 25
         snapshot.sinks["http://x/api/v1/write"]!.queueDepth = 0
         store.apply(health.updates(for: snapshot))
         let s = store.timeSeries(at: 0)
         #expect(Self.value(s, "pipetrace_events_total") == 150)
         #expect(Self.value(s, "pipetrace_lost_events_total") == 3)
+        #expect(Self.value(s, "pipetrace_connections_evicted_total") == 8192)
         #expect(Self.value(s, "pipetrace_export_queue_batches") == 0)
         #expect(Self.value(s, "pipetrace_export_dropped_points_total", ["reason": "spool_full"]) == 25)
         #expect(Self.value(s, "pipetrace_export_sent_points_total") == 0)

@@ -138,7 +138,7 @@ struct PipelineTests {
         let output = stat.readAll()
         #expect(stat.wait() == 0, "\(stat.readAllErrors())")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any], "\(output)")
-        #expect(Set(report.keys) == ["window_s", "lost_events", "groups"])
+        #expect(Set(report.keys) == ["window_s", "lost_events", "connections_evicted", "groups"])
         let window = try #require(report["window_s"] as? Double)
         #expect(window > 0 && window < 30)
         #expect(report["lost_events"] as? Int == 0)

@@ -202,6 +202,51 @@ extension ProbeTests {
         #expect(try tsharkCount(dir.pcapng, "frame.comment contains \"Receiver Cmd\"") >= written.packets - 1)
     }
 
+    @Test("capture killed with SIGKILL amid traffic leaves files tshark reads with every packet tcpdump saw before the last second")
+    func captureSurvivesKill() throws {
+        let net = try TestNetwork()
+        defer { net.remove() }
+        let dir = try CaptureScratch()
+        let tcpdumpFile = dir.path + "/tcpdump.pcap"
+        let server = try Child(net.exec(net.server, ["python3", "-m", "http.server", "8080", "--bind", "0.0.0.0", "--directory", dir.path]))
+        defer { server.signal(SIGKILL); _ = server.wait() }
+        let tcpdump = try startTcpdump(net, writing: tcpdumpFile)
+        let capture = try Child([Repository.pipetraceBinary, "capture", "-w", dir.pcapng, "-o", dir.json, "--snaplen", "256",
+                                 "--container", net.server, "--container", net.client])
+        #expect((capture.readErrorLine() ?? "").contains("capturing"))
+        // A new connection 20 times a second for 5 s: traffic still flows when the capture is killed.
+        let client = try Child(net.exec(net.client, ["sh", "-c", "curl -s --retry 5 --retry-connrefused --rate 20/s "
+                                                      + "'http://\(net.serverAddress):8080/?n=[1-100]' >/dev/null"]))
+        sleep(3)
+        let killed = Date().timeIntervalSince1970
+        capture.signal(SIGKILL)
+        _ = capture.wait()
+        #expect(client.wait() == 0)
+        stopTcpdump(tcpdump, writing: tcpdumpFile)
+
+        let check = try Child(["tshark", "-r", dir.pcapng, "-q"])
+        let complaints = check.readAllErrors().split(separator: "\n").filter { !$0.contains("Running as user") }
+        #expect(check.wait() == 0 && complaints.isEmpty, "\(complaints)")
+        let written = try packetIdentities(dir.pcapng)
+        let before = try packetIdentities(tcpdumpFile, before: killed - 1)
+        #expect(before.count >= 40, "tcpdump saw \(before.count) packets in the first 2 s")
+        let missing = before.subtracting(written)
+        #expect(missing.isEmpty, "\(missing.count) of the \(before.count) packets tcpdump saw more than 1 s before the kill are not in the pcapng")
+        #expect(try tsharkCount(dir.pcapng, "frame.comment contains \"HTTP GET /?n=\"") > 0, "requests are summarized as they go")
+
+        // The JSON lines: each one whole, and their packets the same as the pcapng's.
+        let lines = try String(contentsOfFile: dir.json, encoding: .utf8).split(separator: "\n")
+        var packets: [[UInt8]] = []
+        for line in lines {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+            guard object["eventName"] as? String == "net_packet_raw", let args = object["args"] as? [[String: Any]],
+                  let data = Data(base64Encoded: args.first?["value"] as? String ?? "") else { continue }
+            packets.append([UInt8](data))
+        }
+        try RawPcapFile.write(packets, to: dir.fromJSON)
+        #expect(before.subtracting(try packetIdentities(dir.fromJSON)).isEmpty, "the JSON lines hold what the pcapng holds")
+    }
+
     @Test("capture keeps apart two pairs of namespaces that use the same addresses at the same time")
     func captureOverlappingAddresses() throws {
         let nets = [try TestNetwork(), try TestNetwork()] // both 10.231.0.1 ↔ 10.231.0.2
@@ -323,9 +368,15 @@ extension ProbeTests {
 
     /// Packets that differ in something a copy would keep (ports, sequence and acknowledgment numbers, flags, IPv4 id, length).
     func distinctPackets(_ file: String) throws -> Int {
+        try packetIdentities(file).count
+    }
+
+    /// What a copy of a packet would keep, one string per distinct packet; with `before`, of those captured before that Unix time.
+    func packetIdentities(_ file: String, before: Double? = nil) throws -> Set<String> {
         let rows = try Shell.run(["tshark", "-r", file, "-T", "fields", "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tcp.seq_raw",
-                                  "-e", "tcp.ack_raw", "-e", "tcp.flags", "-e", "ip.id", "-e", "tcp.len"])
-        return Set(rows.split(separator: "\n")).count
+                                  "-e", "tcp.ack_raw", "-e", "tcp.flags", "-e", "ip.id", "-e", "tcp.len"]
+                                 + (before.map { ["-Y", "frame.time_epoch < \(String(format: "%.6f", $0))"] } ?? []))
+        return Set(rows.split(separator: "\n").map(String.init))
     }
 
     /// A display filter for packets whose sender's lines (the first ones) include `line`.

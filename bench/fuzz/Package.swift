@@ -9,12 +9,33 @@ import PackageDescription
 
 let package = Package(
     name: "pipetrace-fuzz",
+    dependencies: [
+        // The export configuration's YAML parser, and what the Exporter module links.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+    ],
     targets: [
         .target(name: "CPipetraceEvents"),
         .target(name: "Events", dependencies: ["CPipetraceEvents"]),
         .target(name: "Packets", dependencies: ["Events"]),
         .executableTarget(name: "CaptureFuzzer", dependencies: ["Packets", "Events"]),
-        .target(name: "Analyzer", dependencies: ["Events"]),
+        // The probe's event decoder, the capture file readers and the export configuration
+        // (`make fuzz`, and briefly in `make test`; see README.md).
+        .target(name: "FuzzDriver"),
+        .executableTarget(name: "EventDecoderFuzzer", dependencies: ["Events", "CPipetraceEvents", "FuzzDriver"]),
+        .target(name: "CLibPcap", linkerSettings: [.linkedLibrary("pcap")]),
+        .executableTarget(name: "PcapReaderFuzzer", dependencies: ["CLibPcap", "Packets", "Events", "FuzzDriver"]),
+        .target(name: "Redaction"),
+        .target(name: "Analyzer", dependencies: ["Events", "Redaction"]),
+        .target(name: "CaptureFormats", dependencies: ["Events", "Analyzer", "Packets", "Redaction"]),
+        .executableTarget(name: "TraceeJSONFuzzer", dependencies: ["CaptureFormats", "Packets", "Events", "FuzzDriver"]),
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy"),
+        .systemLibrary(name: "CISAL", pkgConfig: "libisal"),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl"),
+        .target(name: "Exporter", dependencies: ["Analyzer", "CSnappy", "CISAL", "COpenSSL",
+                                                 .product(name: "Prometheus", package: "swift-prometheus"),
+                                                 .product(name: "Yams", package: "Yams")]),
+        .executableTarget(name: "ExportConfigurationFuzzer", dependencies: ["Exporter", "FuzzDriver"]),
         .executableTarget(name: "ParserFuzzer", dependencies: ["Analyzer"]),
     ]
 )
