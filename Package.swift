@@ -22,8 +22,10 @@ let package = Package(
         .target(name: "Events", dependencies: ["CPipetraceEvents"]),
         // Pure core: credentials masked in bytes, text and packets (every output applies it). No dependencies.
         .target(name: "Redaction"),
+        // Pure core: where in a Go binary crypto/tls reads and writes (.gopclntab, x86-64 instruction lengths). No I/O.
+        .target(name: "GoBinary"),
         // I/O edge: loads and attaches the BPF programs, reads the ring buffer.
-        .target(name: "Probe", dependencies: ["Events", "CLibBPF", "CPipetraceBPF", "CPipetraceEvents"]),
+        .target(name: "Probe", dependencies: ["Events", "GoBinary", "CLibBPF", "CPipetraceBPF", "CPipetraceEvents"]),
         // Pure core: events in, request records out.
         .target(name: "Analyzer", dependencies: ["Events", "Redaction"]),
         // Pure core: captured packets in (link layer, IP, TCP reassembly), the probe's events out. No I/O.
@@ -59,6 +61,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "RedactionTests", dependencies: ["Redaction"]),
         .testTarget(name: "EventsTests", dependencies: ["Events", "CPipetraceEvents"]),
+        .testTarget(name: "GoBinaryTests", dependencies: ["GoBinary", "TestSupport"]),
         .testTarget(name: "ProbeTests", dependencies: ["TestSupport", "Probe", "Events"], exclude: ["Fixtures"]),
         .testTarget(name: "AnalyzerTests", dependencies: ["Analyzer", "Events"]),
         .testTarget(name: "ExporterTests", dependencies: ["TestSupport", "Exporter", "Analyzer", "CSnappy"], exclude: ["Fixtures"]),
@@ -68,3 +71,12 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Probe", "Analyzer", "Events"], exclude: ["Fixtures"]),
     ]
 )
+
+// `make test` builds with PIPETRACE_WERROR=1: a warning in any target of ours
+// (not in dependencies) fails the build, so it stays at zero warnings. A
+// user's `make run` does not, so a newer compiler's new warning never stops it.
+if Context.environment["PIPETRACE_WERROR"] == "1" {
+    for target in package.targets where target.type != .system {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-warnings-as-errors"])]
+    }
+}

@@ -18,12 +18,9 @@
 #       # export under a profiler: instructions per request, the same on a busy machine
 #       # (traffic of other ports left out in the kernel)
 #
-# RATE paces wrk with a Lua delay(): one schedule of send times, RATE per
-# second, shared by the connections (a connection whose slot has passed
-# sends at once; a backlog of more than 100 ms is forgotten rather than sent
-# in a burst). The rate reached is wrk's, printed; the CPU per request is at
-# that rate, where fixed costs per poll and per batch weigh more than at
-# saturation.
+# RATE paces wrk (bench/lib/wrk.sh). The rate reached is wrk's, printed; the
+# CPU per request is at that rate, where fixed costs per poll and per batch
+# weigh more than at saturation.
 #
 # Everything it creates (namespace, veth, nginx, victoria-metrics, receiver) is removed on exit.
 set -euo pipefail
@@ -63,29 +60,9 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 
-pace=()
-if [ -n "${RATE:-}" ]; then
-    cat > "$work/pace.lua" <<LUA
--- Send times RATE per second, one schedule for every connection (wrk's delay() is in ms).
-local ffi = require("ffi")
-ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } pace_timespec; int clock_gettime(int, pace_timespec *); ]]
-local ts = ffi.new("pace_timespec")
-local interval = 1000 / $RATE
-local slot = nil
-function delay()
-    ffi.C.clock_gettime(1, ts)
-    local now = tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
-    if slot == nil or slot < now - 100 then slot = now end
-    local wait = slot - now
-    slot = slot + interval
-    return math.floor(wait + 0.5)
-end
-LUA
-    pace=(-s "$work/pace.lua")
-fi
-measure() {
-    wrk -t1 -c"$connections" -d"${seconds}s" "${pace[@]}" "$url" | awk '/Requests\/sec/ { printf "%.0f\n", $2 }'
-}
+. bench/lib/wrk.sh
+wrk_setup
+measure() { wrk_measure | cut -d' ' -f1; }
 ticks=$(getconf CLK_TCK)
 
 echo "workload: wrk -t1 -c$connections -d${seconds}s $url (nginx in namespace $ns, 1 worker)${RATE:+, paced at $RATE requests/s}"

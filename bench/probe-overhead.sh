@@ -1,76 +1,130 @@
 #!/usr/bin/env bash
-# The probe's cost on a real workload: wrk (host) against nginx (in a
-# network namespace of its own), requests/s and p99 latency without and with
-# `pipetrace events --json > /dev/null` attached, alternating runs, then the
-# ratio and the events lost, and what tracing costs in CPU per request (BPF
-# programs, measured by the kernel's bpf_stats, plus the pipetrace process).
-# Run as root after `make build`:
+# What tracing costs a saturated workload, every mode side by side in one
+# run: wrk (host) against nginx (1 worker, in a network namespace of its
+# own), untraced and with each of
+#   bpftrace   counting events on the same syscall tracepoints (the floor: tracepoints alone)
+#   tcpdump    -w of every packet on the namespace's veth (a peer that analyses nothing)
+#   events     pipetrace events --json > /dev/null
+#   stat       pipetrace stat
+#   watch      pipetrace watch --json > /dev/null
+#   export     pipetrace export (/metrics only)
+# attached, in rounds, each round every mode once in a rotated order, so a
+# drift of the machine's speed falls on all modes alike. Prints per mode the
+# requests/s as a ratio of the untraced runs' mean, p99 latency, events lost
+# and, for pipetrace, CPU per request: its BPF programs (the kernel's
+# bpf_stats) and its process (user+sys from /proc). Run as root after
+# `make build`:
 #
-#   sudo bench/probe-overhead.sh [seconds-per-run] [runs-per-mode] [connections]
+#   sudo bench/probe-overhead.sh [seconds-per-run] [rounds] [connections]
+#   sudo MODES="untraced stat export" bench/probe-overhead.sh 8 2
+#   sudo RATE=10000 bench/probe-overhead.sh     # paced (bench/lib/wrk.sh): µs per request at 10k/s
+#   sudo TLS=1 bench/probe-overhead.sh          # nginx over https (keep-alive): pipetrace reads OpenSSL's plaintext
 #
-# Everything it creates (namespace, veth, nginx) is removed on exit.
+# Needs bpftrace (apt-get install bpftrace) for its baseline. Everything it
+# creates (namespace, veth, nginx, files) is removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${1:-10}
-runs=${2:-3}
-connections=${3:-32}
+seconds=${1:-8}
+rounds=${2:-2}
+connections=${3:-16}
+modes=(${MODES:-untraced bpftrace tcpdump events stat watch export})
 pipetrace=${PIPETRACE:-$(swift build -c release --show-bin-path)/pipetrace}
 . bench/lib/nginx-namespace.sh
-trap nginx_namespace_cleanup EXIT INT TERM
-nginx_namespace_up ptbench 10.233.0
+. bench/lib/wrk.sh
+tracer=
+stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+cleanup() {
+    [ -n "$tracer" ] && kill -9 "$tracer" 2>/dev/null || true
+    sysctl -qw kernel.bpf_stats_enabled="$stats_was"
+    nginx_namespace_cleanup
+}
+trap cleanup EXIT INT TERM
+nginx_namespace_up ptover "${SUBNET:-10.233.0}"
+wrk_setup
+sysctl -qw kernel.bpf_stats_enabled=1
+ticks=$(getconf CLK_TCK)
+metrics_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
-# Run time of pipetrace's BPF programs so far (kernel.bpf_stats_enabled=1 while benchmarking).
+# Run time of the BPF programs of process $1 so far, from the programs it holds open.
 bpf_runtime_ns() {
+    local ids
+    ids=$(grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u | tr '\n' ' ')
     bpftool -j prog show | python3 -c '
 import json, sys
-print(sum(p.get("run_time_ns", 0) for p in json.load(sys.stdin)
-          if p.get("name", "").startswith(("handle_", "capture_"))))'
-}
-stats_was=$(sysctl -n kernel.bpf_stats_enabled)
-sysctl -qw kernel.bpf_stats_enabled=1
-trap 'sysctl -qw kernel.bpf_stats_enabled=$stats_was; nginx_namespace_cleanup' EXIT INT TERM
-bpf_ns_total=0; user_ticks_total=0; requests_total=0
-ticks=$(getconf CLK_TCK)
-# wrk's summary: requests/s and the 99% latency in ms.
-measure() {
-    wrk -t1 -c"$connections" -d"${seconds}s" --latency "$url" | awk '
-        /Requests\/sec/ { rps = $2 }
-        $1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } p99 = v }
-        END { printf "%.0f %.3f\n", rps, p99 }'
+ids = set(int(i) for i in sys.argv[1].split())
+print(sum(p.get("run_time_ns", 0) for p in json.load(sys.stdin) if p["id"] in ids))' "$ids"
 }
 
-echo "workload: wrk -t1 -c$connections -d${seconds}s $url (nginx in namespace $ns, 1 worker)"
-echo "machine: $(nproc) cores, $(uname -r)"
-printf '%-8s %-4s %12s %10s %10s\n' mode run requests/s p99_ms lost
-base_total=0; traced_total=0; base_p99=0; traced_p99=0; lost_total=0; events_total=0
-for run in $(seq "$runs"); do
-    read -r rps p99 < <(measure)
-    printf '%-8s %-4s %12s %10s %10s\n' untraced "$run" "$rps" "$p99" -
-    base_total=$((base_total + rps)); base_p99=$(echo "$base_p99 + $p99" | bc -l)
+# Starts mode $1's tracer in the background ($tracer, its stderr in $work/tracer.err); waits until it traces.
+start_tracer() {
+    : > "$work/tracer.err"; : > "$work/tracer.out"
+    case $1 in
+        untraced) tracer=; return ;;
+        bpftrace)
+            bpftrace -e 'tracepoint:syscalls:sys_enter_read, tracepoint:syscalls:sys_exit_read,
+                         tracepoint:syscalls:sys_enter_write, tracepoint:syscalls:sys_exit_write,
+                         tracepoint:syscalls:sys_enter_writev, tracepoint:syscalls:sys_exit_writev,
+                         tracepoint:syscalls:sys_enter_recvfrom, tracepoint:syscalls:sys_exit_recvfrom,
+                         tracepoint:syscalls:sys_enter_sendfile64, tracepoint:syscalls:sys_exit_sendfile64 { @[probe] = count(); }' \
+                > "$work/tracer.out" 2> "$work/tracer.err" &
+            tracer=$!; ready="Attaching" ;;
+        tcpdump)
+            tcpdump -i "$ns-h" -w "$work/tcpdump.pcap" -U -n 2> "$work/tracer.err" &
+            tracer=$!; ready="listening" ;;
+        events) "$pipetrace" events --json > /dev/null 2> "$work/tracer.err" & tracer=$!; ready="tracing" ;;
+        stat) "$pipetrace" stat --time 3600 > /dev/null 2> "$work/tracer.err" & tracer=$!; ready="collecting" ;;
+        watch) "$pipetrace" watch --json > /dev/null 2> "$work/tracer.err" & tracer=$!; ready="watching" ;;
+        export) "$pipetrace" export --listen "127.0.0.1:$metrics_port" 2> "$work/tracer.err" & tracer=$!; ready="exporting" ;;
+    esac
+    # bpftrace says it is attaching on stdout, the others on stderr.
+    for _ in $(seq 300); do cat "$work/tracer.err" "$work/tracer.out" | grep -q "$ready" && break; sleep 0.1; done
+    cat "$work/tracer.err" "$work/tracer.out" | grep -q "$ready" || { echo "$1 did not start: $(cat "$work/tracer.err")" >&2; exit 1; }
+    sleep 0.5
+}
 
-    "$pipetrace" events --json > /dev/null 2> "$work/pipetrace.err" &
-    tracer=$!
-    for _ in $(seq 100); do grep -q tracing "$work/pipetrace.err" 2>/dev/null && break; sleep 0.1; done
-    cpu_before=$(awk '{print $14 + $15}' "/proc/$tracer/stat")
-    bpf_before=$(bpf_runtime_ns)
-    read -r rps p99 < <(measure)
-    bpf_after=$(bpf_runtime_ns)
-    cpu_after=$(awk '{print $14 + $15}' "/proc/$tracer/stat")
-    kill -INT "$tracer"; wait "$tracer" || true
-    requests=$((rps * seconds))
-    bpf_ns_total=$((bpf_ns_total + bpf_after - bpf_before))
-    user_ticks_total=$((user_ticks_total + cpu_after - cpu_before))
-    requests_total=$((requests_total + requests))
-    summary=$(tail -1 "$work/pipetrace.err")
-    lost=$(echo "$summary" | sed -n 's/.* \([0-9]*\) lost.*/\1/p')
-    events=$(echo "$summary" | sed -n 's/pipetrace: \([0-9]*\) events.*/\1/p')
-    printf '%-8s %-4s %12s %10s %10s\n' traced "$run" "$rps" "$p99" "$lost"
-    traced_total=$((traced_total + rps)); traced_p99=$(echo "$traced_p99 + $p99" | bc -l)
-    lost_total=$((lost_total + lost)); events_total=$((events_total + events))
+stop_tracer() {
+    [ -n "$tracer" ] || return 0
+    kill -INT "$tracer" 2>/dev/null || true
+    wait "$tracer" 2>/dev/null || true
+    tracer=
+    rm -f "$work/tcpdump.pcap"
+}
+
+declare -A rps_sum p99_sum lost_sum bpf_ns cpu_ticks requests
+for m in "${modes[@]}"; do rps_sum[$m]=0; p99_sum[$m]=0; lost_sum[$m]=0; bpf_ns[$m]=0; cpu_ticks[$m]=0; requests[$m]=0; done
+
+echo "workload: wrk -t1 -c$connections -d${seconds}s $url (nginx in namespace $ns, 1 worker)${RATE:+, paced at $RATE requests/s}"
+echo "machine:  $(nproc) cores, $(uname -r); $rounds rounds of: ${modes[*]}"
+printf '%-9s %-5s %11s %9s %9s\n' mode round requests/s p99_ms lost
+for round in $(seq "$rounds"); do
+    # Rotate the order each round: no mode always runs first or last.
+    order=("${modes[@]:$(( (round - 1) % ${#modes[@]} ))}" "${modes[@]:0:$(( (round - 1) % ${#modes[@]} ))}")
+    for m in "${order[@]}"; do
+        start_tracer "$m"
+        if [ -n "$tracer" ]; then cpu0=$(awk '{print $14 + $15}' "/proc/$tracer/stat"); bpf0=$(bpf_runtime_ns "$tracer"); fi
+        read -r rps p99 < <(wrk_measure)
+        if [ -n "$tracer" ]; then
+            bpf1=$(bpf_runtime_ns "$tracer"); cpu1=$(awk '{print $14 + $15}' "/proc/$tracer/stat")
+            bpf_ns[$m]=$(( ${bpf_ns[$m]} + bpf1 - bpf0 )); cpu_ticks[$m]=$(( ${cpu_ticks[$m]} + cpu1 - cpu0 ))
+        fi
+        stop_tracer
+        lost=$(sed -n 's/.* \([0-9][0-9]*\) lost.*/\1/p' "$work/tracer.err" | tail -1)
+        lost=${lost:-0}
+        printf '%-9s %-5s %11s %9s %9s\n' "$m" "$round" "$rps" "$p99" "$([ "$m" = untraced ] && echo - || echo "$lost")"
+        rps_sum[$m]=$(( ${rps_sum[$m]} + rps )); p99_sum[$m]=$(echo "${p99_sum[$m]} + $p99" | bc -l)
+        lost_sum[$m]=$(( ${lost_sum[$m]} + lost )); requests[$m]=$(( ${requests[$m]} + rps * seconds ))
+    done
 done
 echo
-echo "untraced: $((base_total / runs)) requests/s, p99 $(printf '%.3f' "$(echo "$base_p99 / $runs" | bc -l)") ms"
-echo "traced:   $((traced_total / runs)) requests/s, p99 $(printf '%.3f' "$(echo "$traced_p99 / $runs" | bc -l)") ms"
-echo "ratio:    $(printf '%.1f' "$(echo "100 * $traced_total / $base_total" | bc -l)")% of untraced throughput"
-echo "events:   $events_total delivered, $lost_total lost"
-echo "cost:     $(echo "$bpf_ns_total / $requests_total / 1000" | bc -l | xargs printf '%.2f') µs of BPF programs + $(echo "$user_ticks_total * 1000000 / $ticks / $requests_total" | bc -l | xargs printf '%.2f') µs of pipetrace (user space) per request"
+base=${rps_sum[untraced]:-0}
+printf '%-9s %11s %9s %9s %9s %13s %13s\n' mode requests/s ratio p99_ms lost "BPF_µs/req" "user_µs/req"
+for m in "${modes[@]}"; do
+    ratio=$([ "$base" -gt 0 ] && echo "${rps_sum[$m]} / $base" | bc -l | xargs printf '%.3f' || echo -)
+    bpf=-; user=-
+    if [ "$m" != untraced ] && [ "${requests[$m]}" -gt 0 ]; then
+        [ "$m" = bpftrace ] || [ "$m" = tcpdump ] || bpf=$(echo "${bpf_ns[$m]} / ${requests[$m]} / 1000" | bc -l | xargs printf '%.2f')
+        user=$(echo "${cpu_ticks[$m]} * 1000000 / $ticks / ${requests[$m]}" | bc -l | xargs printf '%.2f')
+    fi
+    printf '%-9s %11s %9s %9s %9s %13s %13s\n' "$m" "$(( ${rps_sum[$m]} / rounds ))" "$ratio" \
+        "$(echo "${p99_sum[$m]} / $rounds" | bc -l | xargs printf '%.3f')" "$([ "$m" = untraced ] && echo - || echo "${lost_sum[$m]}")" "$bpf" "$user"
+done

@@ -69,6 +69,33 @@ struct {
 	__type(value, struct pt_conn);
 } pt_conns SEC(".maps");
 
+/*
+ * The owner of each listening socket, by namespace and port. A connection it
+ * accepts is established in softirq context before accept() puts it in
+ * pt_conns: until then its events name the listener's owner (and so its
+ * container), not nobody.
+ */
+struct pt_listener_key {
+	__u32 netns;
+	__u16 port;
+	__u16 _pad;
+};
+
+struct pt_listener {
+	__u64 sk;
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 tid;
+	__u8 comm[PT_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct pt_listener_key);
+	__type(value, struct pt_listener);
+} pt_listeners SEC(".maps");
+
 /* Next connection id; one slot, shared by all objects. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -95,6 +122,10 @@ struct pt_tls_call {
 	__u32 fd;       /* of that socket */
 	__u16 direction;
 	__u16 syscall;  /* PT_SYS_SSL_*, or 0 for a handshake */
+	/* Go: the goroutine making the call (its g). Only a syscall of that
+	 * goroutine names the socket: the goroutine may leave the thread (to
+	 * wait for data) and the thread run others meanwhile. 0 for OpenSSL. */
+	__u64 goroutine;
 };
 
 struct {
@@ -112,6 +143,19 @@ struct {
 	__type(key, __u64);
 	__type(value, __u64);
 } pt_tls_sockets SEC(".maps");
+
+/* The goroutine running on the current thread, as the user registers saved at
+ * the syscall's entry hold it: R14 in Go's register ABI (Go 1.17+, x86-64). */
+static __always_inline __u64 pt_user_goroutine(void)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	return BPF_CORE_READ(regs, r14);
+#else
+	return 0;
+#endif
+}
 
 /* Filters: a key present means "trace it"; used only when its filter_by_* is set. */
 struct {
@@ -337,6 +381,15 @@ static __always_inline void pt_fill_sock_header(struct pt_header *h, __u32 kind,
 		h->cgroup_id = c->cgroup_id;
 		h->conn_id = c->id;
 		__builtin_memcpy(h->comm, c->comm, sizeof(h->comm));
+		return;
+	}
+	struct pt_listener_key lk = { .netns = h->netns, .port = h->tuple.sport };
+	struct pt_listener *l = bpf_map_lookup_elem(&pt_listeners, &lk);
+	if (l) {
+		h->pid = l->pid;
+		h->tid = l->tid;
+		h->cgroup_id = l->cgroup_id;
+		__builtin_memcpy(h->comm, l->comm, sizeof(h->comm));
 	}
 }
 
@@ -346,6 +399,27 @@ static __always_inline bool pt_owner_traced(const struct pt_header *h)
 	if (h->pid == 0)
 		return !filter_by_pid && !filter_by_cgroup && pt_sock_traced(h->netns, 0, &h->tuple);
 	return pt_pid_traced(h->pid) && pt_sock_traced(h->netns, h->cgroup_id, &h->tuple);
+}
+
+/*
+ * bpf_skb_load_bytes of `*n` bytes, 1 to `max`, into `dst`; on success `*n`
+ * carries those bounds to the caller's later uses (the event's size). Each
+ * bound is checked on its own, behind a compiler barrier, on the register
+ * passed: clang would otherwise test a copy, or fold both tests into one on
+ * `n - 1`, and older verifiers (Debian 12's 6.1) cannot carry the bound back
+ * ("R3 min value is outside of the allowed memory range"). The lower bound
+ * is a signed "< 1": 6.1 learns nothing from "!= 0".
+ */
+static __always_inline long pt_skb_load_bytes(const struct __sk_buff *skb, __u32 off, void *dst, __u32 *n,
+					      __u32 max)
+{
+	barrier_var(*n);
+	if ((__s32)*n < 1)
+		return -1;
+	barrier_var(*n);
+	if (*n > max)
+		return -1;
+	return bpf_skb_load_bytes(skb, off, dst, *n);
 }
 
 /* Wake the reader only once `wakeup_bytes` wait (see the settings above). */

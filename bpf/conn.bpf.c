@@ -104,6 +104,29 @@ int handle_enter_close(struct trace_event_raw_sys_enter *ctx)
 	return 0;
 }
 
+/* Remembers (listening) or forgets (closing) the owner of a listening socket. */
+static __always_inline void pt_note_listener(const struct sock *sk, bool listening)
+{
+	struct pt_listener_key key = { .netns = pt_netns_of(sk), .port = BPF_CORE_READ(sk, __sk_common.skc_num) };
+
+	if (listening) {
+		__u64 pid_tgid = bpf_get_current_pid_tgid();
+		struct pt_listener l = {
+			.sk = (__u64)sk,
+			.cgroup_id = bpf_get_current_cgroup_id(),
+			.pid = pid_tgid >> 32,
+			.tid = (__u32)pid_tgid,
+		};
+		bpf_get_current_comm(l.comm, sizeof(l.comm));
+		bpf_map_update_elem(&pt_listeners, &key, &l, BPF_ANY);
+		return;
+	}
+	/* A socket cloned from a listener starts in its state: only the listener itself is forgotten. */
+	struct pt_listener *l = bpf_map_lookup_elem(&pt_listeners, &key);
+	if (l && l->sk == (__u64)sk)
+		bpf_map_delete_elem(&pt_listeners, &key);
+}
+
 /* Typed arguments (tp_btf): the raw tracepoint struct changed across kernels. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(handle_set_state, const struct sock *sk, int oldstate, int newstate)
@@ -116,6 +139,9 @@ int BPF_PROG(handle_set_state, const struct sock *sk, int oldstate, int newstate
 	 * one moment a client socket's owner is known before connect() returns. */
 	if (newstate == TCP_SYN_SENT && pt_pid_traced(bpf_get_current_pid_tgid() >> 32))
 		pt_conn_of(sk, PT_ROLE_CLIENT);
+	/* CLOSE -> LISTEN runs inside listen(), in the listening task. */
+	if (newstate == TCP_LISTEN || oldstate == TCP_LISTEN)
+		pt_note_listener(sk, newstate == TCP_LISTEN);
 	pt_fill_sock_header(&ev.hdr, PT_EVENT_STATE, sk);
 	ev.old_state = oldstate;
 	ev.new_state = newstate;

@@ -200,7 +200,7 @@ static __always_inline int pt_capture(struct __sk_buff *skb, __u16 direction)
 		n = cap;
 	if (n > PT_MAX_SNAPLEN)
 		n = PT_MAX_SNAPLEN;
-	if (n == 0 || bpf_skb_load_bytes(skb, 0, ev->data, n))
+	if (pt_skb_load_bytes(skb, 0, ev->data, &n, PT_MAX_SNAPLEN))
 		return 1;
 	ev->hdr.kind = PT_EVENT_PACKET;
 	ev->hdr.timestamp = bpf_ktime_get_ns();

@@ -36,7 +36,6 @@ enum pt_event_kind {
 	 * joins them to the sendfile's PT_EVENT_DATA and never shows them alone. */
 	PT_EVENT_SENDFILE_BYTES = 7,
 	PT_EVENT_PACKET = 8,     /* a TCP packet of a traced connection (packets.bpf.c, capture only) */
-	PT_EVENT_EXEC = 9,       /* a process ran a new program: user space looks for TLS libraries in it */
 };
 
 enum pt_direction {
@@ -80,8 +79,7 @@ enum pt_reset_kind {
 /* Counters of the kernel side's own failures, read by user space (map "pt_stats"). */
 enum pt_stat {
 	PT_STAT_RINGBUF_FULL = 0, /* an event was dropped: ring buffer had no room */
-	PT_STAT_ARGS_MISSING = 1, /* a sys_exit without its sys_enter */
-	PT_STAT_CONN_TABLE_FULL = 2,
+	PT_STAT_CONN_TABLE_FULL = 2, /* (1, a sys_exit without its sys_enter, is no longer counted) */
 	/* TLS plaintext whose socket is not known yet (no syscall inside a TLS call of it seen). */
 	PT_STAT_TLS_NO_SOCKET = 3,
 	PT_STAT_COUNT = 4,
@@ -146,11 +144,6 @@ struct pt_tcp_event {
 	__u16 state;     /* TCP state of the socket */
 	__u16 reset;     /* enum pt_reset_kind, for PT_EVENT_RESET */
 	__u32 seq;       /* retransmit: first sequence number of the segment */
-};
-
-/* The process `hdr.pid` ran a new program (sched_process_exec). */
-struct pt_exec_event {
-	struct pt_header hdr;
 };
 
 struct pt_sendfile_bytes_event {

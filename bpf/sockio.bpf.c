@@ -131,7 +131,7 @@ static __always_inline void pt_tls_socket_seen(struct sock *sk, __u32 tid, __u32
 {
 	struct pt_tls_call *call = bpf_map_lookup_elem(&pt_tls_calls, &tid);
 
-	if (!call)
+	if (!call || (call->goroutine && call->goroutine != pt_user_goroutine()))
 		return;
 	call->sk = (__u64)sk;
 	call->fd = fd;
@@ -493,9 +493,7 @@ int capture_sendfile_bytes(struct __sk_buff *skb)
 	__u32 n = skb->len - header_len;
 	if (n > cap - offset)
 		n = cap - offset;
-	if (n > PT_MAX_PAYLOAD)
-		n = PT_MAX_PAYLOAD;
-	if (n == 0 || bpf_skb_load_bytes(skb, header_len, ev->payload, n))
+	if (pt_skb_load_bytes(skb, header_len, ev->payload, &n, PT_MAX_PAYLOAD))
 		return 1;
 
 	__builtin_memset(&ev->hdr, 0, sizeof(ev->hdr));

@@ -30,10 +30,11 @@ static __always_inline int pt_emit_retransmit(void *ctx, const struct sock *sk,
 }
 
 /*
- * Since 6.12 the hook has a third argument, err, and also fires for attempts
- * that never left the host. User space loads the variant that matches the
- * running kernel's BTF (btf_trace_tcp_retransmit_skb); the other one is not
- * loaded, because reading an argument the kernel does not pass is refused.
+ * After 6.12 the hook gained a third argument, err, and also fires for
+ * attempts that never left the host (6.18 has it; Debian's 6.12.118 not).
+ * User space loads the variant that matches the running kernel's BTF
+ * (btf_trace_tcp_retransmit_skb); the other one is not loaded, because
+ * reading an argument the kernel does not pass is refused.
  */
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(handle_retransmit, const struct sock *sk, const struct sk_buff *skb, int err)

@@ -32,10 +32,13 @@ public struct Analyzer: Sendable {
     private var lastSweep: UInt64 = 0
     /// The parser's findings for one segment; kept between segments so its storage is reused.
     private var parserEvents: [ParserEvent] = []
+    /// The most first bytes a registered parser needs to recognize its protocol.
+    private let detectionBytes: Int
 
     public init(configuration: AnalyzerConfiguration = AnalyzerConfiguration()) {
         self.configuration = configuration
         merger = BothEndsMerger(maxHeldPerPair: configuration.maxHeldViewsPerPair)
+        detectionBytes = configuration.protocols.detectionBytes
     }
 
     /// Connections with state held.
@@ -63,6 +66,8 @@ public struct Analyzer: Sendable {
             advance(to: open.header.timestamp)
             let (slot, entry) = takeOrCreate(open.header)
             if open.role != .unknown { entry.state.role = open.role }
+            // Opened in front of the probe: its first bytes are the protocol's first.
+            if entry.state.parsing == .detecting && entry.state.undetected.allSatisfy(\.isEmpty) { entry.state.seenFromStart = true }
             entry.state.lastSeen = now
             connections.put(entry, in: slot)
         case .connectionClosed(let closed):
@@ -226,7 +231,10 @@ public struct Analyzer: Sendable {
         connection.pid = data.header.pid
         connection.tid = data.header.tid
         if connection.comm != data.header.comm { connection.comm = data.header.comm }
-        if let container = data.header.container, connection.container != container { connection.container = container }
+        if let container = data.header.container, connection.container != container {
+            connection.container = container
+            connection.containerID = data.header.containerID
+        }
         if connection.role == .unknown && data.role != .unknown { connection.role = data.role }
         counters.dataEvents += 1
         counters.bytes &+= data.length
@@ -277,7 +285,7 @@ public struct Analyzer: Sendable {
         let prefix = waiting.reduce(into: [UInt8]()) { $0 += $1.0.bytes }[...]
         let (parserType, detection) = configuration.protocols.detect(prefix)
         switch detection {
-        case .needMoreBytes where segment.missing == 0 && prefix.count < 16:
+        case .needMoreBytes where segment.missing == 0 && prefix.count < detectionBytes:
             connection.undetected[d] = waiting
             return
         case .request, .response:
@@ -292,6 +300,8 @@ public struct Analyzer: Sendable {
                 connection.parser = parserType.init()
                 connection.parsing = .parsing
                 connection.protocolName = parserType.protocolName
+                connection.pairsByExchange = parserType.pairing == .byExchange
+                connection.undetected = [[], []] // what the server sent before the request: not the parser's
                 for (waitingSegment, waitingTiming) in waiting {
                     feed(waitingSegment, from: .client, waitingTiming, &connection, into: &out)
                 }
@@ -300,11 +310,43 @@ public struct Analyzer: Sendable {
         default:
             break
         }
+        if configuration.unrecognizedAsFlows && connection.resyncs == 0 && connection.seenFromStart
+            && connection.sender(direction) == .server && waiting.count < configuration.maxDetectionAttempts {
+            // The server spoke first (an HTTP/2 server's SETTINGS can beat the client's preface, or a
+            // banner): whether the connection is a flow is up to the client's first bytes.
+            connection.undetected[d] = waiting
+            return
+        }
         connection.detectionFailures += 1
+        if configuration.unrecognizedAsFlows && connection.resyncs == 0
+            && (connection.seenFromStart || connection.detectionFailures >= configuration.maxDetectionAttempts) {
+            var segments = waiting.map { ($0.0, $0.1, direction) }
+            segments += connection.undetected[1 - d].map { ($0.0, $0.1, direction == .egress ? Direction.ingress : .egress) }
+            connection.undetected = [[], []]
+            startFlow(segments.sorted { $0.1.last < $1.1.last }, &connection, into: &out)
+            return
+        }
         if connection.detectionFailures >= configuration.maxDetectionAttempts {
             connection.parsing = .gaveUp
             connection.undetected = [[], []]
             counters.connectionsUnrecognized += 1
+        }
+    }
+
+    /// Nothing recognized the connection: it is a flow of turns from here on, its waiting segments first.
+    private mutating func startFlow(_ segments: [(StreamSegment, SegmentTiming, Direction)], _ connection: inout ConnectionState,
+                                    into out: inout [RequestRecord]) {
+        if connection.role == .unknown, let first = segments.first {
+            connection.role = first.2 == .egress ? .client : .server // whoever spoke first is taken for the client
+            counters.rolesInferred += 1
+        }
+        counters.connectionsAsFlows += 1
+        connection.parser = TCPFlowParser()
+        connection.parsing = .parsing
+        connection.protocolName = TCPFlowParser.protocolName
+        connection.pairsByExchange = false
+        for (segment, timing, direction) in segments {
+            if let sender = connection.sender(direction) { feed(segment, from: sender, timing, &connection, into: &out) }
         }
     }
 
@@ -348,9 +390,17 @@ public struct Analyzer: Sendable {
         flushExchanges(&connection, into: &out)
         connection.parser = nil // Whatever follows, this parser is done: a resync starts a new one.
         switch failure {
-        case .protocolSwitched:
+        case .protocolSwitched(let token, let remaining):
             counters.protocolSwitches += 1
-            connection.parsing = .gaveUp
+            guard let token, let next = configuration.protocols.parser(upgradeToken: token),
+                  let timing = connection.lastTiming(.server) else {
+                connection.parsing = .gaveUp
+                return
+            }
+            connection.parser = next.init(upgradedFrom: token)
+            connection.protocolName = next.protocolName
+            connection.pairsByExchange = next.pairing == .byExchange
+            if let remaining { feed(remaining, from: .server, timing, &connection, into: &out) }
             return
         case .malformed: counters.malformed += 1
         case .framingLost: counters.framingLost += 1
@@ -401,7 +451,33 @@ public struct Analyzer: Sendable {
             case .interimResponse(let parserID):
                 update(parserID, &connection) { $0.responseStart = nil }
             case .responseHead(let parserID, let status):
-                update(parserID, &connection) { $0.status = status }
+                update(parserID, &connection) {
+                    $0.status = status
+                    $0.outcome = RequestRecord.Outcome(httpStatus: status)
+                }
+            case .outcome(let parserID, let status, let outcome):
+                update(parserID, &connection) {
+                    if let status { $0.status = status }
+                    $0.outcome = outcome
+                }
+            case .message(let parserID, let sender):
+                let first = timing.first
+                update(parserID, &connection) {
+                    if sender == .client {
+                        $0.requestMessages = ($0.requestMessages ?? 0) &+ 1
+                    } else {
+                        $0.responseMessages = ($0.responseMessages ?? 0) &+ 1
+                        if $0.firstResponse == nil { $0.firstResponse = first }
+                    }
+                }
+            case .attribute(let parserID, let key, let value):
+                update(parserID, &connection) {
+                    // Changed in place: a dictionary made per attribute was a quarter of a gRPC call's cost.
+                    if $0.attributes == nil { $0.attributes = Dictionary(minimumCapacity: 6) }
+                    $0.attributes?[key] = value
+                }
+            case .partitions(let parserID, let partitions):
+                update(parserID, &connection) { $0.partitions = partitions }
             case .responseEnded(let parserID, let bytes, let anchor):
                 let end = at(anchor, .server).last
                 update(parserID, &connection) {
@@ -549,8 +625,8 @@ extension RequestRecord {
         var comm = ""
         swap(&comm, &exchange.comm)
         // This end is the client unless it is the server.
-        let here = Peer(pid: exchange.pid, comm: comm, container: connection.container, ip: connection.localIP,
-                        port: connection.tuple.local.port)
+        let here = Peer(pid: exchange.pid, comm: comm, container: connection.container, containerID: connection.containerID,
+                        ip: connection.localIP, port: connection.tuple.local.port)
         // `pid:` first: the memberwise initializer, not the public one (see `Peer`).
         let there = Peer(pid: nil, ip: connection.remoteIP, port: connection.tuple.remote.port)
         self.init(id: exchange.id, start: start, duration: duration, protocolName: protocolName,
@@ -558,7 +634,14 @@ extension RequestRecord {
                   requestBytes: exchange.requestBytes, responseBytes: exchange.responseBytes,
                   client: isServer ? there : here, server: isServer ? here : there, side: isServer ? .server : .client,
                   network: nil, serverTime: isServer ? duration : nil, serverStart: nil, retransmits: exchange.retransmits,
-                  parent: exchange.parent?.id, childWait: exchange.children.total, isComplete: complete)
+                  parent: exchange.parent?.id, childWait: exchange.children.total, isComplete: complete,
+                  outcome: exchange.outcome, requestMessages: exchange.requestMessages,
+                  responseMessages: exchange.responseMessages,
+                  firstResponse: exchange.firstResponse.map { $0 - min($0, exchange.requestStart ?? $0) },
+                  pairingKey: connection.pairsByExchange ? exchange.parserID : nil, attributeStorage: exchange.attributes.take(),
+                  partitions: exchange.partitions.take())
+        // Read from the TLS library, not the socket.
+        if connection.tls { attributes["tls"] = "true" }
     }
 }
 

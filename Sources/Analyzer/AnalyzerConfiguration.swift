@@ -29,6 +29,11 @@ public struct AnalyzerConfiguration: Sendable {
     public var maxConnections: Int
     /// Where a record's `duration` is measured from.
     public var durationOrigin: DurationOrigin
+    /// A connection no protocol recognizes becomes a `tcp` flow of turns
+    /// (`TCPFlowParser`): at once when it was seen from its start, after
+    /// `maxDetectionAttempts` segments when the probe attached to it open.
+    /// False: it is given up (counted in `connectionsUnrecognized`).
+    public var unrecognizedAsFlows: Bool
 
     /// Where a record's `duration` starts; it always ends at the response's last byte.
     public enum DurationOrigin: String, Sendable, Hashable {
@@ -51,7 +56,8 @@ public struct AnalyzerConfiguration: Sendable {
                 maxExchangesPerConnection: Int = 1024,
                 maxHeldViewsPerPair: Int = 1024,
                 maxConnections: Int = 65536,
-                durationOrigin: DurationOrigin = .requestStart) {
+                durationOrigin: DurationOrigin = .requestStart,
+                unrecognizedAsFlows: Bool = true) {
         self.wallClock = wallClock
         self.protocols = protocols
         self.idleTimeout = idleTimeout
@@ -63,5 +69,6 @@ public struct AnalyzerConfiguration: Sendable {
         self.maxHeldViewsPerPair = maxHeldViewsPerPair
         self.maxConnections = max(8, maxConnections)
         self.durationOrigin = durationOrigin
+        self.unrecognizedAsFlows = unrecognizedAsFlows
     }
 }

@@ -24,6 +24,8 @@ public struct AnalyzerCounters: Sendable, Hashable {
     public var connectionsGivenUp: UInt64 = 0
     /// Connections whose bytes no registered protocol recognized.
     public var connectionsUnrecognized: UInt64 = 0
+    /// Connections no protocol recognized, followed as `tcp` flows of turns.
+    public var connectionsAsFlows: UInt64 = 0
     /// Connections whose client/server role came from their bytes, not the probe.
     public var rolesInferred: UInt64 = 0
     public var connectionsClosed: UInt64 = 0

@@ -1,7 +1,8 @@
 /// Joins a client's and a server's view of the same exchange when both ends
 /// run on this host. Views pair by connection (the client and server
-/// endpoints, the same from both ends) and order on it; a pair is checked
-/// by method and target. A view waits only while the other end's connection
+/// endpoints, the same from both ends), then by the exchange's pairing key
+/// when the protocol multiplexes (HTTP/2's stream id) or else by order on
+/// the connection; a pair is checked by method and target. A view waits only while the other end's connection
 /// is open, for at most the merge window.
 struct BothEndsMerger: Sendable {
     struct Held: Sendable {
@@ -53,26 +54,44 @@ struct BothEndsMerger: Sendable {
                               sequence: UInt64, maxHeld: Int, counters: inout AnalyzerCounters,
                               into out: inout [RequestRecord]) {
         let isClient = view.side == .client
+        if let key = view.pairingKey {
+            guard let other = takeView(pairedBy: key, from: &queues, forClient: isClient) else {
+                hold(view, in: &queues, isClient: isClient, peerOpen: peerOpen, now: now, sequence: sequence,
+                     maxHeld: maxHeld, counters: &counters, into: &out)
+                return
+            }
+            join(view, other.record, viewIsClient: isClient, counters: &counters, into: &out)
+            return
+        }
         while !(isClient ? queues.server.isEmpty : queues.client.isEmpty) {
             // remove(at:) moves the view out; removeFirst() would copy it and destroy the original.
-            var other = isClient ? queues.server.remove(at: 0) : queues.client.remove(at: 0)
+            let other = isClient ? queues.server.remove(at: 0) : queues.client.remove(at: 0)
             if BothEndsMerger.sameExchange(view, other.record) {
-                // Merged where the client's view lies, then moved out: no record copied.
-                var view = view
-                if isClient {
-                    BothEndsMerger.merge(into: &view, server: &other.record, counters: &counters)
-                    out.append(consume view)
-                } else {
-                    BothEndsMerger.merge(into: &other.record, server: &view, counters: &counters)
-                    out.append(other.record)
-                }
-                counters.mergedRecords += 1
+                join(view, other.record, viewIsClient: isClient, counters: &counters, into: &out)
                 return
             }
             // An older view that does not match this one will not match a later one.
             counters.viewsUnmatched += 1
             out.append(other.record)
         }
+        hold(view, in: &queues, isClient: isClient, peerOpen: peerOpen, now: now, sequence: sequence, maxHeld: maxHeld,
+             counters: &counters, into: &out)
+    }
+
+    /// Multiplexed (HTTP/2): the other end's view with the same key, wherever it waits.
+    @inline(never)
+    private static func takeView(pairedBy key: UInt64, from queues: inout Queues, forClient: Bool) -> Held? {
+        if forClient {
+            return queues.server.firstIndex { $0.record.pairingKey == key }.map { queues.server.remove(at: $0) }
+        }
+        return queues.client.firstIndex { $0.record.pairingKey == key }.map { queues.client.remove(at: $0) }
+    }
+
+    /// Holds a view for the other end's while that end is open (past `maxHeld`, the oldest goes alone).
+    @inline(__always)
+    private static func hold(_ view: consuming RequestRecord, in queues: inout Queues, isClient: Bool, peerOpen: Bool,
+                             now: UInt64, sequence: UInt64, maxHeld: Int, counters: inout AnalyzerCounters,
+                             into out: inout [RequestRecord]) {
         guard peerOpen else {
             out.append(view)
             return
@@ -84,6 +103,22 @@ struct BothEndsMerger: Sendable {
             counters.viewsUnmatched += 1
             out.append(oldest.record)
         }
+    }
+
+    /// Emits the record of both views. Merged where the client's view lies,
+    /// then moved out: no record copied.
+    private static func join(_ view: consuming RequestRecord, _ other: consuming RequestRecord, viewIsClient: Bool,
+                             counters: inout AnalyzerCounters, into out: inout [RequestRecord]) {
+        var view = view
+        var other = other
+        if viewIsClient {
+            merge(into: &view, server: &other, counters: &counters)
+            out.append(view)
+        } else {
+            merge(into: &other, server: &view, counters: &counters)
+            out.append(other)
+        }
+        counters.mergedRecords += 1
     }
 
     /// The connection seen from `closedSide` is gone: views from the other side
@@ -147,6 +182,12 @@ struct BothEndsMerger: Sendable {
         if merged.method == nil { merged.method = server.method }
         if merged.target == nil { merged.target = server.target }
         if merged.status == nil { merged.status = server.status }
+        if merged.outcome == nil { merged.outcome = server.outcome }
+        if merged.requestMessages == nil { merged.requestMessages = server.requestMessages }
+        if merged.responseMessages == nil { merged.responseMessages = server.responseMessages }
+        if merged.firstResponse == nil { merged.firstResponse = server.firstResponse }
+        if merged.attributeStorage == nil { merged.attributeStorage = server.attributeStorage }
+        if merged.partitions == nil { merged.partitions = server.partitions }
         if merged.requestBytes == 0 { merged.requestBytes = server.requestBytes }
         if merged.responseBytes == 0 { merged.responseBytes = server.responseBytes }
         merged.serverTime = server.duration

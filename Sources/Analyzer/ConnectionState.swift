@@ -53,15 +53,20 @@ struct ConnectionState: Sendable {
     var tid: UInt32 = 0
     var comm = ""
     var container: String?
+    var containerID: String?
     var lastSeen: UInt64
     var parsing = Parsing.detecting
     /// The recognized protocol's parser, changed in place: kept apart from
     /// `parsing` so that reading the state never copies the parser.
     var parser: (any ProtocolParser)?
     var protocolName = ""
+    /// The parser pairs the two ends' views by its exchange numbers (`ExchangePairing.byExchange`).
+    var pairsByExchange = false
     /// Segments whose first bytes were too few to recognize, by direction (egress first).
     var undetected: [[(StreamSegment, SegmentTiming)]] = [[], []]
     var detectionFailures = 0
+    /// The probe saw the connection open (connect or accept) before any of its bytes.
+    var seenFromStart = false
     var resyncs = 0
     /// Its bytes are TLS plaintext from the TLS library (events with `tls`).
     var tls = false
@@ -146,6 +151,14 @@ struct Exchange: Sendable {
     var target: String?
     var protocolName: String?
     var status: Int?
+    var outcome: RequestRecord.Outcome?
+    var requestMessages: UInt32?
+    var responseMessages: UInt32?
+    /// When the first response message began (`ParserEvent.message`).
+    var firstResponse: UInt64?
+    /// Nil until the first attribute: most exchanges have none.
+    var attributes: [String: String]?
+    var partitions: [RequestRecord.PartitionActivity]?
     var requestBytes: UInt64 = 0
     var responseBytes: UInt64 = 0
     var retransmits: UInt32 = 0

@@ -9,6 +9,8 @@
 /// next message starting, the next request (for a response), or the close.
 public struct HTTP1Parser: ProtocolParser {
     public static let protocolName = "http/1.1"
+    /// "OPTIONS " is the longest method prefix detection compares.
+    public static let detectionBytes = 8
 
     /// Longest start line plus headers buffered before the input is called malformed.
     static let maxHeadBytes = 64 * 1024
@@ -186,11 +188,8 @@ public struct HTTP1Parser: ProtocolParser {
                     // The same head as the last one: its parse is reused.
                     s.bytes += UInt64(length)
                     i += length
-                    if isRequest {
-                        try requestHeadDone(lastRequestHead.head, &s, &events)
-                    } else {
-                        try responseHeadDone(lastResponseHead.head, &s, &events)
-                    }
+                    try headDone(isRequest ? lastRequestHead.head : lastResponseHead.head, &s, isRequest: isRequest,
+                                 &events, rest: StreamSegment(bytes: bytes[i...], missing: segment.missing))
                     continue
                 }
                 var head = HTTPHead(), defect: HTTPHead.Defect?
@@ -207,7 +206,8 @@ public struct HTTP1Parser: ProtocolParser {
                         lastResponseHead.remember(head, bytes[i..<end])
                     }
                     i = end
-                    if isRequest { try requestHeadDone(head, &s, &events) } else { try responseHeadDone(head, &s, &events) }
+                    try headDone(head, &s, isRequest: isRequest, &events,
+                                 rest: StreamSegment(bytes: bytes[i...], missing: segment.missing))
                     continue
                 }
                 let end = HTTP1Parser.scanBlankLine(bytes[i...], &s.scan)
@@ -225,7 +225,8 @@ public struct HTTP1Parser: ProtocolParser {
                     s.buffer.append(contentsOf: bytes[headStart..<stop])
                     let head = try HTTPHead(s.buffer[...])
                     s.buffer.removeAll(keepingCapacity: true)
-                    if isRequest { try requestHeadDone(head, &s, &events) } else { try responseHeadDone(head, &s, &events) }
+                    try headDone(head, &s, isRequest: isRequest, &events,
+                                 rest: StreamSegment(bytes: bytes[i...], missing: segment.missing))
                 }
             case .body(let remaining):
                 let n = min(remaining, UInt64(bytes.endIndex - i))
@@ -357,6 +358,20 @@ public struct HTTP1Parser: ProtocolParser {
         s.bytes = 0
     }
 
+    /// A head ended before `rest`: a switch of protocol hands `rest` to the next one.
+    @inline(__always)
+    private mutating func headDone(_ head: HTTPHead, _ s: inout MessageState, isRequest: Bool,
+                                   _ events: inout [ParserEvent], rest: @autoclosure () -> StreamSegment)
+        throws(ProtocolParseError) {
+        if isRequest { return try requestHeadDone(head, &s, &events) }
+        do {
+            try responseHeadDone(head, &s, &events)
+        } catch .protocolSwitched(let to, _) {
+            let rest = rest()
+            throw .protocolSwitched(to: to, remaining: rest.length > 0 ? rest : nil)
+        }
+    }
+
     private mutating func requestHeadDone(_ head: HTTPHead, _ s: inout MessageState,
                                           _ events: inout [ParserEvent]) throws(ProtocolParseError) {
         guard head.isRequest else { throw .malformed("a response where a request was expected") }
@@ -384,7 +399,7 @@ public struct HTTP1Parser: ProtocolParser {
         if status == 101 || (pending.isConnect && (200..<300).contains(status)) {
             events.append(.responseHead(exchange: s.exchange, status: status))
             endMessage(&s, isRequest: false, at: .currentSegment, &events)
-            throw .protocolSwitched
+            throw .protocolSwitched(to: status == 101 ? head.upgrade : nil, remaining: nil)
         }
         if status < 200 {
             events.append(.interimResponse(exchange: s.exchange))

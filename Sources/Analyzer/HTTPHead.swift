@@ -20,6 +20,8 @@ struct HTTPHead {
     var transferCodings = 0
     var isChunked = false
     var expectsContinue = false
+    /// The `Upgrade` header's value, lowercased (a 101 response's new protocol).
+    var upgrade: String?
     /// Request only: the method is HEAD, or CONNECT (read from the bytes, not compared as strings).
     var isHEAD = false
     var isCONNECT = false
@@ -101,6 +103,7 @@ struct HTTPHead {
     private static let contentLengthName: StaticString = "content-length"
     private static let transferEncodingName: StaticString = "transfer-encoding"
     private static let expectName: StaticString = "expect"
+    private static let upgradeName: StaticString = "upgrade"
 
     private mutating func parseHeaderLine(_ line: Bytes) throws(Defect) {
         // obs-fold continuation lines (RFC 9112 §5.2) carry nothing we need.
@@ -111,7 +114,8 @@ struct HTTPHead {
         // Only three names matter: any other length is none of them, and its value is not looked at.
         let nameLength = colon - line.startIndex
         guard nameLength == Self.contentLengthName.utf8CodeUnitCount || nameLength == Self.transferEncodingName.utf8CodeUnitCount
-              || nameLength == Self.expectName.utf8CodeUnitCount else { return }
+              || nameLength == Self.expectName.utf8CodeUnitCount || nameLength == Self.upgradeName.utf8CodeUnitCount
+        else { return }
         let name = line[line.startIndex..<colon]
         let value = HTTPHead.trimmed(line[(colon + 1)...])
         if HTTPHead.equalsLowercased(name, Self.contentLengthName) {
@@ -128,6 +132,8 @@ struct HTTPHead {
             }
         } else if HTTPHead.equalsLowercased(name, Self.expectName) {
             expectsContinue = HTTPHead.equalsLowercased(value, "100-continue")
+        } else if HTTPHead.equalsLowercased(name, Self.upgradeName) {
+            upgrade = String(decoding: value, as: UTF8.self).lowercased()
         }
     }
 

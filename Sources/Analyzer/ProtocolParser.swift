@@ -25,15 +25,36 @@ public enum SegmentAnchor: Sendable, Hashable {
 public enum ParserEvent: Sendable, Hashable {
     /// The request's first byte is in the current segment.
     case requestBegan(exchange: UInt64)
-    case requestHead(exchange: UInt64, method: String, target: String, protocolName: String)
+    /// The request's operation and resource; nil for one the parser cannot know (see `ProtocolParser`).
+    case requestHead(exchange: UInt64, method: String?, target: String?, protocolName: String)
     case requestEnded(exchange: UInt64, bytes: UInt64, at: SegmentAnchor)
     /// The response's first byte is in the current segment. Sent again for
     /// the final response after interim ones.
     case responseBegan(exchange: UInt64)
     /// The response that began was interim (HTTP 1xx): the final one is still to come.
     case interimResponse(exchange: UInt64)
+    /// An HTTP status: sets `status`, and the outcome HTTP gives it.
     case responseHead(exchange: UInt64, status: Int)
     case responseEnded(exchange: UInt64, bytes: UInt64, at: SegmentAnchor)
+    /// The protocol's own status (nil: unchanged) and the outcome it means,
+    /// replacing what `responseHead` set (gRPC's trailers, an HTTP/2 reset).
+    case outcome(exchange: UInt64, status: Int?, outcome: RequestRecord.Outcome)
+    /// A message of a protocol that frames several per exchange (gRPC) began
+    /// in the current segment.
+    case message(exchange: UInt64, from: Sender)
+    /// A per-protocol attribute of the exchange ("grpc.message", "http2.stream_id").
+    case attribute(exchange: UInt64, key: String, value: String)
+    /// The topic partitions a broker exchange touched (Kafka), replacing any reported before.
+    case partitions(exchange: UInt64, [RequestRecord.PartitionActivity])
+}
+
+/// How the two ends' views of one exchange are paired when both ends run on this host.
+public enum ExchangePairing: Sendable, Hashable {
+    /// By order on the connection (HTTP/1: requests are answered in order).
+    case inOrder
+    /// By the exchange number the parser gives (HTTP/2: the stream id), the
+    /// same from both ends.
+    case byExchange
 }
 
 /// Why a parser stopped understanding a connection. The analyzer counts it,
@@ -43,8 +64,11 @@ public enum ProtocolParseError: Error, Sendable, Hashable {
     case malformed(String)
     /// Uncaptured bytes hide framing the parser needs (a header, a length).
     case framingLost
-    /// The connection switched to something else (HTTP Upgrade, CONNECT tunnel).
-    case protocolSwitched
+    /// The connection switched to something else (HTTP Upgrade, CONNECT
+    /// tunnel): `to` names the new protocol by its upgrade token ("h2c"),
+    /// nil for a tunnel. The switching message's bytes are all consumed;
+    /// bytes after them in the same segment are `remaining`.
+    case protocolSwitched(to: String?, remaining: StreamSegment?)
 }
 
 /// One application protocol, parsed incrementally from both directions of
@@ -52,17 +76,51 @@ public enum ProtocolParseError: Error, Sendable, Hashable {
 /// all a new protocol needs: the analyzer does reassembly, timing, pairing
 /// of both ends and parent links.
 ///
-/// Parsers are fed attacker-controlled bytes: they must bound what they
-/// buffer and throw, never trap, on anything unexpected.
+/// What every parser promises (checked for each registered parser by
+/// `ProtocolParserConformanceTests`; a new parser is added to its list):
+///
+/// - **Never trap.** Bytes come from the network and are attacker-controlled:
+///   anything the grammar does not allow is a thrown `ProtocolParseError`
+///   (or, for one exchange, an unknown field), never a crash, whatever the
+///   bytes and however they are split into segments.
+/// - **Bounded memory.** Every buffer, table and list of exchanges in flight
+///   has a fixed limit; input that would pass it is an error.
+/// - **Split-invariant.** The same bytes give the same events whether they
+///   arrive in one segment or in many (only the anchors' segments differ).
+/// - **Unknown rather than guessed.** A field the parser cannot know (an
+///   HPACK index into a table from before it attached, a header cut by the
+///   payload cap) is left out or reported as unknown, never filled with a
+///   plausible wrong value.
+/// - **Both ends alike.** The client's and the server's copies of the same
+///   bytes give the same exchanges with the same numbers, so `pairing`
+///   joins them.
 public protocol ProtocolParser: Sendable {
     /// The record's `protocol` when the parser says nothing more precise
     /// (ALPN-style: "http/1.1", "h2", "kafka").
     static var protocolName: String { get }
 
+    /// How many first bytes `detect` needs at most to decide: it is asked
+    /// again with more until it has them, then the direction counts as not
+    /// recognized.
+    static var detectionBytes: Int { get }
+
+    /// How the two ends' views of one exchange pair (see `ExchangePairing`).
+    static var pairing: ExchangePairing { get }
+
+    /// Upgrade tokens (`Upgrade: h2c`) this parser takes a connection over with.
+    static var upgradeTokens: [String] { get }
+
     /// Whether a direction's first bytes start a message of this protocol.
+    /// Also asked for a connection the probe attached to mid-stream, so it
+    /// may recognize a message that is not the connection's first.
     static func detect(_ prefix: ArraySlice<UInt8>) -> ProtocolDetection
 
     init()
+
+    /// A parser taking over after `Upgrade: <token>` was accepted. The
+    /// upgrading request is the old protocol's record (status 101); what the
+    /// new protocol carries of its response is not a record of its own.
+    init(upgradedFrom token: String)
 
     /// Consumes the next segment `sender` sent, appending what it found to
     /// `events`. Events appended before a throw still count.
@@ -72,4 +130,10 @@ public protocol ProtocolParser: Sendable {
     /// `sender` will send nothing more (it closed or the connection ended):
     /// end messages delimited by the close.
     mutating func finish(_ sender: Sender, into events: inout [ParserEvent])
+}
+
+extension ProtocolParser {
+    public static var pairing: ExchangePairing { .inOrder }
+    public static var upgradeTokens: [String] { [] }
+    public init(upgradedFrom token: String) { self.init() }
 }

@@ -9,7 +9,17 @@ public struct ProtocolRegistry: Sendable {
 
     public static let standard = ProtocolRegistry([
         HTTP1Parser.self,
+        HTTP2Parser.self,
+        KafkaParser.self,
     ])
+
+    /// The most first bytes any parser needs to recognize its protocol.
+    var detectionBytes: Int { parsers.map { $0.detectionBytes }.max() ?? 0 }
+
+    /// The parser that takes a connection over after `Upgrade: <token>`.
+    func parser(upgradeToken token: String) -> (any ProtocolParser.Type)? {
+        parsers.first { $0.upgradeTokens.contains(token) }
+    }
 
     /// The first parser that recognizes `prefix`, or whether to wait for more bytes.
     func detect(_ prefix: ArraySlice<UInt8>) -> (parser: (any ProtocolParser.Type)?, detection: ProtocolDetection) {

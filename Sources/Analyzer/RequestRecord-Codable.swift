@@ -8,6 +8,7 @@ extension RequestRecord: Codable {
     enum CodingKeys: String, CodingKey {
         case id, start, duration_ms, `protocol`, method, target, status, request_bytes, response_bytes
         case client, server, side, network_ms, server_ms, retransmits, hop, parent
+        case outcome, request_messages, response_messages, first_response_ms, attributes, partitions
     }
 
     public init(from decoder: any Decoder) throws {
@@ -34,7 +35,13 @@ extension RequestRecord: Codable {
                   retransmits: try c.decode(UInt32.self, forKey: .retransmits),
                   parent: try c.decodeIfPresent(UInt64.self, forKey: .parent),
                   childWait: 0,
-                  isComplete: status != nil)
+                  isComplete: status != nil,
+                  outcome: try c.decodeIfPresent(Outcome.self, forKey: .outcome),
+                  requestMessages: try c.decodeIfPresent(UInt32.self, forKey: .request_messages),
+                  responseMessages: try c.decodeIfPresent(UInt32.self, forKey: .response_messages),
+                  firstResponse: try c.decodeIfPresent(Double.self, forKey: .first_response_ms).map(RequestRecord.nanoseconds),
+                  attributes: try c.decodeIfPresent([String: String].self, forKey: .attributes) ?? [:])
+        partitions = try c.decodeIfPresent([PartitionActivity].self, forKey: .partitions)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -56,5 +63,11 @@ extension RequestRecord: Codable {
         try c.encode(retransmits, forKey: .retransmits)
         try c.encode(hop, forKey: .hop)
         try c.encode(parent, forKey: .parent)
+        try c.encode(outcome, forKey: .outcome)
+        try c.encode(requestMessages, forKey: .request_messages)
+        try c.encode(responseMessages, forKey: .response_messages)
+        try c.encode(firstResponse.map(RequestRecord.milliseconds), forKey: .first_response_ms)
+        if !attributes.isEmpty { try c.encode(attributes, forKey: .attributes) }
+        if let partitions { try c.encode(partitions, forKey: .partitions) }
     }
 }

@@ -15,6 +15,8 @@ public struct RequestStatistics: Sendable {
         /// The serving container (the client's when the server's is unknown).
         case container
         case `protocol`
+        /// A Kafka client by its group (group APIs) or client id ("?" for other protocols).
+        case consumer
     }
 
     /// Which records a group keeps as its top ones.
@@ -63,6 +65,8 @@ public struct RequestStatistics: Sendable {
     private static func add(_ record: RequestRecord, to group: inout Group, ranking: Ranking, topCount: Int) {
         group.durations.record(record.duration)
         let metric = rank(record, ranking)
+        // An idle long poll waited by design: it is counted, but not ranked among the slowest.
+        if ranking == .slowest && record.isIdleLongPoll { return }
         if topCount > 0, group.top.count < topCount || metric > rank(group.top[group.top.count - 1], ranking) {
             // Ties keep the earlier record ahead.
             let index = group.top.firstIndex { rank($0, ranking) < metric } ?? group.top.endIndex
@@ -116,6 +120,8 @@ public struct RequestStatistics: Sendable {
                 first = record.server.container ?? record.client.container
             case .protocol:
                 first = record.protocolName
+            case .consumer:
+                first = record.attributes["kafka.group_id"] ?? record.attributes["kafka.client_id"]
             }
         }
 
@@ -126,10 +132,10 @@ public struct RequestStatistics: Sendable {
                 let host = ip.contains(":") ? "[\(ip)]" : ip
                 return port.map { "\(host):\($0)" } ?? host
             case .target:
-                return "\(first ?? "?") \(second ?? "?")"
+                return RequestRecord.operationText(first, second)
             case .hop:
                 return RequestRecord.hop(client: first, server: second) ?? "?"
-            case .container, .protocol:
+            case .container, .protocol, .consumer:
                 return first ?? "?"
             }
         }

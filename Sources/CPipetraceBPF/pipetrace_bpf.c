@@ -90,7 +90,7 @@ struct bpf_object *pt_skeleton_object(const struct pt_skeleton *skel)
 
 #define PT_SHARED_MAPS(m, scratch_map)                                           \
 	(struct pt_object_maps) {                                               \
-		.events = (m).pt_events, .conns = (m).pt_conns, .conn_seq = (m).pt_conn_seq, \
+		.events = (m).pt_events, .conns = (m).pt_conns, .listeners = (m).pt_listeners, .conn_seq = (m).pt_conn_seq, \
 		.stats = (m).pt_stats, .filter_pids = (m).pt_filter_pids,             \
 		.filter_netns = (m).pt_filter_netns, .filter_cgroups = (m).pt_filter_cgroups, \
 		.filter_ports = (m).pt_filter_ports, .tls_calls = (m).pt_tls_calls,     \
@@ -104,7 +104,11 @@ struct pt_object_maps pt_skeleton_maps(const struct pt_skeleton *skel)
 	case PT_OBJECT_CONN: return PT_SHARED_MAPS(skel->conn->maps, NULL);
 	case PT_OBJECT_TCP: return PT_SHARED_MAPS(skel->tcp->maps, NULL);
 	case PT_OBJECT_PACKETS: return PT_SHARED_MAPS(skel->packets->maps, skel->packets->maps.pt_packet_scratch);
-	case PT_OBJECT_TLS: return PT_SHARED_MAPS(skel->tls->maps, skel->tls->maps.pt_tls_scratch);
+	case PT_OBJECT_TLS: {
+		struct pt_object_maps maps = PT_SHARED_MAPS(skel->tls->maps, skel->tls->maps.pt_tls_scratch);
+		maps.execs = skel->tls->maps.pt_execs;
+		return maps;
+	}
 	default: return (struct pt_object_maps){0};
 	}
 }

@@ -57,13 +57,18 @@ public struct AnnotatedPacket: Sendable, Hashable {
         return lines.joined(separator: "\n")
     }
 
-    /// One line for a request: "HTTP GET /metrics 200 14.8 ms hop collector→exporter".
+    /// One line for a request: "HTTP GET /metrics 200 14.8 ms hop collector→exporter",
+    /// "HTTP/2 GET /plain 404 …", "gRPC demo.Echo/Say 5 client_error …" (an unknown method or target is "?").
     public static func summary(_ record: RequestRecord) -> String {
-        let name = record.protocolName.split(separator: "/").first.map { $0.uppercased() } ?? record.protocolName
+        let name = switch record.protocolName {
+        case "h2": "HTTP/2"
+        case "grpc": "gRPC"
+        default: record.protocolName.split(separator: "/").first.map { $0.uppercased() } ?? record.protocolName
+        }
         var parts = [name]
-        if let method = record.method { parts.append(method) }
-        if let target = record.target { parts.append(target) }
+        if record.method != nil || record.target != nil { parts.append(RequestRecord.operationText(record.method, record.target)) }
         parts.append(record.status.map(String.init) ?? "no response")
+        if record.protocolName == "grpc", let outcome = record.outcome { parts.append(outcome.rawValue) }
         let tenths = (record.duration + 50_000) / 100_000 // milliseconds to one decimal, rounded
         parts.append("\(tenths / 10).\(tenths % 10) ms")
         if let hop = record.hop { parts.append("hop \(hop)") }

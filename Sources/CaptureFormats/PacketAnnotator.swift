@@ -164,10 +164,13 @@ public struct PacketAnnotator: Sendable {
               let serverIP = record.server.ip.flatMap({ IPAddress($0) }), let serverPort = record.server.port else { return }
         let client = Endpoint(address: clientIP, port: clientPort)
         let server = Endpoint(address: serverIP, port: serverPort)
-        // The client's copy (egress) when the client was traced: the first one at or after the request began.
+        // The client's copy (egress) when the client was traced: the first one at or after the request began,
+        // else within the slack before it. On a multiplexed connection (HTTP/2) other streams' and control
+        // frames' packets lie within the slack: the slack is a fallback, not the window.
         let slack: Int64 = 1_000_000
         guard record.start - slack > releasedUntil,
-              let request = pick(from: client, to: server, direction: .egress, { $0 >= record.start - slack }, earliest: true, response: false)
+              let request = pick(from: client, to: server, direction: .egress, { $0 >= record.start }, earliest: true, response: false)
+            ?? pick(from: client, to: server, direction: .egress, { $0 >= record.start - slack }, earliest: true, response: false)
             ?? pick(from: client, to: server, direction: .ingress, { $0 <= record.start + slack }, earliest: false, response: false) else {
             markEnd(of: record, from: server, to: client)
             return
@@ -278,6 +281,9 @@ public struct PacketAnnotator: Sendable {
         h.comm = owner.comm
         h.cgroupID = owner.cgroupID
         h.connectionID = owner.connectionID
-        if h.container == nil { h.container = owner.container }
+        if h.container == nil {
+            h.container = owner.container
+            h.containerID = owner.containerID
+        }
     }
 }

@@ -91,7 +91,9 @@ public struct TraceeJSONWriter: CaptureFormat {
                                      connectionID: 0, timestamp: 0,
                                      tuple: SocketTuple(local: Endpoint(address: IPAddress(ipv4: [0, 0, 0, 0]), port: 0),
                                                         remote: Endpoint(address: IPAddress(ipv4: [0, 0, 0, 0]), port: 0)))
-            header.container = record.client.pid != nil ? record.client.container : record.server.container
+            let end = record.client.pid != nil ? record.client : record.server
+            header.container = end.container
+            header.containerID = end.containerID
             return line(header, time: record.start, id: .pipetraceRequest, name: "pipetrace_request") { w in
                 // The summary first, as a string Traceeshark shows and filters; then the whole record.
                 w.add("summary", "string") { $0.field("value", AnnotatedPacket.summary(record)) }
@@ -137,7 +139,10 @@ public struct TraceeJSONWriter: CaptureFormat {
     private func line(_ h: EventHeader, time: Int64, id: EventID, name: String,
                       args: (inout ArgumentList) -> Void) -> [UInt8] {
         var w = JSONWriter(capacity: 1024)
+        // Where a container's id is known it is Tracee's id and the name its name;
+        // a namespace's name (a test network, the demo) stands for both.
         let container = h.container.flatMap { $0 == "host" ? nil : $0 } ?? ""
+        let containerID = h.containerID ?? container
         w.beginObject()
         w.field("timestamp", time)
         w.field("threadStartTime", 0)
@@ -157,10 +162,10 @@ public struct TraceeJSONWriter: CaptureFormat {
         w.field("path", "")
         w.endObject()
         w.field("hostName", hostName)
-        w.field("containerId", container)
+        w.field("containerId", containerID)
         w.beginObject("container")
         if !container.isEmpty {
-            w.field("id", container)
+            w.field("id", containerID)
             w.field("name", container)
         }
         w.endObject()

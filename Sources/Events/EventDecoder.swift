@@ -31,14 +31,19 @@ public struct EventDecoder: Sendable {
     /// By pid, in pairs of slots: a few processes make most events.
     private var names = [ProcessName](repeating: ProcessName(), count: 64)
 
-    /// A container name as `naming` gave it for a namespace and cgroup.
+    /// A container as `naming` gave it for a process, namespace and cgroup.
     private struct ContainerName {
+        var pid: UInt32 = 0
         var netns: UInt32 = 0
         var cgroupID: UInt64 = 0
-        var name: String?
+        var label: ContainerLabel?
+
+        func names(_ h: pt_header) -> Bool { cgroupID == h.cgroup_id && netns == h.netns && pid == h.pid }
     }
 
-    /// By namespace and cgroup, in pairs of slots (cgroup 0 is never kept: its name goes by pid).
+    /// By process, namespace and cgroup, in pairs of slots (cgroup 0 is never
+    /// kept). The pid is part of the key because on hosts with cgroup v1
+    /// controllers a container can share its cgroup v2 with the host's processes.
     private var containerNames = [ContainerName](repeating: ContainerName(), count: 16)
     private var payloadBuffer: [UInt8] = []
 
@@ -52,7 +57,7 @@ public struct EventDecoder: Sendable {
     }
 
     /// Names the container of a process from its pid, network namespace and cgroup id.
-    public typealias Naming = (_ pid: UInt32, _ netns: UInt32, _ cgroupID: UInt64) -> String?
+    public typealias Naming = (_ pid: UInt32, _ netns: UInt32, _ cgroupID: UInt64) -> ContainerLabel?
 
     /// `naming` fills in each event's `container` as the header is built, so
     /// the event is never taken apart again to name it (this runs per event).
@@ -139,24 +144,21 @@ public struct EventDecoder: Sendable {
 
     @inline(__always)
     private mutating func header(_ h: pt_header, _ naming: Naming) -> EventHeader {
-        EventHeader(connectionID: h.conn_id, pid: h.pid, tid: h.tid, comm: processName(h), netns: h.netns,
-                    cgroupID: h.cgroup_id, timestamp: h.timestamp, tuple: Self.tuple(h.tuple),
-                    container: containerName(h, naming))
+        let label = containerLabel(h, naming)
+        return EventHeader(connectionID: h.conn_id, pid: h.pid, tid: h.tid, comm: processName(h), netns: h.netns,
+                           cgroupID: h.cgroup_id, timestamp: h.timestamp, tuple: Self.tuple(h.tuple),
+                           container: label?.name, containerID: label?.id)
     }
 
-    private mutating func containerName(_ h: pt_header, _ naming: Naming) -> String? {
+    private mutating func containerLabel(_ h: pt_header, _ naming: Naming) -> ContainerLabel? {
         guard h.cgroup_id != 0 else { return naming(h.pid, h.netns, h.cgroup_id) }
-        let slot = Int(truncatingIfNeeded: h.cgroup_id ^ UInt64(h.netns)) & (containerNames.count - 1)
-        if containerNames[slot].cgroupID == h.cgroup_id && containerNames[slot].netns == h.netns {
-            return containerNames[slot].name
-        }
-        if containerNames[slot ^ 1].cgroupID == h.cgroup_id && containerNames[slot ^ 1].netns == h.netns {
-            return containerNames[slot ^ 1].name
-        }
-        let name = naming(h.pid, h.netns, h.cgroup_id)
+        let slot = Int(truncatingIfNeeded: h.cgroup_id ^ UInt64(h.netns) ^ UInt64(h.pid) &* 0x9E37_79B9) & (containerNames.count - 1)
+        if containerNames[slot].names(h) { return containerNames[slot].label }
+        if containerNames[slot ^ 1].names(h) { return containerNames[slot ^ 1].label }
+        let label = naming(h.pid, h.netns, h.cgroup_id)
         containerNames[slot ^ 1] = containerNames[slot]
-        containerNames[slot] = ContainerName(netns: h.netns, cgroupID: h.cgroup_id, name: name)
-        return name
+        containerNames[slot] = ContainerName(pid: h.pid, netns: h.netns, cgroupID: h.cgroup_id, label: label)
+        return label
     }
 
     /// The header's comm as a string, decoded again only when it changed for the pid.

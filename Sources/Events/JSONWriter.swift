@@ -55,6 +55,13 @@ public struct JSONWriter {
         appendDigits(value.magnitude)
     }
 
+    /// A number as the next element of an array.
+    public mutating func element(_ value: Int64) {
+        comma()
+        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDigits(value.magnitude)
+    }
+
     public mutating func field(_ key: String, _ value: Int?) { field(key, value.map(Int64.init)) }
     public mutating func field(_ key: String, _ value: Int32?) { field(key, value.map(Int64.init)) }
     public mutating func field(_ key: String, _ value: UInt32?) { field(key, value.map(UInt64.init)) }

@@ -70,17 +70,33 @@ public struct EventHeader: Sendable, Hashable {
     /// CLOCK_MONOTONIC nanoseconds.
     public var timestamp: UInt64
     public var tuple: SocketTuple
-    /// Where the process lives: `ip netns` name, container id, or "host".
-    /// Filled in by the probe after decoding; nil until then.
+    /// Where the process lives: its container's name (or short id when the
+    /// runtime's state is not readable), else the `ip netns` name, else
+    /// "host". Filled in by the probe as it decodes; nil until then.
     public var container: String?
+    /// The container's short id (12 hex digits) when the process is in one.
+    public var containerID: String?
+}
+
+/// What the probe names a process's place by: `EventHeader.container` and `containerID`.
+public struct ContainerLabel: Sendable, Hashable {
+    public var name: String
+    /// The container's short id; nil outside a container (a namespace, the host).
+    public var id: String?
+
+    public init(name: String, id: String? = nil) {
+        self.name = name
+        self.id = id
+    }
 }
 
 extension EventHeader {
     /// A header from its fields, `container` to be named later.
     public init(pid: UInt32, tid: UInt32, comm: String, netns: UInt32, cgroupID: UInt64,
-                connectionID: UInt64, timestamp: UInt64, tuple: SocketTuple, container: String? = nil) {
+                connectionID: UInt64, timestamp: UInt64, tuple: SocketTuple, container: String? = nil,
+                containerID: String? = nil) {
         self.init(connectionID: connectionID, pid: pid, tid: tid, comm: comm, netns: netns, cgroupID: cgroupID,
-                  timestamp: timestamp, tuple: tuple, container: container)
+                  timestamp: timestamp, tuple: tuple, container: container, containerID: containerID)
     }
 }
 

@@ -198,16 +198,26 @@ public struct OTLPAttribute: Sendable, Hashable {
     /// Attributes that follow from the fields `RepeatedAttributes.matches` compares, alone (the two lists go together).
     @inline(__always)
     static func eachRepeated(_ r: RequestRecord, _ body: (StaticString, Field) -> Void) {
-        if let method = r.method { body("http.request.method", .string(method)) }
-        if let target = r.target {
-            if let q = offset(of: UInt8(ascii: "?"), in: target) {
-                body("url.path", .slice(target, from: 0, to: q))
-                body("url.query", .slice(target, from: q + 1, to: target.utf8.count))
-            } else {
-                body("url.path", .string(target))
+        if r.protocolName == "grpc" {
+            // rpc.* by the semantic conventions for gRPC; the method is "pkg.Service/Method".
+            body("rpc.system", .string("grpc"))
+            if let method = r.method, let slash = offset(of: UInt8(ascii: "/"), in: method) {
+                body("rpc.service", .slice(method, from: 0, to: slash))
+                body("rpc.method", .slice(method, from: slash + 1, to: method.utf8.count))
             }
+            if let status = r.status { body("rpc.grpc.status_code", .int(Int64(status))) }
+        } else {
+            if let method = r.method { body("http.request.method", .string(method)) }
+            if let target = r.target {
+                if let q = offset(of: UInt8(ascii: "?"), in: target) {
+                    body("url.path", .slice(target, from: 0, to: q))
+                    body("url.query", .slice(target, from: q + 1, to: target.utf8.count))
+                } else {
+                    body("url.path", .string(target))
+                }
+            }
+            if let status = r.status { body("http.response.status_code", .int(Int64(status))) }
         }
-        if let status = r.status { body("http.response.status_code", .int(Int64(status))) }
         if let ip = r.server.ip { body("server.address", .string(ip)) }
         if let port = r.server.port { body("server.port", .int(Int64(port))) }
         if let ip = r.client.ip { body("client.address", .string(ip)) }

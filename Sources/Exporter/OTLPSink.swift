@@ -155,9 +155,6 @@ public final class OTLPSink: ExportSink {
 
     public var health: SinkHealth { queue.snapshot }
 
-    /// Records still waiting for a parent.
-    public var heldSpans: Int { state.withLock { $0.linker.heldCount } }
-
     public func flush(timeout: Double) {
         state.withLock { s in
             for span in s.linker.drain() { s.batch.take(span) }

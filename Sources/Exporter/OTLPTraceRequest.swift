@@ -28,7 +28,9 @@ public struct OTLPTraceRequest: Sendable {
     }
 
     /// "GET /items/{id}": method and templated target, low cardinality as span names should be.
+    /// gRPC: the full method ("pkg.Service/Method"), as the semantic conventions name RPC spans.
     public static func name(_ r: RequestRecord) -> String {
+        if r.protocolName == "grpc" { return r.method ?? "grpc" }
         let template = TargetTemplate.make(r.target)
         let method = r.method ?? r.protocolName.uppercased()
         return template.isEmpty ? method : "\(method) \(template)"
@@ -36,9 +38,15 @@ public struct OTLPTraceRequest: Sendable {
 
     /// The status message when the span is an error, else nil.
     public static func error(_ span: OTLPSpan) -> String? {
-        guard let status = span.record.status else { return "no response" }
-        if status >= 500 || status >= 400 && span.kind == .client { return "HTTP \(status)" }
-        return nil
+        guard let status = span.record.status, let outcome = span.record.outcome else { return "no response" }
+        // The semantic conventions: a server's span is an error when the server
+        // failed; a client's whenever the call did not succeed.
+        switch outcome {
+        case .ok: return nil
+        case .serverError, .timeout: break
+        case .clientError, .cancelled: guard span.kind == .client else { return nil }
+        }
+        return span.record.protocolName == "grpc" ? "gRPC status \(status)" : "HTTP \(status)"
     }
 
     public func encoded() -> [UInt8] {

@@ -98,6 +98,8 @@ public struct RequestMetrics: Sendable {
     private var lastKeys = [(key: RecordKey, index: Int)?](repeating: nil, count: 8)
     /// Hops with something to take, in the order they changed.
     private var changed: [Int] = []
+    /// Kafka's own series (lag, throttling, produce errors), from its records.
+    private var kafka = KafkaMetrics()
 
     public init(slowThreshold: UInt64 = 500_000_000, maxTargets: Int = 50) {
         self.slowThreshold = slowThreshold
@@ -108,7 +110,7 @@ public struct RequestMetrics: Sendable {
     public mutating func add(_ record: RequestRecord) {
         let key = RecordKey(client: record.client.container, server: record.server.container,
                             protocolName: record.protocolName, method: record.method, target: record.target,
-                            statusClass: record.isComplete ? (record.status.map { $0 / 100 } ?? 0) : -1)
+                            statusClass: Self.statusKey(record))
         let slot = (key.statusClass &+ (key.target?.utf8.count ?? 0) &* 3 &+ (key.server?.utf8.count ?? 0) &* 5
                     &+ (key.method?.utf8.count ?? 0)) & (lastKeys.count - 1)
         let index: Int
@@ -128,6 +130,7 @@ public struct RequestMetrics: Sendable {
             changed.append(index)
         }
         hops[index].retransmits += UInt64(record.retransmits)
+        if record.protocolName == KafkaParser.protocolName { kafka.add(record) }
         guard record.isComplete else {
             hops[index].incomplete += 1
             return
@@ -135,7 +138,7 @@ public struct RequestMetrics: Sendable {
         hops[index].durations.append(Double(record.duration) / 1e9)
         if let network = record.network { hops[index].networks.append(Double(network) / 1e9) }
         if let serverTime = record.serverTime { hops[index].serverTimes.append(Double(serverTime) / 1e9) }
-        if record.duration >= slowThreshold { hops[index].slow += 1 }
+        if record.duration >= slowThreshold && !record.isIdleLongPoll { hops[index].slow += 1 }
     }
 
     /// The updates of every record added since the last call: one per changed series.
@@ -157,6 +160,7 @@ public struct RequestMetrics: Sendable {
             swap(&hop, &hops[index])
         }
         changed.removeAll(keepingCapacity: true)
+        out += kafka.takeUpdates()
         return out
     }
 
@@ -164,6 +168,28 @@ public struct RequestMetrics: Sendable {
     public mutating func updates(for record: RequestRecord) -> [MetricUpdate] {
         add(record)
         return takeUpdates()
+    }
+
+    /// A record's `status_class` as a number for `RecordKey`: status / 100 for
+    /// HTTP (0: none), 1000 + the outcome's place for other protocols, -1
+    /// for an incomplete record.
+    private static func statusKey(_ record: RequestRecord) -> Int {
+        guard record.isComplete else { return -1 }
+        if isHTTP(record.protocolName) { return record.status.map { $0 / 100 } ?? 0 }
+        return 1000 + (record.outcome.flatMap { RequestRecord.Outcome.allCases.firstIndex(of: $0) }.map { $0 + 1 } ?? 0)
+    }
+
+    /// Whether `status_class` is HTTP's for this protocol ("http/1.1", "h2", ...).
+    static func isHTTP(_ protocolName: String) -> Bool {
+        protocolName.hasPrefix("http/") || protocolName == "h2"
+    }
+
+    /// A record's `status_class` label: HTTP's status class ("2xx") for HTTP,
+    /// the protocol-neutral outcome ("ok", "client_error", ...) for other
+    /// protocols (gRPC), "none" when no final response was seen.
+    public static func statusClass(_ record: RequestRecord) -> String {
+        if isHTTP(record.protocolName) { return statusClass(record.status) }
+        return record.outcome?.rawValue ?? "none"
     }
 
     /// "2xx" … "5xx", "1xx", or "none" when no final response was seen.
@@ -178,7 +204,7 @@ public struct RequestMetrics: Sendable {
         let key = HopKey(client: record.client.container ?? "unknown", server: server,
                          protocolName: record.protocolName, method: record.method ?? "",
                          target: boundedTarget(TargetTemplate.make(record.target), server: server),
-                         statusClass: record.isComplete ? Self.statusClass(record.status) : nil)
+                         statusClass: record.isComplete ? Self.statusClass(record) : nil)
         if let index = hopIndex[key] { return index }
         let pair = [MetricLabel("client_container", key.client), MetricLabel("server_container", key.server)]
         var labels = pair + [MetricLabel("protocol", key.protocolName), MetricLabel("method", key.method),

@@ -29,9 +29,6 @@ public struct SeriesStore: Sendable {
 
     public init() {}
 
-    /// Series held (a histogram counts once).
-    public var seriesCount: Int { values.count }
-
     public mutating func apply(_ update: MetricUpdate) {
         let family = update.family
         families[family.name] = family

@@ -12,8 +12,7 @@ struct EventReceiver {
     var handler: ((ProbeEvent) -> Void)?
     private(set) var malformed: UInt64 = 0
     private(set) var delivered: UInt64 = 0
-    /// Processes that ran a new program since the last `takeExecs`, for the TLS library search.
-    private var execs: [Int32] = []
+
     private var sendfiles = SendfileAssembler()
     private var decoder = EventDecoder()
     /// Events since the resolver was last asked whether names are due to be forgotten.
@@ -40,10 +39,6 @@ struct EventReceiver {
                           bytes: UnsafeRawBufferPointer(rebasing: bytes[start..<start + Int(raw.captured)]))
             return
         }
-        if kind == PT_EVENT_EXEC.rawValue, bytes.count >= MemoryLayout<pt_exec_event>.size {
-            if execs.count < 4096 { execs.append(Int32(bitPattern: bytes.loadUnaligned(as: pt_exec_event.self).hdr.pid)) }
-            return
-        }
         eventsSinceNameCheck += 1
         if eventsSinceNameCheck >= 4096 {
             eventsSinceNameCheck = 0
@@ -52,7 +47,7 @@ struct EventReceiver {
         let event: ProbeEvent
         do {
             event = try decoder.decode(bytes) { [containers] pid, netns, cgroupID in
-                containers.name(pid: pid, netns: netns, cgroupID: cgroupID)
+                containers.label(pid: pid, netns: netns, cgroupID: cgroupID)
             }
         } catch {
             malformed += 1
@@ -68,11 +63,6 @@ struct EventReceiver {
         } else {
             handler?(event)
         }
-    }
-
-    mutating func takeExecs() -> [Int32] {
-        defer { execs.removeAll(keepingCapacity: true) }
-        return execs
     }
 
     private static let syscallOffset = MemoryLayout<pt_data_event>.offset(of: \pt_data_event.syscall)!

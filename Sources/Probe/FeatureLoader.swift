@@ -36,7 +36,11 @@ struct FeatureLoader {
         btf = try? KernelBTF()
         logDirectory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         if !c.capturePackets { states[.packetCapture] = .off(reason: "loaded only by `capture`") }
-        if !c.tlsPlaintext { states[.tlsOpenSSL] = .off(reason: "not asked for: TLS connections show their ciphertext") }
+        if !c.tlsPlaintext {
+            for feature in [ProbeFeature.tlsOpenSSL, .tlsGo] {
+                states[feature] = .off(reason: "not asked for: TLS connections show their ciphertext")
+            }
+        }
         if cgroupRoot == nil {
             states[.sendfilePayloads] = .off(reason: "needs cgroup v2 (its program attaches to the cgroup v2 root)")
         } else if !c.sendfileBytes {
@@ -104,7 +108,7 @@ struct FeatureLoader {
     mutating func attach(_ objects: [BPFObject], cgroup: String?) throws -> [BPFLink] {
         var links: [BPFLink] = []
         for object in objects {
-            // Uprobes attach to each library file as it is found (TLSLibraries).
+            // Uprobes attach to each library or Go binary as it is found (TLSLibraries).
             for program in object.programs where program.autoload && !program.isUprobe {
                 guard let feature = ProbeFeature.of(program: program.name, in: object.kind), wanted(feature) else { continue }
                 do {
@@ -134,7 +138,8 @@ struct FeatureLoader {
         try maps.scratch?.setMaxEntries(UInt32(max(1, BPFMap.possibleCPUs)))
     }
 
-    /// tcp_retransmit_skb gained an `err` argument in 6.12: load the variant this kernel has.
+    /// tcp_retransmit_skb gained an `err` argument after 6.12 (Debian's 6.12.118 has two arguments, 6.18 three):
+    /// load the variant this kernel has.
     private func chooseRetransmitVariant(of object: BPFObject) {
         guard let withErr = object.program(named: "handle_retransmit"),
               let without = object.program(named: "handle_retransmit_noerr"), withErr.autoload else { return }

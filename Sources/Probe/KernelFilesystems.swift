@@ -31,10 +31,14 @@ public enum KernelFilesystems {
     /// Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or
     /// /sys/fs/cgroup/unified on hybrid systems), or nil.
     public static func cgroup2Root() -> String? {
-        guard let mounts = readText("/proc/self/mounts", limit: 1 << 20) else { return nil }
+        readText("/proc/self/mounts", limit: 1 << 20).flatMap { mountPoint(ofType: "cgroup2", in: $0) }
+    }
+
+    /// The first mount point of a filesystem type in a mounts table (/proc/self/mounts), or nil.
+    static func mountPoint(ofType type: String, in mounts: String) -> String? {
         for line in mounts.split(separator: "\n") {
             let fields = line.split(separator: " ")
-            if fields.count > 2, fields[2] == "cgroup2" { return String(fields[1]) }
+            if fields.count > 2, fields[2] == type { return String(fields[1]) }
         }
         return nil
     }

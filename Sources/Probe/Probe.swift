@@ -18,7 +18,7 @@ public final class Probe {
     private let objects: [BPFObject]
     private var links: [BPFLink]
     private var ring: RingBuffer!
-    /// The libssl files the TLS uprobes are attached to; nil without the TLS feature.
+    /// The libssl files and Go programs the TLS uprobes are attached to; nil without the TLS features.
     private let tls: TLSLibraries?
     /// Owned by the probe; the ring buffer's callback works on it during `poll` and `drain`.
     private let receiver: UnsafeMutablePointer<EventReceiver>
@@ -59,8 +59,9 @@ public final class Probe {
             self.objects = objects
             try Probe.fillFilters(objects[0].maps, configuration)
             links = try loader.attach(objects, cgroup: cgroupRoot)
-            if loader.states[.tlsOpenSSL] == .active, let object = objects.first(where: { $0.kind == .tls }) {
-                tls = TLSLibraries(object: object)
+            let openSSL = loader.states[.tlsOpenSSL] == .active, go = loader.states[.tlsGo] == .active
+            if openSSL || go, let object = objects.first(where: { $0.kind == .tls }) {
+                tls = TLSLibraries(object: object, openSSL: openSSL, go: go)
             } else {
                 tls = nil
             }
@@ -93,12 +94,10 @@ public final class Probe {
         }
     }
 
-    /// The libssl files whose plaintext the probe reads, each with some of the processes found using it.
-    public var tlsLibraries: [(path: String, processes: [(pid: Int32, comm: String)])] {
-        tls?.libraries.map { ($0.path, $0.processes) } ?? []
-    }
+    /// The libssl files and Go programs whose plaintext the probe reads, each with some of the processes found using it.
+    public var tlsLibraries: [TLSLibrary] { tls?.libraries ?? [] }
 
-    /// libssl files the uprobes could not attach to, with why.
+    /// libssl files and Go programs the uprobes could not attach to, with why.
     public var tlsFailures: [String] { tls?.failures ?? [] }
 
     static func monotonicNow() -> UInt64 {
@@ -139,7 +138,6 @@ public final class Probe {
         }
         if let tls {
             let now = Probe.monotonicNow()
-            for pid in receiver.pointee.takeExecs() { tls.noteExec(pid: pid, now: now) }
             tls.work(now: now)
         }
     }

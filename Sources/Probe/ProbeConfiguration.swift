@@ -21,7 +21,8 @@ public struct ProbeConfiguration: Sendable {
     public var sendfileBytes = true
 
     /// Read TLS plaintext from OpenSSL (uprobes on libssl in every process
-    /// that maps it) instead of the connections' ciphertext.
+    /// that maps it) and Go's crypto/tls (uprobes on each Go program that
+    /// links it) instead of the connections' ciphertext.
     public var tlsPlaintext = true
 
     /// Capture the packets of traced connections too (`pipetrace capture`):

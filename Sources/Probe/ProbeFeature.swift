@@ -13,6 +13,7 @@ public enum ProbeFeature: String, CaseIterable, Sendable, Hashable {
     case resets = "resets"
     case packetCapture = "packet capture"
     case tlsOpenSSL = "TLS (OpenSSL)"
+    case tlsGo = "TLS (Go)"
 
     /// What the feature gives, in a user's words.
     public var summary: String {
@@ -27,6 +28,7 @@ public enum ProbeFeature: String, CaseIterable, Sendable, Hashable {
         case .resets: "resets sent and received"
         case .packetCapture: "packets of traced connections (capture)"
         case .tlsOpenSSL: "TLS plaintext of processes using libssl (uprobes on SSL_read/SSL_write), instead of ciphertext"
+        case .tlsGo: "TLS plaintext of Go programs (uprobes on crypto/tls (*Conn).Read/Write, found in .gopclntab), instead of ciphertext"
         }
     }
 
@@ -52,7 +54,7 @@ public enum ProbeFeature: String, CaseIterable, Sendable, Hashable {
         case .packets:
             return .packetCapture
         case .tls:
-            return .tlsOpenSSL
+            return program.hasPrefix("handle_go_tls_") ? .tlsGo : .tlsOpenSSL
         }
         return nil
     }

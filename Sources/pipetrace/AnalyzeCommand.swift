@@ -38,7 +38,7 @@ struct AnalyzeCommand: ParsableCommand {
 
     @Flag var ranking: StatCommand.Ranking = .slow
 
-    @Option(name: .customLong("group-by"), help: ArgumentHelp("Group by remote (server address), target (method and path), hop, container or protocol.",
+    @Option(name: .customLong("group-by"), help: ArgumentHelp("Group by remote (server address), target (method and path), hop, container, protocol or consumer (Kafka group or client id).",
                                                               valueName: "dimension"))
     var grouping: RequestStatistics.Grouping = .remote
 

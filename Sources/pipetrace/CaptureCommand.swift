@@ -78,7 +78,7 @@ struct CaptureCommand: ParsableCommand {
             throw FailureMessage(text: "error: \(error)")
         }
         let signals = SignalWatcher()
-        let resolver = ContainerResolver()
+        let resolver = FilterOptions.containerResolver()
         var configuration: ProbeConfiguration
         do {
             configuration = try filters.probeConfiguration(resolver: resolver)

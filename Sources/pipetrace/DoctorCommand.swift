@@ -67,12 +67,16 @@ extension DoctorCommand {
             }
             out.write(line + "\n")
         }
-        if probe.features[.tlsOpenSSL] == .active {
-            out.write("\nTLS libraries (plaintext read through uprobes on SSL_read/SSL_write):\n")
-            if probe.tlsLibraries.isEmpty { out.write("  none mapped by any process now; new ones are found as processes start\n") }
+        if probe.features[.tlsOpenSSL] == .active || probe.features[.tlsGo] == .active {
+            out.write("\nTLS libraries (plaintext read through uprobes on SSL_read/SSL_write, Go's crypto/tls (*Conn).Read/Write):\n")
+            if probe.tlsLibraries.isEmpty { out.write("  none used by any process now; new ones are found as processes start\n") }
             for library in probe.tlsLibraries {
                 let users = library.processes.map { "\($0.comm)[\($0.pid)]" }.joined(separator: ", ")
-                out.write("  \(library.path)  used by \(users)\n")
+                let kind = switch library.kind {
+                case .openSSL: ""
+                case .goCryptoTLS(let version): "  (Go crypto/tls\(version.map { ", " + $0 } ?? ""))"
+                }
+                out.write("  \(library.path)\(kind)  used by \(users)\n")
             }
             for failure in probe.tlsFailures { out.write("  not attached: \(failure)\n") }
         }

@@ -19,6 +19,7 @@ struct EventFormatter {
         w.field("tid", h.tid)
         w.field("comm", h.comm)
         w.field("container", h.container)
+        w.field("container_id", h.containerID)
         w.field("netns", h.netns)
         w.field("cgroup_id", h.cgroupID)
         w.field("conn_id", h.connectionID)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import Probe
 
 /// The filters every tracing verb takes; applied in the kernel.
@@ -7,7 +8,7 @@ struct FilterOptions: ParsableArguments {
     var pids: [UInt32] = []
 
     @Option(name: .customLong("container"),
-            help: ArgumentHelp("Trace only this container: an `ip netns` name, a container id (prefix), or `host` (repeatable).",
+            help: ArgumentHelp("Trace only this container: its name or id (prefix), an `ip netns` name, or `host` (repeatable).",
                                valueName: "name"))
     var containers: [String] = []
 
@@ -29,12 +30,18 @@ struct FilterOptions: ParsableArguments {
     /// (not root, no BTF, a missing tracepoint) say what to do.
     /// `defaultBufferMiB`: the ring buffer without --buffer-size.
     func makeProbe(defaultBufferMiB: Int = 32, sendfileBytes: Bool = true) throws -> Probe {
-        let resolver = ContainerResolver()
+        let resolver = FilterOptions.containerResolver()
         var configuration = try probeConfiguration(resolver: resolver, defaultBufferMiB: defaultBufferMiB)
         configuration.sendfileBytes = sendfileBytes
         let probe = try Probe(configuration: configuration, containers: resolver)
         probe.warnings.forEach(StandardError.write)
         return probe
+    }
+
+    /// Names containers; their runtimes' state is read below $PIPETRACE_HOST_ROOT
+    /// (the host's / where pipetrace runs in a container with it mounted), else /.
+    static func containerResolver() -> ContainerResolver {
+        ContainerResolver(stateRoot: getenv("PIPETRACE_HOST_ROOT").map { String(cString: $0) } ?? "/")
     }
 
     /// The probe configuration these options describe.
@@ -56,7 +63,7 @@ struct FilterOptions: ParsableArguments {
             } else {
                 let cgroups = resolver.cgroups(ofContainer: name)
                 guard !cgroups.isEmpty else {
-                    throw FailureMessage(text: "no container named '\(name)': not an `ip netns` name nor the id of a running container")
+                    throw FailureMessage(text: "no container named '\(name)': not an `ip netns` name, nor the name or id of a container in cgroup v2")
                 }
                 c.cgroups.formUnion(cgroups)
             }

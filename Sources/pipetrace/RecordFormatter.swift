@@ -34,7 +34,7 @@ enum RecordFormatter {
 
     /// "GET /slow 200" (method, target, status as far as known).
     static func request(_ r: RequestRecord) -> String {
-        "\(r.method ?? "?") \(r.target ?? "?") \(r.status.map(String.init) ?? "-")"
+        "\(RequestRecord.operationText(r.method, r.target)) \(r.status.map(String.init) ?? "-")"
     }
 
     /// One line for `pipetrace watch`: when, which hop, what, how long and where the time went.

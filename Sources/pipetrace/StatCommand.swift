@@ -38,7 +38,7 @@ struct StatCommand: ParsableCommand {
     @Option(name: .customLong("time"), help: ArgumentHelp("Seconds to collect for.", valueName: "seconds"))
     var seconds: Double = 10
 
-    @Option(name: .customLong("group-by"), help: ArgumentHelp("Group by remote (address), target (method and path), hop, container or protocol.",
+    @Option(name: .customLong("group-by"), help: ArgumentHelp("Group by remote (address), target (method and path), hop, container, protocol or consumer (Kafka group or client id).",
                                                               valueName: "dimension"))
     var grouping: RequestStatistics.Grouping = .hop
 

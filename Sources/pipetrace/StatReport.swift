@@ -56,7 +56,7 @@ struct StatReport {
         if incomplete > 0 { out += ", \(incomplete) incomplete left out" }
         out += "\n\n"
         guard !groups.isEmpty else {
-            return out + "no requests seen (are the filters right? is the traffic HTTP/1.x?)\n"
+            return out + "no requests seen (are the filters right? is the traffic HTTP/1.x, HTTP/2 or gRPC in cleartext?)\n"
         }
         let keyWidth = max(12, groups.map(\.key.count).max() ?? 0)
         let columns = ["count", "avg ms", "p50 ms", "p90 ms", "p99 ms", "max ms"]

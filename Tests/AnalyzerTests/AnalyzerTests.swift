@@ -7,6 +7,20 @@ struct AnalyzerTests {
     let client = TracedSocket.client()
     let server = TracedSocket.server()
 
+    @Test("a record's end carries its container's name and, apart, its id")
+    func containerID() {
+        var named = client
+        named.container = "vector-agent-1"
+        named.containerID = "3f2a9c1b7d4e"
+        let (records, _) = analyze([
+            named.write("GET /metrics HTTP/1.1\r\nHost: api\r\n\r\n", enter: 1_000, exit: 1_200),
+            named.read("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", enter: 1_300, exit: 5_000),
+        ])
+        #expect(records.count == 1)
+        #expect(records.first?.client.container == "vector-agent-1" && records.first?.client.containerID == "3f2a9c1b7d4e")
+        #expect(records.first?.json.contains(#""container":"vector-agent-1","container_id":"3f2a9c1b7d4e""#) == true)
+    }
+
     @Test("the client's view runs from entering the request's write to leaving the response's last read")
     func clientTiming() {
         let (records, analyzer) = analyze([
@@ -19,7 +33,7 @@ struct AnalyzerTests {
         #expect(r.start == 1_000 && r.duration == 6_500)
         #expect(r.side == .client && r.serverTime == nil && r.network == nil && r.isComplete)
         #expect(analyzer.counters.records == 1 && analyzer.counters.incompleteRecords == 0)
-        #expect(r.json == #"{"id":1,"start":"1970-01-01T00:00:00.000001000Z","duration_ms":0.0065,"protocol":"http/1.1","method":"GET","target":"/metrics","status":200,"request_bytes":36,"response_bytes":42,"client":{"ip":"10.0.0.1","port":40000,"pid":1000,"comm":"curl","container":"app"},"server":{"ip":"10.0.0.2","port":8080,"pid":null,"comm":null,"container":null},"side":"client","network_ms":null,"server_ms":null,"retransmits":0,"hop":"app→?","parent":null}"#)
+        #expect(r.json == #"{"id":1,"start":"1970-01-01T00:00:00.000001000Z","duration_ms":0.0065,"protocol":"http/1.1","method":"GET","target":"/metrics","status":200,"request_bytes":36,"response_bytes":42,"client":{"ip":"10.0.0.1","port":40000,"pid":1000,"comm":"curl","container":"app","container_id":null},"server":{"ip":"10.0.0.2","port":8080,"pid":null,"comm":null,"container":null,"container_id":null},"side":"client","network_ms":null,"server_ms":null,"retransmits":0,"hop":"app→?","parent":null,"outcome":"ok"}"#)
     }
 
     @Test("the server's view runs from the read that returned the request to the write of the response's last byte")
@@ -184,11 +198,56 @@ struct AnalyzerTests {
         #expect(analyzer.counters.malformed == 5 && analyzer.counters.connectionsGivenUp == 1)
     }
 
-    @Test("bytes no protocol recognizes are given up after a few segments")
+    @Test("without flows, bytes no protocol recognizes are given up after a few segments")
     func unrecognized() {
         let tls = client.data(.egress, [0x16, 0x03, 0x01, 0x02, 0x00], enter: 1, exit: 2)
-        let (records, analyzer) = analyze(Array(repeating: tls, count: 10))
+        let (records, analyzer) = analyze(Array(repeating: tls, count: 10), AnalyzerConfiguration(unrecognizedAsFlows: false))
         #expect(records.isEmpty && analyzer.counters.connectionsUnrecognized == 1)
+    }
+
+    @Test("a server that speaks first does not make a known protocol a flow: HTTP/2's SETTINGS before the client's preface")
+    func serverFirst() {
+        let server = TracedSocket.server()
+        let call = H2.unaryCall(stream: 1, preface: true)
+        let (records, analyzer) = analyze([
+            server.open(at: 1), server.data(.egress, H2.settings(), enter: 2, exit: 3),
+            server.data(.ingress, call.request, enter: 4, exit: 5), server.data(.egress, call.response, enter: 6, exit: 7),
+            server.close(at: 8),
+        ])
+        #expect(records.map(\.protocolName) == ["grpc"] && analyzer.counters.connectionsAsFlows == 0)
+    }
+
+    @Test("a banner before the client's first bytes opens the flow's first turn")
+    func bannerFlow() {
+        let server = TracedSocket.server()
+        let (records, _) = analyze([
+            server.open(at: 1), server.write("220 ready\r\n", enter: 2, exit: 3),
+            server.read("HELO x\r\n", enter: 4, exit: 5), server.write("250 ok\r\n", enter: 6, exit: 7),
+            server.close(at: 8),
+        ])
+        #expect(records.map(\.protocolName) == ["tcp", "tcp"] && records.map(\.responseBytes) == [11, 8])
+    }
+
+    @Test("a connection no protocol recognizes is a tcp flow of turns, timed like requests, from its first byte when seen opening")
+    func flowTurns() {
+        let server = TracedSocket.server()
+        let (records, analyzer) = analyze([
+            client.open(at: 1), server.open(at: 1),
+            client.write("PING 1\r\n", enter: 10, exit: 11), server.read("PING 1\r\n", enter: 12, exit: 13),
+            client.write("PING 2\r\n", enter: 14, exit: 15), server.read("PING 2\r\n", enter: 16, exit: 17),
+            server.write("+PONG\r\n", enter: 20, exit: 21), client.read("+PONG\r\n", enter: 22, exit: 23),
+            server.write("+PONG\r\n", enter: 24, exit: 25), client.read("+PONG\r\n", enter: 26, exit: 27),
+            client.write("QUIT\r\n", enter: 30, exit: 31), server.read("QUIT\r\n", enter: 32, exit: 33),
+            server.write("+OK\r\n", enter: 34, exit: 35), client.read("+OK\r\n", enter: 36, exit: 37),
+            client.close(at: 40), server.close(at: 41),
+        ])
+        #expect(analyzer.counters.connectionsAsFlows == 2 && analyzer.counters.mergedRecords == 2)
+        #expect(records.map(\.protocolName) == ["tcp", "tcp"])
+        #expect(records.allSatisfy { $0.side == .both && $0.hop == "app→api" && $0.method == nil && $0.status == nil })
+        // Turn 1: two writes answered by two; turn 2: one and one, its response ended by the close.
+        #expect(records.map(\.requestBytes) == [16, 6] && records.map(\.responseBytes) == [14, 5])
+        #expect(records.map(\.duration) == [27 - 10, 37 - 30] && records.map(\.serverTime) == [25 - 13, 35 - 33])
+        #expect(records.map { $0.attributes["tcp.turn"] } == ["1", "2"])
     }
 
     @Test("a method split across writes is still recognized")

@@ -23,7 +23,7 @@ struct BothEndsMergerTests {
         #expect(emitted.map(\.count) == [0, 0, 0, 1])
         #expect(analyzer.finish().isEmpty)
         #expect(analyzer.counters.mergedRecords == 1)
-        #expect(emitted[3][0].json == #"{"id":2,"start":"1970-01-01T00:00:00.000001000Z","duration_ms":0.0016,"protocol":"http/1.1","method":"GET","target":"/q","status":200,"request_bytes":19,"response_bytes":40,"client":{"ip":"10.0.0.1","port":40000,"pid":1000,"comm":"curl","container":"app"},"server":{"ip":"10.0.0.2","port":8080,"pid":2000,"comm":"api","container":"api"},"side":"both","network_ms":0.001,"server_ms":0.0006,"retransmits":0,"hop":"app→api","parent":null}"#)
+        #expect(emitted[3][0].json == #"{"id":2,"start":"1970-01-01T00:00:00.000001000Z","duration_ms":0.0016,"protocol":"http/1.1","method":"GET","target":"/q","status":200,"request_bytes":19,"response_bytes":40,"client":{"ip":"10.0.0.1","port":40000,"pid":1000,"comm":"curl","container":"app","container_id":null},"server":{"ip":"10.0.0.2","port":8080,"pid":2000,"comm":"api","container":"api","container_id":null},"side":"both","network_ms":0.001,"server_ms":0.0006,"retransmits":0,"hop":"app→api","parent":null,"outcome":"ok"}"#)
     }
 
     @Test("several exchanges on a keep-alive connection pair in order")

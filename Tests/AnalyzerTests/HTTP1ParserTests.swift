@@ -1,9 +1,11 @@
 @testable import Analyzer
 import Testing
 
-/// Feeds (sender, segment) pairs to a fresh parser and returns what it found.
-func parse(_ segments: [(Sender, StreamSegment)], finish: [Sender] = []) -> (events: [ParserEvent], error: ProtocolParseError?) {
-    var parser = HTTP1Parser()
+/// Feeds (sender, segment) pairs to `parser` (a fresh HTTP/1 one by default) and returns what it
+/// found, up to the first error; then tells it `finish`'s senders closed.
+func parse(_ segments: [(Sender, StreamSegment)], with parser: any ProtocolParser = HTTP1Parser(), finish: [Sender] = [])
+    -> (events: [ParserEvent], error: ProtocolParseError?) {
+    var parser = parser
     var events: [ParserEvent] = []
     for (sender, segment) in segments {
         do {
@@ -197,12 +199,12 @@ struct HTTP1ParserTests {
         #expect(result.error == .framingLost)
     }
 
-    @Test("101 Switching Protocols ends the exchange and stops HTTP parsing")
+    @Test("101 Switching Protocols ends the exchange, stops HTTP parsing, and hands on the new protocol's bytes")
     func upgrade() {
         let result = parse([client("GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n"),
-                            server("HTTP/1.1 101 Switching Protocols\r\n\r\n\u{81}\u{05}hello")])
-        #expect(result.error == .protocolSwitched)
-        #expect(result.events.last == .responseEnded(exchange: 0, bytes: 36, at: .currentSegment))
+                            server("HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\n\r\nhello")])
+        #expect(result.error == .protocolSwitched(to: "websocket", remaining: StreamSegment("hello")))
+        #expect(result.events.last == .responseEnded(exchange: 0, bytes: 56, at: .currentSegment))
     }
 
     @Test("malformed input throws instead of trapping", arguments: [

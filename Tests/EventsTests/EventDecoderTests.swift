@@ -90,7 +90,7 @@ struct EventDecoderTests {
         #expect(try decode(RawEvent.data(payload: []))?.header.comm == "nginx")
     }
 
-    @Test("a container is named once per namespace and cgroup until the names are forgotten; cgroup 0 every time")
+    @Test("a container is named once per process, namespace and cgroup until the names are forgotten; cgroup 0 every time")
     func containerNames() throws {
         var decoder = EventDecoder()
         var asked: [(UInt32, UInt32, UInt64)] = []
@@ -104,9 +104,10 @@ struct EventDecoderTests {
             let event = try RawEvent.bytes(e).withUnsafeBytes { raw in
                 try decoder.decode(raw) { pid, netns, cgroupID in
                     asked.append((pid, netns, cgroupID))
-                    return "\(answer)-\(netns)-\(cgroupID)"
+                    return ContainerLabel(name: "\(answer)-\(netns)-\(cgroupID)", id: cgroupID == 10 ? "3f2a9c1b7d4e" : nil)
                 }
             }
+            #expect(event.header.containerID == (cgroup == 10 ? "3f2a9c1b7d4e" : nil))
             return event.header.container
         }
         #expect(try container(netns: 1, cgroup: 10) == "web-1-10")
@@ -122,6 +123,10 @@ struct EventDecoderTests {
         #expect(try container(netns: 5, cgroup: 0, pid: 1) == "web-5-0")
         #expect(try container(netns: 5, cgroup: 0, pid: 2) == "web-5-0")
         #expect(asked.count == 5 && asked[4].0 == 2)
+        // Another process in the same namespace and cgroup v2 is asked for: with
+        // cgroup v1 controllers, a container need not have a cgroup v2 of its own.
+        #expect(try container(netns: 1, cgroup: 10, pid: 7) == "web-1-10")
+        #expect(asked.count == 6 && asked[5].0 == 7)
         answer = "renamed"
         #expect(try container(netns: 2, cgroup: 10) == "web-2-10")
         decoder.forgetContainerNames()

@@ -128,10 +128,7 @@ struct PipelineTests {
         let pipeline = try TestPipeline(delayMilliseconds: PipelineTests.delay)
         defer { pipeline.remove() }
         try pipeline.startServers()
-        let stat = try Child([Repository.pipetraceBinary, "stat", "--json", "--time", "30", "--group-by", "target", "--top", "2",
-                              "--container", pipeline.client, "--container", pipeline.lb, "--container", pipeline.backend])
-        let ready = stat.readErrorLine() ?? ""
-        #expect(ready.contains("collecting"), "\(ready)")
+        let stat = try pipeline.startStat(["--group-by", "target", "--top", "2"])
         let client = try pipeline.startClient([(PipelineTests.slowRequests, "/slow"), (3, "/fast")])
         let timings = try pipeline.timings(of: client)
         #expect(timings.count == PipelineTests.slowRequests + 3)
@@ -153,7 +150,7 @@ struct PipelineTests {
             for record in group["slowest"] as? [[String: Any]] ?? [] {
                 #expect(Set(record.keys) == ["id", "start", "duration_ms", "protocol", "method", "target", "status",
                                              "request_bytes", "response_bytes", "client", "server", "side", "network_ms",
-                                             "server_ms", "retransmits", "hop", "parent"])
+                                             "server_ms", "retransmits", "hop", "parent", "outcome"])
             }
         }
         let slow = try #require(groups.first { $0["key"] as? String == "GET /slow" }, "\(groups.map { $0["key"] ?? "" })")

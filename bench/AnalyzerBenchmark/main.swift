@@ -6,13 +6,19 @@
 // writev and sends the body with sendfile (as nginx does), and the client
 // reads head and body in one read.
 //
-//   swift run -c release AnalyzerBenchmark [million-events] [open-connections] [repeated|distinct]
+//   swift run -c release AnalyzerBenchmark [million-events] [open-connections] [repeated|distinct|grpc]
 //
 // `repeated` (the default) is what the exporter sees: each request the same
 // bytes (wrk's, a scraper's), each response head the same but for its Date,
 // which changes once a second of the stream's time. `distinct` makes every
 // head differ (the request's target, the response's Date), so that no head
 // is a repeat of the last one on its connection: the parser's worst case.
+//
+// `grpc` is the HTTP/2 mix: unary gRPC calls, 100 streams per connection,
+// each call four events (the client writes HEADERS and DATA, the server
+// reads them, writes HEADERS, DATA and trailers, the client reads them), the
+// headers indexed into HPACK's dynamic tables after a connection's first call
+// as gRPC implementations send them.
 //
 // Connections are closed and replaced as the run goes on, so memory must
 // stay bounded by the open connections, not grow with the run's length.
@@ -22,9 +28,11 @@ import Glibc
 
 let millions = CommandLine.arguments.count > 1 ? Double(CommandLine.arguments[1]) ?? 4 : 4
 let open = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 200 : 200
-let distinct = CommandLine.arguments.count > 3 && CommandLine.arguments[3] == "distinct"
+let mode = CommandLine.arguments.count > 3 ? CommandLine.arguments[3] : "repeated"
+let distinct = mode == "distinct"
+let grpc = mode == "grpc"
 let totalEvents = Int(millions * 1_000_000)
-let requestsPerConnection = 500
+let requestsPerConnection = grpc ? 100 : 500
 
 let bodyBytes = Array((0..<24).map { "pipetrace_bench_metric{le=\"\($0)\"} \($0 * 7)\n" }.joined().utf8)
 let repeatedRequest = request(target: "/metrics")
@@ -41,6 +49,28 @@ func responseHead(second: Int) -> [UInt8] {
     return Array(("HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: \(date)\r\n"
         + "Content-Type: text/plain\r\nContent-Length: \(bodyBytes.count)\r\nLast-Modified: Sat, 21 Nov 2026 09:00:00 GMT\r\n"
         + "Connection: keep-alive\r\nETag: \"6720a3f0-350\"\r\nAccept-Ranges: bytes\r\n\r\n").utf8)
+}
+
+/// An HTTP/2 frame.
+func frame(_ type: UInt8, flags: UInt8, stream: UInt32, _ payload: [UInt8]) -> [UInt8] {
+    [0, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF), type, flags,
+     UInt8(stream >> 24), UInt8(stream >> 16 & 0xFF), UInt8(stream >> 8 & 0xFF), UInt8(stream & 0xFF)] + payload
+}
+
+/// One unary call on `stream`: the request's and the response's bytes. The
+/// first call on a connection sends the preface and puts :path,
+/// content-type and grpc-status into the HPACK tables; later ones index them.
+func grpcCall(stream: UInt32, first: Bool) -> (request: [UInt8], response: [UInt8]) {
+    func literal(_ nameIndex: UInt8, _ value: String) -> [UInt8] { [0x40 | nameIndex, UInt8(value.utf8.count)] + Array(value.utf8) }
+    let message: [UInt8] = [0, 0, 0, 0, 20] + [UInt8](repeating: 0x2A, count: 20)
+    let requestBlock: [UInt8] = first ? [0x83, 0x86] + literal(4, "/demo.Echo/Say") + literal(31, "application/grpc")
+                                      : [0x83, 0x86, 0xBF, 0xBE]
+    let responseBlock: [UInt8] = first ? [0x88] + literal(31, "application/grpc") : [0x88, 0xBF]
+    let trailers: [UInt8] = first ? [0x40, 11] + Array("grpc-status".utf8) + [1, UInt8(ascii: "0")] : [0xBE]
+    let preface = first ? Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8) + frame(4, flags: 0, stream: 0, []) : []
+    return (preface + frame(1, flags: 4, stream: stream, requestBlock) + frame(0, flags: 1, stream: stream, message),
+            frame(1, flags: 4, stream: stream, responseBlock) + frame(0, flags: 0, stream: stream, message)
+                + frame(1, flags: 5, stream: stream, trailers))
 }
 
 struct Connection {
@@ -78,20 +108,29 @@ func generate(_ body: (ProbeEvent) -> Void) {
             let c = connections[i]
             t += 10_000
             exchanges += 1
-            // Made again only when they change: the generator's cost is subtracted, but it is less noise.
-            let requestBytes = distinct ? request(target: "/metrics?n=\(exchanges)") : repeatedRequest
-            let second = distinct ? exchanges : Int(t / 1_000_000_000)
-            if second != headSecond {
-                headSecond = second
-                head = responseHead(second: second)
-                response = head + bodyBytes
+            if grpc {
+                let call = grpcCall(stream: UInt32(connections[i].served * 2 + 1), first: connections[i].served == 0)
+                body(data(c, client: true, .write, call.request, at: t))
+                body(data(c, client: false, .read, call.request, at: t + 30_000))
+                body(data(c, client: false, .write, call.response, at: t + 200_000))
+                body(data(c, client: true, .read, call.response, at: t + 230_000))
+                produced += 4
+            } else {
+                // Made again only when they change: the generator's cost is subtracted, but it is less noise.
+                let requestBytes = distinct ? request(target: "/metrics?n=\(exchanges)") : repeatedRequest
+                let second = distinct ? exchanges : Int(t / 1_000_000_000)
+                if second != headSecond {
+                    headSecond = second
+                    head = responseHead(second: second)
+                    response = head + bodyBytes
+                }
+                body(data(c, client: true, .write, requestBytes, at: t))
+                body(data(c, client: false, .read, requestBytes, at: t + 30_000))
+                body(data(c, client: false, .writev, head, at: t + 200_000))
+                body(data(c, client: false, .sendfile, bodyBytes, at: t + 210_000))
+                body(data(c, client: true, .read, response, at: t + 230_000))
+                produced += 5
             }
-            body(data(c, client: true, .write, requestBytes, at: t))
-            body(data(c, client: false, .read, requestBytes, at: t + 30_000))
-            body(data(c, client: false, .writev, head, at: t + 200_000))
-            body(data(c, client: false, .sendfile, bodyBytes, at: t + 210_000))
-            body(data(c, client: true, .read, response, at: t + 230_000))
-            produced += 5
             connections[i].served += 1
             if connections[i].served == requestsPerConnection {
                 body(.connectionClosed(ConnectionEvent(header: header(c, client: true, at: t + 300_000), fd: 7, role: .client)))
@@ -161,7 +200,7 @@ let analysis = max(total - generation, 1e-9)
 
 let eventsPerSecond = Double(count) / analysis
 let recordsPerSecond = Double(records) / analysis
-print("events:            \(count) (\(open) connections open at a time, \(requestsPerConnection) requests each, \(distinct ? "distinct" : "repeated") heads)")
+print("events:            \(count) (\(open) connections open at a time, \(requestsPerConnection) requests each, \(grpc ? "gRPC unary calls" : distinct ? "distinct heads" : "repeated heads"))")
 print("records:           \(records)")
 print("analyzer:          \(fixed(eventsPerSecond / 1e6, 2)) million events/s, \(fixed(recordsPerSecond, 0)) records/s (one core)")
 print("generator:         \(fixed(generation, 2)) s (subtracted)")

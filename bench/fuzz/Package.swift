@@ -1,8 +1,10 @@
 // swift-tools-version: 6.1
-// libFuzzer harness for the packet decoder and the TCP reassembler (Sources/Packets, linked in).
+// libFuzzer harnesses: the packet decoder and the TCP reassembler (Sources/Packets), and the
+// protocol parsers (Sources/Analyzer), linked in.
 // Build and run (see README.md):
 //   swift build -c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library
 //   .build/debug/CaptureFuzzer -max_total_time=60
+//   .build/debug/ParserFuzzer -max_total_time=60
 import PackageDescription
 
 let package = Package(
@@ -34,5 +36,6 @@ let package = Package(
                                                  .product(name: "Prometheus", package: "swift-prometheus"),
                                                  .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "ExportConfigurationFuzzer", dependencies: ["Exporter", "FuzzDriver"]),
+        .executableTarget(name: "ParserFuzzer", dependencies: ["Analyzer"]),
     ]
 )

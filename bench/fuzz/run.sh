@@ -16,7 +16,7 @@ seconds=${1:?seconds}
 runs=${2:--1}
 shift $(( $# >= 2 ? 2 : 1 ))
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(CaptureFuzzer EventDecoderFuzzer PcapReaderFuzzer TraceeJSONFuzzer ExportConfigurationFuzzer)
+[ ${#targets[@]} -gt 0 ] || targets=(CaptureFuzzer ParserFuzzer EventDecoderFuzzer PcapReaderFuzzer TraceeJSONFuzzer ExportConfigurationFuzzer)
 config=${FUZZ_CONFIG:-debug}
 mkdir -p .build
 swift build -c "$config" -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link,address \

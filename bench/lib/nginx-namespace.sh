@@ -1,5 +1,6 @@
 # Sourced by the benchmarks: nginx (1 worker) serving a metrics-sized page
 # in a network namespace of its own, reached from the host over a veth pair.
+# With TLS=1 nginx serves https (a self-signed certificate made here; keep-alive).
 # Sets $ns, $work, $url, $port (NGINX_PORT, default 8080); `nginx_namespace_cleanup` removes everything
 # (the caller's EXIT trap must call it).
 #
@@ -24,6 +25,12 @@ nginx_namespace_up() {
     mkdir -p "$work/www"
     python3 -c "print('\n'.join('pipetrace_bench_metric{le=\"%d\"} %d' % (i, i * 7) for i in range(24)))" > "$work/www/metrics"
     chmod 644 "$work/www/metrics"
+    local ssl="" scheme=http
+    if [ "${TLS:-0}" = 1 ]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+        ssl=" ssl; ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem"
+        scheme=https
+    fi
     cat > "$work/nginx.conf" <<CONF
 worker_processes 1;
 pid $work/nginx.pid;
@@ -33,11 +40,11 @@ http {
     access_log off;
     sendfile on;
     keepalive_requests 1000000;
-    server { listen $subnet.2:$port; root $work/www; location / { default_type text/plain; } }
+    server { listen $subnet.2:$port$ssl; root $work/www; location / { default_type text/plain; } }
 }
 CONF
     ip netns exec "$ns" nginx -c "$work/nginx.conf" -e "$work/error.log"
-    url="http://$subnet.2:$port/metrics"
-    for _ in $(seq 50); do curl -sf -o /dev/null "$url" && break; sleep 0.1; done
-    curl -sf -o /dev/null "$url" || { echo "nginx does not serve $url" >&2; exit 1; }
+    url="$scheme://$subnet.2:$port/metrics"
+    for _ in $(seq 50); do curl -skf -o /dev/null "$url" && break; sleep 0.1; done
+    curl -skf -o /dev/null "$url" || { echo "nginx does not serve $url" >&2; exit 1; }
 }

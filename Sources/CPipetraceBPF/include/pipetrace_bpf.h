@@ -41,6 +41,7 @@ struct pt_settings {
 struct pt_object_maps {
 	struct bpf_map *events;
 	struct bpf_map *conns;
+	struct bpf_map *listeners;
 	struct bpf_map *conn_seq;
 	struct bpf_map *stats;
 	struct bpf_map *filter_pids;
@@ -50,6 +51,7 @@ struct pt_object_maps {
 	struct bpf_map *tls_calls;
 	struct bpf_map *tls_sockets;
 	struct bpf_map *scratch;
+	struct bpf_map *execs; /* tls: pids that ran a new program; NULL elsewhere */
 };
 
 /* One opened object: a generated skeleton of the given kind. */

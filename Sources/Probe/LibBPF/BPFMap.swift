@@ -37,6 +37,26 @@ public struct BPFMap {
         if rc != 0 { throw BPFError.from("update map \(name)", result: rc) }
     }
 
+    /// Takes up to `limit` keys out of a hash map: reads them, then deletes each.
+    public func takeKeys<Key: BitwiseCopyable>(_: Key.Type, limit: Int) -> [Key] {
+        let size = MemoryLayout<Key>.size
+        guard size == Int(bpf_map__key_size(map)) else { return [] }
+        var keys: [Key] = []
+        var current = [UInt8](repeating: 0, count: size), next = current
+        var first = true
+        while keys.count < limit {
+            let rc = next.withUnsafeMutableBytes { out in
+                current.withUnsafeBytes { bpf_map_get_next_key(fd, first ? nil : $0.baseAddress, out.baseAddress) }
+            }
+            guard rc == 0 else { break }
+            keys.append(next.withUnsafeBytes { $0.loadUnaligned(as: Key.self) })
+            swap(&current, &next)
+            first = false
+        }
+        for var key in keys { _ = bpf_map_delete_elem(fd, &key) }
+        return keys
+    }
+
     /// CPUs the kernel may bring online: the size of per-CPU things.
     public static var possibleCPUs: Int32 { libbpf_num_possible_cpus() }
 

@@ -56,6 +56,18 @@ public struct BPFProgram {
         return BPFLink(link, programName: self.name)
     }
 
+    /// Attaches a uprobe at file offset `offset` of the ELF file at `path`
+    /// (an instruction found by reading the file, not a symbol), in every process that maps it.
+    public func attach(uprobe path: String, offset: Int) throws(BPFError) -> BPFLink {
+        var opts = bpf_uprobe_opts()
+        opts.sz = MemoryLayout<bpf_uprobe_opts>.size
+        opts.retprobe = section == "uretprobe"
+        guard let link = bpf_program__attach_uprobe_opts(program, -1, path, offset, &opts) else {
+            throw BPFError.from("attach \(self.name) at offset 0x\(String(offset, radix: 16)) of \(path)")
+        }
+        return BPFLink(link, programName: self.name)
+    }
+
     /// Attaches the program to the hook its section names.
     public func attach() throws(BPFError) -> BPFLink {
         guard let link = bpf_program__attach(program) else {

@@ -10,6 +10,7 @@ struct TracedSocket {
     var tid: UInt32
     var comm: String
     var container: String?
+    var containerID: String?
     var tuple: SocketTuple
     var role: Role
 
@@ -36,7 +37,7 @@ struct TracedSocket {
 
     func header(_ timestamp: UInt64) -> EventHeader {
         EventHeader(pid: pid, tid: tid, comm: comm, netns: netns, cgroupID: 1, connectionID: connectionID,
-                    timestamp: timestamp, tuple: tuple, container: container)
+                    timestamp: timestamp, tuple: tuple, container: container, containerID: containerID)
     }
 
     func data(_ direction: Direction, _ payload: [UInt8], enter: UInt64, exit: UInt64, length: UInt64? = nil,

@@ -1,6 +1,6 @@
 """The calling client of the pipeline tests: times its own requests.
 
-  client.py [--tls KEYLOG] HOST PORT COUNT:PATH ...
+  client.py [--tls KEYLOG] [--delay SECONDS] HOST PORT COUNT:PATH ...
 
 Sends the requests in order on one keep-alive connection and prints one JSON
 line per request: path, status, bytes, and duration_ns from just before the
@@ -8,6 +8,7 @@ request is written to just after the response's last byte is read, measured
 with the monotonic clock (the clock the kernel's events use). With --tls it
 speaks HTTPS (certificate not verified: the test's own) and writes the
 session keys to KEYLOG, as SSLKEYLOGFILE does, so tshark can decrypt.
+--delay waits that long after start (its libraries loaded) before connecting.
 """
 import http.client
 import json
@@ -19,6 +20,9 @@ args = sys.argv[1:]
 keylog = None
 if args[0] == "--tls":
     keylog, args = args[1], args[2:]
+if args[0] == "--delay":
+    time.sleep(float(args[1]))
+    args = args[2:]
 host, port = args[0], int(args[1])
 paths = []
 for arg in args[2:]:

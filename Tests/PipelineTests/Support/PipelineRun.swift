@@ -14,7 +14,23 @@ struct PipelineRun {
     var timings: [ClientTiming] = []
     var counters = AnalyzerCounters()
 
-    init(_ pipeline: TestPipeline, requests: [(Int, String)], beforeClient: () throws -> Void = {}) throws {
+    init(_ pipeline: TestPipeline, requests: [(Int, String)], clientPrefix: [String] = [], clientDelay: Double? = nil,
+         beforeClient: () throws -> Void = {}) throws {
+        let traced = try PipelineRun.trace(pipeline) {
+            try pipeline.startServers()
+            try beforeClient()
+            return try pipeline.startClient(requests, prefix: clientPrefix, delay: clientDelay)
+        }
+        records = traced.records
+        counters = traced.counters
+        timings = try pipeline.timings(of: traced.client)
+    }
+
+    /// Attaches the probe to the pipeline's namespaces, runs `start` (which
+    /// starts the servers and returns the client), and analyzes every event
+    /// until the client ends and a little after.
+    static func trace(_ pipeline: TestPipeline, start: () throws -> Child) throws
+        -> (records: [RequestRecord], counters: AnalyzerCounters, client: Child) {
         let resolver = ContainerResolver()
         var configuration = ProbeConfiguration()
         configuration.netns = Set([pipeline.client, pipeline.lb, pipeline.backend].compactMap { resolver.netns(named: $0) })
@@ -23,9 +39,7 @@ struct PipelineRun {
         var analyzer = Analyzer(configuration: AnalyzerConfiguration(wallClock: probe.wallClock))
         var records: [RequestRecord] = []
         let feed: (ProbeEvent) -> Void = { records += analyzer.process($0) }
-        try pipeline.startServers()
-        try beforeClient()
-        let client = try pipeline.startClient(requests)
+        let client = try start()
         let deadline = Date().addingTimeInterval(60)
         while client.isRunning, Date() < deadline { try probe.poll(timeoutMilliseconds: 50, feed) }
         let settle = Date().addingTimeInterval(0.3)
@@ -33,9 +47,7 @@ struct PipelineRun {
         probe.detach()
         probe.drain(feed)
         records += analyzer.finish()
-        self.records = records
-        counters = analyzer.counters
-        timings = try pipeline.timings(of: client)
+        return (records, analyzer.counters, client)
     }
 
     /// The records of one hop ("<client container>→<server container>") for `path`, in request order.

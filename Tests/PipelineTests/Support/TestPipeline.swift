@@ -22,7 +22,8 @@ final class TestPipeline {
     /// nginx terminates TLS (a self-signed certificate) in front of the cleartext backend.
     let tls: Bool
     let directory: URL
-    private var servers: [Child] = []
+    /// Killed by `remove()`.
+    var servers: [Child] = []
     private var removed = false
 
     init(delayMilliseconds: Int = 50, tls: Bool = false) throws {
@@ -98,6 +99,16 @@ final class TestPipeline {
         try? FileManager.default.removeItem(at: directory)
     }
 
+    /// `pipetrace stat --json` over the three namespaces for at most 30 s (SIGINT ends it early),
+    /// once it says it is collecting.
+    func startStat(_ arguments: [String]) throws -> Child {
+        let stat = try Child([Repository.pipetraceBinary, "stat", "--json", "--time", "30"] + arguments
+            + ["--container", client, "--container", lb, "--container", backend])
+        let ready = stat.readErrorLine() ?? ""
+        guard ready.contains("collecting") else { throw Shell.Failure(command: ["pipetrace", "stat"], status: -1, stderr: ready) }
+        return stat
+    }
+
     /// A command line run inside namespace `ns`.
     func exec(_ ns: String, _ command: [String]) -> [String] {
         ["ip", "netns", "exec", ns] + command
@@ -105,9 +116,12 @@ final class TestPipeline {
 
     /// Starts the calling client: `requests` as (count, path), in order, on one keep-alive connection.
     /// With TLS the client writes its session keys to `keyLog` (SSLKEYLOGFILE's format), for tshark.
-    func startClient(_ requests: [(Int, String)]) throws -> Child {
+    /// `prefix` goes before the command inside the namespace (`env NAME=value`), `delay` before it connects.
+    func startClient(_ requests: [(Int, String)], prefix: [String] = [], delay: Double? = nil) throws -> Child {
         let keys = tls ? ["--tls", keyLog] : []
-        return try Child(exec(client, ["python3", Repository.client] + keys + [lbAddress, "\(lbPort)"] + requests.map { "\($0.0):\($0.1)" }))
+        let wait = delay.map { ["--delay", "\($0)"] } ?? []
+        return try Child(exec(client, prefix + ["python3", Repository.client] + keys + wait + [lbAddress, "\(lbPort)"]
+            + requests.map { "\($0.0):\($0.1)" }))
     }
 
     /// Where a TLS client writes its session keys.
@@ -132,7 +146,7 @@ final class TestPipeline {
         return v
     }
 
-    private func waitForPort(_ ns: String, _ port: Int) throws {
+    func waitForPort(_ ns: String, _ port: Int) throws {
         for _ in 0..<100 {
             if (try? Shell.run(exec(ns, ["ss", "-Htln", "sport = :\(port)"])))?.contains(":\(port)") == true { return }
             usleep(50_000)
@@ -142,6 +156,23 @@ final class TestPipeline {
     }
 
     private var nginxConfiguration: String {
+        let d = directory.path
+        return nginxConfiguration(server: """
+            upstream backend { server \(backendAddress):\(backendPort); keepalive 8; }
+            server {
+                listen \(lbPort)\(tls ? " ssl http2" : "");
+                \(tls ? "ssl_certificate \(d)/cert.pem; ssl_certificate_key \(d)/key.pem;" : "")
+                location / {
+                    proxy_pass http://backend;
+                    proxy_http_version 1.1;
+                    proxy_set_header Connection "";
+                }
+            }
+        """)
+    }
+
+    /// nginx's configuration around one `http` block's upstreams and servers: one worker, files in `directory`.
+    func nginxConfiguration(server: String) -> String {
         let d = directory.path
         return """
         worker_processes 1;
@@ -158,16 +189,7 @@ final class TestPipeline {
             fastcgi_temp_path \(d)/fastcgi;
             uwsgi_temp_path \(d)/uwsgi;
             scgi_temp_path \(d)/scgi;
-            upstream backend { server \(backendAddress):\(backendPort); keepalive 8; }
-            server {
-                listen \(lbPort)\(tls ? " ssl" : "");
-                \(tls ? "ssl_certificate \(d)/cert.pem; ssl_certificate_key \(d)/key.pem;" : "")
-                location / {
-                    proxy_pass http://backend;
-                    proxy_http_version 1.1;
-                    proxy_set_header Connection "";
-                }
-            }
+        \(server)
         }
         """
     }

@@ -13,6 +13,7 @@ checked byte for byte. Prints one JSON line per process with what it did.
 MODE: plain (write/read), vector (writev/readv), msg (sendmsg/recvmsg),
       mmsg (sendmmsg/recvmmsg: two messages of two iovecs each, through libc),
       sendfile (server body through sendfile(2)).
+PT_PEER_LINGER=SECONDS in the environment: the client stays that long after its exchange.
 """
 import ctypes, json, os, socket, sys, tempfile, time
 
@@ -201,6 +202,7 @@ def client(host, port, mode, wait_for=None):
     sock.close()
     emit(role="client", request=request.hex(), response=small_hex(response),
          response_len=len(response), local=list(local))
+    time.sleep(float(os.environ.get("PT_PEER_LINGER", "0")))
 
 
 def files(directory):

@@ -21,7 +21,7 @@ public func eventDecoderFuzzer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
         at = end
         records += 1
         if records % 5 == 0 { decoder.forgetContainerNames() }
-        guard let event = try? decoder.decode(record, naming: { _, netns, cgroup in cgroup % 3 == 0 ? nil : "c\(netns % 7)" }) else {
+        guard let event = try? decoder.decode(record, naming: { _, netns, cgroup in cgroup % 3 == 0 ? nil : ContainerLabel(name: "c\(netns % 7)", id: cgroup % 2 == 0 ? "abc" : nil) }) else {
             continue
         }
         // What every output prints of an event: its ends, whatever bytes the addresses hold.

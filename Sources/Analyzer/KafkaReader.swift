@@ -1,0 +1,169 @@
+/// One whole Kafka message (after its size prefix) as far as it was
+/// captured: the probe's payload cap and uncaptured syscalls leave holes,
+/// kept as ranges so that fields after a hole are still read by position.
+/// At most `maxStored` bytes are kept; beyond that the message is uncaptured.
+struct KafkaMessage: Sendable {
+    /// The message's length from its size prefix.
+    var size: Int
+    /// Positions `0..<bytes.count`; bytes inside `holes` are zeros.
+    var bytes: [UInt8] = []
+    /// Uncaptured ranges, sorted, apart.
+    var holes: [Range<Int>] = []
+
+    static let maxStored = 1 << 20
+    static let maxHoles = 64
+
+    init(size: Int) {
+        self.size = size
+        bytes.reserveCapacity(min(size, 4096))
+    }
+
+    /// False past the limits: the rest of the message is not kept (it reads as uncaptured).
+    private var storing = true
+
+    mutating func append(_ captured: ArraySlice<UInt8>) {
+        guard storing, bytes.count + captured.count <= KafkaMessage.maxStored else {
+            storing = false
+            return
+        }
+        bytes.append(contentsOf: captured)
+    }
+
+    mutating func appendMissing(_ n: Int) {
+        guard storing, bytes.count + n <= KafkaMessage.maxStored, holes.count < KafkaMessage.maxHoles else {
+            storing = false
+            return
+        }
+        let start = bytes.count
+        if let last = holes.last, last.upperBound == start {
+            holes[holes.count - 1] = last.lowerBound..<(start + n)
+        } else {
+            holes.append(start..<(start + n))
+        }
+        bytes.append(contentsOf: repeatElement(0, count: n))
+    }
+
+    func isCaptured(_ range: Range<Int>) -> Bool {
+        range.upperBound <= bytes.count && !holes.contains { $0.overlaps(range) }
+    }
+}
+
+/// A bounds-checked reader of Kafka's primitive types over one message:
+/// every length and count is checked against what is left of the message,
+/// so no input makes it read outside the message or loop long.
+struct KafkaReader {
+    enum Failure: Error, Sendable {
+        /// The field lies (partly) in bytes that were not captured: unknown.
+        case uncaptured
+        /// The bytes break the grammar (a length past the message's end, a bad varint).
+        case malformed
+    }
+
+    let message: KafkaMessage
+    var position: Int
+    /// Compact strings and arrays, tagged fields (KIP-482).
+    var flexible: Bool
+
+    init(_ message: KafkaMessage, at position: Int = 0, flexible: Bool = false) {
+        self.message = message
+        self.position = position
+        self.flexible = flexible
+    }
+
+    var remaining: Int { message.size - position }
+
+    /// Moves past `n` bytes, captured or not.
+    mutating func skip(_ n: Int) throws(Failure) {
+        guard n >= 0, n <= remaining else { throw .malformed }
+        position += n
+    }
+
+    /// The next `n` bytes' positions, which must be captured.
+    mutating func take(_ n: Int) throws(Failure) -> Range<Int> {
+        let start = position
+        try skip(n)
+        guard message.isCaptured(start..<position) else { throw .uncaptured }
+        return start..<position
+    }
+
+    private mutating func integer(_ n: Int) throws(Failure) -> UInt64 {
+        let range = try take(n)
+        var value: UInt64 = 0
+        for i in range { value = value << 8 | UInt64(message.bytes[i]) }
+        return value
+    }
+
+    mutating func int8() throws(Failure) -> Int8 { Int8(truncatingIfNeeded: try integer(1)) }
+    mutating func int16() throws(Failure) -> Int16 { Int16(truncatingIfNeeded: try integer(2)) }
+    mutating func int32() throws(Failure) -> Int32 { Int32(truncatingIfNeeded: try integer(4)) }
+    mutating func int64() throws(Failure) -> Int64 { Int64(bitPattern: try integer(8)) }
+
+    /// An unsigned varint of at most 32 bits (5 bytes).
+    mutating func uvarint() throws(Failure) -> UInt32 {
+        var value: UInt32 = 0
+        for shift in stride(from: 0, to: 35, by: 7) {
+            let byte = message.bytes[try take(1).lowerBound]
+            value |= UInt32(byte & 0x7F) << UInt32(shift)
+            if byte & 0x80 == 0 { return value }
+        }
+        throw .malformed
+    }
+
+    /// A length or count: int16/int32 (-1 null) in classic versions, unsigned varint minus one when flexible.
+    private mutating func length(classicBytes: Int) throws(Failure) -> Int? {
+        let n: Int
+        if flexible {
+            n = Int(try uvarint()) - 1
+        } else {
+            n = classicBytes == 2 ? Int(try int16()) : Int(try int32())
+        }
+        guard n >= -1 else { throw .malformed }
+        return n == -1 ? nil : n
+    }
+
+    /// A (nullable) string; nil for null.
+    mutating func string() throws(Failure) -> String? {
+        guard let n = try length(classicBytes: 2) else { return nil }
+        guard n <= remaining else { throw .malformed }
+        let range = try take(n)
+        return String(decoding: message.bytes[range], as: UTF8.self)
+    }
+
+    /// A string always in classic form (the request header's client id).
+    mutating func classicString() throws(Failure) -> String? {
+        let saved = flexible
+        flexible = false
+        defer { flexible = saved }
+        return try string()
+    }
+
+    /// An array's element count (nil: null); every element takes at least a byte.
+    mutating func arrayCount() throws(Failure) -> Int? {
+        guard let n = try length(classicBytes: 4) else { return nil }
+        guard n <= remaining else { throw .malformed }
+        return n
+    }
+
+    /// The length of a (nullable) bytes field; nil for null.
+    mutating func bytesLength() throws(Failure) -> Int? {
+        guard let n = try length(classicBytes: 4) else { return nil }
+        guard n <= remaining else { throw .malformed }
+        return n
+    }
+
+    /// Tagged fields (flexible versions only): skipped.
+    mutating func tags() throws(Failure) {
+        guard flexible else { return }
+        let count = Int(try uvarint())
+        guard count <= remaining else { throw .malformed }
+        for _ in 0..<count {
+            _ = try uvarint()
+            try skip(Int(try uvarint()))
+        }
+    }
+
+    /// An array of `count` 4-byte integers (replica lists, partition indexes), skipped.
+    mutating func skipInt32Array() throws(Failure) {
+        if let n = try arrayCount() { try skip(4 * n) }
+    }
+}

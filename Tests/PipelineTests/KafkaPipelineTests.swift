@@ -1,0 +1,111 @@
+@testable import Analyzer
+import Foundation
+import Glibc
+import TestSupport
+import Testing
+
+/// Kafka on the real kernel, judged by real peers: a Tansu broker, kafka-python's
+/// own view of what it sent, read and lags by, and tshark's kafka dissector
+/// on a capture of the same traffic.
+@Suite("Kafka through a real broker (root)", .serialized, .enabled(if: RootRequirement.testsEnabled))
+struct KafkaPipelineTests {
+    static let count = 6
+
+    func run(_ pipeline: TestPipeline, topic: String, group: String?, old: Bool)
+        throws -> (records: [RequestRecord], events: [KafkaClientEvent], capture: String) {
+        var capture: (Child, String)?
+        let traced = try PipelineRun.trace(pipeline) {
+            try pipeline.startKafkaBroker()
+            capture = try pipeline.startCapture("kafka.pcap")
+            return try pipeline.startKafkaClients(topic: topic, count: KafkaPipelineTests.count, group: group, old: old)
+        }
+        let events = try pipeline.kafkaEvents(of: traced.client)
+        usleep(200_000)
+        let (tcpdump, path) = try #require(capture)
+        tcpdump.signal(SIGKILL)
+        tcpdump.wait()
+        let records = traced.records.filter { $0.protocolName == "kafka" }.sorted { $0.start < $1.start }
+        return (records, events, path)
+    }
+
+    /// Every message the producer was told it sent is a Produce's base offset; every one the consumer read is a fetched batch.
+    static func agree(_ records: [RequestRecord], _ events: [KafkaClientEvent], topic: String) {
+        #expect(records.allSatisfy { $0.side == .both && $0.isComplete }, "\(records.filter { $0.side != .both || !$0.isComplete }.map(\.json))")
+        let produced = records.filter { $0.method == "Produce" }
+        #expect(produced.allSatisfy { $0.target == topic && $0.status == 0 && $0.outcome == .ok })
+        let sent = Set(events.filter { $0.event == "sent" }.map { "\($0.partition)@\($0.offset ?? -1)" })
+        let based = Set(produced.flatMap { $0.partitions ?? [] }.map { "\($0.partition)@\($0.baseOffset ?? -1)" })
+        #expect(sent.count == count && based == sent)
+        let read = Set(events.filter { $0.event == "read" }.map { "\($0.partition)@\($0.offset ?? -1)" })
+        let fetched = Set(records.filter { $0.method == "Fetch" }.flatMap { $0.partitions ?? [] }
+            .flatMap { p in p.batchOffsets.map { "\(p.partition)@\($0)" } })
+        #expect(read.count == count && fetched == read)
+        // The consumer's own lag at its end: the last Fetch of each partition asked from its final position.
+        for lag in events.filter({ $0.event == "lag" && $0.phase == "end" }) {
+            let last = records.filter { $0.method == "Fetch" }.compactMap { $0.partitions?.first { $0.partition == lag.partition } }.last
+            let wire = last.flatMap { p in p.highWatermark.flatMap { hw in p.fetchOffset.map { hw - $0 } } }
+            #expect(wire == lag.lag, "partition \(lag.partition): pipetrace \(String(describing: wire)), client \(String(describing: lag.lag))")
+        }
+    }
+
+    @Test("recent versions (kafka-python's defaults, flexible): produce base offsets, fetched batches and lag as the clients saw them")
+    func recentVersions() throws {
+        let pipeline = try TestPipeline()
+        defer { pipeline.remove() }
+        let (records, events, _) = try run(pipeline, topic: "events", group: nil, old: false)
+        KafkaPipelineTests.agree(records, events, topic: "events")
+        // The lag the consumer saw before it read: the first Fetch of each partition asked from 0 with the end at 3.
+        for lag in events.filter({ $0.event == "lag" && $0.phase == "start" }) {
+            let first = records.filter { $0.method == "Fetch" }.compactMap { $0.partitions?.first { $0.partition == lag.partition } }.first
+            #expect(first.flatMap { p in p.highWatermark.flatMap { hw in p.fetchOffset.map { hw - $0 } } } == lag.lag)
+        }
+        #expect(records.filter { $0.method == "Fetch" }.allSatisfy { $0.attributes["kafka.long_poll"] == "true" })
+        #expect(Set(records.compactMap(\.method)).isSuperset(of: ["ApiVersions", "Metadata", "CreateTopics", "Produce", "ListOffsets", "Fetch"]))
+    }
+
+    @Test("a consumer group: JoinGroup, SyncGroup, OffsetCommit named by the group; committed offsets as the client's")
+    func consumerGroup() throws {
+        let pipeline = try TestPipeline()
+        defer { pipeline.remove() }
+        let (records, events, _) = try run(pipeline, topic: "grouped", group: "readers", old: false)
+        KafkaPipelineTests.agree(records, events, topic: "grouped")
+        for api in ["FindCoordinator", "JoinGroup", "SyncGroup", "OffsetFetch", "OffsetCommit", "LeaveGroup"] {
+            let named = records.filter { $0.method == api }
+            #expect(!named.isEmpty && named.allSatisfy { $0.target == "readers" }, "\(api): \(named.map(\.json))")
+        }
+        let committed = records.filter { $0.method == "OffsetCommit" }.flatMap { $0.partitions ?? [] }
+        // The lag tracker names the fetching client by its group, and agrees with the client's own lag.
+        var tracker = ConsumerLag()
+        for record in records { tracker.add(record) }
+        for lag in events.filter({ $0.event == "lag" && $0.phase == "end" }) {
+            #expect(committed.last { $0.partition == lag.partition }?.committedOffset == lag.committed)
+            let wire = tracker.lags[ConsumerLag.Key(consumer: "readers", topic: "grouped", partition: lag.partition)]
+            #expect(wire?.messages == lag.lag && wire?.committed == (lag.end ?? 0) - (lag.committed ?? 0),
+                    "\(String(describing: wire)) vs client \(lag)")
+        }
+    }
+
+    @Test("tshark's kafka dissector on a capture (the versions it knows): every request one record, same API, topics and error code")
+    func tshark() throws {
+        let pipeline = try TestPipeline()
+        defer { pipeline.remove() }
+        let (records, events, capture) = try run(pipeline, topic: "judged", group: "readers", old: true)
+        KafkaPipelineTests.agree(records, events, topic: "judged")
+        let tshark = try TsharkKafka(capture: capture, port: pipeline.kafkaPort)
+        func key(_ api: String, _ topics: [String], _ error: Int?) -> String {
+            "\(api) \(topics.joined(separator: ",")) \(error.map(String.init) ?? "?")"
+        }
+        let seen = tshark.exchanges.map { e in
+            key(KafkaAPI.name(Int16(e.apiKey)), e.topics, e.errors.isEmpty ? nil : e.errors.first { $0 != 0 } ?? 0)
+        }.sorted()
+        let live = records.map { r in
+            // Topics named without partitions (Metadata, CreateTopics) are the target, unless that is the group.
+            let named = r.attributes["kafka.group_id"] == nil && r.method != "FindCoordinator"
+                ? r.target?.split(separator: ",").map(String.init) ?? [] : []
+            let topics = Set((r.partitions ?? []).compactMap(\.topic) + named).sorted()
+            return key(r.method ?? "?", topics, r.status)
+        }.sorted()
+        #expect(seen.count >= 20)
+        #expect(live == seen)
+    }
+}
