@@ -1,3 +1,4 @@
+import TestSupport
 @testable import Analyzer
 import Events
 import Testing
@@ -111,7 +112,7 @@ struct ProtocolParserConformanceTests {
         let reference = run(c.parser, Self.whole(c))
         #expect(reference.error == nil)
         #expect(reference.events.filter { if case .requestBegan = $0 { true } else { false } }.count == c.exchanges)
-        var generator = SeededGenerator(seed: 13)
+        var generator = SplitMix64(seed: 13)
         for _ in 0..<50 {
             var split: [(Sender, StreamSegment)] = []
             for (sender, bytes) in c.segments {
@@ -145,7 +146,7 @@ struct ProtocolParserConformanceTests {
 
     @Test("truncated payloads and garbage throw or are skipped, never trap", arguments: Conversation.all)
     func truncatedAndGarbage(_ c: Conversation) {
-        var generator = SeededGenerator(seed: 17)
+        var generator = SplitMix64(seed: 17)
         for _ in 0..<200 {
             var segments: [(Sender, StreamSegment)] = []
             for (sender, bytes) in c.segments {

@@ -1,3 +1,4 @@
+import TestSupport
 @testable import Analyzer
 import Testing
 
@@ -20,7 +21,7 @@ struct RequestStatisticsTests {
 
     @Test("large values keep three significant digits, unlike power-of-two buckets")
     func accuracy() {
-        var rng = SeededGenerator(seed: 1)
+        var rng = SplitMix64(seed: 1)
         var h = LatencyHistogram()
         var values: [UInt64] = []
         for _ in 0..<10_000 {

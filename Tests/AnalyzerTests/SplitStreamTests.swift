@@ -1,3 +1,4 @@
+import TestSupport
 @testable import Analyzer
 import Events
 import Testing
@@ -41,7 +42,7 @@ struct SplitStreamTests {
 
     /// Events for `conversation` cut at random points, seen from `role`, and the records they must give.
     static func run(seed: UInt64, role: Role) -> (events: [ProbeEvent], expected: [Expected]) {
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let socket = role == .client ? TracedSocket.client() : TracedSocket.server()
         var events: [ProbeEvent] = []
         var clock: UInt64 = 1_000
@@ -102,7 +103,7 @@ struct SplitStreamTests {
     @Test("corrupted streams never crash the analyzer and every problem is counted")
     func corruption() {
         for seed in 0..<500 as Range<UInt64> {
-            var rng = SeededGenerator(seed: seed &* 7919)
+            var rng = SplitMix64(seed: seed &* 7919)
             var (events, _) = SplitStreamTests.run(seed: seed, role: .client)
             for _ in 0..<Int.random(in: 1...8, using: &rng) {
                 let i = Int.random(in: 0..<events.count, using: &rng)
@@ -122,7 +123,7 @@ struct SplitStreamTests {
     func randomBytes() {
         let socket = TracedSocket.client(role: .unknown)
         for seed in 0..<300 as Range<UInt64> {
-            var rng = SeededGenerator(seed: seed)
+            var rng = SplitMix64(seed: seed)
             var events: [ProbeEvent] = [socket.write("GET / HTTP/1.1\r\n", enter: 0, exit: 1)]
             for t in 1..<40 as Range<UInt64> {
                 let alphabet = Array("HTTP/1.1 200 GET\r\n:0123456789abcdefContent-Length: chunked".utf8) + [0, 255]

@@ -1,3 +1,4 @@
+import TestSupport
 import CPipetraceEvents
 import Events
 import Testing
@@ -198,18 +199,5 @@ struct EventDecoderTests {
             if bytes.count >= 4, rng.next() % 2 == 0 { bytes[0] = UInt8(1 + rng.next() % 6); bytes[1] = 0; bytes[2] = 0; bytes[3] = 0 }
             _ = try? decode(bytes)
         }
-    }
-}
-
-/// A small seeded generator, so a failing case can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e3779b97f4a7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58476d1ce4e5b9
-        z = (z ^ (z >> 27)) &* 0x94d049bb133111eb
-        return z ^ (z >> 31)
     }
 }

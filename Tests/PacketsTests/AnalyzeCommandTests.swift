@@ -234,7 +234,7 @@ struct AnalyzeCommandTests {
 
     @Test("mutated capture files never crash the reader: every run ends with status 0 or 1", arguments: [31, 32])
     func mutatedFiles(seed: UInt64) throws {
-        var rng = SeededGenerator(seed: seed)
+        var rng = SplitMix64(seed: seed)
         let dir = try TemporaryDirectory()
         let c = PacketBuilder()
         var frames: [(time: UInt64, bytes: [UInt8])] = []

@@ -1,3 +1,4 @@
+import TestSupport
 @testable import Packets
 import Testing
 
@@ -19,7 +20,7 @@ struct StreamReassemblerInOrderTests {
     /// again (whole or overlapping), some empty, some with cut bytes; the
     /// sequence numbers wrap past 2^32 in part of the runs.
     static func segments(seed: UInt64) -> (start: UInt32, [Segment]) {
-        var random = SeededGenerator(seed: seed)
+        var random = SplitMix64(seed: seed)
         let start: UInt32 = random.next() % 2 == 0 ? 1000 : UInt32.max - 300
         var segments: [Segment] = []
         var sequence = start

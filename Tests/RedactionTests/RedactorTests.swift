@@ -1,3 +1,4 @@
+import TestSupport
 import Redaction
 import Testing
 
@@ -87,7 +88,7 @@ struct RedactorTests {
 
     @Test("arbitrary bytes never trap and never change length")
     func arbitrary() {
-        var generator = SplitMix(seed: 17)
+        var generator = SplitMix64(seed: 17)
         let alphabet = Array("GET /?&=;:@\"\\ \r\nAuthorization Cookie token key x".utf8)
         for _ in 0..<5000 {
             let n = Int(generator.next() % 96)
@@ -124,17 +125,4 @@ struct RedactorTests {
     }
 
     private func checksumValid(_ p: [UInt8]) -> Bool { tcpSum(p) == 0xffff }
-}
-
-/// A small deterministic generator: the same bytes on every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -1,3 +1,4 @@
+import TestSupport
 import Events
 import Packets
 
@@ -75,20 +76,6 @@ func pcapFile(linkType: UInt32 = 1, _ frames: [(time: UInt64, bytes: [UInt8])]) 
     }
     return file
 }
-
-/// Deterministic pseudo-random numbers (SplitMix64) so a failing property test can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
-
 extension StreamReassembler.Output {
     /// The bytes delivered, with each missing or gap byte as "_".
     static func text(_ outputs: [StreamReassembler.Output]) -> String {
