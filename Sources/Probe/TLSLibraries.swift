@@ -183,11 +183,17 @@ final class TLSLibraries {
         } catch {
             switch error {
             case .notELF, .notGo, .noCryptoTLS, .unsupportedMachine: break // nothing to read plaintext from
-            default: failures.append("\(shown): \(error)")
+            default:
+                // Looked at again by a later scan, not given up on for good; said once.
+                executables[id] = nil
+                executableSeen.remove(pid)
+                let failure = "\(shown): \(error)"
+                if !failures.contains(failure) { failures.append(failure) }
             }
             return
         }
         executables[id] = libraries.count
+        failures.removeAll { $0.hasPrefix("\(shown): ") } // an earlier try's, if any
         libraries.append(Library(path: shown, kind: .goCryptoTLS(version: points.goVersion), processes: [(pid, TLSLibraries.comm(of: pid))]))
         var attached: [BPFLink] = []
         for (program, function, atReturns) in goPrograms {
