@@ -77,7 +77,7 @@ public final class ContainerResolver {
     /// Forgets the labels worked out when they are a second old; says whether
     /// it did, so that labels kept in front of this are forgotten too.
     public func forgetIfDue() -> Bool {
-        let now = ContainerResolver.monotonicMilliseconds()
+        let now = Probe.monotonicNow() / 1_000_000
         guard now - resolvedSince >= 1000 else { return false }
         resolved.removeAll(keepingCapacity: true)
         resolvedSince = now
@@ -128,12 +128,6 @@ public final class ContainerResolver {
         return name
     }
 
-    private static func monotonicMilliseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) * 1000 + UInt64(now.tv_nsec) / 1_000_000
-    }
-
     /// The network namespace inode of an `ip netns` name, or nil.
     public func netns(named name: String) -> UInt32? {
         guard !name.contains("/") else { return nil }
@@ -155,7 +149,7 @@ public final class ContainerResolver {
     private func netnsName(_ netns: UInt32) -> String? {
         if let name = netnsNames[netns] { return name }
         // A namespace created after the last scan: look again, at most every 100 ms.
-        let ms = ContainerResolver.monotonicMilliseconds()
+        let ms = Probe.monotonicNow() / 1_000_000
         if ms - lastNetnsScan >= 100 {
             lastNetnsScan = ms
             scanNetns()

@@ -71,13 +71,7 @@ struct FeatureLoader {
             }
             for (program, feature) in programs { program.autoload = wanted(feature) }
             chooseRetransmitVariant(of: object)
-            guard programs.contains(where: { $0.program.autoload }) else {
-                // Nothing of this object is wanted (all its features refused): an object with no program still
-                // loads its maps, which the others may share, so it is loaded all the same.
-                try prepareMaps(of: object, sharingMapsOf: first)
-                try object.load(logDirectory: logDirectory)
-                return object
-            }
+            // An object none of whose programs are wanted still loads: its maps may be the ones the others share.
             try prepareMaps(of: object, sharingMapsOf: first)
             if let rejection = try loadReportingRejection(object) {
                 guard let feature = ProbeFeature.of(program: rejection.program, in: kind), !feature.isCore else {

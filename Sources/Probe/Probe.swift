@@ -100,7 +100,8 @@ public final class Probe {
     /// libssl files and Go programs the uprobes could not attach to, with why.
     public var tlsFailures: [String] { tls?.failures ?? [] }
 
-    static func monotonicNow() -> UInt64 {
+    /// CLOCK_MONOTONIC in ns: the clock of the kernel's event timestamps.
+    public static func monotonicNow() -> UInt64 {
         var t = timespec()
         clock_gettime(CLOCK_MONOTONIC, &t)
         return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)

@@ -100,11 +100,11 @@ struct CaptureCommand: ParsableCommand {
                                      redactor: redaction.makeRedactor(), redactPackets: redactPackets)
         probe.warnings.forEach(StandardError.write)
         StandardError.write("pipetrace: capturing (\(probe.programs.count) BPF programs attached) to \(pcapngPath); Ctrl-C to stop\n")
-        let deadline = seconds.map { monotonicNow() + UInt64(max(0, $0) * 1e9) }
+        let deadline = seconds.map { Probe.monotonicNow() + UInt64(max(0, $0) * 1e9) }
         while signals.received() == nil {
-            if let deadline, monotonicNow() >= deadline { break }
+            if let deadline, Probe.monotonicNow() >= deadline { break }
             try probe.poll(timeoutMilliseconds: 50) { session.process($0) }
-            session.tick(at: monotonicNow())
+            session.tick(at: Probe.monotonicNow())
             session.flush()
             if session.failure != nil { break }
         }

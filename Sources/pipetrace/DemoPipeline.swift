@@ -1,3 +1,4 @@
+import Probe
 import Glibc
 
 /// A small telemetry pipeline on this host, for `pipetrace demo`: real
@@ -140,8 +141,8 @@ final class DemoPipeline {
     private func launch(_ ns: String, _ argv: [String], port: Int, shouldStop: () -> Bool) throws {
         let process = try SpawnedProcess(name: ns, [paths["ip"]!, "netns", "exec", ns] + argv, logPath: "\(directory)/\(ns).log")
         processes.append(process)
-        let deadline = monotonicNow() + 15_000_000_000
-        while monotonicNow() < deadline {
+        let deadline = Probe.monotonicNow() + 15_000_000_000
+        while Probe.monotonicNow() < deadline {
             if shouldStop() { throw FailureMessage(text: "pipetrace demo: stopped during start-up") }
             guard process.isRunning else {
                 throw FailureMessage(text: "error: \(ns) (\(argv[0])) exited during start-up:\n\(process.logTail())")

@@ -34,9 +34,9 @@ struct EventsCommand: ParsableCommand {
         let out = OutputStream()
         let formatter = EventFormatter(wallClock: probe.wallClock, redactor: redaction.makeRedactor())
         let print: (ProbeEvent) -> Void = output.json ? { out.write(formatter.json($0)) } : { out.write(formatter.text($0)) }
-        let deadline = output.seconds.map { monotonicNow() + UInt64($0 * 1e9) }
+        let deadline = output.seconds.map { Probe.monotonicNow() + UInt64($0 * 1e9) }
         while signals.received() == nil {
-            if let deadline, monotonicNow() >= deadline { break }
+            if let deadline, Probe.monotonicNow() >= deadline { break }
             try probe.poll(timeoutMilliseconds: 20, print)
             out.flush()
         }
@@ -60,8 +60,3 @@ struct RunSummary {
     }
 }
 
-func monotonicNow() -> UInt64 {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
-}

@@ -134,13 +134,13 @@ struct ExportCommand: ParsableCommand {
             outputs: outputs, exposition: exposition, redactor: redaction.makeRedactor(),
             probeFeatures: Dictionary(uniqueKeysWithValues: probe.features.map { ($0.key.rawValue, $0.value.name) }))
         loop.tick(probe.statistics, send: false)
-        var nextExport = monotonicNow() + UInt64(config.interval * 1e9)
+        var nextExport = Probe.monotonicNow() + UInt64(config.interval * 1e9)
         var stopSignal: Int32?
         while stopSignal == nil {
             if let signal = signals.received() {
                 if signal == SIGHUP {
                     reload(&config, &loop.outputs, &loop.metrics, exposition: exposition)
-                    nextExport = min(nextExport, monotonicNow() + UInt64(config.interval * 1e9))
+                    nextExport = min(nextExport, Probe.monotonicNow() + UInt64(config.interval * 1e9))
                 } else {
                     stopSignal = signal
                 }
@@ -148,9 +148,9 @@ struct ExportCommand: ParsableCommand {
             }
             try probe.poll(timeoutMilliseconds: 50) { loop.feed($0) }
             loop.applyMetrics()
-            if monotonicNow() >= nextExport {
+            if Probe.monotonicNow() >= nextExport {
                 loop.tick(probe.statistics, send: true)
-                nextExport = monotonicNow() + UInt64(config.interval * 1e9)
+                nextExport = Probe.monotonicNow() + UInt64(config.interval * 1e9)
             }
         }
         probe.detach()

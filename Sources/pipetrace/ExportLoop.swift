@@ -21,7 +21,7 @@ struct ExportLoop {
     private var store = SeriesStore()
     private var snapshot = HealthSnapshot()
     private var lastEvents: UInt64 = 0
-    private var lastTick = monotonicNow()
+    private var lastTick = Probe.monotonicNow()
 
     /// `probeFeatures`: each probe feature's state by name, exported as `pipetrace_probe_feature`.
     init(analyzer: Analyzer, metrics: RequestMetrics, outputs: ExportOutputs, exposition: PrometheusExposition,
@@ -77,7 +77,7 @@ struct ExportLoop {
 
     /// pipetrace's own health into the series; with `send`, one sample of every series to each sink.
     mutating func tick(_ statistics: ProbeStatistics, send: Bool) {
-        let now = monotonicNow()
+        let now = Probe.monotonicNow()
         snapshot.events = statistics.events
         snapshot.lostEvents = statistics.lostEvents
         snapshot.connectionsEvicted = analyzer.counters.connectionsEvicted

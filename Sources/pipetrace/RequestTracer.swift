@@ -32,7 +32,7 @@ final class RequestTracer {
     @discardableResult
     func run(seconds: Double?, signals: SignalWatcher, countdown: Bool,
              _ handler: (RequestRecord) -> Void) throws -> Int32? {
-        startedAt = monotonicNow()
+        startedAt = Probe.monotonicNow()
         let deadline = seconds.map { startedAt + UInt64(max(0, $0) * 1e9) }
         var shownSecond: UInt64 = .max
         var stoppedBy: Int32?
@@ -45,7 +45,7 @@ final class RequestTracer {
         }
         while true {
             if let signal = signals.received() { stoppedBy = signal; break }
-            let now = monotonicNow()
+            let now = Probe.monotonicNow()
             if let deadline {
                 if now >= deadline { break }
                 let left = (deadline - now + 999_999_999) / 1_000_000_000
@@ -57,7 +57,7 @@ final class RequestTracer {
             try probe.poll(timeoutMilliseconds: 50, feed)
         }
         if countdown && deadline != nil { StandardError.write("\r\u{1b}[K") }
-        stoppedAt = monotonicNow()
+        stoppedAt = Probe.monotonicNow()
         probe.detach()
         probe.drain(feed)
         for record in analyzer.finish() { handler(record.redacted(by: redactor)) }

@@ -1,3 +1,4 @@
+import Probe
 import Glibc
 
 /// A server the demo starts: spawned in its own process group with default
@@ -55,8 +56,8 @@ final class SpawnedProcess {
     func stop(grace: Double = 3) {
         guard isRunning else { return }
         kill(pid, SIGTERM)
-        let deadline = monotonicNow() + UInt64(grace * 1e9)
-        while isRunning && monotonicNow() < deadline { usleep(20_000) }
+        let deadline = Probe.monotonicNow() + UInt64(grace * 1e9)
+        while isRunning && Probe.monotonicNow() < deadline { usleep(20_000) }
         if isRunning {
             kill(pid, SIGKILL)
             var s: Int32 = 0
