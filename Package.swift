@@ -42,21 +42,24 @@ let package = Package(
         .systemLibrary(name: "CISAL", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
         // OpenSSL from the system (Debian: libssl-dev): https for every sink URL; only the Exporter imports it.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
-        // Pure metrics core plus the sinks (HTTP server, remote write, spool) that feed records back into the pipeline's storage.
-        .target(name: "Exporter", dependencies: ["Analyzer", "CSnappy", "CISAL", "COpenSSL", .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Yams", package: "Yams")]),
+        // Pure core of the export (as NIOCore): metrics, series, OTLP and remote-write encoding (gzip and snappy are
+        // computations over memory), span linking, the configuration and delivery policy. No sockets, files, threads or clocks.
+        .target(name: "ExporterCore", dependencies: ["Analyzer", "CSnappy", "CISAL", .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Yams", package: "Yams")]),
+        // I/O edge of the export (as NIOPosix): sockets, the HTTP client and TLS, the /metrics server, the spool, the sinks' threads and the export loop.
+        .target(name: "Exporter", dependencies: ["ExporterCore", "Analyzer", "Events", "Probe", "Redaction", "COpenSSL"]),
         // Pure core: records in, the self-contained HTML report of `stat --html` and `analyze --html` out. No I/O.
         .target(name: "Report", dependencies: ["Analyzer", "Events"]),
         .executableTarget(
             name: "pipetrace",
             dependencies: [
-                "Probe", "Analyzer", "Report", "Exporter", "Events", "Packets", "CaptureFormats", "CLibPcap", "Redaction",
+                "Probe", "Analyzer", "Report", "Exporter", "ExporterCore", "Events", "Packets", "CaptureFormats", "CLibPcap", "Redaction",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // bench/: the Analyzer's throughput and memory (swift run -c release AnalyzerBenchmark).
         .executableTarget(name: "AnalyzerBenchmark", dependencies: ["Analyzer", "Events"], path: "bench/AnalyzerBenchmark"),
         // bench/: the OTLP encoders' CPU time per span (swift run -c release OTLPEncodeBenchmark).
-        .executableTarget(name: "OTLPEncodeBenchmark", dependencies: ["Analyzer", "Exporter"], path: "bench/OTLPEncodeBenchmark"),
+        .executableTarget(name: "OTLPEncodeBenchmark", dependencies: ["Analyzer", "ExporterCore"], path: "bench/OTLPEncodeBenchmark"),
         // What the tests that run real programs share: child processes, test namespaces, paths, the root rule.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "RedactionTests", dependencies: ["TestSupport", "Redaction"]),
@@ -64,7 +67,7 @@ let package = Package(
         .testTarget(name: "GoBinaryTests", dependencies: ["GoBinary", "TestSupport"]),
         .testTarget(name: "ProbeTests", dependencies: ["TestSupport", "Probe", "Events"], exclude: ["Fixtures"]),
         .testTarget(name: "AnalyzerTests", dependencies: ["TestSupport", "Analyzer", "Events"]),
-        .testTarget(name: "ExporterTests", dependencies: ["TestSupport", "Exporter", "Analyzer", "CSnappy"], exclude: ["Fixtures"]),
+        .testTarget(name: "ExporterTests", dependencies: ["TestSupport", "Exporter", "ExporterCore", "Analyzer", "Events", "CSnappy"], exclude: ["Fixtures"]),
         .testTarget(name: "CaptureFormatsTests", dependencies: ["CaptureFormats", "Analyzer", "Events"]),
         .testTarget(name: "PacketsTests", dependencies: ["TestSupport", "Packets", "Analyzer", "Events"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "Analyzer"]),

@@ -1,3 +1,4 @@
+import ExporterCore
 import Foundation
 
 /// A sink's backlog, in order: the spool on disk (older) then a bounded

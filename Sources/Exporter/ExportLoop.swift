@@ -1,8 +1,6 @@
 import Analyzer
 import Events
-import Exporter
-import Foundation
-import Probe
+import ExporterCore
 import Redaction
 
 /// What `pipetrace export` keeps between events: the analyzer, the series
@@ -10,6 +8,7 @@ import Redaction
 /// and changes in place, event by event (this runs for every event, so no
 /// closures over shared boxes and no checks of exclusive access at run time).
 struct ExportLoop {
+    let clock: ExportClock
     var analyzer: Analyzer
     var metrics: RequestMetrics
     var outputs: ExportOutputs
@@ -21,11 +20,13 @@ struct ExportLoop {
     private var store = SeriesStore()
     private var snapshot = HealthSnapshot()
     private var lastEvents: UInt64 = 0
-    private var lastTick = Probe.monotonicNow()
+    private var lastTick: UInt64
 
     /// `probeFeatures`: each probe feature's state by name, exported as `pipetrace_probe_feature`.
     init(analyzer: Analyzer, metrics: RequestMetrics, outputs: ExportOutputs, exposition: PrometheusExposition,
-         redactor: Redactor, probeFeatures: [String: String] = [:]) {
+         redactor: Redactor, clock: ExportClock, probeFeatures: [String: String] = [:]) {
+        self.clock = clock
+        lastTick = clock.monotonicNanoseconds()
         snapshot.probeFeatures = probeFeatures
         self.redactor = redactor
         self.analyzer = analyzer
@@ -76,19 +77,19 @@ struct ExportLoop {
     }
 
     /// pipetrace's own health into the series; with `send`, one sample of every series to each sink.
-    mutating func tick(_ statistics: ProbeStatistics, send: Bool) {
-        let now = Probe.monotonicNow()
-        snapshot.events = statistics.events
-        snapshot.lostEvents = statistics.lostEvents
+    mutating func tick(_ counts: ExportEventCounts, send: Bool) {
+        let now = clock.monotonicNanoseconds()
+        snapshot.events = counts.events
+        snapshot.lostEvents = counts.lostEvents
         snapshot.connectionsEvicted = analyzer.counters.connectionsEvicted
-        snapshot.eventsPerSecond = Double(statistics.events &- lastEvents) / max(1e-9, Double(now &- lastTick) / 1e9)
-        lastEvents = statistics.events
+        snapshot.eventsPerSecond = Double(counts.events &- lastEvents) / max(1e-9, Double(now &- lastTick) / 1e9)
+        lastEvents = counts.events
         lastTick = now
         snapshot.sinks = Dictionary(uniqueKeysWithValues: outputs.sinks.map { ($0.name, $0.health) })
         apply(metrics.takeUpdates())
         apply(health.updates(for: snapshot))
         guard send, !outputs.sinks.isEmpty else { return }
-        let series = store.timeSeries(at: Int64(Date().timeIntervalSince1970 * 1000))
+        let series = store.timeSeries(at: clock.wallMilliseconds())
         for sink in outputs.sinks { sink.send(series) }
     }
 

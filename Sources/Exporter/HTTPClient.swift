@@ -1,3 +1,4 @@
+import ExporterCore
 import Foundation
 
 /// HTTP/1.1 requests to the sinks' receivers. A sink's sender thread
@@ -30,20 +31,8 @@ public struct HTTPClient: Sendable {
     /// is sent, so the records of that traffic can be recognized as our own.
     public var onConnect: @Sendable (Connection) -> Void
 
-    /// A connection's two ends, as addresses in text and ports.
-    public struct Connection: Sendable, Hashable {
-        public var localIP: String
-        public var localPort: UInt16
-        public var remoteIP: String
-        public var remotePort: UInt16
-
-        public init(localIP: String, localPort: UInt16, remoteIP: String, remotePort: UInt16) {
-            self.localIP = localIP
-            self.localPort = localPort
-            self.remoteIP = remoteIP
-            self.remotePort = remotePort
-        }
-    }
+    /// A connection's two ends (in the core, where `OwnTraffic` matches them).
+    public typealias Connection = ConnectionEnds
 
     public init(timeout: Double = 10, tls: TLSContext? = nil, onConnect: @escaping @Sendable (Connection) -> Void = { _ in }) {
         self.timeout = timeout

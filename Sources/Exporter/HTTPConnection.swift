@@ -1,3 +1,4 @@
+import ExporterCore
 /// HTTP/1.1 requests over one kept-alive connection (plain or TLS): what a
 /// sink's sender thread posts its batches through, so a batch costs no TCP
 /// or TLS handshake (at 10k requests/s the OTLP sink sends twenty batches a

@@ -1,3 +1,4 @@
+import ExporterCore
 import Foundation
 
 /// A sink's sender loop: posts its queue's batches in order, one at a

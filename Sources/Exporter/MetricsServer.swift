@@ -1,3 +1,4 @@
+import ExporterCore
 import Foundation
 import Glibc
 import Synchronization

@@ -1,4 +1,5 @@
 import Analyzer
+import ExporterCore
 import Foundation
 import Synchronization
 
@@ -28,10 +29,8 @@ public final class OTLPSink: ExportSink {
 
     static let gzipped: UInt8 = 0x10
 
-    /// `Content-Encoding` of the bodies sent.
-    public enum Compression: String, Sendable, Hashable, CaseIterable {
-        case gzip, none
-    }
+    /// `Content-Encoding` of the bodies sent (in the core, where the configuration names it).
+    public typealias Compression = OTLPCompression
 
     struct State {
         var linker: SpanLinker

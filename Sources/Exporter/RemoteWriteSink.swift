@@ -1,3 +1,4 @@
+import ExporterCore
 import Foundation
 
 /// Prometheus remote write 1.0: each export interval's samples as

@@ -1,3 +1,4 @@
+import ExporterCore
 import Foundation
 
 /// Batches a sink could not deliver yet, on disk, oldest first: one file

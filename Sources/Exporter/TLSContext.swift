@@ -1,4 +1,5 @@
 import COpenSSL
+import ExporterCore
 import Glibc
 
 /// What a sink's TLS connections trust and present: OpenSSL's client
@@ -12,21 +13,8 @@ import Glibc
 /// `certFile`/`keyFile` (PEM) are the client certificate for servers that
 /// ask for one (mTLS, common for remote write behind a gateway). TLS 1.2 at least.
 public final class TLSContext: @unchecked Sendable {
-    /// The `tls` keys of the configuration.
-    public struct Settings: Sendable, Hashable {
-        /// PEM file of the certificate authorities to trust instead of the system's.
-        public var caFile: String?
-        /// PEM client certificate (chain), presented when the server asks.
-        public var certFile: String?
-        /// PEM private key of `certFile`.
-        public var keyFile: String?
-
-        public init(caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil) {
-            self.caFile = caFile
-            self.certFile = certFile
-            self.keyFile = keyFile
-        }
-    }
+    /// The `tls` keys of the configuration (in the core, where it is parsed).
+    public typealias Settings = TLSSettings
 
     public struct Invalid: Error, CustomStringConvertible {
         public let description: String

@@ -26,7 +26,7 @@ public struct ExportConfiguration: Sendable, Hashable {
     /// OTLP/HTTP base URLs (or `…/v1/traces` URLs).
     public var otlp: [String] = []
     /// `Content-Encoding` of OTLP bodies.
-    public var otlpCompression: OTLPSink.Compression = .gzip
+    public var otlpCompression: OTLPCompression = .gzip
     public var interval: Double = 10
     public var slowMilliseconds: Double = 500
     public var maxTargets = 50
@@ -40,7 +40,7 @@ public struct ExportConfiguration: Sendable, Hashable {
     public var retryMax: Double = 30
     public var requestTimeout: Double = 10
     /// For every https sink URL.
-    public var tls = TLSContext.Settings()
+    public var tls = TLSSettings()
     public var pids: [UInt32] = []
     public var containers: [String] = []
     public var ports: [UInt16] = []
@@ -74,7 +74,7 @@ public struct ExportConfiguration: Sendable, Hashable {
         }
         if let v = top["otlp_compression"] {
             let name = try reader.string(v, "otlp_compression")
-            guard let compression = OTLPSink.Compression(rawValue: name) else { throw reader.fail("otlp_compression", "gzip or none", v) }
+            guard let compression = OTLPCompression(rawValue: name) else { throw reader.fail("otlp_compression", "gzip or none", v) }
             c.otlpCompression = compression
         }
         if let v = top["interval_s"] { c.interval = try reader.number(v, "interval_s", above: 0) }

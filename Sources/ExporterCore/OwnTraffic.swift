@@ -14,8 +14,8 @@ import Synchronization
 /// taken for ours and its record lost. Our server is known by its listening address.
 public final class OwnTraffic: Sendable {
     private struct State {
-        var clients: Set<HTTPClient.Connection> = []
-        var order: [HTTPClient.Connection] = []
+        var clients: Set<ConnectionEnds> = []
+        var order: [ConnectionEnds] = []
         /// One bit per port some client of ours has: most records are told apart by it, without hashing.
         var ports = [UInt64](repeating: 0, count: 1024)
 
@@ -37,7 +37,7 @@ public final class OwnTraffic: Sendable {
     }
 
     /// Called by the HTTP client as each of our connections opens.
-    public func connected(_ c: HTTPClient.Connection) {
+    public func connected(_ c: ConnectionEnds) {
         state.withLock { s in
             guard s.clients.insert(c).inserted else { return }
             s.order.append(c)
@@ -58,7 +58,7 @@ public final class OwnTraffic: Sendable {
         }
         guard let ip = record.client.ip, let port = record.client.port,
               let serverIP = record.server.ip, let serverPort = record.server.port else { return false }
-        let c = HTTPClient.Connection(localIP: ip, localPort: port, remoteIP: serverIP, remotePort: serverPort)
+        let c = ConnectionEnds(localIP: ip, localPort: port, remoteIP: serverIP, remotePort: serverPort)
         return state.withLock { $0.hasPort(port) && $0.clients.contains(c) }
     }
 }

@@ -2,6 +2,7 @@ import Analyzer
 import ArgumentParser
 import Events
 import Exporter
+import ExporterCore
 import Foundation
 import Glibc
 import Probe
@@ -87,7 +88,7 @@ struct ExportCommand: ParsableCommand {
         if !remoteWrite.isEmpty { c.remoteWrite = remoteWrite }
         if !otlp.isEmpty { c.otlp = otlp }
         if let otlpCompression {
-            guard let compression = OTLPSink.Compression(rawValue: otlpCompression) else {
+            guard let compression = OTLPCompression(rawValue: otlpCompression) else {
                 throw FailureMessage(text: "--otlp-compression must be gzip or none, got '\(otlpCompression)'")
             }
             c.otlpCompression = compression
@@ -112,7 +113,7 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         let signals = SignalWatcher([SIGINT, SIGTERM, SIGHUP])
-        var config: ExportConfiguration
+        let config: ExportConfiguration
         do { config = try resolvedConfiguration() } catch let e as ExportConfiguration.Invalid {
             throw FailureMessage(text: "\(e.description)")
         }
@@ -125,166 +126,33 @@ struct ExportCommand: ParsableCommand {
         // A file sent by sendfile() is a body: its length is all the analyzer needs, so its bytes stay on the wire.
         let probe = try probeFilters.makeProbe(defaultBufferMiB: 8, sendfileBytes: false)
         let exposition = PrometheusExposition()
-        let outputs = try ExportOutputs(config, exposition: exposition)
+        let log: (String) -> Void = { StandardError.write($0) }
+        let outputs: ExportOutputs
+        do { outputs = try ExportOutputs(config, exposition: exposition, log: log) } catch let e as ExportOutputs.Failure {
+            throw FailureMessage(text: e.description)
+        }
         StandardError.write("pipetrace: exporting (\(probe.programs.count) BPF programs attached)\(outputs.summary)\n")
 
-        var loop = ExportLoop(
+        var session = ExportSession(
+            configuration: config, source: probe, outputs: outputs, exposition: exposition,
             analyzer: Analyzer(configuration: AnalyzerConfiguration(wallClock: probe.wallClock)),
-            metrics: RequestMetrics(slowThreshold: UInt64(config.slowMilliseconds * 1e6), maxTargets: config.maxTargets),
-            outputs: outputs, exposition: exposition, redactor: redaction.makeRedactor(),
-            probeFeatures: Dictionary(uniqueKeysWithValues: probe.features.map { ($0.key.rawValue, $0.value.name) }))
-        loop.tick(probe.statistics, send: false)
-        var nextExport = Probe.monotonicNow() + UInt64(config.interval * 1e9)
-        var stopSignal: Int32?
-        while stopSignal == nil {
-            if let signal = signals.received() {
-                if signal == SIGHUP {
-                    reload(&config, &loop.outputs, &loop.metrics, exposition: exposition)
-                    nextExport = min(nextExport, Probe.monotonicNow() + UInt64(config.interval * 1e9))
-                } else {
-                    stopSignal = signal
-                }
-                continue
-            }
-            try probe.poll(timeoutMilliseconds: 50) { loop.feed($0) }
-            loop.applyMetrics()
-            if Probe.monotonicNow() >= nextExport {
-                loop.tick(probe.statistics, send: true)
-                nextExport = Probe.monotonicNow() + UInt64(config.interval * 1e9)
-            }
-        }
-        probe.detach()
-        probe.drain { loop.feed($0) }
-        loop.finish()
-        loop.tick(probe.statistics, send: true)
-        StandardError.write("pipetrace: flushing (at most \(config.flushTimeout) s)\n")
-        loop.outputs.stop(flushTimeout: config.flushTimeout)
-        for sink in loop.outputs.sinks {
-            StandardError.write("pipetrace: \(ExportOutputs.describe(sink.name, sink.health))\n")
+            redactor: redaction.makeRedactor(),
+            clock: ExportClock(monotonicNanoseconds: Probe.monotonicNow,
+                               wallMilliseconds: { Int64(Date().timeIntervalSince1970 * 1000) }),
+            probeFeatures: Dictionary(uniqueKeysWithValues: probe.features.map { ($0.key.rawValue, $0.value.name) }),
+            reload: configFile.map { file in ExportSession.Reload(source: file) { try resolvedConfiguration() } },
+            log: log)
+        try session.run {
+            signals.received().map { $0 == SIGHUP ? .reload : .stop }
         }
         StandardError.write(RunSummary(probe.statistics).line)
     }
-
-    /// SIGHUP: re-reads the config file; a bad one is reported and the running configuration kept.
-    func reload(_ config: inout ExportConfiguration, _ outputs: inout ExportOutputs, _ metrics: inout RequestMetrics,
-                exposition: PrometheusExposition) {
-        guard configFile != nil else {
-            StandardError.write("pipetrace: SIGHUP: no --config file to reload\n")
-            return
-        }
-        let fresh: ExportConfiguration
-        do { fresh = try resolvedConfiguration() } catch {
-            StandardError.write("pipetrace: SIGHUP: \(error); keeping the running configuration\n")
-            return
-        }
-        if fresh.pids != config.pids || fresh.containers != config.containers || fresh.ports != config.ports {
-            StandardError.write("pipetrace: SIGHUP: filters are applied in the kernel at start; restart to change them\n")
-        }
-        metrics.slowThreshold = UInt64(fresh.slowMilliseconds * 1e6)
-        metrics.maxTargets = fresh.maxTargets
-        if fresh.listen != config.listen || fresh.remoteWrite != config.remoteWrite || fresh.otlp != config.otlp
-            || !fresh.otlp.isEmpty && fresh.slowMilliseconds != config.slowMilliseconds || fresh.spoolDirectory != config.spoolDirectory
-            || fresh.spoolMaxBytes != config.spoolMaxBytes || fresh.spoolMaxBatches != config.spoolMaxBatches
-            || fresh.queueBatches != config.queueBatches || fresh.retryInitial != config.retryInitial
-            || fresh.retryMax != config.retryMax || fresh.requestTimeout != config.requestTimeout
-            || fresh.maxSamplesPerBatch != config.maxSamplesPerBatch
-            // TLS files are read again at every SIGHUP: certificates are rotated in place.
-            || fresh.otlpCompression != config.otlpCompression || fresh.tls != config.tls || fresh.tls != TLSContext.Settings() {
-            // What the old sinks hold goes to their spools; the new ones replay it if they use the same directory.
-            outputs.stop(flushTimeout: min(2, fresh.flushTimeout))
-            do { outputs = try ExportOutputs(fresh, exposition: exposition) } catch {
-                StandardError.write("pipetrace: SIGHUP: \(error); exporting to nothing until the next reload\n")
-                outputs = ExportOutputs.none
-            }
-        }
-        config = fresh
-        StandardError.write("pipetrace: reloaded \(configFile!)\(outputs.summary)\n")
-    }
 }
 
-/// The /metrics server and the sinks one configuration asks for.
-struct ExportOutputs {
-    var server: MetricsServer?
-    var sinks: [any ExportSink] = []
-    var ownTraffic = OwnTraffic()
-
-    static var none: ExportOutputs { ExportOutputs() }
-
-    private init() {}
-
-    init(_ config: ExportConfiguration, exposition: PrometheusExposition) throws {
-        if let listen = config.listen, !listen.isEmpty {
-            let (host, port) = try HTTPEndpoint.hostPort(listen, defaultPort: nil, what: "--listen", allowZero: true)
-            do {
-                server = try MetricsServer(host: host, port: port) { exposition.render() }
-            } catch {
-                throw FailureMessage(text: "\(error.description)")
-            }
-        }
-        let own = OwnTraffic(listen: server.map { ($0.host, $0.port) })
-        ownTraffic = own
-        // One TLS context (trust store, client certificate) for every https sink, read once.
-        var tls: TLSContext?
-        if (config.remoteWrite + config.otlp).contains(where: { $0.hasPrefix("https://") }) {
-            do { tls = try TLSContext(config.tls) } catch { throw FailureMessage(text: error.description) }
-        }
-        for url in config.remoteWrite {
-            let (endpoint, queue, client) = try Self.delivery(url, what: "remote write", config, own, tls)
-            sinks.append(RemoteWriteSink(endpoint: endpoint, queue: queue, client: client,
-                                         backoff: Backoff(initial: config.retryInitial, maximum: config.retryMax),
-                                         maxSamplesPerBatch: config.maxSamplesPerBatch))
-        }
-        for url in config.otlp {
-            let (endpoint, queue, client) = try Self.delivery(url, what: "OTLP", config, own, tls, probe: { OTLPSink.endpoints($0).traces })
-            sinks.append(OTLPSink(endpoint: endpoint, queue: queue, client: client,
-                                  backoff: Backoff(initial: config.retryInitial, maximum: config.retryMax),
-                                  slowThreshold: UInt64(config.slowMilliseconds * 1e6), compression: config.otlpCompression))
-        }
-    }
-
-    /// What every HTTP sink of `url` needs: its endpoint, a queue over its own spool directory, and a client
-    /// whose connections are known as our own traffic. Warns at once when the receiver cannot be reached.
-    static func delivery(_ url: String, what: String, _ config: ExportConfiguration, _ own: OwnTraffic, _ tls: TLSContext?,
-                         probe: (HTTPEndpoint) -> HTTPEndpoint = { $0 }) throws -> (HTTPEndpoint, DeliveryQueue, HTTPClient) {
-        let endpoint = try HTTPEndpoint(url)
-        // OTLP's spool is named apart: its batches must never be replayed to a remote-write receiver of the same URL.
-        let directory = config.spoolDirectory + "/" + (what == "OTLP" ? "otlp_" : "") + String(url.map { $0.isLetter || $0.isNumber ? $0 : "_" })
-        let spool: SpoolDirectory
-        do {
-            spool = try SpoolDirectory(directory: directory,
-                                       limits: .init(maxBytes: config.spoolMaxBytes, maxBatches: config.spoolMaxBatches))
-        } catch {
-            throw FailureMessage(text: "\(error.description)")
-        }
-        let client = HTTPClient(timeout: config.requestTimeout, tls: tls) { own.connected($0) }
-        // Tell at once when a receiver cannot be reached; batches are spooled meanwhile, so it is not fatal.
-        do { _ = try client.get(probe(endpoint)) } catch {
-            StandardError.write("pipetrace: warning: \(what) \(error.description); spooling to \(directory) until it answers\n")
-        }
-        if !spool.isEmpty { StandardError.write("pipetrace: \(url): replaying \(spool.count) spooled batches first\n") }
-        return (endpoint, DeliveryQueue(spool: spool, maxMemoryBatches: config.queueBatches), client)
-    }
-
-    var summary: String {
-        var parts: [String] = []
-        if let server { parts.append("GET http://\(server.host.contains(":") ? "[\(server.host)]" : server.host):\(server.port)/metrics") }
-        parts += sinks.map { "\($0 is OTLPSink ? "OTLP" : "remote write") to \($0.name)" }
-        return parts.isEmpty ? "" : ": " + parts.joined(separator: ", ")
-    }
-
-    func stop(flushTimeout: Double) {
-        server?.stop()
-        for sink in sinks { sink.flush(timeout: flushTimeout) }
-    }
-
-    static func describe(_ name: String, _ h: SinkHealth) -> String {
-        var text = "\(name): \(h.sentPoints) points delivered"
-        if h.spoolBatches > 0 { text += ", \(h.spoolBatches) batches (\(h.spoolBytes) bytes) left spooled for the next run" }
-        let errors = h.errors.values.reduce(0, +)
-        if errors > 0 { text += ", \(errors) failed attempts (" + h.errors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + ")" }
-        if !h.droppedPoints.isEmpty {
-            text += ", points DROPPED: " + h.droppedPoints.sorted { $0.key < $1.key }.map { "\($0.value) (\($0.key))" }.joined(separator: ", ")
-        }
-        return text
+/// The probe is the export's event source.
+extension Probe: ExportEventSource {
+    public var counts: ExportEventCounts {
+        let s = statistics
+        return ExportEventCounts(events: s.events, lostEvents: s.lostEvents)
     }
 }

@@ -3,6 +3,7 @@ import Glibc
 import TestSupport
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 /// deploy/'s Prometheus rules and Grafana dashboard, judged by promtool and
 /// by a real Prometheus that `pipetrace export` feeds.

@@ -3,6 +3,7 @@ import Glibc
 import TestSupport
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 @Suite("pipetrace export end to end: probe, analyzer, victoria-metrics", .serialized,
        .enabled(if: RootRequirement.testsEnabled && RootRequirement.enabled(when: ReceiverProcess.available)))

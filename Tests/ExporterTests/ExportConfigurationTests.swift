@@ -1,6 +1,7 @@
 import TestSupport
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 @Suite("Config file: strict, and every error names its key")
 struct ExportConfigurationTests {

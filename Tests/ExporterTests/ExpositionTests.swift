@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 @Suite("/metrics text, checked by independent parsers")
 struct ExpositionTests {

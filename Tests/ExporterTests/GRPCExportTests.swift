@@ -1,6 +1,7 @@
 import Analyzer
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 @Suite("gRPC records in metrics and spans")
 struct GRPCExportTests {

@@ -4,6 +4,7 @@ import Synchronization
 import TestSupport
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 /// `Fixtures/keepalive_server.py` on loopback: an HTTP/1.1 server that logs
 /// each POST with the client port it came from; stopped and removed at the end.

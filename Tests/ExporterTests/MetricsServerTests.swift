@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 @Suite("The /metrics endpoint")
 struct MetricsServerTests {

@@ -3,6 +3,7 @@ import Glibc
 import TestSupport
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 /// client (curl, in one namespace) → nginx → backend (both in another, the
 /// backend on that namespace's loopback): every hop seen from both ends.

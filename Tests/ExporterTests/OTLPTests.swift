@@ -3,6 +3,7 @@ import Foundation
 import TestSupport
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 /// A collector → lb → aggregator → storage chain as the analyzer emits it:
 /// the two merged hops (both ends traced) and the aggregator's request to a

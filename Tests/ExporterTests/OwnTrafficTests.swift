@@ -1,6 +1,7 @@
 import Analyzer
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 @Suite("pipetrace's own export traffic is recognized, not traced")
 struct OwnTrafficTests {

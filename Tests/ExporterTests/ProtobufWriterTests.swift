@@ -1,5 +1,6 @@
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 @Suite("Protobuf wire format: embedded messages written in place")
 struct ProtobufWriterTests {

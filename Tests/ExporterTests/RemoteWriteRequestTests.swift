@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 @Suite("Remote write bytes, checked by protoc and python-snappy")
 struct RemoteWriteRequestTests {

@@ -3,6 +3,7 @@ import Foundation
 import TestSupport
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 /// A spool directory of its own, removed by the caller.
 func temporarySpool(_ limits: SpoolDirectory.Limits = .init()) throws -> SpoolDirectory {

@@ -1,6 +1,7 @@
 import Analyzer
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 @Suite("Records in, series out")
 struct RequestMetricsTests {

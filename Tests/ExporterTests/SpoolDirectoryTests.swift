@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 @Suite("Spool directory")
 struct SpoolDirectoryTests {

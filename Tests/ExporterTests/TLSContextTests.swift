@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 @Suite("TLS context: names it cannot check fail closed, before a byte is sent")
 struct TLSContextTests {

@@ -3,6 +3,7 @@ import Foundation
 import TestSupport
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 @Suite("https sinks: real servers with a throwaway CA, verified by OpenSSL", .serialized,
        .enabled(if: RootRequirement.enabled(when: ReceiverProcess.available && TestCertificates.available && OTLPDecoder.available)))

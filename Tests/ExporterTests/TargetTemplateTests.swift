@@ -1,5 +1,6 @@
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 @Suite("Target templates keep label values few")
 struct TargetTemplateTests {

@@ -9,7 +9,7 @@
 //
 //   swift run -c release OTLPEncodeBenchmark [rounds] [batches-per-round]
 import Analyzer
-import Exporter
+import ExporterCore
 import Glibc
 
 let rounds = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 7 : 7

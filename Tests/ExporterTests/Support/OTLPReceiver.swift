@@ -1,4 +1,5 @@
 import Exporter
+import ExporterCore
 import Foundation
 import Glibc
 import TestSupport
