@@ -247,7 +247,7 @@ public struct HTTP1Parser: ProtocolParser {
                 s.bytes += UInt64(stop - i)
                 i = stop
                 if lineEnd != nil {
-                    let size = try HTTP1Parser.chunkSize(s.buffer)
+                    let size = try HTTPHead.chunkSize(s.buffer)
                     s.buffer.removeAll(keepingCapacity: true)
                     if size == 0 {
                         s.framing = .trailers
@@ -460,29 +460,5 @@ public struct HTTP1Parser: ProtocolParser {
             }
             return nil
         }
-    }
-
-    /// The size in a chunk-size line ("1a;ext=1\r\n").
-    static func chunkSize(_ line: [UInt8]) throws(ProtocolParseError) -> UInt64 {
-        var size: UInt64 = 0
-        var digits = 0
-        for b in line {
-            let v: UInt64
-            switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = UInt64(b - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = UInt64(b - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = UInt64(b - UInt8(ascii: "A") + 10)
-            default:
-                guard digits > 0, b == UInt8(ascii: ";") || b == cr || b == lf || b == UInt8(ascii: " ")
-                    || b == UInt8(ascii: "\t") else {
-                    throw .malformed("bad chunk size")
-                }
-                return size
-            }
-            digits += 1
-            guard digits <= 15 else { throw .malformed("chunk size too large") }
-            size = size << 4 | v
-        }
-        throw .malformed("bad chunk size")
     }
 }

@@ -1,30 +1,49 @@
-/// The start line and the headers of an HTTP/1 message that framing and
-/// records need, parsed from the bytes up to the empty line. Header names
-/// compare case-insensitively; anything outside the grammar throws.
+/// pipetrace's one HTTP/1 head grammar (RFC 9112): the start line and the
+/// headers that framing and records need, parsed from the bytes up to the
+/// empty line. Header names compare case-insensitively; anything outside
+/// the grammar throws. Its users need different parts of it:
+///
+/// - the analyzer (`HTTP1Parser`): requests and responses, framing, the
+///   method and target a record keeps, `Expect` and `Upgrade`;
+/// - the exporter's HTTP client: responses only, framing and `keepAlive`;
+/// - the /metrics server: the request line only (method and target);
+/// - captures (`HTTPPacketHead`): every header in Go's reading, as Tracee
+///   shows them; it shares the lexical part here (`nextLine`, `isVersion`,
+///   `isTokenByte`, `trimmed`) and keeps its own leniency.
+///
+/// Limits are the caller's: each bounds the bytes it hands in (a head, a
+/// request) to what it is willing to hold.
 ///
 /// The bytes are scanned in place: no line arrays, and no strings but the
 /// method and target a record keeps.
-struct HTTPHead {
+public struct HTTPHead: Sendable {
     /// A range of the head's bytes, scanned without copying.
-    typealias Bytes = Slice<UnsafeBufferPointer<UInt8>>
+    public typealias Bytes = Slice<UnsafeBufferPointer<UInt8>>
 
-    var isRequest = false
-    var isHTTP10 = false
+    public internal(set) var isRequest = false
+    public internal(set) var isHTTP10 = false
     /// Request only: the method and the target, as the record shows them.
-    var method = ""
-    var target = ""
+    public internal(set) var method = ""
+    public internal(set) var target = ""
     /// Response only: the status code.
-    var status: Int?
-    var contentLength: UInt64?
+    public internal(set) var status: Int?
+    public internal(set) var contentLength: UInt64?
     /// How many transfer codings were listed; `isChunked` if the last is chunked.
-    var transferCodings = 0
-    var isChunked = false
+    public internal(set) var transferCodings = 0
+    public internal(set) var isChunked = false
     var expectsContinue = false
     /// The `Upgrade` header's value, lowercased (a 101 response's new protocol).
     var upgrade: String?
     /// Request only: the method is HEAD, or CONNECT (read from the bytes, not compared as strings).
     var isHEAD = false
     var isCONNECT = false
+    /// The `Connection` header lists `close` / `keep-alive`.
+    var connectionClose = false
+    var connectionKeepAlive = false
+
+    /// Whether the connection may carry another message: HTTP/1.1 unless
+    /// `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`.
+    public var keepAlive: Bool { isHTTP10 ? connectionKeepAlive : !connectionClose }
 
     /// Why a head is malformed, as a code: thrown line by line, a
     /// `ProtocolParseError` carried its message string in and out of every
@@ -48,7 +67,7 @@ struct HTTPHead {
         }
     }
 
-    init(_ bytes: ArraySlice<UInt8>) throws(ProtocolParseError) {
+    public init(_ bytes: ArraySlice<UInt8>) throws(ProtocolParseError) {
         let parsed = bytes.withUnsafeBufferPointer { buffer -> (HTTPHead, Defect?) in
             var head = HTTPHead()
             do throws(Defect) { try head.scan(buffer[...]) } catch { return (head, error) }
@@ -104,6 +123,7 @@ struct HTTPHead {
     private static let transferEncodingName: StaticString = "transfer-encoding"
     private static let expectName: StaticString = "expect"
     private static let upgradeName: StaticString = "upgrade"
+    private static let connectionName: StaticString = "connection"
 
     private mutating func parseHeaderLine(_ line: Bytes) throws(Defect) {
         // obs-fold continuation lines (RFC 9112 §5.2) carry nothing we need.
@@ -111,10 +131,11 @@ struct HTTPHead {
         guard let colon = line.firstIndex(ofByte: UInt8(ascii: ":")), colon > line.startIndex else {
             throw .headerWithoutName
         }
-        // Only three names matter: any other length is none of them, and its value is not looked at.
+        // Only five names matter: any other length is none of them, and its value is not looked at.
         let nameLength = colon - line.startIndex
         guard nameLength == Self.contentLengthName.utf8CodeUnitCount || nameLength == Self.transferEncodingName.utf8CodeUnitCount
               || nameLength == Self.expectName.utf8CodeUnitCount || nameLength == Self.upgradeName.utf8CodeUnitCount
+              || nameLength == Self.connectionName.utf8CodeUnitCount
         else { return }
         let name = line[line.startIndex..<colon]
         let value = HTTPHead.trimmed(line[(colon + 1)...])
@@ -134,6 +155,13 @@ struct HTTPHead {
             expectsContinue = HTTPHead.equalsLowercased(value, "100-continue")
         } else if HTTPHead.equalsLowercased(name, Self.upgradeName) {
             upgrade = String(decoding: value, as: UTF8.self).lowercased()
+        } else if HTTPHead.equalsLowercased(name, Self.connectionName) {
+            var options = value
+            while let option = HTTPHead.nextListElement(&options) {
+                let o = HTTPHead.trimmed(option)
+                if HTTPHead.equalsLowercased(o, "close") { connectionClose = true }
+                if HTTPHead.equalsLowercased(o, "keep-alive") { connectionKeepAlive = true }
+            }
         }
     }
 
@@ -165,7 +193,7 @@ struct HTTPHead {
     }
 
     /// The next line of `rest`, split at LF and without its CR; `rest` moves past it.
-    static func nextLine(_ rest: inout Bytes) -> Bytes? {
+    public static func nextLine(_ rest: inout Bytes) -> Bytes? {
         guard !rest.isEmpty else { return nil }
         let end = rest.firstIndex(ofByte: UInt8(ascii: "\n")) ?? rest.endIndex
         var line = rest[rest.startIndex..<end]
@@ -193,7 +221,7 @@ struct HTTPHead {
         return element
     }
 
-    static func isVersion(_ bytes: Bytes) -> Bool {
+    public static func isVersion(_ bytes: Bytes) -> Bool {
         bytes.count == 8 && equals(bytes.prefix(7), "HTTP/1.") && bytes.last.map(isDigit) == true
     }
 
@@ -205,7 +233,7 @@ struct HTTPHead {
     static func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
 
     /// RFC 9110 tchar.
-    static func isTokenByte(_ b: UInt8) -> Bool {
+    public static func isTokenByte(_ b: UInt8) -> Bool {
         switch b {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
              UInt8(ascii: "0")...UInt8(ascii: "9"):
@@ -219,7 +247,7 @@ struct HTTPHead {
         }
     }
 
-    static func trimmed(_ bytes: Bytes) -> Bytes {
+    public static func trimmed(_ bytes: Bytes) -> Bytes {
         var s = bytes
         while let f = s.first, f == UInt8(ascii: " ") || f == UInt8(ascii: "\t") { s = s.dropFirst() }
         while let l = s.last, l == UInt8(ascii: " ") || l == UInt8(ascii: "\t") { s = s.dropLast() }
@@ -237,6 +265,34 @@ struct HTTPHead {
             i += 1
         }
         return true
+    }
+
+    /// The size on a chunk-size line (hex), up to its extensions (`;`),
+    /// whitespace or line end; the line must hold one of those after the
+    /// digits. `maxDigits`: the analyzer keeps 15, so a size plus what frames
+    /// it never overflows; the HTTP client takes 16 (any size it can compare
+    /// with what arrived).
+    public static func chunkSize<Line: Collection<UInt8>>(_ line: Line, maxDigits: Int = 15) throws(ProtocolParseError) -> UInt64 {
+        var size: UInt64 = 0
+        var digits = 0
+        for b in line {
+            let v: UInt64
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = UInt64(b - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = UInt64(b - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = UInt64(b - UInt8(ascii: "A") + 10)
+            default:
+                guard digits > 0, b == UInt8(ascii: ";") || b == UInt8(ascii: "\r") || b == UInt8(ascii: "\n")
+                    || b == UInt8(ascii: " ") || b == UInt8(ascii: "\t") else {
+                    throw .malformed("bad chunk size")
+                }
+                return size
+            }
+            digits += 1
+            guard digits <= maxDigits else { throw .malformed("chunk size too large") }
+            size = size << 4 | v
+        }
+        throw .malformed("bad chunk size")
     }
 
     /// "42", or a list of equal values ("42, 42") as some proxies send.

@@ -1,7 +1,14 @@
+import Analyzer
+
 /// The HTTP/1.x head at the start of one packet's payload, read as Tracee
 /// reads it for its `net_packet_http_*` events (Go's http.ReadRequest and
 /// ReadResponse on the packet alone): the start line and the headers the
 /// packet holds, names in canonical form ("content-length" → "Content-Length").
+/// Where it differs from `HTTPHead` (the grammar of the analyzer, the HTTP
+/// client and the /metrics server), it is to match Go: every header kept,
+/// a header line outside the grammar skipped rather than failing the head,
+/// methods in capitals only, the path without its query. Header names are
+/// tokens by `HTTPHead.isTokenByte`.
 public struct HTTPPacketHead: Sendable, Hashable {
     public var isRequest: Bool
     /// Requests: the method and the path without its query.
@@ -63,7 +70,7 @@ public struct HTTPPacketHead: Sendable, Hashable {
             if line.isEmpty { break }
             guard let colon = line.firstIndex(of: ":") else { continue }
             let name = line[..<colon]
-            guard !name.isEmpty, name.utf8.allSatisfy(HTTPPacketHead.isTokenByte) else { continue }
+            guard !name.isEmpty, name.utf8.allSatisfy(HTTPHead.isTokenByte) else { continue }
             let value = line[line.index(after: colon)...].trimmingSpaces
             headers.append((HTTPPacketHead.canonical(name), String(value)))
         }
@@ -78,15 +85,6 @@ public struct HTTPPacketHead: Sendable, Hashable {
             upper = c == "-"
         }
         return out
-    }
-
-    private static func isTokenByte(_ b: UInt8) -> Bool {
-        switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return Array("!#$%&'*+-.^_`|~".utf8).contains(b)
-        }
     }
 }
 

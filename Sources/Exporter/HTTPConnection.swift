@@ -1,3 +1,4 @@
+import Analyzer
 import ExporterCore
 /// HTTP/1.1 requests over one kept-alive connection (plain or TLS): what a
 /// sink's sender thread posts its batches through, so a batch costs no TCP
@@ -221,7 +222,7 @@ final class HTTPConnection {
         var i = start
         while true {
             guard let lineEnd = bytes[i...].firstIndex(of: 10) else { return nil }
-            guard let size = chunkSize(bytes[i..<lineEnd]) else {
+            guard let size = Self.chunkSize(bytes[i...lineEnd]) else {
                 throw HTTPClient.Failure(reason: "protocol",
                                          description: "bad chunk size '\(String(decoding: bytes[i..<lineEnd], as: UTF8.self))'")
             }
@@ -241,11 +242,9 @@ final class HTTPConnection {
         }
     }
 
-    /// The size on a chunk-size line (hex, extensions after `;` ignored); nil if it is none.
+    /// A chunk-size line's size (`HTTPHead`'s grammar, up to `Int.max`); nil if it is none.
     static func chunkSize(_ line: ArraySlice<UInt8>) -> Int? {
-        let text = String(decoding: line.prefix { $0 != UInt8(ascii: ";") }, as: UTF8.self).filter { !$0.isWhitespace }
-        guard let size = Int(text, radix: 16), size >= 0 else { return nil }
-        return size
+        (try? HTTPHead.chunkSize(line, maxDigits: 16)).flatMap { Int(exactly: $0) }
     }
 
     /// The payload of a chunked body (trailers ignored); what arrived of a chunk cut short.
@@ -253,7 +252,7 @@ final class HTTPConnection {
         var out: [UInt8] = []
         var i = bytes.startIndex
         while i < bytes.endIndex, let lineEnd = bytes[i...].firstIndex(of: 10),
-              let size = chunkSize(bytes[i..<lineEnd]), size > 0 {
+              let size = Self.chunkSize(bytes[i...lineEnd]), size > 0 {
             let start = lineEnd + 1
             guard size <= bytes.endIndex - start else { out += bytes[start...]; break }
             out += bytes[start..<start + size]
@@ -262,36 +261,23 @@ final class HTTPConnection {
         return out
     }
 
-    /// A response's status line and the headers that frame it.
+    /// A response's status line and the headers that frame it, read by
+    /// `HTTPHead` (the analyzer's grammar): a request, or anything outside the grammar, is no response.
     struct Head {
         var status: Int
         var contentLength: Int?
-        var chunked = false
+        var chunked: Bool
         /// HTTP/1.1 without `Connection: close`, or HTTP/1.0 with `Connection: keep-alive`.
         var keepAlive: Bool
 
         init(_ bytes: ArraySlice<UInt8>) throws(HTTPClient.Failure) {
-            let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\r\n", omittingEmptySubsequences: true)
-            let parts = (lines.first ?? "").split(separator: " ", maxSplits: 2)
-            guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else {
+            guard let head = try? HTTPHead(bytes), let status = head.status else {
                 throw HTTPClient.Failure(reason: "protocol", description: "not an HTTP response")
             }
             self.status = status
-            var connection: [String] = []
-            for line in lines.dropFirst() {
-                guard let colon = line.firstIndex(of: ":") else { continue }
-                let name = line[..<colon].lowercased()
-                let value = line[line.index(after: colon)...].trimmingPrefix(while: \.isWhitespace)
-                switch name {
-                case "content-length":
-                    contentLength = Int(value.filter { !$0.isWhitespace })
-                    if let n = contentLength, n < 0 { throw HTTPClient.Failure(reason: "protocol", description: "Content-Length \(n)") }
-                case "transfer-encoding": chunked = chunked || value.lowercased().contains("chunked")
-                case "connection": connection += value.lowercased().split(separator: ",").map { $0.filter { !$0.isWhitespace } }
-                default: break
-                }
-            }
-            keepAlive = parts[0] == "HTTP/1.0" ? connection.contains("keep-alive") : !connection.contains("close")
+            contentLength = head.contentLength.map { Int(clamping: $0) }
+            chunked = head.isChunked
+            keepAlive = head.keepAlive
         }
     }
 }

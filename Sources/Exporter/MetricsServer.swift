@@ -1,3 +1,4 @@
+import Analyzer
 import ExporterCore
 import Foundation
 import Glibc
@@ -95,9 +96,9 @@ public final class MetricsServer: Sendable {
             request += chunk
         }
         socket.setTimeout(timeout)
-        let line = String(decoding: request.prefix { $0 != 13 && $0 != 10 }, as: UTF8.self).split(separator: " ")
-        let path = line.count >= 2 ? line[1].split(separator: "?").first.map(String.init) ?? "" : ""
-        if line.first == "GET" && path == "/metrics" {
+        // The request line alone, by the analyzer's grammar (`HTTPHead`); the headers are not needed.
+        let head = try? HTTPHead(request[...(request.firstIndex(of: 10) ?? request.endIndex - 1)])
+        if let head, head.isRequest, head.method == "GET", head.target.split(separator: "?").first == "/metrics" {
             let body = render()
             try? socket.writeAll(Array("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8) + body)
         } else {

@@ -1,4 +1,4 @@
-import Exporter
+import ExporterCore
 import FuzzDriver
 
 /// libFuzzer's entry: the input is an export configuration file (YAML), parsed
