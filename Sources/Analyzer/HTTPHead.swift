@@ -37,12 +37,17 @@ public struct HTTPHead: Sendable {
     /// Request only: the method is HEAD, or CONNECT (read from the bytes, not compared as strings).
     var isHEAD = false
     var isCONNECT = false
+    /// Whether the `Connection` header is read (`keepAlive`): the HTTP
+    /// client's need. The analyzer leaves it unread (a response of every
+    /// exchange carries one, and the analyzer sees a close as it happens).
+    var readsConnection = false
     /// The `Connection` header lists `close` / `keep-alive`.
     var connectionClose = false
     var connectionKeepAlive = false
 
     /// Whether the connection may carry another message: HTTP/1.1 unless
-    /// `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`.
+    /// `Connection: close`, HTTP/1.0 only with `Connection: keep-alive`
+    /// (read only when parsed with `readingConnection`).
     public var keepAlive: Bool { isHTTP10 ? connectionKeepAlive : !connectionClose }
 
     /// Why a head is malformed, as a code: thrown line by line, a
@@ -67,9 +72,10 @@ public struct HTTPHead: Sendable {
         }
     }
 
-    public init(_ bytes: ArraySlice<UInt8>) throws(ProtocolParseError) {
+    public init(_ bytes: ArraySlice<UInt8>, readingConnection: Bool = false) throws(ProtocolParseError) {
         let parsed = bytes.withUnsafeBufferPointer { buffer -> (HTTPHead, Defect?) in
             var head = HTTPHead()
+            head.readsConnection = readingConnection
             do throws(Defect) { try head.scan(buffer[...]) } catch { return (head, error) }
             return (head, nil)
         }
@@ -131,11 +137,11 @@ public struct HTTPHead: Sendable {
         guard let colon = line.firstIndex(ofByte: UInt8(ascii: ":")), colon > line.startIndex else {
             throw .headerWithoutName
         }
-        // Only five names matter: any other length is none of them, and its value is not looked at.
+        // Only four names matter (five with `readsConnection`): any other length is none of them, and its value is not looked at.
         let nameLength = colon - line.startIndex
         guard nameLength == Self.contentLengthName.utf8CodeUnitCount || nameLength == Self.transferEncodingName.utf8CodeUnitCount
               || nameLength == Self.expectName.utf8CodeUnitCount || nameLength == Self.upgradeName.utf8CodeUnitCount
-              || nameLength == Self.connectionName.utf8CodeUnitCount
+              || readsConnection && nameLength == Self.connectionName.utf8CodeUnitCount
         else { return }
         let name = line[line.startIndex..<colon]
         let value = HTTPHead.trimmed(line[(colon + 1)...])
@@ -155,7 +161,7 @@ public struct HTTPHead: Sendable {
             expectsContinue = HTTPHead.equalsLowercased(value, "100-continue")
         } else if HTTPHead.equalsLowercased(name, Self.upgradeName) {
             upgrade = String(decoding: value, as: UTF8.self).lowercased()
-        } else if HTTPHead.equalsLowercased(name, Self.connectionName) {
+        } else if readsConnection && HTTPHead.equalsLowercased(name, Self.connectionName) {
             var options = value
             while let option = HTTPHead.nextListElement(&options) {
                 let o = HTTPHead.trimmed(option)

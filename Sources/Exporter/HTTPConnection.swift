@@ -271,7 +271,7 @@ final class HTTPConnection {
         var keepAlive: Bool
 
         init(_ bytes: ArraySlice<UInt8>) throws(HTTPClient.Failure) {
-            guard let head = try? HTTPHead(bytes), let status = head.status else {
+            guard let head = try? HTTPHead(bytes, readingConnection: true), let status = head.status else {
                 throw HTTPClient.Failure(reason: "protocol", description: "not an HTTP response")
             }
             self.status = status
