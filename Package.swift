@@ -46,7 +46,7 @@ let package = Package(
         // computations over memory), span linking, the configuration and delivery policy. No sockets, files, threads or clocks.
         .target(name: "ExporterCore", dependencies: ["Analyzer", "CSnappy", "CISAL", .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Yams", package: "Yams")]),
         // I/O edge of the export (as NIOPosix): sockets, the HTTP client and TLS, the /metrics server, the spool, the sinks' threads and the export loop.
-        .target(name: "Exporter", dependencies: ["ExporterCore", "Analyzer", "Events", "Probe", "Redaction", "COpenSSL"]),
+        .target(name: "Exporter", dependencies: ["ExporterCore", "Analyzer", "Events", "Redaction", "COpenSSL"]),
         // Pure core: records in, the self-contained HTML report of `stat --html` and `analyze --html` out. No I/O.
         .target(name: "Report", dependencies: ["Analyzer", "Events"]),
         .executableTarget(
