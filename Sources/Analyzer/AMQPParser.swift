@@ -131,6 +131,8 @@ public struct AMQPParser: ProtocolParser {
     private var client = Direction()
     private var server = Direction()
     private var channels: [UInt16: Channel] = [:]
+    /// The channel of the last frame, kept out of `channels`: most frames follow one on the same channel.
+    private var current: (id: UInt16, state: Channel)?
     private var consumers: [String: Consumer] = [:]
     private var outstanding = 0
     /// Numbers exchanges that have no number of their own on the wire, and orders what is outstanding.
@@ -246,9 +248,20 @@ public struct AMQPParser: ProtocolParser {
     private mutating func frame(_ type: FrameType, channel: UInt16, size: Int, payload: ArraySlice<UInt8>?,
                                 _ sender: Sender, _ events: inout [ParserEvent]) {
         let bytes = UInt64(size) + 8
-        guard channels[channel] != nil || channels.count < AMQPParser.maxChannels else { return }
-        var c = channels.removeValue(forKey: channel) ?? Channel()
-        defer { channels[channel] = c }
+        var c: Channel
+        if let last = current.take() {
+            if last.id == channel {
+                c = last.state
+            } else {
+                channels[last.id] = last.state
+                guard channels[channel] != nil || channels.count < AMQPParser.maxChannels else { return }
+                c = channels.removeValue(forKey: channel) ?? Channel()
+            }
+        } else {
+            guard channels[channel] != nil || channels.count < AMQPParser.maxChannels else { return }
+            c = channels.removeValue(forKey: channel) ?? Channel()
+        }
+        defer { current = (channel, c) }
         switch type {
         case .heartbeat:
             return

@@ -46,15 +46,19 @@ struct AMQPPipelineTests {
         let deliveries = records.filter { $0.method == "basic.deliver" }
         try #require(delivered.count == Self.handle, "\(events)")
         let byTag = Dictionary(deliveries.map { ($0.attributes["amqp.delivery_tag"] ?? "?", $0) }, uniquingKeysWith: { a, _ in a })
+        var gaps: [Double] = []
         for event in delivered {
             let record = try #require(byTag[event.tag.map(String.init) ?? "?"], "delivery tag \(event.tag ?? 0): \(deliveries.map(\.json))")
             #expect(record.attributes["amqp.reply"] == "basic." + (event.action ?? "?"), "\(record.json)")
             #expect(record.attributes["amqp.message_id"] == event.id)
             #expect((record.attributes["amqp.redelivered"] == "true") == (event.redelivered ?? false))
             #expect(record.attributes["amqp.queue"] == "jobs")
-            let seconds = Double(record.duration) / 1e9
-            #expect(seconds >= event.seconds ?? .infinity && seconds >= Self.delay, "pipetrace \(seconds) s, pika \(event.seconds ?? 0) s")
+            #expect(Double(record.duration) / 1e9 >= Self.delay, "\(record.json)")
+            gaps.append(abs(Double(record.duration) / 1e9 - (event.seconds ?? 0)) * 1000)
         }
+        // pika's clock runs from its callback (after the read that pipetrace starts at) to after its ack's write
+        // returns (where pipetrace ends): the two intervals are offset by Python's overhead, typically well under 1 ms.
+        #expect(gaps.sorted()[gaps.count / 2] <= 1, "|pipetrace - pika|, ms: \(gaps)")
         let handedBack = deliveries.filter { r in !delivered.contains { $0.tag.map(String.init) == r.attributes["amqp.delivery_tag"] } }
         #expect(handedBack.allSatisfy { $0.attributes["amqp.requeue"] == "true" }, "\(handedBack.map(\.json))")
         #expect(deliveries.allSatisfy { ($0.outcome == .ok) == ($0.attributes["amqp.reply"] == "basic.ack") })
