@@ -80,6 +80,10 @@ public struct AMQPParser: ProtocolParser {
         var tag: UInt64
         var exchange: UInt64
         var sequence: UInt64
+        /// A publish's "exchange/routing-key": what a basic.return names it by.
+        var destination: String? = nil
+        /// The broker sent it back unroutable (its outcome is the return's reply code, whatever the confirm).
+        var returned = false
     }
 
     /// A synchronous request waiting for its reply.
@@ -121,6 +125,17 @@ public struct AMQPParser: ProtocolParser {
         }
         var clientContent: Content?
         var serverContent: Content?
+        /// Number the exchanges each end starts that carry no number on the wire, in the order that end sent
+        /// them: the same at both ends of the connection, whatever crosses on the wire. Kept when the channel
+        /// is opened again, so numbers are not reused.
+        var clientNumbers: UInt64 = 0
+        var serverNumbers: UInt64 = 0
+
+        mutating func number(_ sender: Sender) -> UInt64 {
+            if sender == .client { clientNumbers += 1; return clientNumbers }
+            serverNumbers += 1
+            return serverNumbers
+        }
     }
 
     struct Consumer: Sendable {
@@ -135,7 +150,7 @@ public struct AMQPParser: ProtocolParser {
     private var current: (id: UInt16, state: Channel)?
     private var consumers: [String: Consumer] = [:]
     private var outstanding = 0
-    /// Numbers exchanges that have no number of their own on the wire, and orders what is outstanding.
+    /// Orders what is outstanding (the oldest is evicted first).
     private var sequence: UInt64 = 0
 
     public init() {}
@@ -242,7 +257,7 @@ public struct AMQPParser: ProtocolParser {
     }
 
     private static let syncKind: UInt64 = 1, confirmedKind: UInt64 = 2, unconfirmedKind: UInt64 = 3
-    private static let deliveryKind: UInt64 = 4, blockedKind: UInt64 = 5
+    private static let deliveryKind: UInt64 = 4, blockedKind: UInt64 = 5, serverSyncKind: UInt64 = 6
 
     /// One whole frame; `payload` is nil when it was not all captured.
     private mutating func frame(_ type: FrameType, channel: UInt16, size: Int, payload: ArraySlice<UInt8>?,
@@ -330,15 +345,16 @@ public struct AMQPParser: ProtocolParser {
         case .ack, .nack, .reject:
             acknowledge(m, &r, channel: channel, &c, bytes: bytes, sender, &events)
         case .blocked:
-            sequence += 1
-            let e = AMQPParser.exchange(AMQPParser.blockedKind, 0, sequence)
+            let e = AMQPParser.exchange(AMQPParser.blockedKind, 0, c.number(.server))
             c.add(Pending(method: m, exchange: e), from: .server)
             begin(e, m, resource: try? r.shortString(), bytes: bytes, ended: true, &events)
         case .unblocked:
             guard let p = c.take(from: .server, where: { $0.method == .blocked }) else { return }
             respond(p.exchange, m, bytes: bytes, outcome: .ok, &events)
-        case .getOK, .basicReturn:
-            getOrReturn(m, &r, &c, bytes: bytes, sender, &events)
+        case .getOK:
+            got(&r, &c, bytes: bytes, sender, &events)
+        case .basicReturn:
+            returned(&r, &c, bytes: bytes, &events)
         default:
             if answer(m, &r, channel: channel, &c, bytes: bytes, sender, &events) { return }
             guard !m.replies.isEmpty else { return }
@@ -365,8 +381,8 @@ public struct AMQPParser: ProtocolParser {
     /// A synchronous request (or a close): its resource, no-wait and attributes from its arguments.
     private mutating func request(_ m: AMQPMethod, _ r: inout AMQPReader, channel: UInt16, _ c: inout Channel,
                                   bytes: UInt64, _ sender: Sender, _ events: inout [ParserEvent]) {
-        sequence += 1
-        let e = AMQPParser.exchange(AMQPParser.syncKind, channel, sequence)
+        let e = AMQPParser.exchange(sender == .client ? AMQPParser.syncKind : AMQPParser.serverSyncKind, channel,
+                                    c.number(sender))
         var p = Pending(method: m, exchange: e)
         var resource: String?
         var noWait = false
@@ -507,26 +523,27 @@ public struct AMQPParser: ProtocolParser {
             respond(e, reason, bytes: 0, outcome: .cancelled, &events)
         }
         outstanding -= c.publishes.count + c.deliveries.count
-        c = Channel()
+        c = Channel(clientNumbers: c.clientNumbers, serverNumbers: c.serverNumbers)
     }
 
     // MARK: Messages
 
     private mutating func publish(_ r: inout AMQPReader, channel: UInt16, _ c: inout Channel, bytes: UInt64,
                                   _ events: inout [ParserEvent]) {
-        let e: UInt64
-        if c.confirming {
-            e = AMQPParser.exchange(AMQPParser.confirmedKind, channel, c.nextPublishTag)
-            track(Outstanding(tag: c.nextPublishTag, exchange: e, sequence: 0), in: &c.publishes, &events)
-            c.nextPublishTag += 1
-        } else {
-            sequence += 1
-            e = AMQPParser.exchange(AMQPParser.unconfirmedKind, channel, sequence)
-        }
         _ = try? r.short()
         let exchange = try? r.shortString()
         let key = exchange == nil ? nil : try? r.shortString()
-        begin(e, .publish, resource: AMQPParser.destination(exchange, key), bytes: bytes, ended: false, &events)
+        let destination = AMQPParser.destination(exchange, key)
+        let e: UInt64
+        if c.confirming {
+            e = AMQPParser.exchange(AMQPParser.confirmedKind, channel, c.nextPublishTag)
+            track(Outstanding(tag: c.nextPublishTag, exchange: e, sequence: 0, destination: destination),
+                  in: &c.publishes, &events)
+            c.nextPublishTag += 1
+        } else {
+            e = AMQPParser.exchange(AMQPParser.unconfirmedKind, channel, c.number(.client))
+        }
+        begin(e, .publish, resource: destination, bytes: bytes, ended: false, &events)
         message(e, channel: channel, exchange: exchange, routingKey: key, &events)
         if c.confirming {
             events.append(.attribute(exchange: e, key: "amqp.delivery_tag", value: String(c.nextPublishTag - 1)))
@@ -607,21 +624,35 @@ public struct AMQPParser: ProtocolParser {
         // A nack from the broker: it could not take the message; from a consumer: it refused it.
         let outcome: RequestRecord.Outcome = m == .ack ? .ok : sender == .server ? .serverError : .clientError
         for o in answered {
-            respond(o.exchange, m, bytes: bytes, outcome: outcome, ended: false, &events)
+            respond(o.exchange, m, bytes: bytes, outcome: o.returned ? nil : outcome, ended: false, &events)
             if multiple { events.append(.attribute(exchange: o.exchange, key: "amqp.multiple", value: "true")) }
             if let requeue { events.append(.attribute(exchange: o.exchange, key: "amqp.requeue", value: String(requeue))) }
             events.append(.responseEnded(exchange: o.exchange, bytes: bytes, at: .currentSegment))
         }
     }
 
-    /// basic.get-ok answers a basic.get with a message; basic.return sends back an unroutable one (not timed).
-    private mutating func getOrReturn(_ m: AMQPMethod, _ r: inout AMQPReader, _ c: inout Channel, bytes: UInt64,
-                                      _ sender: Sender, _ events: inout [ParserEvent]) {
-        guard m == .getOK, sender == .server, let p = c.take(from: .client, where: { $0.method == .get }) else {
+    /// basic.return: the broker sends back a mandatory publish it could not route (before it confirms it). The
+    /// oldest publish awaiting its confirm with the same destination takes the return's reply code (312 NO_ROUTE).
+    private func returned(_ r: inout AMQPReader, _ c: inout Channel, bytes: UInt64, _ events: inout [ParserEvent]) {
+        c.serverContent = Content(exchange: nil, bytes: bytes, isRequest: false, completeOnEnd: false)
+        guard let code = try? r.short(), let text = try? r.shortString(), let exchange = try? r.shortString(),
+              let key = try? r.shortString() else { return }
+        let destination = AMQPParser.destination(exchange, key)
+        guard let i = c.publishes.firstIndex(where: { !$0.returned && $0.destination == destination }) else { return }
+        c.publishes[i].returned = true
+        let e = c.publishes[i].exchange
+        events.append(.attribute(exchange: e, key: "amqp.returned", value: text))
+        events.append(.outcome(exchange: e, status: Int(code), outcome: AMQPParser.outcome(replyCode: Int(code))))
+    }
+
+    /// basic.get-ok answers a basic.get with a message.
+    private mutating func got(_ r: inout AMQPReader, _ c: inout Channel, bytes: UInt64, _ sender: Sender,
+                              _ events: inout [ParserEvent]) {
+        guard sender == .server, let p = c.take(from: .client, where: { $0.method == .get }) else {
             c.serverContent = Content(exchange: nil, bytes: bytes, isRequest: false, completeOnEnd: false)
             return
         }
-        respond(p.exchange, m, bytes: bytes, outcome: .ok, ended: false, &events)
+        respond(p.exchange, .getOK, bytes: bytes, outcome: .ok, ended: false, &events)
         if let tag = try? r.longlong() {
             events.append(.attribute(exchange: p.exchange, key: "amqp.delivery_tag", value: String(tag)))
             if (try? r.bit()) == true { events.append(.attribute(exchange: p.exchange, key: "amqp.redelivered", value: "true")) }

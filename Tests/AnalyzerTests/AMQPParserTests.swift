@@ -59,6 +59,24 @@ struct AMQPParserTests {
         #expect(publishes.allSatisfy { result.events.ended($0) })
     }
 
+    @Test("a mandatory publish the broker returns unroutable carries the return's reply code, though the broker then acks it")
+    func returned() {
+        var segments = Self.handshake
+        segments.append((.client, AMQPWire.method(1, 85, 10, .init().bits(false))))
+        segments.append((.server, AMQPWire.method(1, 85, 11)))
+        segments.append((.client, AMQPWire.publish(1, exchange: "logs", routingKey: "nowhere", body: [1])
+                            + AMQPWire.publish(1, exchange: "logs", routingKey: "app", body: [2])))
+        segments.append((.server, AMQPWire.method(1, 60, 50, .init().short(312).string("NO_ROUTE").string("logs").string("nowhere"))
+                            + AMQPWire.content(1, body: [1]) + AMQPWire.ack(1, tag: 2, multiple: true)))
+        let result = parseAMQP(segments)
+        #expect(result.error == nil)
+        let publishes = result.events.began.filter { result.events.head($0)?.method == "basic.publish" }
+        #expect(publishes.map { result.events.outcome($0)?.status } == [312, nil])
+        #expect(publishes.map { result.events.outcome($0)?.outcome } == [.clientError, .ok])
+        #expect(result.events.attributes(publishes[0])["amqp.returned"] == "NO_ROUTE")
+        #expect(publishes.allSatisfy { result.events.ended($0) })
+    }
+
     @Test("a publish without confirms is complete when its content is sent, however many body frames it takes")
     func unconfirmedPublish() throws {
         let body = Array(repeating: UInt8(1), count: 10_000)
@@ -141,6 +159,16 @@ struct AMQPParserTests {
         let e = try #require(result.events.began.first)
         #expect(result.events.head(e)?.method == "basic.deliver")
         #expect(result.events.ended(e))
+    }
+
+    @Test("exchanges an end starts are numbered alike at both ends when a delivery and a cancel cross on the wire")
+    func crossing() {
+        let cancel = AMQPWire.method(1, 60, 30, .init().string("c1").bits(false))
+        let deliver = AMQPWire.deliver(1, consumerTag: "c1", tag: 9, routingKey: "q", body: [1])
+        let clientView = parseAMQP(Self.handshake + [(.client, cancel), (.server, deliver)]).events
+        let serverView = parseAMQP(Self.handshake + [(.server, deliver), (.client, cancel)]).events
+        func cancelID(_ e: [ParserEvent]) -> UInt64? { e.began.first { e.head($0)?.method == "basic.cancel" } }
+        #expect(cancelID(clientView) != nil && cancelID(clientView) == cancelID(serverView))
     }
 
     @Test("outstanding deliveries are bounded: past the limit the oldest is given up and marked")
