@@ -164,7 +164,8 @@ public struct AMQPParser: ProtocolParser {
         let b = Array(prefix.prefix(detectionBytes))
         guard let first = b.first else { return .needMoreBytes }
         if first == protocolHeader[0] {
-            guard b.elementsEqual(protocolHeader.prefix(b.count)) else { return .notThisProtocol }
+            let n = min(b.count, protocolHeader.count)
+            guard b.prefix(n).elementsEqual(protocolHeader.prefix(n)) else { return .notThisProtocol }
             return b.count >= protocolHeader.count ? .request : .needMoreBytes
         }
         guard first == FrameType.method.rawValue else { return .notThisProtocol }

@@ -155,6 +155,8 @@ struct AMQPParserTests {
         #expect(AMQPParser.detect(ack[...]) == .request)
         #expect(AMQPParser.detect(deliver[...]) == .response)
         #expect(AMQPParser.detect(AMQPWire.heartbeat[...]) == .notThisProtocol)
+        #expect(AMQPParser.detect((AMQPWire.protocolHeader + AMQPWire.heartbeat)[...]) == .request)
+        #expect(AMQPParser.detect(Array("AMQP".utf8 + [1, 1, 0, 9])[...]) == .notThisProtocol) // 0-9 (not 0-9-1)
         let result = parseAMQP([(.server, deliver), (.client, ack)])
         let e = try #require(result.events.began.first)
         #expect(result.events.head(e)?.method == "basic.deliver")
