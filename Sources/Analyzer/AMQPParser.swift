@@ -208,12 +208,20 @@ public struct AMQPParser: ProtocolParser {
         }
         var missing = segment.missing
         while missing > 0 {
-            guard d.inPayload else { throw .framingLost } // a frame header went by uncaptured
-            let n = Int(min(UInt64(d.remaining), missing))
-            d.captured = false
-            d.remaining -= n
-            missing -= UInt64(n)
-            if d.remaining == 0 { d.inPayload = false }
+            if d.inPayload {
+                let n = Int(min(UInt64(d.remaining), missing))
+                d.captured = false
+                d.remaining -= n
+                missing -= UInt64(n)
+                if d.remaining == 0 { d.inPayload = false }
+                continue
+            }
+            // The payload cap cut a write inside a frame's body: its frame-end octet went uncaptured
+            // too, and the frame still ends there. A frame header that went by uncaptured loses the framing.
+            guard d.head.count == 7 else { throw .framingLost }
+            d.head.append(AMQPParser.frameEnd)
+            missing -= 1
+            try step(&d, sender, &events)
         }
     }
 

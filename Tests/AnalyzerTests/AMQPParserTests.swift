@@ -91,6 +91,22 @@ struct AMQPParserTests {
         #expect(result.events.attributes(e)["amqp.body_size"] == "10000")
     }
 
+    @Test("a large message cut by the payload cap (its body's end and frame end uncaptured) is still one publish, confirmed")
+    func cutByPayloadCap() throws {
+        var segments = Self.handshake.map { ($0.0, StreamSegment(bytes: $0.1[...])) }
+        segments.append((.client, StreamSegment(bytes: AMQPWire.method(1, 85, 10, .init().bits(false))[...])))
+        segments.append((.server, StreamSegment(bytes: AMQPWire.method(1, 85, 11)[...])))
+        for n in 1...2 {
+            let publish = AMQPWire.publish(1, routingKey: "big", body: Array(repeating: UInt8(n), count: 3000))
+            segments.append((.client, StreamSegment(bytes: publish.prefix(1024), missing: UInt64(publish.count - 1024))))
+        }
+        segments.append((.server, StreamSegment(bytes: AMQPWire.ack(1, tag: 2, multiple: true)[...])))
+        let result = run(AMQPParser.self, segments)
+        #expect(result.error == nil)
+        let publishes = result.events.began.filter { result.events.head($0)?.method == "basic.publish" }
+        #expect(publishes.count == 2 && publishes.allSatisfy { result.events.ended($0) && result.events.outcome($0)?.outcome == .ok })
+    }
+
     @Test("a delivery ends with the consumer's ack, nack or reject; redeliveries and requeues are marked; the queue comes from the consumer tag")
     func deliveries() {
         var segments = Self.handshake
