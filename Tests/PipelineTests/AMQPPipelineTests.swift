@@ -99,4 +99,36 @@ struct AMQPPipelineTests {
         func key(_ r: RequestRecord) -> String { "\(r.method ?? "?") \(r.target ?? "?") \(r.attributes["amqp.reply"] ?? "?")" }
         #expect(fromFile.map(key).sorted() == records.map(key).sorted())
     }
+
+    @Test("attached to a consumer's open connection: recognized by its frames, deliveries paired by the broker's tags")
+    func attachedMidConnection() throws {
+        let pipeline = try TestPipeline()
+        defer { pipeline.remove() }
+        try pipeline.startRabbitMQ()
+        let marks = pipeline.directory.path
+        let consumer = try Child(pipeline.exec(pipeline.backend, ["python3", Repository.amqpClient, "consume",
+            pipeline.lbUpstreamAddress, "\(pipeline.amqpPort)", "jobs", "\(Self.handle)", "\(Self.delay)", marks]))
+        for _ in 0..<300 where !FileManager.default.fileExists(atPath: marks + "/ready") { usleep(100_000) }
+        let traced = try PipelineRun.trace(pipeline) {
+            let publish = pipeline.exec(pipeline.client, ["python3", Repository.amqpClient, "publish", pipeline.lbAddress,
+                                                          "\(pipeline.amqpPort)", "jobs", "\(Self.count)"])
+            // Ends when the consumer has handled its deliveries, so the trace covers them.
+            return try Child(["sh", "-c", publish.joined(separator: " ") + " && while [ ! -e \(marks)/done ]; do sleep 0.05; done"])
+        }
+        _ = try pipeline.amqpEvents(of: traced.client)
+        let delivered = try pipeline.amqpEvents(of: consumer).filter { $0.event == "delivered" }
+        // A delivery the broker sent as pika cancelled is one pika hands back itself (see publishConsume).
+        let deliveries = traced.records.filter { r in
+            r.method == "basic.deliver" && delivered.contains { $0.tag.map(String.init) == r.attributes["amqp.delivery_tag"] }
+        }.sorted { $0.start < $1.start }
+        // The first frame seen on the connection is the broker's first delivery: a response, so the parser starts at
+        // the consumer's ack that follows; every later delivery is paired with its answer by its tag, from both ends.
+        try #require(delivered.count == Self.handle)
+        #expect(deliveries.map { $0.attributes["amqp.delivery_tag"] } == delivered.dropFirst().map { $0.tag.map(String.init) })
+        #expect(deliveries.map { $0.attributes["amqp.reply"] } == delivered.dropFirst().map { "basic." + ($0.action ?? "?") })
+        #expect(deliveries.allSatisfy { $0.side == .both && $0.isComplete && Double($0.duration) / 1e9 >= Self.delay },
+                "\(deliveries.map(\.json))")
+        // Unknown before attach, so not guessed: the queue behind the consumer tag.
+        #expect(deliveries.allSatisfy { $0.attributes["amqp.queue"] == nil && $0.target == "amq.default/jobs" })
+    }
 }

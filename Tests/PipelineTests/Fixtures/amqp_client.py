@@ -11,9 +11,12 @@ nacked with requeue the first time (so it comes back redelivered), m2 is
 rejected without requeue, the rest are acked; reports each delivery's
 processing time (callback entry to its answer sent). Then it cancels, takes
 one message with basic.get (no-ack) and declares a missing queue passively
-(the broker closes the channel with 404).
+(the broker closes the channel with 404). With MARKS (a directory), it
+creates MARKS/ready once it consumes and MARKS/done once it has handled
+HANDLE deliveries: a test attaches its probe in between.
 """
 import json
+import os
 import sys
 import time
 
@@ -42,9 +45,15 @@ def publish(host, port, queue, count):
     connection.close()
 
 
-def consume(host, port, queue, handle, delay):
+def mark(marks, name):
+    if marks:
+        open(os.path.join(marks, name), "w").close()
+
+
+def consume(host, port, queue, handle, delay, marks=None):
     connection = connect(host, port)
     channel = connection.channel()
+    channel.queue_declare(queue=queue)
     channel.basic_qos(prefetch_count=1)
     handled = 0
 
@@ -68,7 +77,9 @@ def consume(host, port, queue, handle, delay):
             channel.stop_consuming()
 
     channel.basic_consume(queue, on_message)
+    mark(marks, "ready")
     channel.start_consuming()
+    mark(marks, "done")
     method, properties, body = channel.basic_get(queue, auto_ack=True)
     say(event="got", id=properties.message_id if method else None)
     try:
