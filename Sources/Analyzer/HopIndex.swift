@@ -12,10 +12,18 @@
 /// its own chain is itself, which `chain(for:)` builds from the record it
 /// is given. So a capture file, whose records are all client views, keeps
 /// nothing here, and a live run keeps a fraction of its records.
+///
+/// Kafka Produce and Fetch records are kept too, and linked by
+/// `KafkaChainMatcher`: a produce's hop has the fetches of its batches
+/// below it, and a fetch's chain is shown from the produce of its first
+/// linked batch (and that produce's own parents).
 public struct HopIndex: Sendable {
     public let capacity: Int
     private var records: [UInt64: RequestRecord] = [:]
     private var children: [UInt64: [UInt64]] = [:]
+    private var kafka = KafkaChainMatcher()
+    /// Kafka chains by the ids of both their ends.
+    private var kafkaLinks: [UInt64: [KafkaChain]] = [:]
     private var order: [UInt64] = []
     private var orderStart = 0
 
@@ -24,7 +32,14 @@ public struct HopIndex: Sendable {
     }
 
     public mutating func add(_ record: RequestRecord) {
-        guard record.parent != nil || record.side != .client else { return }
+        let isKafka = record.protocolName == KafkaParser.protocolName && (record.method == "Produce" || record.method == "Fetch")
+        guard record.parent != nil || record.side != .client || isKafka else { return }
+        if isKafka {
+            for chain in kafka.add(record) {
+                kafkaLinks[chain.produce.id, default: []].append(chain)
+                kafkaLinks[chain.fetch.id, default: []].append(chain)
+            }
+        }
         if records.count >= capacity { forgetOldest() }
         records[record.id] = record
         order.append(record.id)
@@ -35,7 +50,10 @@ public struct HopIndex: Sendable {
     /// request order, each with its depth from the first hop seen.
     public func chain(for record: RequestRecord, maxChildren: Int = 8) -> HopChain {
         var root = record
-        var seen: Set<UInt64> = [record.id]
+        if let link = kafkaLinks[record.id]?.first(where: { $0.fetch.id == record.id }), let produce = records[link.produce.id] {
+            root = produce
+        }
+        var seen: Set<UInt64> = [root.id]
         while let parentID = root.parent, let parent = records[parentID], seen.insert(parentID).inserted {
             root = parent
         }
@@ -49,6 +67,14 @@ public struct HopIndex: Sendable {
             if kids.count > maxChildren {
                 hops.append(HopChain.Hop(record: nil, depth: depth + 1, isFocus: false, omitted: kids.count - maxChildren))
             }
+            let fetches = (kafkaLinks[r.id] ?? []).filter { $0.produce.id == r.id }
+            for link in fetches.prefix(maxChildren) {
+                guard let fetch = records[link.fetch.id] else { continue }
+                hops.append(HopChain.Hop(record: fetch, depth: depth + 1, isFocus: fetch.id == record.id, kafka: link))
+            }
+            if fetches.count > maxChildren {
+                hops.append(HopChain.Hop(record: nil, depth: depth + 1, isFocus: false, omitted: fetches.count - maxChildren))
+            }
         }
         visit(root, depth: 0)
         return HopChain(hops: hops, parentMissing: root.parent != nil)
@@ -60,6 +86,13 @@ public struct HopIndex: Sendable {
         if orderStart > 4096 && orderStart * 2 > order.count {
             order.removeFirst(orderStart)
             orderStart = 0
+        }
+        if let chains = kafkaLinks.removeValue(forKey: id) {
+            for chain in chains {
+                let other = chain.produce.id == id ? chain.fetch.id : chain.produce.id
+                kafkaLinks[other]?.removeAll { $0 == chain }
+                if kafkaLinks[other]?.isEmpty == true { kafkaLinks[other] = nil }
+            }
         }
         if let record = records.removeValue(forKey: id), let parent = record.parent {
             children[parent]?.removeAll { $0 == id }
@@ -78,6 +111,8 @@ public struct HopChain: Sendable {
         /// The record the chain was asked for.
         public var isFocus: Bool
         public var omitted = 0
+        /// For a Kafka fetch below the produce of a batch it carried: the chain that links them.
+        public var kafka: KafkaChain? = nil
     }
 
     public var hops: [Hop]
