@@ -15,8 +15,7 @@
 ///
 /// Kafka Produce and Fetch records are kept too, and linked by
 /// `KafkaChainMatcher`: a produce's hop has the fetches of its batches
-/// below it, and a fetch's chain is shown from the produce of its first
-/// linked batch (and that produce's own parents).
+/// below it; a fetch is shown below the produces of the batches it carried.
 public struct HopIndex: Sendable {
     public let capacity: Int
     private var records: [UInt64: RequestRecord] = [:]
@@ -49,11 +48,10 @@ public struct HopIndex: Sendable {
     /// `record` with its ancestors above and its descendants below, in
     /// request order, each with its depth from the first hop seen.
     public func chain(for record: RequestRecord, maxChildren: Int = 8) -> HopChain {
+        let produced = (kafkaLinks[record.id] ?? []).filter { $0.fetch.id == record.id }
+        if !produced.isEmpty { return kafkaChain(fetch: record, produced, maxProduces: maxChildren) }
         var root = record
-        if let link = kafkaLinks[record.id]?.first(where: { $0.fetch.id == record.id }), let produce = records[link.produce.id] {
-            root = produce
-        }
-        var seen: Set<UInt64> = [root.id]
+        var seen: Set<UInt64> = [record.id]
         while let parentID = root.parent, let parent = records[parentID], seen.insert(parentID).inserted {
             root = parent
         }
@@ -78,6 +76,18 @@ public struct HopIndex: Sendable {
         }
         visit(root, depth: 0)
         return HopChain(hops: hops, parentMissing: root.parent != nil)
+    }
+
+    /// A Kafka fetch below the produces of the batches it carried, each with its chain.
+    private func kafkaChain(fetch: RequestRecord, _ produced: [KafkaChain], maxProduces: Int) -> HopChain {
+        var hops = produced.prefix(maxProduces).compactMap { link in
+            records[link.produce.id].map { HopChain.Hop(record: $0, depth: 0, isFocus: false, kafka: link) }
+        }
+        if produced.count > maxProduces {
+            hops.append(HopChain.Hop(record: nil, depth: 0, isFocus: false, omitted: produced.count - maxProduces))
+        }
+        hops.append(HopChain.Hop(record: fetch, depth: 1, isFocus: true))
+        return HopChain(hops: hops, parentMissing: false)
     }
 
     private mutating func forgetOldest() {
@@ -111,7 +121,8 @@ public struct HopChain: Sendable {
         /// The record the chain was asked for.
         public var isFocus: Bool
         public var omitted = 0
-        /// For a Kafka fetch below the produce of a batch it carried: the chain that links them.
+        /// Kafka: the chain that links the hop to the other end of a batch (a
+        /// fetch below its produce, or a produce above the fetch asked for).
         public var kafka: KafkaChain? = nil
     }
 

@@ -92,12 +92,20 @@ struct KafkaChainTests {
         let f = fetch(2, start: 1_002_000_000, [(0, from: 40, hw: 45, batches: [40])])
         index.add(p)
         index.add(f)
+        // A fetch of two batches is shown below both their produces.
+        let p2 = produce(3, start: 1_001_000_000, [(0, base: 45, records: 1)])
+        let f2 = fetch(4, start: 1_003_000_000, [(0, from: 40, hw: 46, batches: [40, 45])])
+        index.add(p2)
+        index.add(f2)
+        #expect(index.chain(for: f2).hops.map { $0.record?.id } == [1, 3, 4])
+        #expect(index.chain(for: f2).hops.map(\.depth) == [0, 0, 1])
+        #expect(index.chain(for: f2).hops.map { $0.kafka?.offset } == [40, 45, nil])
         for focus in [p, f] {
             let chain = index.chain(for: focus)
-            #expect(chain.hops.map { $0.record?.id } == [1, 2])
-            #expect(chain.hops.map(\.depth) == [0, 1])
+            #expect(chain.hops.map { $0.record?.id } == (focus.id == 1 ? [1, 2, 4] : [1, 2]))
+            #expect(chain.hops.map(\.depth) == (focus.id == 1 ? [0, 1, 1] : [0, 1]))
             #expect(chain.hops.first { $0.isFocus }?.record?.id == focus.id)
-            #expect(chain.hops[1].kafka?.brokerTime == 2_000_000)
+            #expect(chain.hops.compactMap(\.kafka).map(\.brokerTime).first == 2_000_000)
         }
     }
 }
