@@ -147,5 +147,11 @@ struct KafkaPipelineTests {
         }.sorted()
         #expect(seen.count >= 20)
         #expect(live == seen)
+        // The capture through `analyze --group-by consumer`: the consumer's lag table (caught up, no age
+        // left) and produce → fetch chains under the fetches that carried the batches.
+        let text = try Shell.run([Repository.pipetraceBinary, "analyze", capture, "--group-by", "consumer"])
+        let lag = text.split(separator: "\n").filter { $0.hasPrefix("readers ") && $0.contains("judged[") }
+        #expect(lag.count == 2 && lag.allSatisfy { $0.split(separator: " ").suffix(3) == ["0", "0", "0.000"] }, "\(text)")
+        #expect(text.contains("judged[0]@0, ") && text.contains(" ms in broker"), "\(text)")
     }
 }
