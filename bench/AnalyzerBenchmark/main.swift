@@ -6,7 +6,7 @@
 // writev and sends the body with sendfile (as nginx does), and the client
 // reads head and body in one read.
 //
-//   swift run -c release AnalyzerBenchmark [million-events] [open-connections] [repeated|distinct|grpc]
+//   swift run -c release AnalyzerBenchmark [million-events] [open-connections] [repeated|distinct|grpc|kafka]
 //
 // `repeated` (the default) is what the exporter sees: each request the same
 // bytes (wrk's, a scraper's), each response head the same but for its Date,
@@ -20,6 +20,9 @@
 // headers indexed into HPACK's dynamic tables after a connection's first call
 // as gRPC implementations send them.
 //
+// `kafka` is the Kafka mix (KafkaMix.swift): Produce and Fetch of 16 KiB
+// batches over 50 partitions, half the connections producers, half consumers.
+//
 // Connections are closed and replaced as the run goes on, so memory must
 // stay bounded by the open connections, not grow with the run's length.
 import Analyzer
@@ -31,6 +34,7 @@ let open = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 20
 let mode = CommandLine.arguments.count > 3 ? CommandLine.arguments[3] : "repeated"
 let distinct = mode == "distinct"
 let grpc = mode == "grpc"
+let kafka = mode == "kafka"
 let totalEvents = Int(millions * 1_000_000)
 let requestsPerConnection = grpc ? 100 : 500
 
@@ -88,10 +92,12 @@ func header(_ c: Connection, client: Bool, at t: UInt64) -> EventHeader {
                        container: client ? "collector" : "lb")
 }
 
-func data(_ c: Connection, client: Bool, _ syscall: Syscall, _ payload: [UInt8], at t: UInt64) -> ProbeEvent {
+/// `payload` as the probe delivers it: its first `cap` bytes, with its whole length.
+func data(_ c: Connection, client: Bool, _ syscall: Syscall, _ payload: [UInt8], at t: UInt64, cap: Int = .max) -> ProbeEvent {
     .data(DataEvent(header: header(c, client: client, at: t), enterTimestamp: t - 2_000,
                     direction: syscall == .read ? .ingress : .egress, syscall: syscall, fd: 7,
-                    role: client ? .client : .server, length: UInt64(payload.count), payload: payload))
+                    role: client ? .client : .server, length: UInt64(payload.count),
+                    payload: payload.count > cap ? Array(payload.prefix(cap)) : payload))
 }
 
 /// Calls `body` with every event of the run, in order.
@@ -103,12 +109,20 @@ func generate(_ body: (ProbeEvent) -> Void) {
     var exchanges = 0
     var headSecond = -1
     var head: [UInt8] = [], response: [UInt8] = []
+    var offsets = [Int64](repeating: 0, count: kafkaPartitions)
     while produced < totalEvents {
         for i in connections.indices {
             let c = connections[i]
             t += 10_000
             exchanges += 1
-            if grpc {
+            if kafka {
+                let ex = kafkaExchange(connection: i, served: connections[i].served, offsets: &offsets)
+                body(data(c, client: true, .write, ex.request, at: t, cap: kafkaPayloadCap))
+                body(data(c, client: false, .read, ex.request, at: t + 30_000, cap: kafkaPayloadCap))
+                body(data(c, client: false, .write, ex.response, at: t + 200_000, cap: kafkaPayloadCap))
+                body(data(c, client: true, .read, ex.response, at: t + 230_000, cap: kafkaPayloadCap))
+                produced += 4
+            } else if grpc {
                 let call = grpcCall(stream: UInt32(connections[i].served * 2 + 1), first: connections[i].served == 0)
                 body(data(c, client: true, .write, call.request, at: t))
                 body(data(c, client: false, .read, call.request, at: t + 30_000))
@@ -200,7 +214,7 @@ let analysis = max(total - generation, 1e-9)
 
 let eventsPerSecond = Double(count) / analysis
 let recordsPerSecond = Double(records) / analysis
-print("events:            \(count) (\(open) connections open at a time, \(requestsPerConnection) requests each, \(grpc ? "gRPC unary calls" : distinct ? "distinct heads" : "repeated heads"))")
+print("events:            \(count) (\(open) connections open at a time, \(requestsPerConnection) requests each, \(kafka ? "Kafka produce/fetch of 16 KiB batches, 50 partitions" : grpc ? "gRPC unary calls" : distinct ? "distinct heads" : "repeated heads"))")
 print("records:           \(records)")
 print("analyzer:          \(fixed(eventsPerSecond / 1e6, 2)) million events/s, \(fixed(recordsPerSecond, 0)) records/s (one core)")
 print("generator:         \(fixed(generation, 2)) s (subtracted)")
