@@ -5,10 +5,14 @@
 struct KafkaMessage: Sendable {
     /// The message's length from its size prefix.
     var size: Int
-    /// Positions `0..<bytes.count`; bytes inside `holes` are zeros.
+    /// Positions `0..<bytes.count`; bytes inside `holes` are zeros. A hole at
+    /// the end is not filled until captured bytes follow it (a batch cut by
+    /// the payload cap costs no zeros written).
     var bytes: [UInt8] = []
     /// Uncaptured ranges, sorted, apart.
     var holes: [Range<Int>] = []
+    /// Positions received, captured or not: `bytes.count` plus a trailing hole.
+    private(set) var received = 0
 
     static let maxStored = 1 << 20
     static let maxHoles = 64
@@ -22,25 +26,26 @@ struct KafkaMessage: Sendable {
     private var storing = true
 
     mutating func append(_ captured: ArraySlice<UInt8>) {
-        guard storing, bytes.count + captured.count <= KafkaMessage.maxStored else {
+        guard storing, received + captured.count <= KafkaMessage.maxStored else {
             storing = false
             return
         }
+        if bytes.count < received { bytes.append(contentsOf: repeatElement(0, count: received - bytes.count)) }
         bytes.append(contentsOf: captured)
+        received = bytes.count
     }
 
     mutating func appendMissing(_ n: Int) {
-        guard storing, bytes.count + n <= KafkaMessage.maxStored, holes.count < KafkaMessage.maxHoles else {
+        guard storing, received + n <= KafkaMessage.maxStored, holes.count < KafkaMessage.maxHoles else {
             storing = false
             return
         }
-        let start = bytes.count
-        if let last = holes.last, last.upperBound == start {
-            holes[holes.count - 1] = last.lowerBound..<(start + n)
+        if let last = holes.last, last.upperBound == received {
+            holes[holes.count - 1] = last.lowerBound..<(received + n)
         } else {
-            holes.append(start..<(start + n))
+            holes.append(received..<(received + n))
         }
-        bytes.append(contentsOf: repeatElement(0, count: n))
+        received += n
     }
 
     func isCaptured(_ range: Range<Int>) -> Bool {

@@ -22,13 +22,30 @@ struct KafkaBytes {
     mutating func int(_ v: Int64, _ n: Int) {
         for i in stride(from: n - 1, through: 0, by: -1) { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * i))) }
     }
-    /// The message with its size prefix.
-    var framed: [UInt8] {
+    /// The message's first `kafkaPayloadCap` bytes as the probe captures
+    /// them, when a batch of `kafkaBatchBytes` follows what was written:
+    /// its size prefix, these bytes, the batch's head; and its whole length.
+    func captured(batchBase: Int64) -> (bytes: [UInt8], length: Int) {
+        var f = KafkaBytes()
+        f.bytes.reserveCapacity(kafkaPayloadCap)
+        f.int32(Int32(bytes.count + kafkaBatchBytes))
+        f.bytes += bytes
+        var head = KafkaBytes()
+        head.int64(batchBase)
+        f.bytes += head.bytes
+        f.bytes += kafkaBatchTail.prefix(kafkaPayloadCap - f.bytes.count)
+        return (f.bytes, 4 + bytes.count + kafkaBatchBytes)
+    }
+
+    var framed: (bytes: [UInt8], length: Int) {
         var f = KafkaBytes()
         f.int32(Int32(bytes.count))
-        return f.bytes + bytes
+        return (f.bytes + bytes, 4 + bytes.count)
     }
 }
+
+/// A record batch after its base offset (made once: the generator's cost is subtracted, but it is noise).
+let kafkaBatchTail = Array(kafkaBatch(base: 0, records: 100).dropFirst(8))
 
 /// A record batch (magic 2) of `records` records at `base`, `kafkaBatchBytes` long.
 func kafkaBatch(base: Int64, records: Int32) -> [UInt8] {
@@ -61,7 +78,8 @@ func kafkaHeader(_ key: Int16, _ version: Int16, _ id: Int32, _ client: String) 
 }
 
 /// One exchange on a producer (even `connection`) or consumer connection: request and response bytes.
-func kafkaExchange(connection: Int, served: Int, offsets: inout [Int64]) -> (request: [UInt8], response: [UInt8]) {
+func kafkaExchange(connection: Int, served: Int, offsets: inout [Int64])
+    -> (request: (bytes: [UInt8], length: Int), response: (bytes: [UInt8], length: Int)) {
     let partition = (connection / 2 + served) % kafkaPartitions
     let id = Int32(served + 1)
     let records: Int32 = 100
@@ -77,7 +95,6 @@ func kafkaExchange(connection: Int, served: Int, offsets: inout [Int64]) -> (req
         q.int32(1)
         q.int32(Int32(partition))
         q.int32(Int32(kafkaBatchBytes))
-        q.bytes += kafkaBatch(base: 0, records: records)
         var s = KafkaBytes()
         s.int32(id)
         s.int32(1)
@@ -89,7 +106,7 @@ func kafkaExchange(connection: Int, served: Int, offsets: inout [Int64]) -> (req
         s.int64(-1) // log append time
         s.int64(0) // log start offset
         s.int32(0) // throttle
-        return (q.framed, s.framed)
+        return (q.captured(batchBase: 0), s.framed)
     }
     let base = max(0, offsets[partition] - Int64(records))
     var q = kafkaHeader(1, 10, id, "consumer-\(connection)")
@@ -124,6 +141,5 @@ func kafkaExchange(connection: Int, served: Int, offsets: inout [Int64]) -> (req
     s.int64(0) // log start offset
     s.int32(0) // aborted transactions
     s.int32(Int32(kafkaBatchBytes))
-    s.bytes += kafkaBatch(base: base, records: records)
-    return (q.framed, s.framed)
+    return (q.framed, s.captured(batchBase: base))
 }

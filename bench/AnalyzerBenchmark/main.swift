@@ -92,12 +92,11 @@ func header(_ c: Connection, client: Bool, at t: UInt64) -> EventHeader {
                        container: client ? "collector" : "lb")
 }
 
-/// `payload` as the probe delivers it: its first `cap` bytes, with its whole length.
-func data(_ c: Connection, client: Bool, _ syscall: Syscall, _ payload: [UInt8], at t: UInt64, cap: Int = .max) -> ProbeEvent {
+/// `payload`, the first bytes of `length` (all of them unless said) as the probe delivers them.
+func data(_ c: Connection, client: Bool, _ syscall: Syscall, _ payload: [UInt8], at t: UInt64, length: Int? = nil) -> ProbeEvent {
     .data(DataEvent(header: header(c, client: client, at: t), enterTimestamp: t - 2_000,
                     direction: syscall == .read ? .ingress : .egress, syscall: syscall, fd: 7,
-                    role: client ? .client : .server, length: UInt64(payload.count),
-                    payload: payload.count > cap ? Array(payload.prefix(cap)) : payload))
+                    role: client ? .client : .server, length: UInt64(length ?? payload.count), payload: payload))
 }
 
 /// Calls `body` with every event of the run, in order.
@@ -117,10 +116,11 @@ func generate(_ body: (ProbeEvent) -> Void) {
             exchanges += 1
             if kafka {
                 let ex = kafkaExchange(connection: i, served: connections[i].served, offsets: &offsets)
-                body(data(c, client: true, .write, ex.request, at: t, cap: kafkaPayloadCap))
-                body(data(c, client: false, .read, ex.request, at: t + 30_000, cap: kafkaPayloadCap))
-                body(data(c, client: false, .write, ex.response, at: t + 200_000, cap: kafkaPayloadCap))
-                body(data(c, client: true, .read, ex.response, at: t + 230_000, cap: kafkaPayloadCap))
+                let (q, s) = (ex.request, ex.response)
+                body(data(c, client: true, .write, q.bytes, at: t, length: q.length))
+                body(data(c, client: false, .read, q.bytes, at: t + 30_000, length: q.length))
+                body(data(c, client: false, .write, s.bytes, at: t + 200_000, length: s.length))
+                body(data(c, client: true, .read, s.bytes, at: t + 230_000, length: s.length))
                 produced += 4
             } else if grpc {
                 let call = grpcCall(stream: UInt32(connections[i].served * 2 + 1), first: connections[i].served == 0)
