@@ -306,12 +306,12 @@ enum KafkaBodies {
         var i = range.lowerBound
         func int(_ at: Int, _ n: Int) -> Int64 {
             var v: UInt64 = 0
-            for j in at..<(at + n) { v = v << 8 | UInt64(message.bytes[j]) }
+            for j in at..<(at + n) { v = v << 8 | UInt64(message[j]) }
             return n == 4 ? Int64(Int32(truncatingIfNeeded: v)) : Int64(bitPattern: v)
         }
         while range.upperBound - i >= 17 {
             guard message.isCaptured(i..<(i + 17)) else { return }
-            let base = int(i, 8), length = int(i + 8, 4), magic = message.bytes[i + 16]
+            let base = int(i, 8), length = int(i + 8, 4), magic = message[i + 16]
             guard length >= 5 else { return }
             let end = i + 12 + Int(length)
             guard end <= range.upperBound else { break }
