@@ -34,11 +34,6 @@ public struct ConsumerLag: Sendable {
         public var updated: Int64
     }
 
-    struct TopicPartition: Hashable {
-        var topic: String
-        var partition: Int32
-    }
-
     struct Client: Hashable {
         var ip: String?
         var clientID: String
@@ -89,10 +84,10 @@ public struct ConsumerLag: Sendable {
             switch record.method {
             case "Produce":
                 guard let base = p.baseOffset, base >= 0 else { continue }
-                produced.add(base, records: p.records, record.start, to: .init(topic: topic, partition: p.partition))
+                produced.add(base, records: p.records, record.start, to: tp)
             case "Fetch":
                 guard let offset = p.fetchOffset, let hw = p.highWatermark else { continue }
-                let age = offset >= hw ? 0 : produced.batch(containing: offset, in: .init(topic: topic, partition: p.partition))
+                let age = offset >= hw ? 0 : produced.batch(containing: offset, in: tp)
                     .map { UInt64(clamping: max(0, record.start - $0.value)) }
                 changed.append(update(Key(consumer: consumer, topic: topic, partition: p.partition), at: record.start) {
                     $0.fetchOffset = offset

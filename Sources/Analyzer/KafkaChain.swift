@@ -65,7 +65,7 @@ public struct KafkaChainMatcher: Sendable {
         var chains: [KafkaChain] = []
         for p in partitions where p.errorCode ?? 0 == 0 {
             guard let topic = p.topic else { continue }
-            let key = ProducedBatches<KafkaChain.Exchange>.Partition(topic: topic, partition: p.partition)
+            let key = TopicPartition(topic: topic, partition: p.partition)
             if record.method == "Produce" {
                 guard let base = p.baseOffset, base >= 0 else { continue }
                 produced.add(base, records: p.records, exchange, to: key)

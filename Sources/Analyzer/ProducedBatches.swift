@@ -10,16 +10,6 @@
 ///   chance, so a flood of new partitions pushes out the idle ones first
 ///   and an eviction costs O(1) amortized, not a scan.
 public struct ProducedBatches<Value: Sendable>: Sendable {
-    public struct Partition: Hashable, Sendable {
-        public var topic: String
-        public var partition: Int32
-
-        public init(topic: String, partition: Int32) {
-            self.topic = topic
-            self.partition = partition
-        }
-    }
-
     public struct Batch: Sendable {
         public var base: Int64
         /// Records in the batch, when counted.
@@ -43,9 +33,9 @@ public struct ProducedBatches<Value: Sendable>: Sendable {
     public let batchesPerPartition: Int
     public private(set) var partitionsEvicted: UInt64 = 0
     public private(set) var batchesDropped: UInt64 = 0
-    private var windows: [Partition: Window] = [:]
+    private var windows: [TopicPartition: Window] = [:]
     /// The clock's hand runs over `order` from `hand`.
-    private var order: [Partition] = []
+    private var order: [TopicPartition] = []
     private var hand = 0
 
     public init(maxPartitions: Int = 10_000, batchesPerPartition: Int = 64) {
@@ -56,7 +46,7 @@ public struct ProducedBatches<Value: Sendable>: Sendable {
     /// Partitions tracked now.
     public var partitionCount: Int { windows.count }
 
-    public mutating func add(_ base: Int64, records: UInt32?, _ value: Value, to key: Partition) {
+    public mutating func add(_ base: Int64, records: UInt32?, _ value: Value, to key: TopicPartition) {
         let batch = Batch(base: base, records: records, value: value)
         // A partition is touched when used again, not when first tracked: else the hand's
         // first pass would clear every flag at once and evict in plain order of arrival.
@@ -82,17 +72,17 @@ public struct ProducedBatches<Value: Sendable>: Sendable {
     }
 
     /// The latest batch of `key` with base offset `base`.
-    public mutating func batch(startingAt base: Int64, in key: Partition) -> Batch? {
+    public mutating func batch(startingAt base: Int64, in key: TopicPartition) -> Batch? {
         find(key) { $0.base == base }
     }
 
     /// The latest batch of `key` that holds `offset`.
-    public mutating func batch(containing offset: Int64, in key: Partition) -> Batch? {
+    public mutating func batch(containing offset: Int64, in key: TopicPartition) -> Batch? {
         find(key) { $0.contains(offset) }
     }
 
     /// Removes and returns the batches of `key` with base offset `base`.
-    public mutating func take(_ base: Int64, from key: Partition) -> [Batch] {
+    public mutating func take(_ base: Int64, from key: TopicPartition) -> [Batch] {
         guard windows[key]?.batches.contains(where: { $0.base == base }) == true else { return [] }
         var taken: [Batch] = []
         update(key) { w in
@@ -105,7 +95,7 @@ public struct ProducedBatches<Value: Sendable>: Sendable {
         return taken
     }
 
-    private mutating func find(_ key: Partition, _ match: (Batch) -> Bool) -> Batch? {
+    private mutating func find(_ key: TopicPartition, _ match: (Batch) -> Bool) -> Batch? {
         guard let w = windows[key] else { return nil }
         // Newest first: from the slot before `next` backwards, wrapping.
         let n = w.batches.count
@@ -120,7 +110,7 @@ public struct ProducedBatches<Value: Sendable>: Sendable {
         return nil
     }
 
-    private mutating func update(_ key: Partition, _ change: (inout Window) -> Void) {
+    private mutating func update(_ key: TopicPartition, _ change: (inout Window) -> Void) {
         guard windows[key] != nil else { return }
         change(&windows[key]!)
     }
@@ -143,5 +133,16 @@ public struct ProducedBatches<Value: Sendable>: Sendable {
             order.removeFirst(hand)
             hand = 0
         }
+    }
+}
+
+/// A Kafka topic partition by name.
+public struct TopicPartition: Hashable, Sendable {
+    public var topic: String
+    public var partition: Int32
+
+    public init(topic: String, partition: Int32) {
+        self.topic = topic
+        self.partition = partition
     }
 }
