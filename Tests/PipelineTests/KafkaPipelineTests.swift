@@ -148,10 +148,14 @@ struct KafkaPipelineTests {
         #expect(seen.count >= 20)
         #expect(live == seen)
         // The capture through `analyze --group-by consumer`: the consumer's lag table (caught up, no age
-        // left) and produce → fetch chains under the fetches that carried the batches.
-        let text = try Shell.run([Repository.pipetraceBinary, "analyze", capture, "--group-by", "consumer"])
+        // left) and the produce → fetch chain of every batch.
+        let text = try Shell.run([Repository.pipetraceBinary, "analyze", capture, "--group-by", "consumer", "--top", "20"])
         let lag = text.split(separator: "\n").filter { $0.hasPrefix("readers ") && $0.contains("judged[") }
         #expect(lag.count == 2 && lag.allSatisfy { $0.split(separator: " ").suffix(3) == ["0", "0", "0.000"] }, "\(text)")
-        #expect(text.contains("judged[0]@0, ") && text.contains(" ms in broker"), "\(text)")
+        // Every produce is among its group's top 20, each with the fetch of its batch below it.
+        for read in events.filter({ $0.event == "read" }) {
+            #expect(text.contains("judged[\(read.partition)]@\(read.offset ?? -1), "), "\(read.partition)@\(String(describing: read.offset)): \(text)")
+        }
+        #expect(text.contains(" ms in broker"))
     }
 }
