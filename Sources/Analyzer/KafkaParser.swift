@@ -171,17 +171,18 @@ public struct KafkaParser: ProtocolParser {
         }
         events.append(.requestHead(exchange: exchange, method: KafkaAPI.name(key), target: KafkaParser.resource(q),
                                    protocolName: KafkaParser.protocolName))
-        var attributes: [(String, String)] = [("kafka.api_version", String(version))]
-        if !KafkaAPI.isKnown(key) { attributes.append(("kafka.api_key", String(key))) }
-        if let clientID = q.clientID, !clientID.isEmpty { attributes.append(("kafka.client_id", clientID)) }
-        if let group = q.group, key != KafkaAPI.findCoordinator { attributes.append(("kafka.group_id", group)) }
-        if let acks = q.acks { attributes.append(("kafka.acks", String(acks))) }
+        // Appended one by one: an array of pairs first was a reallocation per request.
+        func attribute(_ key: String, _ value: String) { events.append(.attribute(exchange: exchange, key: key, value: value)) }
+        attribute("kafka.api_version", String(version))
+        if !KafkaAPI.isKnown(key) { attribute("kafka.api_key", String(key)) }
+        if let clientID = q.clientID, !clientID.isEmpty { attribute("kafka.client_id", clientID) }
+        if let group = q.group, key != KafkaAPI.findCoordinator { attribute("kafka.group_id", group) }
+        if let acks = q.acks { attribute("kafka.acks", String(acks)) }
         if let wait = q.maxWaitMs {
-            attributes.append(("kafka.max_wait_ms", String(wait)))
-            if wait > 0, (q.minBytes ?? 0) > 0 { attributes.append(("kafka.long_poll", "true")) }
+            attribute("kafka.max_wait_ms", String(wait))
+            if wait > 0, (q.minBytes ?? 0) > 0 { attribute("kafka.long_poll", "true") }
         }
-        if !readable { attributes.append(("kafka.malformed", "request")) }
-        for (k, v) in attributes { events.append(.attribute(exchange: exchange, key: k, value: v)) }
+        if !readable { attribute("kafka.malformed", "request") }
         if !q.partitions.isEmpty { events.append(.partitions(exchange: exchange, q.partitions)) }
         events.append(.requestEnded(exchange: exchange, bytes: UInt64(message.size) + 4, at: .currentSegment))
         if key == KafkaAPI.produce && q.acks == 0 {
