@@ -13,7 +13,7 @@
 /// is given. So a capture file, whose records are all client views, keeps
 /// nothing here, and a live run keeps a fraction of its records.
 ///
-/// Kafka Produce and Fetch records are kept too, and linked by
+/// Kafka Produce and Fetch records that moved batches are kept too, and linked by
 /// `KafkaChainMatcher`: a produce's hop has the fetches of its batches
 /// below it; a fetch is shown below the produces of the batches it carried.
 public struct HopIndex: Sendable {
@@ -31,7 +31,9 @@ public struct HopIndex: Sendable {
     }
 
     public mutating func add(_ record: RequestRecord) {
-        let isKafka = record.protocolName == KafkaParser.protocolName && (record.method == "Produce" || record.method == "Fetch")
+        // A Kafka record that could be one end of a batch's chain: a produce given a base offset, a fetch that carried batches.
+        let isKafka = record.protocolName == KafkaParser.protocolName
+            && (record.partitions ?? []).contains { $0.baseOffset != nil || !$0.batchOffsets.isEmpty }
         guard record.parent != nil || record.side != .client || isKafka else { return }
         if isKafka {
             for chain in kafka.add(record) {
