@@ -273,7 +273,9 @@ public struct KafkaParser: ProtocolParser {
     /// the topics named, in order of first mention ("a,b"; at most `maxTopicsShown`, then "+N").
     static func resource(_ q: KafkaRequest) -> String? {
         if let group = q.group { return group }
-        // Most requests name one topic: no set, no joined string, no array of every mention.
+        // Most requests name one topic: no set, no joined string, no array at all.
+        let first = q.topics.first ?? q.partitions.first { $0.topic != nil }?.topic
+        if let first, q.topics.allSatisfy({ $0 == first }), q.partitions.allSatisfy({ $0.topic == first }) { return first }
         var shown: [String] = [], others: Set<String> = []
         func add(_ name: String) {
             guard !shown.contains(name), others.isEmpty || !others.contains(name) else { return }
