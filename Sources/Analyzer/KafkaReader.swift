@@ -11,7 +11,8 @@ struct KafkaMessage: Sendable {
     /// payload cap costs no zeros written). A message that begins a segment
     /// shares the segment's storage until more bytes are appended: no copy.
     private(set) var bytes: ArraySlice<UInt8> = []
-    /// Uncaptured ranges, sorted, apart.
+    /// Uncaptured ranges that captured bytes follow, sorted, apart (a
+    /// trailing hole is `bytes.count..<received`, not listed).
     var holes: [Range<Int>] = []
     /// Positions received, captured or not: `bytes.count` plus a trailing hole.
     private(set) var received = 0
@@ -42,21 +43,23 @@ struct KafkaMessage: Sendable {
         if received == 0 {
             bytes = captured
         } else {
-            if bytes.count < received { bytes.append(contentsOf: repeatElement(0, count: received - bytes.count)) }
+            if bytes.count < received {
+                guard holes.count < KafkaMessage.maxHoles else {
+                    storing = false
+                    return
+                }
+                holes.append(bytes.count..<received)
+                bytes.append(contentsOf: repeatElement(0, count: received - bytes.count))
+            }
             bytes.append(contentsOf: captured)
         }
         received = bytes.count
     }
 
     mutating func appendMissing(_ n: Int) {
-        guard storing, received + n <= KafkaMessage.maxStored, holes.count < KafkaMessage.maxHoles else {
+        guard storing, received + n <= KafkaMessage.maxStored else {
             storing = false
             return
-        }
-        if let last = holes.last, last.upperBound == received {
-            holes[holes.count - 1] = last.lowerBound..<(received + n)
-        } else {
-            holes.append(received..<(received + n))
         }
         received += n
     }
