@@ -208,6 +208,8 @@ public struct OTLPAttribute: Sendable, Hashable {
             if let status = r.status { body("rpc.grpc.status_code", .int(Int64(status))) }
         } else if r.protocolName == AMQPParser.protocolName {
             eachAMQP(r, body)
+        } else if r.protocolName == KafkaParser.protocolName {
+            eachKafka(r, body)
         } else {
             if let method = r.method { body("http.request.method", .string(method)) }
             if let target = r.target {

@@ -6,7 +6,7 @@
 // writev and sends the body with sendfile (as nginx does), and the client
 // reads head and body in one read.
 //
-//   swift run -c release AnalyzerBenchmark [million-events] [open-connections] [repeated|distinct|grpc|amqp]
+//   swift run -c release AnalyzerBenchmark [million-events] [open-connections] [repeated|distinct|grpc|amqp|kafka]
 //
 // `repeated` (the default) is what the exporter sees: each request the same
 // bytes (wrk's, a scraper's), each response head the same but for its Date,
@@ -25,6 +25,9 @@
 // its basic.ack from the broker, then a basic.deliver with its content and
 // the consumer's basic.ack, each message four events (written, read).
 //
+// `kafka` is the Kafka mix (KafkaMix.swift): Produce and Fetch of 16 KiB
+// batches over 50 partitions, half the connections producers, half consumers.
+//
 // Connections are closed and replaced as the run goes on, so memory must
 // stay bounded by the open connections, not grow with the run's length.
 import Analyzer
@@ -37,6 +40,7 @@ let mode = CommandLine.arguments.count > 3 ? CommandLine.arguments[3] : "repeate
 let distinct = mode == "distinct"
 let grpc = mode == "grpc"
 let amqp = mode == "amqp"
+let kafka = mode == "kafka"
 let totalEvents = Int(millions * 1_000_000)
 let requestsPerConnection = grpc ? 100 : 500
 
@@ -110,10 +114,11 @@ func header(_ c: Connection, client: Bool, at t: UInt64) -> EventHeader {
                        container: client ? "collector" : "lb")
 }
 
-func data(_ c: Connection, client: Bool, _ syscall: Syscall, _ payload: [UInt8], at t: UInt64) -> ProbeEvent {
+/// `payload`, the first bytes of `length` (all of them unless said) as the probe delivers them.
+func data(_ c: Connection, client: Bool, _ syscall: Syscall, _ payload: [UInt8], at t: UInt64, length: Int? = nil) -> ProbeEvent {
     .data(DataEvent(header: header(c, client: client, at: t), enterTimestamp: t - 2_000,
                     direction: syscall == .read ? .ingress : .egress, syscall: syscall, fd: 7,
-                    role: client ? .client : .server, length: UInt64(payload.count), payload: payload))
+                    role: client ? .client : .server, length: UInt64(length ?? payload.count), payload: payload))
 }
 
 /// Calls `body` with every event of the run, in order.
@@ -125,6 +130,7 @@ func generate(_ body: (ProbeEvent) -> Void) {
     var exchanges = 0
     var headSecond = -1
     var head: [UInt8] = [], response: [UInt8] = []
+    var offsets = [Int64](repeating: 0, count: kafkaPartitions)
     while produced < totalEvents {
         for i in connections.indices {
             let c = connections[i]
@@ -146,6 +152,14 @@ func generate(_ body: (ProbeEvent) -> Void) {
                 body(data(c, client: true, .write, ack, at: t + 300_000))
                 body(data(c, client: false, .read, ack, at: t + 330_000))
                 produced += 8
+            } else if kafka {
+                let ex = kafkaExchange(connection: i, served: connections[i].served, offsets: &offsets)
+                let (q, s) = (ex.request, ex.response)
+                body(data(c, client: true, .write, q.bytes, at: t, length: q.length))
+                body(data(c, client: false, .read, q.bytes, at: t + 30_000, length: q.length))
+                body(data(c, client: false, .write, s.bytes, at: t + 200_000, length: s.length))
+                body(data(c, client: true, .read, s.bytes, at: t + 230_000, length: s.length))
+                produced += 4
             } else if grpc {
                 let call = grpcCall(stream: UInt32(connections[i].served * 2 + 1), first: connections[i].served == 0)
                 body(data(c, client: true, .write, call.request, at: t))
@@ -238,7 +252,7 @@ let analysis = max(total - generation, 1e-9)
 
 let eventsPerSecond = Double(count) / analysis
 let recordsPerSecond = Double(records) / analysis
-print("events:            \(count) (\(open) connections open at a time, \(requestsPerConnection) requests each, \(amqp ? "AMQP publishes confirmed and deliveries acked" : grpc ? "gRPC unary calls" : distinct ? "distinct heads" : "repeated heads"))")
+print("events:            \(count) (\(open) connections open at a time, \(requestsPerConnection) requests each, \(amqp ? "AMQP publishes confirmed and deliveries acked" : kafka ? "Kafka produce/fetch of 16 KiB batches, 50 partitions" : grpc ? "gRPC unary calls" : distinct ? "distinct heads" : "repeated heads"))")
 print("records:           \(records)")
 print("analyzer:          \(fixed(eventsPerSecond / 1e6, 2)) million events/s, \(fixed(recordsPerSecond, 0)) records/s (one core)")
 print("generator:         \(fixed(generation, 2)) s (subtracted)")
