@@ -13,10 +13,11 @@ SWIFT         ?= swift
 BIN_DIR        = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
 # Debian packages: build dependencies, then what the binary, the tests and the demo run
 # (chromium: the judge of the HTML report; prometheus: also promtool, the judge of deploy/'s rules;
-# binutils: objdump, the judge of the Go binary reader's x86-64 decoder).
+# binutils: objdump, the judge of the Go binary reader's x86-64 decoder; rabbitmq-server: the AMQP broker, each test
+# starting its own node).
 APT_BUILD     := make libbpf-dev libelf-dev zlib1g-dev libpcap-dev libsnappy-dev libssl-dev libisal-dev bpftool
 APT_RUNTIME   := libisal2 iproute2 iptables python3 python3-pip curl tshark tcpdump wrk nginx victoria-metrics prometheus \
-                 protobuf-compiler util-linux bc openssl chromium fonts-dejavu-core binutils
+                 protobuf-compiler util-linux bc openssl chromium fonts-dejavu-core binutils rabbitmq-server
 # The kernel matrix (Tests/KernelMatrix): qemu, and what virtme-ng needs to boot a packaged kernel
 # (depmod, a static busybox for its initramfs, file to read the image's version).
 APT_MATRIX    := qemu-system-x86 kmod busybox-static file

@@ -422,7 +422,9 @@ public struct Analyzer: Sendable {
     private mutating func apply(_ events: [ParserEvent], current: Sender, _ timing: SegmentTiming,
                                 _ connection: inout ConnectionState, into out: inout [RequestRecord]) {
         func at(_ anchor: SegmentAnchor, _ sender: Sender) -> SegmentTiming {
-            anchor == .currentSegment && sender == current ? timing : connection.lastTiming(sender) ?? timing
+            // The current segment is where the boundary lies whoever sent it: AMQP's broker sends the
+            // requests it makes (a delivery, whose answer is the consumer's ack).
+            anchor == .currentSegment ? timing : connection.lastTiming(sender) ?? timing
         }
         // By index: `for event in events` copied each event (and its strings) out.
         for index in events.indices {

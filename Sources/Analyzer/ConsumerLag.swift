@@ -1,8 +1,9 @@
 /// Consumer lag read from Kafka records: per consumer, topic and partition,
 /// the high watermark a Fetch response gave minus the offset that Fetch
 /// asked from (messages the consumer is behind when it asks), and minus the
-/// offset its group last committed (OffsetCommit). A pure value: records
-/// in, lags out.
+/// offset its group last committed (OffsetCommit), and the lag's age where
+/// the Produce of the batch at the consumer's next offset was seen. A pure
+/// value: records in, lags out.
 ///
 /// The consumer is the group when the fetching client (its address and
 /// client id) was seen in a group API, else the client id, else its address.
@@ -25,13 +26,12 @@ public struct ConsumerLag: Sendable {
         public var highWatermark: Int64?
         public var fetchOffset: Int64?
         public var committedOffset: Int64?
+        /// How old the next record the consumer asked for was when it asked:
+        /// the Fetch's start minus the start of the Produce that sent it (ns);
+        /// 0 when it was caught up; nil when that Produce was not seen.
+        public var age: UInt64?
         /// The start of the last record that changed it (Unix ns).
         public var updated: Int64
-    }
-
-    struct TopicPartition: Hashable {
-        var topic: String
-        var partition: Int32
     }
 
     struct Client: Hashable {
@@ -44,10 +44,16 @@ public struct ConsumerLag: Sendable {
     public private(set) var evictions: UInt64 = 0
     private var highWatermarks: [TopicPartition: Int64] = [:]
     private var groups: [Client: String] = [:]
+    /// When each recent batch was produced (Unix ns of its Produce's start).
+    private var produced: ProducedBatches<Int64>
 
     public init(maxPartitions: Int = 10_000) {
         self.maxPartitions = max(1, maxPartitions)
+        produced = ProducedBatches(maxPartitions: maxPartitions)
     }
+
+    /// Partitions whose produced batches were dropped from tracking past the bound.
+    public var producedPartitionsEvicted: UInt64 { produced.partitionsEvicted }
 
     /// The consumer a record's client is: its group, its client id, or its address.
     public func consumer(of record: RequestRecord) -> String {
@@ -76,12 +82,18 @@ public struct ConsumerLag: Sendable {
                 highWatermarks[tp] = hw
             }
             switch record.method {
+            case "Produce":
+                guard let base = p.baseOffset, base >= 0 else { continue }
+                produced.add(base, records: p.records, record.start, to: tp)
             case "Fetch":
                 guard let offset = p.fetchOffset, let hw = p.highWatermark else { continue }
+                let age = offset >= hw ? 0 : produced.batch(containing: offset, in: tp)
+                    .map { UInt64(clamping: max(0, record.start - $0.value)) }
                 changed.append(update(Key(consumer: consumer, topic: topic, partition: p.partition), at: record.start) {
                     $0.fetchOffset = offset
                     $0.highWatermark = hw
                     $0.messages = max(0, hw - offset)
+                    $0.age = age
                     if let committed = $0.committedOffset { $0.committed = max(0, hw - committed) }
                 })
             case "OffsetCommit", "OffsetFetch":

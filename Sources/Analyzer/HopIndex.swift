@@ -12,10 +12,17 @@
 /// its own chain is itself, which `chain(for:)` builds from the record it
 /// is given. So a capture file, whose records are all client views, keeps
 /// nothing here, and a live run keeps a fraction of its records.
+///
+/// Kafka Produce and Fetch records that moved batches are kept too, and linked by
+/// `KafkaChainMatcher`: a produce's hop has the fetches of its batches
+/// below it; a fetch is shown below the produces of the batches it carried.
 public struct HopIndex: Sendable {
     public let capacity: Int
     private var records: [UInt64: RequestRecord] = [:]
     private var children: [UInt64: [UInt64]] = [:]
+    private var kafka = KafkaChainMatcher()
+    /// Kafka chains by the ids of both their ends.
+    private var kafkaLinks: [UInt64: [KafkaChain]] = [:]
     private var order: [UInt64] = []
     private var orderStart = 0
 
@@ -24,7 +31,16 @@ public struct HopIndex: Sendable {
     }
 
     public mutating func add(_ record: RequestRecord) {
-        guard record.parent != nil || record.side != .client else { return }
+        // A Kafka record that could be one end of a batch's chain: a produce given a base offset, a fetch that carried batches.
+        let isKafka = record.protocolName == KafkaParser.protocolName
+            && (record.partitions ?? []).contains { $0.baseOffset != nil || !$0.batchOffsets.isEmpty }
+        guard record.parent != nil || record.side != .client || isKafka else { return }
+        if isKafka {
+            for chain in kafka.add(record) {
+                kafkaLinks[chain.produce.id, default: []].append(chain)
+                kafkaLinks[chain.fetch.id, default: []].append(chain)
+            }
+        }
         if records.count >= capacity { forgetOldest() }
         records[record.id] = record
         order.append(record.id)
@@ -34,6 +50,8 @@ public struct HopIndex: Sendable {
     /// `record` with its ancestors above and its descendants below, in
     /// request order, each with its depth from the first hop seen.
     public func chain(for record: RequestRecord, maxChildren: Int = 8) -> HopChain {
+        let produced = (kafkaLinks[record.id] ?? []).filter { $0.fetch.id == record.id }
+        if !produced.isEmpty { return kafkaChain(fetch: record, produced, maxProduces: maxChildren) }
         var root = record
         var seen: Set<UInt64> = [record.id]
         while let parentID = root.parent, let parent = records[parentID], seen.insert(parentID).inserted {
@@ -49,9 +67,29 @@ public struct HopIndex: Sendable {
             if kids.count > maxChildren {
                 hops.append(HopChain.Hop(record: nil, depth: depth + 1, isFocus: false, omitted: kids.count - maxChildren))
             }
+            let fetches = (kafkaLinks[r.id] ?? []).filter { $0.produce.id == r.id }
+            for link in fetches.prefix(maxChildren) {
+                guard let fetch = records[link.fetch.id] else { continue }
+                hops.append(HopChain.Hop(record: fetch, depth: depth + 1, isFocus: fetch.id == record.id, kafka: link))
+            }
+            if fetches.count > maxChildren {
+                hops.append(HopChain.Hop(record: nil, depth: depth + 1, isFocus: false, omitted: fetches.count - maxChildren))
+            }
         }
         visit(root, depth: 0)
         return HopChain(hops: hops, parentMissing: root.parent != nil)
+    }
+
+    /// A Kafka fetch below the produces of the batches it carried, each with its chain.
+    private func kafkaChain(fetch: RequestRecord, _ produced: [KafkaChain], maxProduces: Int) -> HopChain {
+        var hops = produced.prefix(maxProduces).compactMap { link in
+            records[link.produce.id].map { HopChain.Hop(record: $0, depth: 0, isFocus: false, kafka: link) }
+        }
+        if produced.count > maxProduces {
+            hops.append(HopChain.Hop(record: nil, depth: 0, isFocus: false, omitted: produced.count - maxProduces))
+        }
+        hops.append(HopChain.Hop(record: fetch, depth: 1, isFocus: true))
+        return HopChain(hops: hops, parentMissing: false)
     }
 
     private mutating func forgetOldest() {
@@ -60,6 +98,13 @@ public struct HopIndex: Sendable {
         if orderStart > 4096 && orderStart * 2 > order.count {
             order.removeFirst(orderStart)
             orderStart = 0
+        }
+        if let chains = kafkaLinks.removeValue(forKey: id) {
+            for chain in chains {
+                let other = chain.produce.id == id ? chain.fetch.id : chain.produce.id
+                kafkaLinks[other]?.removeAll { $0 == chain }
+                if kafkaLinks[other]?.isEmpty == true { kafkaLinks[other] = nil }
+            }
         }
         if let record = records.removeValue(forKey: id), let parent = record.parent {
             children[parent]?.removeAll { $0 == id }
@@ -78,6 +123,9 @@ public struct HopChain: Sendable {
         /// The record the chain was asked for.
         public var isFocus: Bool
         public var omitted = 0
+        /// Kafka: the chain that links the hop to the other end of a batch (a
+        /// fetch below its produce, or a produce above the fetch asked for).
+        public var kafka: KafkaChain? = nil
     }
 
     public var hops: [Hop]

@@ -93,7 +93,8 @@ enum KafkaBodies {
             q.acks = try r.int16()
             _ = try r.int32() // timeout
             try partitions(&r, &q.partitions, idsFrom: 13, version: v, names) { (r, p) throws(KafkaReader.Failure) in
-                try records(&r, &p)
+                // A producer's batches carry no offset yet (the broker gives it): their bases are not kept.
+                try records(&r, &p, keepOffsets: false)
             }
         case KafkaAPI.fetch:
             if v <= 14 { _ = try r.int32() } // replica id
@@ -286,12 +287,12 @@ enum KafkaBodies {
     // MARK: Record batches
 
     /// A partition's record set (nullable bytes): counted, then skipped.
-    static func records(_ r: inout KafkaReader, _ p: inout Partition) throws(KafkaReader.Failure) {
+    static func records(_ r: inout KafkaReader, _ p: inout Partition, keepOffsets: Bool = true) throws(KafkaReader.Failure) {
         guard let n = try r.bytesLength() else {
             (p.records, p.bytes) = (0, 0)
             return
         }
-        countBatches(r.message, r.position..<(r.position + n), into: &p)
+        countBatches(r.message, r.position..<(r.position + n), into: &p, keepOffsets: keepOffsets)
         try r.skip(n)
     }
 
@@ -300,18 +301,18 @@ enum KafkaBodies {
     /// magic 0 and 1: one entry per message). A batch cut by the set's end
     /// (a fetch's last) is not counted; a header not captured leaves the
     /// counts unknown.
-    static func countBatches(_ message: KafkaMessage, _ range: Range<Int>, into p: inout Partition) {
+    static func countBatches(_ message: KafkaMessage, _ range: Range<Int>, into p: inout Partition, keepOffsets: Bool = true) {
         p.bytes = UInt32(clamping: range.count)
         var records: UInt32 = 0
         var i = range.lowerBound
         func int(_ at: Int, _ n: Int) -> Int64 {
             var v: UInt64 = 0
-            for j in at..<(at + n) { v = v << 8 | UInt64(message.bytes[j]) }
+            for j in at..<(at + n) { v = v << 8 | UInt64(message[j]) }
             return n == 4 ? Int64(Int32(truncatingIfNeeded: v)) : Int64(bitPattern: v)
         }
         while range.upperBound - i >= 17 {
             guard message.isCaptured(i..<(i + 17)) else { return }
-            let base = int(i, 8), length = int(i + 8, 4), magic = message.bytes[i + 16]
+            let base = int(i, 8), length = int(i + 8, 4), magic = message[i + 16]
             guard length >= 5 else { return }
             let end = i + 12 + Int(length)
             guard end <= range.upperBound else { break }
@@ -321,7 +322,7 @@ enum KafkaBodies {
             } else {
                 records &+= 1
             }
-            if p.batchOffsets.count < Partition.maxBatchOffsets { p.batchOffsets.append(base) }
+            if keepOffsets && p.batchOffsets.count < Partition.maxBatchOffsets { p.batchOffsets.append(base) }
             i = end
         }
         p.records = records

@@ -171,17 +171,18 @@ public struct KafkaParser: ProtocolParser {
         }
         events.append(.requestHead(exchange: exchange, method: KafkaAPI.name(key), target: KafkaParser.resource(q),
                                    protocolName: KafkaParser.protocolName))
-        var attributes: [(String, String)] = [("kafka.api_version", String(version))]
-        if !KafkaAPI.isKnown(key) { attributes.append(("kafka.api_key", String(key))) }
-        if let clientID = q.clientID, !clientID.isEmpty { attributes.append(("kafka.client_id", clientID)) }
-        if let group = q.group, key != KafkaAPI.findCoordinator { attributes.append(("kafka.group_id", group)) }
-        if let acks = q.acks { attributes.append(("kafka.acks", String(acks))) }
+        // Appended one by one: an array of pairs first was a reallocation per request.
+        func attribute(_ key: String, _ value: String) { events.append(.attribute(exchange: exchange, key: key, value: value)) }
+        attribute("kafka.api_version", String(version))
+        if !KafkaAPI.isKnown(key) { attribute("kafka.api_key", String(key)) }
+        if let clientID = q.clientID, !clientID.isEmpty { attribute("kafka.client_id", clientID) }
+        if let group = q.group, key != KafkaAPI.findCoordinator { attribute("kafka.group_id", group) }
+        if let acks = q.acks { attribute("kafka.acks", String(acks)) }
         if let wait = q.maxWaitMs {
-            attributes.append(("kafka.max_wait_ms", String(wait)))
-            if wait > 0, (q.minBytes ?? 0) > 0 { attributes.append(("kafka.long_poll", "true")) }
+            attribute("kafka.max_wait_ms", String(wait))
+            if wait > 0, (q.minBytes ?? 0) > 0 { attribute("kafka.long_poll", "true") }
         }
-        if !readable { attributes.append(("kafka.malformed", "request")) }
-        for (k, v) in attributes { events.append(.attribute(exchange: exchange, key: k, value: v)) }
+        if !readable { attribute("kafka.malformed", "request") }
         if !q.partitions.isEmpty { events.append(.partitions(exchange: exchange, q.partitions)) }
         events.append(.requestEnded(exchange: exchange, bytes: UInt64(message.size) + 4, at: .currentSegment))
         if key == KafkaAPI.produce && q.acks == 0 {
@@ -231,6 +232,12 @@ public struct KafkaParser: ProtocolParser {
     static func merge(_ request: [RequestRecord.PartitionActivity], _ response: [RequestRecord.PartitionActivity])
         -> [RequestRecord.PartitionActivity] {
         var merged = request
+        // The common case: the response names the request's partitions, in its order.
+        if response.count == request.count,
+           zip(request, response).allSatisfy({ $0.partition == $1.partition && $0.topic == $1.topic }) {
+            for i in merged.indices { update(&merged[i], with: response[i]) }
+            return merged
+        }
         var index: [PartitionKey: Int] = [:]
         for (i, p) in merged.enumerated() { index[PartitionKey(topic: p.topic, partition: p.partition)] = i }
         for p in response {
@@ -238,18 +245,23 @@ public struct KafkaParser: ProtocolParser {
                 KafkaBodies.append(p, to: &merged)
                 continue
             }
-            merged[i].errorCode = p.errorCode ?? merged[i].errorCode
-            merged[i].baseOffset = p.baseOffset ?? merged[i].baseOffset
-            merged[i].committedOffset = p.committedOffset ?? merged[i].committedOffset
-            merged[i].highWatermark = p.highWatermark ?? merged[i].highWatermark
-            merged[i].lastStableOffset = p.lastStableOffset ?? merged[i].lastStableOffset
-            if p.records != nil || p.bytes != nil { // a Fetch returns records: they replace what was asked for
-                merged[i].records = p.records
-                merged[i].bytes = p.bytes
-                merged[i].batchOffsets = p.batchOffsets
-            }
+            update(&merged[i], with: p)
         }
         return merged
+    }
+
+    /// What the response said of a partition the request named.
+    static func update(_ m: inout RequestRecord.PartitionActivity, with p: RequestRecord.PartitionActivity) {
+        m.errorCode = p.errorCode ?? m.errorCode
+        m.baseOffset = p.baseOffset ?? m.baseOffset
+        m.committedOffset = p.committedOffset ?? m.committedOffset
+        m.highWatermark = p.highWatermark ?? m.highWatermark
+        m.lastStableOffset = p.lastStableOffset ?? m.lastStableOffset
+        if p.records != nil || p.bytes != nil { // a Fetch returns records: they replace what was asked for
+            m.records = p.records
+            m.bytes = p.bytes
+            m.batchOffsets = p.batchOffsets
+        }
     }
 
     struct PartitionKey: Hashable {
@@ -261,11 +273,20 @@ public struct KafkaParser: ProtocolParser {
     /// the topics named, in order of first mention ("a,b"; at most `maxTopicsShown`, then "+N").
     static func resource(_ q: KafkaRequest) -> String? {
         if let group = q.group { return group }
-        var topics: [String] = [], seen: Set<String> = []
-        for name in q.topics + q.partitions.compactMap(\.topic) where seen.insert(name).inserted { topics.append(name) }
-        guard !topics.isEmpty else { return nil }
-        let shown = topics.prefix(maxTopicsShown).joined(separator: ",")
-        return topics.count > maxTopicsShown ? shown + ",+\(topics.count - maxTopicsShown)" : shown
+        // Most requests name one topic: no set, no joined string, no array at all.
+        let first = q.topics.first ?? q.partitions.first { $0.topic != nil }?.topic
+        if let first, q.topics.allSatisfy({ $0 == first }), q.partitions.allSatisfy({ $0.topic == first }) { return first }
+        var shown: [String] = [], others: Set<String> = []
+        func add(_ name: String) {
+            guard !shown.contains(name), others.isEmpty || !others.contains(name) else { return }
+            if shown.count < maxTopicsShown { shown.append(name) } else { others.insert(name) }
+        }
+        for name in q.topics { add(name) }
+        for p in q.partitions { if let name = p.topic { add(name) } }
+        guard let first = shown.first else { return nil }
+        if shown.count == 1 { return first }
+        let text = shown.joined(separator: ",")
+        return others.isEmpty ? text : text + ",+\(others.count)"
     }
 
     static let maxTopicsShown = 4

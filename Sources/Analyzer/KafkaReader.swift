@@ -5,42 +5,63 @@
 struct KafkaMessage: Sendable {
     /// The message's length from its size prefix.
     var size: Int
-    /// Positions `0..<bytes.count`; bytes inside `holes` are zeros.
-    var bytes: [UInt8] = []
-    /// Uncaptured ranges, sorted, apart.
+    /// Positions `0..<bytes.count` (read through the subscripts: the slice
+    /// keeps its own indices); bytes inside `holes` are zeros. A hole at the
+    /// end is not filled until captured bytes follow it (a batch cut by the
+    /// payload cap costs no zeros written). A message that begins a segment
+    /// shares the segment's storage until more bytes are appended: no copy.
+    private(set) var bytes: ArraySlice<UInt8> = []
+    /// Uncaptured ranges that captured bytes follow, sorted, apart (a
+    /// trailing hole is `bytes.count..<received`, not listed).
     var holes: [Range<Int>] = []
+    /// Positions received, captured or not: `bytes.count` plus a trailing hole.
+    private(set) var received = 0
 
     static let maxStored = 1 << 20
     static let maxHoles = 64
 
     init(size: Int) {
         self.size = size
-        bytes.reserveCapacity(min(size, 4096))
+    }
+
+    /// The byte at position `i` (in `0..<bytes.count`).
+    subscript(i: Int) -> UInt8 { bytes[bytes.startIndex + i] }
+
+    /// The bytes at positions `range`.
+    subscript(range: Range<Int>) -> ArraySlice<UInt8> {
+        bytes[(bytes.startIndex + range.lowerBound)..<(bytes.startIndex + range.upperBound)]
     }
 
     /// False past the limits: the rest of the message is not kept (it reads as uncaptured).
     private var storing = true
 
     mutating func append(_ captured: ArraySlice<UInt8>) {
-        guard storing, bytes.count + captured.count <= KafkaMessage.maxStored else {
+        guard storing, received + captured.count <= KafkaMessage.maxStored else {
             storing = false
             return
         }
-        bytes.append(contentsOf: captured)
+        if received == 0 {
+            bytes = captured
+        } else {
+            if bytes.count < received {
+                guard holes.count < KafkaMessage.maxHoles else {
+                    storing = false
+                    return
+                }
+                holes.append(bytes.count..<received)
+                bytes.append(contentsOf: repeatElement(0, count: received - bytes.count))
+            }
+            bytes.append(contentsOf: captured)
+        }
+        received = bytes.count
     }
 
     mutating func appendMissing(_ n: Int) {
-        guard storing, bytes.count + n <= KafkaMessage.maxStored, holes.count < KafkaMessage.maxHoles else {
+        guard storing, received + n <= KafkaMessage.maxStored else {
             storing = false
             return
         }
-        let start = bytes.count
-        if let last = holes.last, last.upperBound == start {
-            holes[holes.count - 1] = last.lowerBound..<(start + n)
-        } else {
-            holes.append(start..<(start + n))
-        }
-        bytes.append(contentsOf: repeatElement(0, count: n))
+        received += n
     }
 
     func isCaptured(_ range: Range<Int>) -> Bool {
@@ -89,7 +110,7 @@ struct KafkaReader {
     private mutating func integer(_ n: Int) throws(Failure) -> UInt64 {
         let range = try take(n)
         var value: UInt64 = 0
-        for i in range { value = value << 8 | UInt64(message.bytes[i]) }
+        for i in range { value = value << 8 | UInt64(message[i]) }
         return value
     }
 
@@ -102,7 +123,7 @@ struct KafkaReader {
     mutating func uvarint() throws(Failure) -> UInt32 {
         var value: UInt32 = 0
         for shift in stride(from: 0, to: 35, by: 7) {
-            let byte = message.bytes[try take(1).lowerBound]
+            let byte = message[try take(1).lowerBound]
             value |= UInt32(byte & 0x7F) << UInt32(shift)
             if byte & 0x80 == 0 { return value }
         }
@@ -126,7 +147,7 @@ struct KafkaReader {
         guard let n = try length(classicBytes: 2) else { return nil }
         guard n <= remaining else { throw .malformed }
         let range = try take(n)
-        return String(decoding: message.bytes[range], as: UTF8.self)
+        return String(decoding: message[range], as: UTF8.self)
     }
 
     /// A string always in classic form (the request header's client id).

@@ -11,6 +11,7 @@ public struct ProtocolRegistry: Sendable {
         HTTP1Parser.self,
         HTTP2Parser.self,
         KafkaParser.self,
+        AMQPParser.self,
     ])
 
     /// The most first bytes any parser needs to recognize its protocol.

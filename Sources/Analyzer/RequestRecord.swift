@@ -162,8 +162,9 @@ public struct RequestRecord: Sendable, Hashable {
         /// in a batch that was cut or not captured are not counted.
         public var records: UInt32? = nil
         public var bytes: UInt32? = nil
-        /// Base offsets of the whole batches sent or returned, first ones
-        /// only (`maxBatchOffsets`): what links a fetch to the produce of a batch.
+        /// Fetch: base offsets of the whole batches returned, first ones only
+        /// (`maxBatchOffsets`): what links a fetch to the produce of a batch
+        /// (a producer's batches have no offset yet: its Produce's is `baseOffset`).
         public var batchOffsets: [Int64] = []
 
         public static let maxBatchOffsets = 64

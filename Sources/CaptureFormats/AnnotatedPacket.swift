@@ -58,7 +58,8 @@ public struct AnnotatedPacket: Sendable, Hashable {
     }
 
     /// One line for a request: "HTTP GET /metrics 200 14.8 ms hop collector→exporter",
-    /// "HTTP/2 GET /plain 404 …", "gRPC demo.Echo/Say 5 client_error …" (an unknown method or target is "?").
+    /// "HTTP/2 GET /plain 404 …", "gRPC demo.Echo/Say 5 client_error …", "AMQP basic.publish logs/app.error basic.ack …"
+    /// (an unknown method or target is "?").
     public static func summary(_ record: RequestRecord) -> String {
         let name = switch record.protocolName {
         case "h2": "HTTP/2"
@@ -67,7 +68,12 @@ public struct AnnotatedPacket: Sendable, Hashable {
         }
         var parts = [name]
         if record.method != nil || record.target != nil { parts.append(RequestRecord.operationText(record.method, record.target)) }
-        parts.append(record.status.map(String.init) ?? "no response")
+        if record.protocolName == "amqp" { // the method that answered (basic.ack, channel.close), then a reply code
+            let answer = [record.attributes["amqp.reply"], record.status.map(String.init)].compactMap { $0 }
+            parts.append(answer.isEmpty ? "no answer" : answer.joined(separator: " "))
+        } else {
+            parts.append(record.status.map(String.init) ?? "no response")
+        }
         if record.protocolName == "grpc", let outcome = record.outcome { parts.append(outcome.rawValue) }
         let tenths = (record.duration + 50_000) / 100_000 // milliseconds to one decimal, rounded
         parts.append("\(tenths / 10).\(tenths % 10) ms")

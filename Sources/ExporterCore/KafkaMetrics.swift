@@ -13,6 +13,10 @@ public struct KafkaMetrics: Sendable {
         name: "pipetrace_kafka_consumer_committed_lag_messages",
         help: "High watermark minus the group's last committed offset (OffsetCommit or OffsetFetch seen).",
         kind: .gauge)
+    public static let lagAge = MetricFamily(
+        name: "pipetrace_kafka_consumer_lag_seconds",
+        help: "Age of the consumer's lag at its last Fetch: how long before it the record at its next offset was produced (0 when caught up; only where that Produce was seen).",
+        kind: .gauge)
     public static let throttle = MetricFamily(
         name: "pipetrace_kafka_throttle_seconds_total",
         help: "Time the broker asked clients to hold back (throttle_time_ms of responses), per API and topic.",
@@ -25,10 +29,15 @@ public struct KafkaMetrics: Sendable {
         name: "pipetrace_kafka_lag_evictions_total",
         help: "Consumer partitions dropped from lag tracking past its bound (the least recently updated).",
         kind: .counter)
+    public static let producedEvictions = MetricFamily(
+        name: "pipetrace_kafka_produced_partitions_evicted_total",
+        help: "Partitions whose recent produced batches (what the lag's age is read from) were dropped past the bound.",
+        kind: .counter)
 
     private var consumerLag: ConsumerLag
     private var pending: [MetricUpdate] = []
     private var evictionsReported: UInt64 = 0
+    private var producedEvictionsReported: UInt64 = 0
 
     public init(maxPartitions: Int = 10_000) {
         consumerLag = ConsumerLag(maxPartitions: maxPartitions)
@@ -41,6 +50,12 @@ public struct KafkaMetrics: Sendable {
                           MetricLabel("topic", key.topic)]
             if let messages = value.messages { pending.append(.set(Self.lag, labels, to: Double(messages))) }
             if let committed = value.committed { pending.append(.set(Self.committedLag, labels, to: Double(committed))) }
+            if let age = value.age { pending.append(.set(Self.lagAge, labels, to: Double(age) / 1e9)) }
+        }
+        if consumerLag.producedPartitionsEvicted > producedEvictionsReported {
+            pending.append(.increment(Self.producedEvictions, [],
+                                      by: Double(consumerLag.producedPartitionsEvicted - producedEvictionsReported)))
+            producedEvictionsReported = consumerLag.producedPartitionsEvicted
         }
         if consumerLag.evictions > evictionsReported {
             pending.append(.increment(Self.evictions, [], by: Double(consumerLag.evictions - evictionsReported)))

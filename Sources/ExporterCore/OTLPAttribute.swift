@@ -206,6 +206,10 @@ public struct OTLPAttribute: Sendable, Hashable {
                 body("rpc.method", .slice(method, from: slash + 1, to: method.utf8.count))
             }
             if let status = r.status { body("rpc.grpc.status_code", .int(Int64(status))) }
+        } else if r.protocolName == AMQPParser.protocolName {
+            eachAMQP(r, body)
+        } else if r.protocolName == KafkaParser.protocolName {
+            eachKafka(r, body)
         } else {
             if let method = r.method { body("http.request.method", .string(method)) }
             if let target = r.target {

@@ -252,7 +252,10 @@ public struct OTLPEncoder: Sendable {
         let status = error.map { Self.size($0.utf8.count) + 2 } ?? 0
         let head = (span.trace != OTLPSpan.TraceID(high: 0, low: 0) ? 18 : 0) + (span.span != 0 ? 10 : 0) + (span.parent != 0 ? 10 : 0)
             + size(name.utf8.count) + 1 + ProtobufWriter.varintSize(span.kind.rawValue) + (start != 0 ? 9 : 0) + (end != 0 ? 9 : 0)
-        let length = head + attributes.count + (error != nil ? 1 + ProtobufWriter.varintSize(UInt64(status)) + status : 0)
+        var links = ProtobufWriter()
+        if !span.links.isEmpty { OTLPSpanLink.write(span.links, into: &links) }
+        let length = head + attributes.count + links.bytes.count
+            + (error != nil ? 1 + ProtobufWriter.varintSize(UInt64(status)) + status : 0)
         let from = w.bytes.count
         w.write(exactly: 1 + ProtobufWriter.varintSize(UInt64(length)) + head) { c in
             c.byte(0x12)  // spans = 2, length-delimited
@@ -290,6 +293,7 @@ public struct OTLPEncoder: Sendable {
             }
         }
         attributes.withUnsafeBufferPointer { w.append($0) }  // a copy of the bytes, no reference counting of the array
+        if !span.links.isEmpty { w.append(links.bytes) }
         if let error {
             w.tag(15, .lengthDelimited)
             w.varint(UInt64(status))

@@ -30,6 +30,8 @@ public struct OTLPSpan: Sendable, Hashable {
     var trace: TraceID
     var span: UInt64
     var parent: UInt64
+    /// Kafka: the spans of the other end of the batches this one's exchange produced or fetched.
+    public var links: [OTLPSpanLink] = []
 
     init(record: RequestRecord, kind: Kind, trace: TraceID, span: UInt64, parent: UInt64) {
         self.record = record

@@ -100,6 +100,7 @@ public struct RequestMetrics: Sendable {
     private var changed: [Int] = []
     /// Kafka's own series (lag, throttling, produce errors), from its records.
     private var kafka = KafkaMetrics()
+    private var amqp = AMQPMetrics()
 
     public init(slowThreshold: UInt64 = 500_000_000, maxTargets: Int = 50) {
         self.slowThreshold = slowThreshold
@@ -131,6 +132,7 @@ public struct RequestMetrics: Sendable {
         }
         hops[index].retransmits += UInt64(record.retransmits)
         if record.protocolName == KafkaParser.protocolName { kafka.add(record) }
+        if record.protocolName == AMQPParser.protocolName { amqp.add(record) }
         guard record.isComplete else {
             hops[index].incomplete += 1
             return
@@ -161,6 +163,7 @@ public struct RequestMetrics: Sendable {
         }
         changed.removeAll(keepingCapacity: true)
         out += kafka.takeUpdates()
+        out += amqp.takeUpdates()
         return out
     }
 

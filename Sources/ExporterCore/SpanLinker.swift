@@ -14,6 +14,11 @@ import Analyzer
 /// when it comes late, joins its children's trace (the link above it is
 /// then kept only as a parent span id in another trace).
 ///
+/// A Kafka Fetch that carried a batch whose Produce was seen (or that
+/// Produce, when the fetch completed first) gets a span link to the other
+/// (`KafkaChainMatcher`, `OTLPSpanLink`): a batch's producer and consumer
+/// are in different traces, joined by links as the messaging conventions do.
+///
 /// A record seen from both ends is two spans, CLIENT then SERVER (see
 /// `OTLPSpan`). Ids: span id = a hash of (`salt`, record id), the CLIENT
 /// span of a two-span record another hash of them; trace id = a hash of
@@ -25,6 +30,7 @@ public struct SpanLinker: Sendable {
         var arrival: Int64
         /// Order of arrival, for ties on the clock.
         var sequence: UInt64
+        var links: [OTLPSpanLink] = []
     }
 
     /// Record id → root id for records already linked (and pinned ids),
@@ -88,6 +94,7 @@ public struct SpanLinker: Sendable {
     private var waiting: [UInt64: [Held]] = [:]
     private var heldParent: [UInt64: UInt64] = [:]
     private var sequence: UInt64 = 0
+    private var kafka = KafkaChainMatcher()
 
     public init(salt: UInt64, hold: Int64 = 5_000_000_000, maxHeld: Int = 10_000, maxRemembered: Int = 65_536) {
         self.salt = salt
@@ -112,22 +119,34 @@ public struct SpanLinker: Sendable {
     /// The record is taken, not copied: its spans are made of it.
     public mutating func add<Sink: SpanSink>(_ record: consuming RequestRecord, now: Int64, into out: inout Sink) {
         let id = record.id
+        let links = record.protocolName == KafkaParser.protocolName ? kafkaLinks(record) : []
         if let root = roots[id] {
             // Pinned by children released before it came.
-            link(record, root: root, into: &out)
+            link(record, root: root, links: links, into: &out)
         } else if let parent = record.parent {
             if let root = roots[parent] {
-                link(record, root: root, into: &out)
+                link(record, root: root, links: links, into: &out)
             } else {
                 sequence += 1
-                waiting[parent, default: []].append(Held(record: record, arrival: now, sequence: sequence))
+                waiting[parent, default: []].append(Held(record: record, arrival: now, sequence: sequence, links: links))
                 heldParent[id] = parent
                 if heldParent.count > maxHeld {
                     for span in expire(now: .max) { out.take(span) }
                 }
             }
         } else {
-            link(record, root: record.id, into: &out)
+            link(record, root: record.id, links: links, into: &out)
+        }
+    }
+
+    /// The links of a Kafka record to the spans of the batches' other ends
+    /// it completes a chain with, where that span was linked (its trace known).
+    private mutating func kafkaLinks(_ record: RequestRecord) -> [OTLPSpanLink] {
+        kafka.add(record).compactMap { chain in
+            let isFetch = chain.fetch.id == record.id
+            let other = isFetch ? chain.produce.id : chain.fetch.id
+            guard let root = roots[other] else { return nil }
+            return OTLPSpanLink(trace: trace(root), span: span(other), chain: chain, operation: isFetch ? "publish" : "receive")
         }
     }
 
@@ -175,14 +194,17 @@ public struct SpanLinker: Sendable {
     /// children, found through the server's view, hang under the server.
     /// The record moves into the span (one span value serves both of a
     /// two-span record): copying a record retains each of its strings.
-    private mutating func link<Sink: SpanSink>(_ record: consuming RequestRecord, root: UInt64, into out: inout Sink) {
+    /// Kafka links go on its first span.
+    private mutating func link<Sink: SpanSink>(_ record: consuming RequestRecord, root: UInt64, links: [OTLPSpanLink] = [],
+                                               into out: inout Sink) {
         let id = record.id, side = record.side
         let parent = record.parent.map(span) ?? 0
         var linked = OTLPSpan(record: record, kind: side == .server ? .server : .client, trace: trace(root),
                               span: side == .both ? clientSpan(id) : span(id), parent: parent)
+        linked.links = links
         out.take(linked)
         if side == .both {
-            (linked.kind, linked.parent, linked.span) = (.server, linked.span, span(id))
+            (linked.kind, linked.parent, linked.span, linked.links) = (.server, linked.span, span(id), [])
             out.take(linked)
         }
         pin(id, root: root, into: &out)
@@ -195,7 +217,7 @@ public struct SpanLinker: Sendable {
         guard !waiting.isEmpty, let children = waiting.removeValue(forKey: id) else { return }
         for child in children {
             heldParent[child.record.id] = nil
-            link(child.record, root: root, into: &out)
+            link(child.record, root: root, links: child.links, into: &out)
         }
     }
 

@@ -84,6 +84,7 @@ struct AnalyzeCommand: ParsableCommand {
         var timeline = htmlOut != nil && !watch ? RequestTimeline(grouping: grouping) : nil
         var statistics = RequestStatistics(grouping: grouping, ranking: ranking == .slow ? .slowest : .biggest, topCount: top)
         var hops = HopIndex()
+        var consumerLag = grouping == .consumer ? ConsumerLag() : nil
         var incomplete: UInt64 = 0
         let redactor = redaction.makeRedactor()
         let watch = watch // read once: the option's property wrapper costs a lookup per record
@@ -96,6 +97,7 @@ struct AnalyzeCommand: ParsableCommand {
                 out.write(w.bytes)
             } else {
                 hops.add(record)
+                consumerLag?.add(record)
                 timeline?.add(record)
                 // As in `stat`: a latency cut short by a close or the end of the file is not a latency.
                 if record.isComplete { statistics.add(record) } else { incomplete += 1 }
@@ -105,7 +107,8 @@ struct AnalyzeCommand: ParsableCommand {
         analysis.run(reader, handle)
         if !watch {
             let report = StatReport(window: analysis.replay.duration, lostEvents: 0, statistics: statistics, hops: hops,
-                                    incomplete: incomplete, timeline: timeline, resets: analysis.analyzerCounters.resets)
+                                    incomplete: incomplete, timeline: timeline, resets: analysis.analyzerCounters.resets,
+                                    consumerLag: consumerLag)
             htmlOut?.write(report.html(title: "pipetrace analyze \(file)", warnings: analysis.warnings))
             htmlOut?.flush()
             out.write(json ? report.json() : Array(report.text().utf8))

@@ -37,8 +37,9 @@ enum RecordFormatter {
         "\(RequestRecord.operationText(r.method, r.target)) \(r.status.map(String.init) ?? "-")"
     }
 
-    /// One line for `pipetrace watch`: when, which hop, what, how long and where the time went.
-    static func line(_ r: RequestRecord) -> String {
+    /// One line for `pipetrace watch`: when, which hop, what, how long and where the time went;
+    /// the Kafka batches whose produce → fetch chain the record completes.
+    static func line(_ r: RequestRecord, kafka: [KafkaChain] = []) -> String {
         let time = String(WallClock.rfc3339(unixNanoseconds: r.start).dropFirst(11).prefix(12))
         var line = "\(time) \(pad(r.hop ?? "?", 24)) \(pad(request(r), 40)) \(leftPad(milliseconds(r.duration), 10)) ms"
         line += "  server \(milliseconds(r.serverTime))  net \(milliseconds(r.network))"
@@ -46,7 +47,13 @@ enum RecordFormatter {
         if r.retransmits > 0 { line += "  retransmits \(r.retransmits)" }
         if !r.isComplete { line += "  (incomplete)" }
         if let parent = r.parent { line += "  parent #\(parent)" }
+        for k in kafka { line += "  produce #\(k.produce.id) → fetch #\(k.fetch.id) " + RecordFormatter.kafka(k) }
         return line + "  #\(r.id)\n"
+    }
+
+    /// A Kafka batch's chain: "events[0]@42, 3.100 ms in broker".
+    static func kafka(_ k: KafkaChain) -> String {
+        "\(k.topic)[\(k.partition)]@\(k.offset), \(milliseconds(k.brokerTime)) ms in broker"
     }
 
     static func pad(_ text: String, _ width: Int) -> String {

@@ -93,15 +93,17 @@ struct StatCommand: ParsableCommand {
         var hops = HopIndex()
         var incomplete: UInt64 = 0
         var timeline = html ? RequestTimeline(grouping: grouping) : nil
+        var consumerLag = grouping == .consumer ? ConsumerLag() : nil
         try tracer.run(seconds: seconds, signals: signals, countdown: countdown) { record in
             hops.add(record)
+            consumerLag?.add(record)
             timeline?.add(record)
             // A latency cut short by the end of the window or a close is not a latency.
             if record.isComplete { statistics.add(record) } else { incomplete += 1 }
         }
         return StatReport(window: tracer.window, lostEvents: probe.statistics.lostEvents, statistics: statistics,
                           hops: hops, connectionsEvicted: tracer.analyzer.counters.connectionsEvicted, incomplete: incomplete,
-                          timeline: timeline, resets: tracer.analyzer.counters.resets)
+                          timeline: timeline, resets: tracer.analyzer.counters.resets, consumerLag: consumerLag)
     }
 }
 

@@ -19,6 +19,8 @@ struct StatReport {
     var timeline: RequestTimeline?
     /// TCP resets the analyzer saw in the window (for the HTML report).
     var resets: UInt64?
+    /// Kafka consumer lag, kept when grouping by consumer (`StatReport-lag`).
+    var consumerLag: ConsumerLag?
 
     func json() -> [UInt8] {
         var w = JSONWriter(capacity: 1 << 16)
@@ -42,6 +44,7 @@ struct StatReport {
             w.endObject()
         }
         w.endArray()
+        writeLag(into: &w)
         w.endObject()
         w.newline()
         return w.bytes
@@ -70,6 +73,7 @@ struct StatReport {
             }
             out += "\n"
         }
+        out += lagText()
         let what = statistics.ranking == .slowest ? "slowest" : "biggest responses"
         for g in groups where !g.top.isEmpty {
             out += "\n\(g.key): \(what)\n"
@@ -102,6 +106,7 @@ struct StatReport {
             line += "  net " + RecordFormatter.milliseconds(r.network)
             line += "  server " + RecordFormatter.milliseconds(r.serverTime)
             if r.retransmits > 0 { line += "  retransmits \(r.retransmits)" }
+            if let k = hop.kafka { line += "  " + RecordFormatter.kafka(k) }
             out += line + "\n"
         }
         return out

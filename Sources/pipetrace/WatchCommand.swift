@@ -10,7 +10,8 @@ struct WatchCommand: ParsableCommand {
         discussion: """
         Each line: start time, hop (client container → server container), method, target, status, \
         duration, server and network time where both ends are traced, bytes each way, retransmits, \
-        and the id of the request it was made to serve (parent). With --json, one \
+        the id of the request it was made to serve (parent), and for a Kafka Produce or Fetch the \
+        batches it links, produced → fetched, with their time in the broker. With --json, one \
         RequestRecord object per line (the fields `stat --json` uses). Ctrl-C stops.
 
         Examples:
@@ -37,8 +38,10 @@ struct WatchCommand: ParsableCommand {
         let threshold = UInt64(max(0, latency) * 1e6)
         let tracer = RequestTracer(probe: probe, redactor: redaction.makeRedactor())
         var seen: UInt64 = 0, shown: UInt64 = 0
+        var kafka = KafkaChainMatcher()
         try tracer.run(seconds: output.seconds, signals: signals, countdown: false) { record in
             seen += 1
+            let chains = kafka.add(record)
             guard record.duration >= threshold else { return }
             shown += 1
             if output.json {
@@ -47,7 +50,7 @@ struct WatchCommand: ParsableCommand {
                 w.newline()
                 out.write(w.bytes)
             } else {
-                out.write(RecordFormatter.line(record))
+                out.write(RecordFormatter.line(record, kafka: chains))
             }
             // Lines appear as requests complete, not per 64 KiB.
             out.flush()

@@ -69,3 +69,24 @@ struct ConsumerLagTests {
         #expect(summary.first?.top == [busy])
     }
 }
+
+@Suite("Consumer lag age")
+struct ConsumerLagAgeTests {
+    @Test("the age is the fetch's time minus the produce time of the batch at the consumer's next offset; 0 when caught up")
+    func age() throws {
+        var lag = ConsumerLag()
+        lag.add(produce(1, start: 10_000_000_000, [(0, base: 40, records: 5)]))
+        lag.add(produce(2, start: 11_000_000_000, [(0, base: 45, records: 5)]))
+        let key = ConsumerLag.Key(consumer: "consumer-1", topic: "events", partition: 0)
+        // Offset 42 is in the batch produced at 10 s; asked at 12.5 s.
+        lag.add(fetch(3, start: 12_500_000_000, [(0, from: 42, hw: 50, batches: [40])]))
+        #expect(lag.lags[key]?.messages == 8 && lag.lags[key]?.age == 2_500_000_000)
+        lag.add(fetch(4, start: 13_000_000_000, [(0, from: 45, hw: 50, batches: [45])]))
+        #expect(lag.lags[key]?.age == 2_000_000_000)
+        lag.add(fetch(5, start: 14_000_000_000, [(0, from: 50, hw: 50, batches: [])]))
+        #expect(lag.lags[key]?.messages == 0 && lag.lags[key]?.age == 0)
+        // Behind, from before anything was seen produced: the age is unknown, not guessed.
+        lag.add(fetch(6, start: 15_000_000_000, [(0, from: 10, hw: 50, batches: [10])]))
+        #expect(lag.lags[key]?.messages == 40 && lag.lags[key]?.age == nil)
+    }
+}

@@ -50,6 +50,7 @@ struct KafkaParserTests {
         #expect(produce.contains(.requestHead(exchange: 1, method: "Produce", target: "events", protocolName: "kafka")))
         #expect(produce.contains(.outcome(exchange: 1, status: 6, outcome: .serverError))) // NOT_LEADER_OR_FOLLOWER
         #expect(produce.partitions(1)?.first?.records == 5)
+        #expect(produce.partitions(1)?.first?.batchOffsets == [], "a producer's batch has no offset yet")
 
         let fetch = parseKafka([(.client, KafkaWire.fetch(correlation: 2, version: 12)),
                                 (.server, KafkaWire.fetchResponse(correlation: 2, version: 12,

@@ -62,7 +62,22 @@ struct Conversation: Sendable, CustomTestStringConvertible {
         return Conversation(parser: KafkaParser.self, segments: segments, exchanges: 5)
     }()
 
-    static let all = [http1, http2, tcpFlow, kafka]
+    static let amqp: Conversation = {
+        var segments: [(Sender, [UInt8])] = AMQPWire.handshake.map { ($0.client ? .client : .server, $0.bytes) }
+        segments.append((.client, AMQPWire.method(1, 85, 10, .init().bits(false)) + AMQPWire.queueDeclare(1, "jobs")))
+        segments.append((.server, AMQPWire.method(1, 85, 11) + AMQPWire.queueDeclareOK(1, "jobs")))
+        // Two publishes confirmed by one ack (multiple); a body in two frames.
+        segments.append((.client, AMQPWire.publish(1, routingKey: "jobs", body: Array(repeating: 7, count: 5000))))
+        segments.append((.client, AMQPWire.publish(1, routingKey: "jobs", body: Array("job 2".utf8), messageID: "m2")))
+        segments.append((.server, AMQPWire.ack(1, tag: 2, multiple: true)))
+        segments.append((.client, AMQPWire.consume(1, queue: "jobs", tag: "c1")))
+        segments.append((.server, AMQPWire.consumeOK(1, tag: "c1") + AMQPWire.heartbeat))
+        segments.append((.server, AMQPWire.deliver(1, consumerTag: "c1", tag: 1, routingKey: "jobs", body: Array("job 1".utf8))))
+        segments.append((.client, AMQPWire.ack(1, tag: 1)))
+        return Conversation(parser: AMQPParser.self, segments: segments, exchanges: 10)
+    }()
+
+    static let all = [http1, http2, tcpFlow, kafka, amqp]
 }
 
 /// Runs a fresh parser of `type` over segments; stops at the first error.

@@ -18,4 +18,16 @@ struct AnnotatedPacketSummaryTests {
                 == "gRPC demo.Echo/Say 5 client_error 14.8 ms hop collector→lb")
         #expect(AnnotatedPacket.summary(Self.record("h2", "POST", nil, 200)) == "HTTP/2 POST ? 200 14.8 ms hop collector→lb")
     }
+
+    @Test("AMQP names its method, its destination and the method that answered it, with a reply code where there is one")
+    func amqp() {
+        var publish = Self.record("amqp", "basic.publish", "logs/app.error", nil)
+        publish.attributes["amqp.reply"] = "basic.ack"
+        #expect(AnnotatedPacket.summary(publish) == "AMQP basic.publish logs/app.error basic.ack 14.8 ms hop collector→lb")
+        var refused = Self.record("amqp", "queue.declare", "missing", 404)
+        refused.attributes["amqp.reply"] = "channel.close"
+        #expect(AnnotatedPacket.summary(refused) == "AMQP queue.declare missing channel.close 404 14.8 ms hop collector→lb")
+        #expect(AnnotatedPacket.summary(Self.record("amqp", "basic.deliver", "logs/app.error", nil))
+                == "AMQP basic.deliver logs/app.error no answer 14.8 ms hop collector→lb")
+    }
 }

@@ -45,4 +45,22 @@ struct KafkaMetricsTests {
         // Four 600 ms records are slow; the idle long poll is not.
         #expect(s.filter { $0.name == "pipetrace_slow_requests_total" }.map { $0.samples[0].value }.reduce(0, +) == 4)
     }
+
+    @Test("the lag's age in seconds beside the lag in messages, where the produce of the next record was seen")
+    func lagAge() {
+        var metrics = RequestMetrics(slowThreshold: 500_000_000)
+        var store = SeriesStore()
+        var produce = Self.record("Produce", [Self.partition(0)])
+        produce.partitions![0].baseOffset = 40
+        produce.partitions![0].records = 10
+        produce.start = 5_000_000_000
+        var fetch = Self.record("Fetch", [Self.partition(0, fetch: 44, hw: 50)])
+        fetch.start = 6_500_000_000
+        store.apply(metrics.updates(for: produce))
+        store.apply(metrics.updates(for: fetch))
+        let s = store.timeSeries(at: 1000)
+        let p0 = ["consumer": "consumer-1", "topic": "events", "partition": "0"]
+        #expect(RequestMetricsTests.value(s, "pipetrace_kafka_consumer_lag_messages", p0) == 6)
+        #expect(RequestMetricsTests.value(s, "pipetrace_kafka_consumer_lag_seconds", p0) == 1.5)
+    }
 }

@@ -11,6 +11,7 @@ and exits non-zero when a step failed.
 
     guest-check.py PIPETRACE WORKDIR       the checks (WORKDIR: writable, for logs)
     guest-check.py serve PORTFILE BODYFILE CERT KEY   the HTTP and HTTPS servers (started by the checks)
+    guest-check.py client PORT PATH         one exchange (run by the checks inside a container's cgroup)
 """
 import http.server
 import json
@@ -201,21 +202,58 @@ def check_events(pipetrace, workdir, ports, body, server_pid, cafile):
            f"the {len(tls_request)}-byte request as the client's SSL_write and the server's SSL_read")
 
 
+# A docker container as the runtime leaves it: its cgroup v2 scope and, below the
+# host root pipetrace reads ($PIPETRACE_HOST_ROOT), its config.v2.json with the name.
+CONTAINER_ID = "4b1d" * 16
+CONTAINER_NAME = "kernel-matrix-client"
+
+
+def container_cgroup(workdir):
+    """The cgroup v2 directory of the fake container (cgroup2 mounted if the VM has not)."""
+    mounts = [line.split() for line in open("/proc/mounts")]
+    root = next((m[1] for m in mounts if m[2] == "cgroup2"), None)
+    if root is None:
+        root = f"{workdir}/cgroup2"
+        os.makedirs(root, exist_ok=True)
+        subprocess.run(["mount", "-t", "cgroup2", "none", root], check=True)
+    path = f"{root}/system.slice/docker-{CONTAINER_ID}.scope"
+    os.makedirs(path, exist_ok=True)
+    state = f"{workdir}/host-root/var/lib/docker/containers/{CONTAINER_ID}"
+    os.makedirs(state, exist_ok=True)
+    with open(f"{state}/config.v2.json", "w") as f:
+        json.dump({"ID": CONTAINER_ID, "Name": f"/{CONTAINER_NAME}"}, f)
+    return path
+
+
 def check_watch(pipetrace, workdir, port):
     out_path = f"{workdir}/watch.json"
     target = f"/kernel-matrix/watch-{os.getpid()}"
+    cgroup = container_cgroup(workdir)
+    env = dict(os.environ, PIPETRACE_HOST_ROOT=f"{workdir}/host-root")
     with open(out_path, "wb") as out, open(f"{workdir}/watch.stderr", "w") as log:
-        proc = subprocess.Popen([pipetrace, "watch", "--json"], stdout=out, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([pipetrace, "watch", "--json"], stdout=out, stderr=subprocess.PIPE, text=True, env=env)
         try:
             loaded = wait_for_line(proc, "pipetrace: watching requests", log)
-            exchange(port, target)
+            # The client runs in the container's cgroup, joined before it connects.
+            client = subprocess.run([sys.executable, __file__, "client", str(port), target],
+                                    preexec_fn=lambda: open(f"{cgroup}/cgroup.procs", "w").write(str(os.getpid())))
         finally:
             status, _ = stop(proc, log)
+            try:
+                os.rmdir(cgroup)
+            except OSError:
+                pass
     records = [json.loads(line) for line in open(out_path, "rb") if line.strip()]
     mine = [r for r in records if r.get("target") == target]
-    report("watch", status == 0 and any(r.get("method") == "GET" and r.get("status") == 200 for r in mine),
-           f"loaded in {loaded:.1f} s, exit {status}, {len(records)} records, for the exchange: "
-           + (json.dumps(mine[0]) if mine else "none"))
+    detail = f"{len(records)} records, for the exchange: " + (json.dumps(mine[0]) if mine else "none")
+    report("watch", client.returncode == 0 and status == 0
+           and any(r.get("method") == "GET" and r.get("status") == 200 for r in mine),
+           f"loaded in {loaded:.1f} s, exit {status}, " + detail)
+    clients = [r.get("client", {}) for r in mine]
+    report("container naming", any(c.get("container") == CONTAINER_NAME and c.get("container_id") == CONTAINER_ID[:12]
+                                   for c in clients),
+           f"the client in docker-{CONTAINER_ID[:12]}….scope named {CONTAINER_NAME!r}: "
+           + (json.dumps(clients[0]) if clients else "no record"))
 
 
 def main(pipetrace, workdir):
@@ -252,6 +290,8 @@ def main(pipetrace, workdir):
 if __name__ == "__main__":
     if sys.argv[1] == "serve":
         serve(*sys.argv[2:6])
+    elif sys.argv[1] == "client":
+        exchange(int(sys.argv[2]), sys.argv[3])
     else:
         try:
             sys.exit(main(sys.argv[1], sys.argv[2]))

@@ -29,7 +29,7 @@ struct KafkaPipelineTests {
     }
 
     /// Every message the producer was told it sent is a Produce's base offset; every one the consumer read is a fetched batch.
-    static func agree(_ records: [RequestRecord], _ events: [KafkaClientEvent], topic: String) {
+    static func agree(_ records: [RequestRecord], _ events: [KafkaClientEvent], topic: String) throws {
         #expect(records.allSatisfy { $0.side == .both && $0.isComplete }, "\(records.filter { $0.side != .both || !$0.isComplete }.map(\.json))")
         let produced = records.filter { $0.method == "Produce" }
         #expect(produced.allSatisfy { $0.target == topic && $0.status == 0 && $0.outcome == .ok })
@@ -40,6 +40,30 @@ struct KafkaPipelineTests {
         let fetched = Set(records.filter { $0.method == "Fetch" }.flatMap { $0.partitions ?? [] }
             .flatMap { p in p.batchOffsets.map { "\(p.partition)@\($0)" } })
         #expect(read.count == count && fetched == read)
+        // Each message its own batch (linger 0, one send at a time): every one read is a produce → fetch chain,
+        // the produce that was told that offset linked to the consumer's fetch that carried it.
+        var matcher = KafkaChainMatcher()
+        var index = HopIndex()
+        var chains: [KafkaChain] = []
+        for record in records.sorted(by: { $0.start + Int64($0.duration) < $1.start + Int64($1.duration) }) {
+            chains += matcher.add(record)
+            index.add(record)
+        }
+        #expect(Set(chains.map { "\($0.partition)@\($0.offset)" }) == read)
+        let byID = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })
+        for chain in chains {
+            let produce = byID[chain.produce.id], fetch = byID[chain.fetch.id]
+            #expect(produce?.method == "Produce" && fetch?.method == "Fetch" && chain.topic == topic)
+            #expect(produce?.partitions?.contains { $0.partition == chain.partition && $0.baseOffset == chain.offset } == true)
+            #expect(fetch?.partitions?.contains { $0.partition == chain.partition && $0.batchOffsets.contains(chain.offset) } == true)
+            // Shown as hop chains: the fetch below the produce of each batch it carried, the produce above its fetches.
+            let above = index.chain(for: try #require(fetch)).hops
+            #expect(above.contains { $0.record?.id == chain.produce.id && $0.depth == 0 && $0.kafka?.offset == chain.offset })
+            #expect(above.last?.record?.id == chain.fetch.id && above.last?.isFocus == true)
+            let below = index.chain(for: try #require(produce)).hops
+            #expect(below.first?.record?.id == chain.produce.id)
+            #expect(below.contains { $0.record?.id == chain.fetch.id && $0.depth == 1 && $0.kafka?.offset == chain.offset })
+        }
         // The consumer's own lag at its end: the last Fetch of each partition asked from its final position.
         for lag in events.filter({ $0.event == "lag" && $0.phase == "end" }) {
             let last = records.filter { $0.method == "Fetch" }.compactMap { $0.partitions?.first { $0.partition == lag.partition } }.last
@@ -53,13 +77,29 @@ struct KafkaPipelineTests {
         let pipeline = try TestPipeline()
         defer { pipeline.remove() }
         let (records, events, _) = try run(pipeline, topic: "events", group: nil, old: false)
-        KafkaPipelineTests.agree(records, events, topic: "events")
+        try KafkaPipelineTests.agree(records, events, topic: "events")
         // The lag the consumer saw before it read: the first Fetch of each partition asked from 0 with the end at 3.
         for lag in events.filter({ $0.event == "lag" && $0.phase == "start" }) {
             let first = records.filter { $0.method == "Fetch" }.compactMap { $0.partitions?.first { $0.partition == lag.partition } }.first
             #expect(first.flatMap { p in p.highWatermark.flatMap { hw in p.fetchOffset.map { hw - $0 } } } == lag.lag)
         }
         #expect(records.filter { $0.method == "Fetch" }.allSatisfy { $0.attributes["kafka.long_poll"] == "true" })
+        // The lag's age at the first Fetch of each partition: since the produce of offset 0, which the client made before.
+        var tracker = ConsumerLag()
+        for record in records { tracker.add(record) }
+        for p: Int32 in [0, 1] {
+            let first = try #require(records.first { $0.method == "Fetch" && $0.partitions?.contains { $0.partition == p } == true })
+            let produced = try #require(records.first { $0.method == "Produce" && $0.partitions?.contains { $0.partition == p && $0.baseOffset == 0 } == true })
+            var alone = ConsumerLag()
+            alone.add(produced)
+            alone.add(first)
+            let age = alone.lags[ConsumerLag.Key(consumer: "pt-consume", topic: "events", partition: p)]?.age
+            #expect(age == UInt64(first.start - produced.start), "partition \(p)")
+            let made = try #require(events.first { $0.event == "read" && $0.partition == p && $0.offset == 0 }?.timestamp)
+            #expect(made * 1_000_000 <= produced.start + 1_000_000, "the record was made before its produce was sent")
+            // At the end, caught up: no age.
+            #expect(tracker.lags[ConsumerLag.Key(consumer: "pt-consume", topic: "events", partition: p)]?.age == 0)
+        }
         #expect(Set(records.compactMap(\.method)).isSuperset(of: ["ApiVersions", "Metadata", "CreateTopics", "Produce", "ListOffsets", "Fetch"]))
     }
 
@@ -68,7 +108,7 @@ struct KafkaPipelineTests {
         let pipeline = try TestPipeline()
         defer { pipeline.remove() }
         let (records, events, _) = try run(pipeline, topic: "grouped", group: "readers", old: false)
-        KafkaPipelineTests.agree(records, events, topic: "grouped")
+        try KafkaPipelineTests.agree(records, events, topic: "grouped")
         for api in ["FindCoordinator", "JoinGroup", "SyncGroup", "OffsetFetch", "OffsetCommit", "LeaveGroup"] {
             let named = records.filter { $0.method == api }
             #expect(!named.isEmpty && named.allSatisfy { $0.target == "readers" }, "\(api): \(named.map(\.json))")
@@ -90,7 +130,7 @@ struct KafkaPipelineTests {
         let pipeline = try TestPipeline()
         defer { pipeline.remove() }
         let (records, events, capture) = try run(pipeline, topic: "judged", group: "readers", old: true)
-        KafkaPipelineTests.agree(records, events, topic: "judged")
+        try KafkaPipelineTests.agree(records, events, topic: "judged")
         let tshark = try TsharkKafka(capture: capture, port: pipeline.kafkaPort)
         func key(_ api: String, _ topics: [String], _ error: Int?) -> String {
             "\(api) \(topics.joined(separator: ",")) \(error.map(String.init) ?? "?")"
@@ -107,5 +147,15 @@ struct KafkaPipelineTests {
         }.sorted()
         #expect(seen.count >= 20)
         #expect(live == seen)
+        // The capture through `analyze --group-by consumer`: the consumer's lag table (caught up, no age
+        // left) and the produce → fetch chain of every batch.
+        let text = try Shell.run([Repository.pipetraceBinary, "analyze", capture, "--group-by", "consumer", "--top", "20"])
+        let lag = text.split(separator: "\n").filter { $0.hasPrefix("readers ") && $0.contains("judged[") }
+        #expect(lag.count == 2 && lag.allSatisfy { $0.split(separator: " ").suffix(3) == ["0", "0", "0.000"] }, "\(text)")
+        // Every produce is among its group's top 20, each with the fetch of its batch below it.
+        for read in events.filter({ $0.event == "read" }) {
+            #expect(text.contains("judged[\(read.partition)]@\(read.offset ?? -1), "), "\(read.partition)@\(String(describing: read.offset)): \(text)")
+        }
+        #expect(text.contains(" ms in broker"))
     }
 }

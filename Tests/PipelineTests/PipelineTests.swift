@@ -90,7 +90,9 @@ struct PipelineTests {
         // The load balancer's own time is what it did not spend waiting on the backend.
         for (outer, inner) in zip(run.hop(pipeline.client, pipeline.lb, path: "/slow"), run.hop(pipeline.lb, pipeline.backend, path: "/slow")) {
             #expect(outer.selfTime < outer.duration - inner.duration + 1_000_000)
-            #expect(outer.selfTime < 5_000_000, "the lb itself adds little: \(outer.selfTime) ns")
+            // Little beside the backend's delay: a fifth of it leaves room for a busy 2-core
+            // machine's wakeups (5 ms was exceeded at load 6) and still fails if the wait counted.
+            #expect(outer.selfTime < UInt64(PipelineTests.delay) * 1_000_000 / 5, "the lb itself adds little: \(outer.selfTime) ns")
         }
     }
 

@@ -6,7 +6,7 @@
 // writev and sends the body with sendfile (as nginx does), and the client
 // reads head and body in one read.
 //
-//   swift run -c release AnalyzerBenchmark [million-events] [open-connections] [repeated|distinct|grpc]
+//   swift run -c release AnalyzerBenchmark [million-events] [open-connections] [repeated|distinct|grpc|amqp|kafka]
 //
 // `repeated` (the default) is what the exporter sees: each request the same
 // bytes (wrk's, a scraper's), each response head the same but for its Date,
@@ -20,6 +20,14 @@
 // headers indexed into HPACK's dynamic tables after a connection's first call
 // as gRPC implementations send them.
 //
+// `amqp` is the AMQP 0-9-1 mix on one channel per connection in confirm
+// mode: a publish (method, content header, 256-byte body in one write) and
+// its basic.ack from the broker, then a basic.deliver with its content and
+// the consumer's basic.ack, each message four events (written, read).
+//
+// `kafka` is the Kafka mix (KafkaMix.swift): Produce and Fetch of 16 KiB
+// batches over 50 partitions, half the connections producers, half consumers.
+//
 // Connections are closed and replaced as the run goes on, so memory must
 // stay bounded by the open connections, not grow with the run's length.
 import Analyzer
@@ -31,6 +39,8 @@ let open = CommandLine.arguments.count > 2 ? Int(CommandLine.arguments[2]) ?? 20
 let mode = CommandLine.arguments.count > 3 ? CommandLine.arguments[3] : "repeated"
 let distinct = mode == "distinct"
 let grpc = mode == "grpc"
+let amqp = mode == "amqp"
+let kafka = mode == "kafka"
 let totalEvents = Int(millions * 1_000_000)
 let requestsPerConnection = grpc ? 100 : 500
 
@@ -50,6 +60,22 @@ func responseHead(second: Int) -> [UInt8] {
         + "Content-Type: text/plain\r\nContent-Length: \(bodyBytes.count)\r\nLast-Modified: Sat, 21 Nov 2026 09:00:00 GMT\r\n"
         + "Connection: keep-alive\r\nETag: \"6720a3f0-350\"\r\nAccept-Ranges: bytes\r\n\r\n").utf8)
 }
+
+/// An AMQP 0-9-1 method frame on channel 1 (class, method, arguments).
+func amqpMethod(_ classID: UInt8, _ methodID: UInt8, _ arguments: [UInt8]) -> [UInt8] {
+    let n = arguments.count + 4
+    return [1, 0, 1, 0, 0, UInt8(n >> 8), UInt8(n & 0xFF), 0, classID, 0, methodID] + arguments + [0xCE]
+}
+
+func amqpTag(_ tag: Int) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: tag >> (56 - 8 * $0)) } }
+
+/// One message's content: its header (body size, no properties) and body frames.
+let amqpContent: [UInt8] = [2, 0, 1, 0, 0, 0, 14, 0, 60, 0, 0] + amqpTag(256) + [0, 0, 0xCE]
+    + [3, 0, 1, 0, 0, 1, 0] + [UInt8](repeating: 0x2A, count: 256) + [0xCE]
+let amqpPublish = amqpMethod(60, 40, [0, 0, 4] + Array("logs".utf8) + [9] + Array("app.error".utf8) + [0]) + amqpContent
+/// The connection's first bytes: the protocol header, channel.open and confirm.select (and their replies).
+let amqpOpen = Array("AMQP".utf8) + [0, 0, 9, 1] + amqpMethod(20, 10, [0]) + amqpMethod(85, 10, [0])
+let amqpOpened = amqpMethod(20, 11, [0, 0, 0, 0]) + amqpMethod(85, 11, [])
 
 /// An HTTP/2 frame.
 func frame(_ type: UInt8, flags: UInt8, stream: UInt32, _ payload: [UInt8]) -> [UInt8] {
@@ -88,10 +114,11 @@ func header(_ c: Connection, client: Bool, at t: UInt64) -> EventHeader {
                        container: client ? "collector" : "lb")
 }
 
-func data(_ c: Connection, client: Bool, _ syscall: Syscall, _ payload: [UInt8], at t: UInt64) -> ProbeEvent {
+/// `payload`, the first bytes of `length` (all of them unless said) as the probe delivers them.
+func data(_ c: Connection, client: Bool, _ syscall: Syscall, _ payload: [UInt8], at t: UInt64, length: Int? = nil) -> ProbeEvent {
     .data(DataEvent(header: header(c, client: client, at: t), enterTimestamp: t - 2_000,
                     direction: syscall == .read ? .ingress : .egress, syscall: syscall, fd: 7,
-                    role: client ? .client : .server, length: UInt64(payload.count), payload: payload))
+                    role: client ? .client : .server, length: UInt64(length ?? payload.count), payload: payload))
 }
 
 /// Calls `body` with every event of the run, in order.
@@ -103,12 +130,37 @@ func generate(_ body: (ProbeEvent) -> Void) {
     var exchanges = 0
     var headSecond = -1
     var head: [UInt8] = [], response: [UInt8] = []
+    var offsets = [Int64](repeating: 0, count: kafkaPartitions)
     while produced < totalEvents {
         for i in connections.indices {
             let c = connections[i]
             t += 10_000
             exchanges += 1
-            if grpc {
+            if amqp {
+                let first = connections[i].served == 0, tag = amqpTag(connections[i].served + 1)
+                let publish = (first ? amqpOpen : []) + amqpPublish
+                let confirm = (first ? amqpOpened : []) + amqpMethod(60, 80, tag + [0])
+                let deliver = amqpMethod(60, 60, [3] + Array("c-1".utf8) + tag + [0, 4] + Array("logs".utf8) + [9]
+                    + Array("app.error".utf8)) + amqpContent
+                let ack = amqpMethod(60, 80, tag + [0])
+                body(data(c, client: true, .write, publish, at: t))
+                body(data(c, client: false, .read, publish, at: t + 30_000))
+                body(data(c, client: false, .write, confirm, at: t + 100_000))
+                body(data(c, client: true, .read, confirm, at: t + 130_000))
+                body(data(c, client: false, .write, deliver, at: t + 200_000))
+                body(data(c, client: true, .read, deliver, at: t + 230_000))
+                body(data(c, client: true, .write, ack, at: t + 300_000))
+                body(data(c, client: false, .read, ack, at: t + 330_000))
+                produced += 8
+            } else if kafka {
+                let ex = kafkaExchange(connection: i, served: connections[i].served, offsets: &offsets)
+                let (q, s) = (ex.request, ex.response)
+                body(data(c, client: true, .write, q.bytes, at: t, length: q.length))
+                body(data(c, client: false, .read, q.bytes, at: t + 30_000, length: q.length))
+                body(data(c, client: false, .write, s.bytes, at: t + 200_000, length: s.length))
+                body(data(c, client: true, .read, s.bytes, at: t + 230_000, length: s.length))
+                produced += 4
+            } else if grpc {
                 let call = grpcCall(stream: UInt32(connections[i].served * 2 + 1), first: connections[i].served == 0)
                 body(data(c, client: true, .write, call.request, at: t))
                 body(data(c, client: false, .read, call.request, at: t + 30_000))
@@ -200,7 +252,7 @@ let analysis = max(total - generation, 1e-9)
 
 let eventsPerSecond = Double(count) / analysis
 let recordsPerSecond = Double(records) / analysis
-print("events:            \(count) (\(open) connections open at a time, \(requestsPerConnection) requests each, \(grpc ? "gRPC unary calls" : distinct ? "distinct heads" : "repeated heads"))")
+print("events:            \(count) (\(open) connections open at a time, \(requestsPerConnection) requests each, \(amqp ? "AMQP publishes confirmed and deliveries acked" : kafka ? "Kafka produce/fetch of 16 KiB batches, 50 partitions" : grpc ? "gRPC unary calls" : distinct ? "distinct heads" : "repeated heads"))")
 print("records:           \(records)")
 print("analyzer:          \(fixed(eventsPerSecond / 1e6, 2)) million events/s, \(fixed(recordsPerSecond, 0)) records/s (one core)")
 print("generator:         \(fixed(generation, 2)) s (subtracted)")

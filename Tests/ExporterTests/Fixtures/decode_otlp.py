@@ -35,7 +35,10 @@ if sys.argv[1] == "traces":
     for rs in request.resource_spans:
         for ss in rs.scope_spans:
             for s in ss.spans:
+                links = [{"trace_id": l.trace_id.hex(), "span_id": l.span_id.hex(), "attributes": attributes(l.attributes)}
+                         for l in s.links]
                 print(json.dumps({
+                    **({"links": links} if links else {}),
                     "resource": attributes(rs.resource.attributes), "scope": ss.scope.name,
                     "trace_id": s.trace_id.hex(), "span_id": s.span_id.hex(), "parent_span_id": s.parent_span_id.hex(),
                     "name": s.name, "kind": Span.SpanKind.Name(s.kind),

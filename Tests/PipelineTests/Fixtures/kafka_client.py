@@ -3,7 +3,8 @@
   kafka_client.py produce BOOTSTRAP TOPIC COUNT [--old]   create TOPIC (2 partitions), send COUNT messages
   kafka_client.py consume BOOTSTRAP TOPIC COUNT [--group G] [--old]   read COUNT messages, commit (with a group)
 
-Prints one JSON line per message sent or read (partition, offset) and, at
+Prints one JSON line per message sent or read (partition, offset; a read
+one's timestamp, the producer's create time in ms) and, at
 the end, the client's own view of each partition: end offset, position,
 committed offset and lag (end offset - position). --old speaks the older
 API versions tshark 4.0 decodes (api_version 2.1.0, no idempotence).
@@ -49,7 +50,7 @@ else:
         for tp, records in consumer.poll(timeout_ms=500).items():
             for r in records:
                 got += 1
-                emit(event="read", partition=r.partition, offset=r.offset)
+                emit(event="read", partition=r.partition, offset=r.offset, timestamp=r.timestamp)
     consumer.poll(timeout_ms=500)  # one more fetch, from the final position
     if group:
         consumer.commit()

@@ -53,6 +53,8 @@ struct KafkaClientEvent: Decodable {
     var position: Int64?
     var committed: Int64?
     var lag: Int64?
+    /// A read record's timestamp (ms since the epoch, the producer's create time).
+    var timestamp: Int64?
 }
 
 /// tshark's kafka dissector on a capture: each request it decoded, with
