@@ -1,6 +1,7 @@
 import Analyzer
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 @Suite("AMQP series and attributes")
 struct AMQPMetricsTests {

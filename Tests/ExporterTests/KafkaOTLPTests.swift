@@ -3,6 +3,7 @@ import Foundation
 import TestSupport
 import Testing
 @testable import Exporter
+@testable import ExporterCore
 
 /// A Produce that gave partition 0's batch base offset 40 (5 records) and a Fetch that carried it.
 enum KafkaChainRecords {
