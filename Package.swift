@@ -46,10 +46,12 @@ let package = Package(
         .target(name: "Exporter", dependencies: ["Analyzer", "CSnappy", "CISAL", "COpenSSL", .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Yams", package: "Yams")]),
         // Pure core: records in, the self-contained HTML report of `stat --html` and `analyze --html` out. No I/O.
         .target(name: "Report", dependencies: ["Analyzer", "Events"]),
+        // The one process runner and network-namespace builder, shared by the demo, the tests and the benches.
+        .target(name: "Testbed"),
         .executableTarget(
             name: "pipetrace",
             dependencies: [
-                "Probe", "Analyzer", "Report", "Exporter", "Events", "Packets", "CaptureFormats", "CLibPcap", "Redaction",
+                "Probe", "Analyzer", "Report", "Exporter", "Events", "Packets", "CaptureFormats", "CLibPcap", "Redaction", "Testbed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,7 +60,7 @@ let package = Package(
         // bench/: the OTLP encoders' CPU time per span (swift run -c release OTLPEncodeBenchmark).
         .executableTarget(name: "OTLPEncodeBenchmark", dependencies: ["Analyzer", "Exporter"], path: "bench/OTLPEncodeBenchmark"),
         // What the tests that run real programs share: child processes, test namespaces, paths, the root rule.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Testbed"], path: "Tests/TestSupport"),
         .testTarget(name: "RedactionTests", dependencies: ["TestSupport", "Redaction"]),
         .testTarget(name: "EventsTests", dependencies: ["TestSupport", "Events", "CPipetraceEvents"]),
         .testTarget(name: "GoBinaryTests", dependencies: ["GoBinary", "TestSupport"]),

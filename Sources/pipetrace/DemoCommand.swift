@@ -3,6 +3,7 @@ import ArgumentParser
 import Glibc
 import Probe
 import Redaction
+import Testbed
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,34 +1,13 @@
 import Foundation
+import TestSupport
 
 /// Runs a helper program (promtool, protoc, python3) to completion, with
 /// bytes on its standard input, and returns what it printed.
-struct Command {
-    struct Result {
-        var status: Int32
-        var stdoutBytes: [UInt8]
-        var stderr: String
-        var stdout: String { String(decoding: stdoutBytes, as: UTF8.self) }
-    }
+enum Command {
+    typealias Result = ChildProcess.Result
 
     static func run(_ arguments: [String], input: [UInt8] = []) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
-        try process.run()
-        // Write and read on separate threads so neither pipe fills up.
-        let writer = Thread {
-            stdin.fileHandleForWriting.write(Data(input))
-            try? stdin.fileHandleForWriting.close()
-        }
-        writer.start()
-        let errors = ErrorCollector(stderr.fileHandleForReading)
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdoutBytes: [UInt8](out), stderr: errors.text())
+        try ChildProcess.run(arguments, input: input)
     }
 
     /// Whether a program is on PATH.

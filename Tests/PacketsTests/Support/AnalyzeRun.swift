@@ -7,36 +7,11 @@ extension Repository {
 }
 
 /// A finished command: exit status and both outputs.
-struct CommandResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
+typealias CommandResult = ChildProcess.Result
 
-/// Runs a command to its end, reading both pipes concurrently so neither fills up.
+/// Runs a command to its end (Testbed's runner reads both pipes as they fill).
 func run(_ command: [String]) throws -> CommandResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = command
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    // stderr is drained on another thread while stdout is read here.
-    final class Box: @unchecked Sendable { var data = Data() }
-    let errors = Box()
-    let done = DispatchSemaphore(value: 0)
-    let handle = err.fileHandleForReading
-    Thread.detachNewThread {
-        errors.data = handle.readDataToEndOfFile()
-        done.signal()
-    }
-    let output = out.fileHandleForReading.readDataToEndOfFile()
-    done.wait()
-    process.waitUntilExit()
-    return CommandResult(status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self),
-                         stderr: String(decoding: errors.data, as: UTF8.self))
+    try ChildProcess.run(command)
 }
 
 /// A scratch file removed with its directory when the test ends.
