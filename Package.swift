@@ -46,12 +46,17 @@ let package = Package(
         .target(name: "Exporter", dependencies: ["Analyzer", "CSnappy", "CISAL", "COpenSSL", .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Yams", package: "Yams")]),
         // Pure core: records in, the self-contained HTML report of `stat --html` and `analyze --html` out. No I/O.
         .target(name: "Report", dependencies: ["Analyzer", "Events"]),
+        // I/O edge of `capture` and `analyze`: capture files read on three threads (CaptureAnalysis), a live
+        // capture's packets filtered and written (CaptureSession), buffered output to file descriptors.
+        .target(name: "Capture", dependencies: ["Analyzer", "CaptureFormats", "CLibPcap", "Events", "Packets", "Redaction"]),
+        // Live tracing for `stat`, `watch` and `demo`: an event source (the probe) through the analyzer to records, until told to stop.
+        .target(name: "Tracing", dependencies: ["Analyzer", "Events", "Probe", "Redaction", "Report"]),
         // The one process runner and network-namespace builder, shared by the demo, the tests and the benches.
         .target(name: "Testbed"),
         .executableTarget(
             name: "pipetrace",
             dependencies: [
-                "Probe", "Analyzer", "Report", "Exporter", "Events", "Packets", "CaptureFormats", "CLibPcap", "Redaction", "Testbed",
+                "Probe", "Analyzer", "Report", "Exporter", "Events", "Packets", "CaptureFormats", "CLibPcap", "Redaction", "Testbed", "Capture", "Tracing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -68,8 +73,9 @@ let package = Package(
         .testTarget(name: "AnalyzerTests", dependencies: ["TestSupport", "Analyzer", "Events"]),
         .testTarget(name: "ExporterTests", dependencies: ["TestSupport", "Exporter", "Analyzer", "CSnappy"], exclude: ["Fixtures"]),
         .testTarget(name: "CaptureFormatsTests", dependencies: ["CaptureFormats", "Analyzer", "Events"]),
-        .testTarget(name: "PacketsTests", dependencies: ["TestSupport", "Packets", "Analyzer", "Events"]),
+        .testTarget(name: "PacketsTests", dependencies: ["TestSupport", "Packets", "Analyzer", "Events", "Capture"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "Analyzer"]),
+        .testTarget(name: "TracingTests", dependencies: ["Tracing", "Analyzer", "Events", "Redaction", "Report"]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Probe", "Analyzer", "Events"], exclude: ["Fixtures"]),
     ]
 )

@@ -1,8 +1,10 @@
 import Analyzer
 import ArgumentParser
+import Capture
 import Glibc
 import Probe
 import Redaction
+import Report
 import Testbed
 
 struct DemoCommand: ParsableCommand {
