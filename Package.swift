@@ -20,8 +20,8 @@ let package = Package(
         .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev", "libelf-dev"])]),
         // Pure core: decoded kernel events as Swift values. No I/O.
         .target(name: "Events", dependencies: ["CPipetraceEvents"]),
-        // Pure core: credentials masked in bytes, text and packets (every output applies it). No dependencies.
-        .target(name: "Redaction"),
+        // Pure core: credentials masked in bytes, text and packets (every output applies it); packets read by Events' IPTCPHeaders.
+        .target(name: "Redaction", dependencies: ["Events"]),
         // Pure core: where in a Go binary crypto/tls reads and writes (.gopclntab, x86-64 instruction lengths). No I/O.
         .target(name: "GoBinary"),
         // I/O edge: loads and attaches the BPF programs, reads the ring buffer.
