@@ -15,21 +15,3 @@ enum Command {
         (try? run(["sh", "-c", "command -v \(name)"]).status) == 0
     }
 }
-
-/// Reads a pipe to its end on a thread of its own.
-final class ErrorCollector: @unchecked Sendable {
-    private var data = Data()
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ handle: FileHandle) {
-        Thread {
-            self.data = handle.readDataToEndOfFile()
-            self.done.signal()
-        }.start()
-    }
-
-    func text() -> String {
-        done.wait()
-        return String(decoding: data, as: UTF8.self)
-    }
-}
