@@ -64,7 +64,7 @@ let package = Package(
         .executableTarget(name: "AnalyzerBenchmark", dependencies: ["Analyzer", "Events"], path: "bench/AnalyzerBenchmark"),
         // bench/: the OTLP encoders' CPU time per span (swift run -c release OTLPEncodeBenchmark).
         .executableTarget(name: "OTLPEncodeBenchmark", dependencies: ["Analyzer", "Exporter"], path: "bench/OTLPEncodeBenchmark"),
-        // What the tests that run real programs share: child processes, test namespaces, paths, the root rule.
+        // What the tests that run real programs share: Testbed's runner and namespaces (re-exported), test networks, paths, the root rule.
         .target(name: "TestSupport", dependencies: ["Testbed"], path: "Tests/TestSupport"),
         .testTarget(name: "RedactionTests", dependencies: ["TestSupport", "Redaction"]),
         .testTarget(name: "EventsTests", dependencies: ["TestSupport", "Events", "CPipetraceEvents"]),
