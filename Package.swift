@@ -75,6 +75,7 @@ let package = Package(
         .testTarget(name: "CaptureFormatsTests", dependencies: ["CaptureFormats", "Analyzer", "Events"]),
         .testTarget(name: "PacketsTests", dependencies: ["TestSupport", "Packets", "Analyzer", "Events", "Capture"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "Analyzer"]),
+        .testTarget(name: "TestbedTests", dependencies: ["Testbed", "TestSupport"]),
         .testTarget(name: "TracingTests", dependencies: ["Tracing", "Analyzer", "Events", "Redaction", "Report"]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Probe", "Analyzer", "Events"], exclude: ["Fixtures"]),
     ]

@@ -25,7 +25,7 @@ public final class ChildProcess: @unchecked Sendable {
     }
 
     /// A command that could not start or did not exit 0.
-    public struct Failure: Error, CustomStringConvertible {
+    public struct Failure: Error, CustomStringConvertible, Equatable {
         public let command: [String]
         public let status: Int32
         public let stderr: String
@@ -57,7 +57,8 @@ public final class ChildProcess: @unchecked Sendable {
     private var stdoutBuffer: [UInt8] = []
     private var stderrBuffer: [UInt8] = []
 
-    /// Starts `command`. `processGroup`: in a process group of its own, so a
+    /// Starts `command` (leading NAME=value words set its environment, as
+    /// with env(1)). `processGroup`: in a process group of its own, so a
     /// terminal's Ctrl-C reaches only the parent, which stops it in order.
     public convenience init(_ command: [String], output: Output = .pipe, processGroup: Bool = false) throws {
         try self.init(command, output: output, processGroup: processGroup, input: false)
@@ -93,7 +94,9 @@ public final class ChildProcess: @unchecked Sendable {
             posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
-        var cArgs = command.map { strdup($0) } + [nil]
+        // Leading NAME=value words set the environment, as env(1) takes them.
+        let argv = command.first?.contains("=") == true ? ["env"] + command : command
+        var cArgs = argv.map { strdup($0) } + [nil]
         defer { for p in cArgs { free(p) } }
         // Pipes are made and the child started under one lock: a child another thread
         // started in between would inherit these pipes' ends (pipe2's O_CLOEXEC is not
@@ -114,8 +117,8 @@ public final class ChildProcess: @unchecked Sendable {
                 posix_spawn_file_actions_adddup2(&actions, theirs, Int32(fd))
             }
             if !input { posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) }
-            if command.isEmpty { return ENOENT }
-            return posix_spawnp(&child, command[0], &actions, &attributes, &cArgs, environ)
+            if argv.isEmpty { return ENOENT }
+            return posix_spawnp(&child, argv[0], &actions, &attributes, &cArgs, environ)
         }
         for fd in childEnds { close(fd) }
         (stdinPipe, stdoutPipe, stderrPipe) = (pipes[0], pipes[1], pipes[2])
@@ -148,6 +151,18 @@ public final class ChildProcess: @unchecked Sendable {
             writer = -1
         } else {
             _ = fcntl(writer, F_SETFL, O_NONBLOCK)
+        }
+        // A child that exits without reading its input must not take this process with it:
+        // SIGPIPE is blocked on this thread while it writes (a write then fails with EPIPE)
+        // and one it raised is taken before the mask is restored.
+        var pipeSignal = sigset_t(), previousMask = sigset_t()
+        sigemptyset(&pipeSignal)
+        sigaddset(&pipeSignal, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &pipeSignal, &previousMask)
+        defer {
+            var info = siginfo_t(), zero = timespec()
+            while sigtimedwait(&pipeSignal, &info, &zero) == SIGPIPE {}
+            pthread_sigmask(SIG_SETMASK, &previousMask, nil)
         }
         var open = [child.stdoutPipe, child.stderrPipe]
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
