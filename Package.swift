@@ -20,8 +20,8 @@ let package = Package(
         .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev", "libelf-dev"])]),
         // Pure core: decoded kernel events as Swift values. No I/O.
         .target(name: "Events", dependencies: ["CPipetraceEvents"]),
-        // Pure core: credentials masked in bytes, text and packets (every output applies it). No dependencies.
-        .target(name: "Redaction"),
+        // Pure core: credentials masked in bytes, text and packets (every output applies it); packets read by Events' IPTCPHeaders.
+        .target(name: "Redaction", dependencies: ["Events"]),
         // Pure core: where in a Go binary crypto/tls reads and writes (.gopclntab, x86-64 instruction lengths). No I/O.
         .target(name: "GoBinary"),
         // I/O edge: loads and attaches the BPF programs, reads the ring buffer.
@@ -49,10 +49,17 @@ let package = Package(
         .target(name: "Exporter", dependencies: ["ExporterCore", "Analyzer", "Events", "Redaction", "COpenSSL"]),
         // Pure core: records in, the self-contained HTML report of `stat --html` and `analyze --html` out. No I/O.
         .target(name: "Report", dependencies: ["Analyzer", "Events"]),
+        // I/O edge of `capture` and `analyze`: capture files read on three threads (CaptureAnalysis), a live
+        // capture's packets filtered and written (CaptureSession), buffered output to file descriptors.
+        .target(name: "Capture", dependencies: ["Analyzer", "CaptureFormats", "CLibPcap", "Events", "Packets", "Redaction"]),
+        // Live tracing for `stat`, `watch` and `demo`: an event source (the probe) through the analyzer to records, until told to stop.
+        .target(name: "Tracing", dependencies: ["Analyzer", "Events", "Probe", "Redaction", "Report"]),
+        // The one process runner and network-namespace builder, shared by the demo, the tests and the benches.
+        .target(name: "Testbed"),
         .executableTarget(
             name: "pipetrace",
             dependencies: [
-                "Probe", "Analyzer", "Report", "Exporter", "ExporterCore", "Events", "Packets", "CaptureFormats", "CLibPcap", "Redaction",
+                "Probe", "Analyzer", "Report", "Exporter", "ExporterCore", "Events", "Packets", "CaptureFormats", "CLibPcap", "Redaction", "Testbed", "Capture", "Tracing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -60,8 +67,8 @@ let package = Package(
         .executableTarget(name: "AnalyzerBenchmark", dependencies: ["Analyzer", "Events"], path: "bench/AnalyzerBenchmark"),
         // bench/: the OTLP encoders' CPU time per span (swift run -c release OTLPEncodeBenchmark).
         .executableTarget(name: "OTLPEncodeBenchmark", dependencies: ["Analyzer", "ExporterCore"], path: "bench/OTLPEncodeBenchmark"),
-        // What the tests that run real programs share: child processes, test namespaces, paths, the root rule.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // What the tests that run real programs share: Testbed's runner and namespaces (re-exported), test networks, paths, the root rule.
+        .target(name: "TestSupport", dependencies: ["Testbed"], path: "Tests/TestSupport"),
         .testTarget(name: "RedactionTests", dependencies: ["TestSupport", "Redaction"]),
         .testTarget(name: "EventsTests", dependencies: ["TestSupport", "Events", "CPipetraceEvents"]),
         .testTarget(name: "GoBinaryTests", dependencies: ["GoBinary", "TestSupport"]),
@@ -69,8 +76,10 @@ let package = Package(
         .testTarget(name: "AnalyzerTests", dependencies: ["TestSupport", "Analyzer", "Events"]),
         .testTarget(name: "ExporterTests", dependencies: ["TestSupport", "Exporter", "ExporterCore", "Analyzer", "Events", "CSnappy"], exclude: ["Fixtures"]),
         .testTarget(name: "CaptureFormatsTests", dependencies: ["CaptureFormats", "Analyzer", "Events"]),
-        .testTarget(name: "PacketsTests", dependencies: ["TestSupport", "Packets", "Analyzer", "Events"]),
+        .testTarget(name: "PacketsTests", dependencies: ["TestSupport", "Packets", "Analyzer", "Events", "Capture"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "Analyzer"]),
+        .testTarget(name: "TestbedTests", dependencies: ["Testbed", "TestSupport"]),
+        .testTarget(name: "TracingTests", dependencies: ["Tracing", "Analyzer", "Events", "Redaction", "Report"]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Probe", "Analyzer", "Events"], exclude: ["Fixtures"]),
     ]
 )

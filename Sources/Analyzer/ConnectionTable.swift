@@ -1,6 +1,8 @@
-/// The analyzer's open connections. Each lives in a slot, reused after it
+import Events
+
+/// The analyzer's open connections, in Events' `SlotTable`. Each lives in a slot, reused after it
 /// closes, that its key finds: handling an event finds the slot once (most
-/// often in `recentIDs`, without hashing the key), then takes the
+/// often by its probe id, without hashing the key), then takes the
 /// connection's entry out of its slot, changes the state in place and puts
 /// the entry back.
 struct ConnectionTable: Sendable {
@@ -24,16 +26,13 @@ struct ConnectionTable: Sendable {
         }
     }
 
-    private var slots: [Entry?] = []
-    private var slotsByKey: [ConnectionKey: Slot] = [:]
-    private var freeSlots: [Slot] = []
+    private var table = SlotTable<ConnectionKey, Entry, UInt64>(recentPlaces: 1 << recentIDBits)
 
-    /// The slots of probe ids seen lately, at a place a multiplicative hash of
-    /// the id picks: one multiply and one load per event instead of hashing
-    /// the key for the dictionary (a tenth of the analyzer's time). The ids
-    /// count up in the kernel, so the traffic cannot choose them to collide;
-    /// a collision only sends a lookup to the dictionary. Id 0 marks a free place.
-    private var recentIDs = [(id: UInt64, slot: Slot)](repeating: (0, 0), count: 1 << recentIDBits)
+    /// Slots of probe ids seen lately are found by a multiplicative hash of
+    /// the id: one multiply and one load per event instead of hashing the key
+    /// for the dictionary (a tenth of the analyzer's time). The ids count up
+    /// in the kernel, so the traffic cannot choose them to collide; a
+    /// collision only sends a lookup to the dictionary.
     private static let recentIDBits = 10
 
     private static func recentIndex(_ id: UInt64) -> Int {
@@ -41,30 +40,24 @@ struct ConnectionTable: Sendable {
     }
 
     /// Connections held, including any taken out of their slot.
-    var count: Int { slotsByKey.count }
+    var count: Int { table.count }
 
     /// Every connection in its slot, in no particular order.
-    var all: [ConnectionState] { slots.compactMap { $0?.state } }
+    var all: [ConnectionState] { table.values.map(\.state) }
 
-    func slot(_ key: ConnectionKey) -> Slot? { slotsByKey[key] }
+    func slot(_ key: ConnectionKey) -> Slot? { table.slot(key) }
 
     /// The slot of the connection with the probe's id `id` (not 0), remembered for the next event.
     mutating func slot(id: UInt64) -> Slot? {
-        // Empty places of the cache hold id 0: it must never find one of them.
         guard id != 0 else { return nil }
-        let index = ConnectionTable.recentIndex(id)
-        if recentIDs[index].id == id { return recentIDs[index].slot }
-        guard let slot = slotsByKey[.id(id)] else { return nil }
-        recentIDs[index] = (id, slot)
-        return slot
+        return table.slot(.id(id), tag: id, hint: ConnectionTable.recentIndex(id))
     }
 
-    /// The keys of the `count` connections seen longest ago (oldest first), read
-    /// in place: no connection's state is copied.
+    /// The keys of the `count` connections seen longest ago (oldest first); no connection's state is copied.
     func leastRecentlySeen(_ count: Int) -> [ConnectionKey] {
         var ages: [(lastSeen: UInt64, sequence: UInt64, key: ConnectionKey)] = []
-        ages.reserveCapacity(slotsByKey.count)
-        for case let entry? in slots { ages.append((entry.state.lastSeen, entry.state.sequence, entry.state.key)) }
+        ages.reserveCapacity(table.count)
+        for entry in table.values { ages.append((entry.state.lastSeen, entry.state.sequence, entry.state.key)) }
         ages.sort { ($0.lastSeen, $0.sequence) < ($1.lastSeen, $1.sequence) }
         return ages.prefix(count).map(\.key)
     }
@@ -73,48 +66,29 @@ struct ConnectionTable: Sendable {
     mutating func update(_ slot: Slot, _ change: (inout ConnectionState) -> Void) {
         guard let entry = take(slot) else { return }
         change(&entry.state)
-        slots[slot] = entry
+        table.put(entry, in: slot)
     }
 
     /// The connection named `key`, if held and not taken out.
-    subscript(key: ConnectionKey) -> ConnectionState? {
-        slotsByKey[key].flatMap { slots[$0]?.state }
-    }
+    subscript(key: ConnectionKey) -> ConnectionState? { table[key]?.state }
 
     /// A slot for a new key, empty until `put`; a key already held keeps its slot,
     /// and `put` replaces what was there.
-    mutating func reserve(_ key: ConnectionKey) -> Slot {
-        if let existing = slotsByKey[key] { return existing }
-        let slot: Slot
-        if let free = freeSlots.popLast() {
-            slot = free
-        } else {
-            slot = slots.count
-            slots.append(nil)
-        }
-        slotsByKey[key] = slot
-        return slot
-    }
+    mutating func reserve(_ key: ConnectionKey) -> Slot { table.reserve(key) }
 
     /// Moves the connection's entry out of its slot, for the caller to change
     /// `state` in place and `put` back. The entry is the caller's alone.
     mutating func take(_ slot: Slot) -> Entry? {
-        guard var entry = slots[slot].take() else { return nil }
+        guard var entry = table.take(slot) else { return nil }
         if !isKnownUniquelyReferenced(&entry) { entry = Entry(entry.state) }
         return entry
     }
 
-    mutating func put(_ entry: Entry, in slot: Slot) {
-        slots[slot] = entry
-    }
+    mutating func put(_ entry: Entry, in slot: Slot) { table.put(entry, in: slot) }
 
     /// Drops `key` and frees its slot; returns the connection if it was in it.
     mutating func remove(_ key: ConnectionKey) -> ConnectionState? {
-        guard let slot = slotsByKey.removeValue(forKey: key) else { return nil }
-        if case .id(let id) = key, recentIDs[ConnectionTable.recentIndex(id)].id == id {
-            recentIDs[ConnectionTable.recentIndex(id)] = (0, 0)
-        }
-        freeSlots.append(slot)
-        return slots[slot].take()?.state
+        guard case .id(let id) = key else { return table.remove(key)?.state }
+        return table.remove(key, tag: (id, ConnectionTable.recentIndex(id)))?.state
     }
 }

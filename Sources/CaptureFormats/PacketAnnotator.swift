@@ -72,23 +72,18 @@ public struct PacketAnnotator: Sendable {
 
         init?(_ packet: PacketEvent) {
             let b = packet.bytes
-            guard let first = b.first else { return nil }
-            let ip: Int
-            switch first >> 4 {
-            case 4: ip = Int(first & 0x0f) * 4
-            case 6: ip = 40
-            default: return nil
-            }
-            guard ip >= 20, b.count >= ip + 16, Int(packet.length) >= ip + Int(b[ip + 12] >> 4) * 4 else { return nil }
+            let read = b.withUnsafeBytes { try? IPTCPHeaders.read($0, cut: max(0, Int(packet.length) - $0.count)) }
+            guard case .tcp(let headers)? = read, Int(packet.length) >= headers.payloadOffset else { return nil }
+            let ip = headers.tcpOffset
             func u16(_ i: Int) -> UInt16 { UInt16(b[i]) << 8 | UInt16(b[i + 1]) }
             func u32(_ i: Int) -> UInt32 { UInt32(u16(i)) << 16 | UInt32(u16(i + 2)) }
-            ipID = first >> 4 == 4 ? u16(4) : 0
+            ipID = headers.isIPv6 ? 0 : u16(4)
             sequence = u32(ip + 4)
             acknowledgment = u32(ip + 8)
             flags = b[ip + 13]
             window = u16(ip + 14)
             length = packet.length
-            payload = packet.length - UInt32(ip) - UInt32(b[ip + 12] >> 4) * 4
+            payload = packet.length - UInt32(headers.payloadOffset)
         }
 
         /// This packet's data lies within `whole`'s, sent with the same acknowledgment.
@@ -287,3 +282,4 @@ public struct PacketAnnotator: Sendable {
         }
     }
 }
+

@@ -91,139 +91,30 @@ public enum PacketDecoder {
 
     private static func isIP(_ etherType: UInt16) -> Bool { etherType == 0x0800 || etherType == 0x86dd }
 
-    // MARK: IP
+    // MARK: IP and TCP
 
+    /// `b`: from the IP header; the headers are read by Events' `IPTCPHeaders`.
     private static func ip(_ b: UnsafeRawBufferPointer, cut: Int, timestamp: UInt64) throws(PacketDecodingError) -> RawOutcome {
-        let first = try b.uint8(at: 0, layer: "ip header")
-        switch first >> 4 {
-        case 4: return try ipv4(b, cut: cut, timestamp: timestamp)
-        case 6: return try ipv6(b, cut: cut, timestamp: timestamp)
-        default: throw .malformed("ip version \(first >> 4)")
+        let h: IPTCPHeaders
+        switch try IPTCPHeaders.read(b, cut: cut) {
+        case .tcp(let headers): h = headers
+        case .fragment: return .skipped(.fragment)
+        case .notTCP: return .skipped(.notTCP)
         }
-    }
-
-    private static func ipv4(_ b: UnsafeRawBufferPointer, cut: Int, timestamp: UInt64) throws(PacketDecodingError) -> RawOutcome {
-        guard b.count >= 20 else { throw .truncated("ipv4 header") }
-        let headerLength = Int(try b.uint8(at: 0, layer: "ipv4 header") & 0x0f) * 4
-        let totalLength = Int(try b.uint16(at: 2, layer: "ipv4 header"))
-        guard headerLength >= 20, totalLength >= headerLength else { throw .malformed("ipv4 lengths") }
-        guard b.count >= headerLength else { throw .truncated("ipv4 options") }
-        // Captured bytes beyond the total length are link padding; fewer were cut by the snap length.
-        guard b.count + cut >= totalLength else { throw .truncated("ipv4 packet shorter than its total length") }
-        let fragment = try b.uint16(at: 6, layer: "ipv4 header")
-        if fragment & 0x3fff != 0 { return .skipped(.fragment) }
-        guard try b.uint8(at: 9, layer: "ipv4 header") == 6 else { return .skipped(.notTCP) }
-        let source = (high: UInt64(0), low: UInt64(try b.uint32(at: 12, layer: "ipv4 header")))
-        let destination = (high: UInt64(0), low: UInt64(try b.uint32(at: 16, layer: "ipv4 header")))
-        return try tcp(b.bytes(headerLength..<min(b.count, totalLength)), length: totalLength - headerLength,
-                       source: source, destination: destination, isIPv6: false, timestamp: timestamp)
-    }
-
-    private static func ipv6(_ b: UnsafeRawBufferPointer, cut: Int, timestamp: UInt64) throws(PacketDecodingError) -> RawOutcome {
-        guard b.count >= 40 else { throw .truncated("ipv6 header") }
-        let payloadLength = Int(try b.uint16(at: 4, layer: "ipv6 header"))
-        guard payloadLength > 0 else { throw .malformed("ipv6 payload length 0 (jumbogram)") }
-        guard b.count + cut >= 40 + payloadLength else { throw .truncated("ipv6 packet shorter than its payload length") }
-        var next = try b.uint8(at: 6, layer: "ipv6 header")
-        var offset = 40
-        // Extension headers until TCP; each is checked against the payload length.
-        for _ in 0..<16 {
-            switch next {
-            case 6:
-                let source = (high: try b.uint64(at: 8, layer: "ipv6 header"), low: try b.uint64(at: 16, layer: "ipv6 header"))
-                let destination = (high: try b.uint64(at: 24, layer: "ipv6 header"), low: try b.uint64(at: 32, layer: "ipv6 header"))
-                let end = min(b.count, 40 + payloadLength)
-                guard offset <= end else { throw .truncated("ipv6 extension headers") }
-                return try tcp(b.bytes(offset..<end), length: 40 + payloadLength - offset,
-                               source: source, destination: destination, isIPv6: true, timestamp: timestamp)
-            case 0, 43, 60, 51:
-                guard offset + 2 <= b.count else { throw .truncated("ipv6 extension header") }
-                let size = Int(try b.uint8(at: offset + 1, layer: "ipv6 extension header"))
-                let length = next == 51 ? (size + 2) * 4 : (size + 1) * 8
-                next = try b.uint8(at: offset, layer: "ipv6 extension header")
-                offset += length
-                guard offset <= 40 + payloadLength else { throw .malformed("ipv6 extension header beyond the payload") }
-            case 44:
-                return .skipped(.fragment)
-            default:
-                return .skipped(.notTCP)
-            }
-        }
-        throw .malformed("too many ipv6 extension headers")
-    }
-
-    // MARK: TCP
-
-    /// `b`: the captured part of the segment; `length`: its length per the IP header.
-    private static func tcp(_ b: UnsafeRawBufferPointer, length: Int, source: (high: UInt64, low: UInt64),
-                            destination: (high: UInt64, low: UInt64), isIPv6: Bool,
-                            timestamp: UInt64) throws(PacketDecodingError) -> RawOutcome {
-        guard b.count >= 20 else { throw .truncated("tcp header") }
-        let headerLength = Int(try b.uint8(at: 12, layer: "tcp header") >> 4) * 4
-        guard headerLength >= 20, headerLength <= length else { throw .malformed("tcp data offset") }
-        guard b.count >= headerLength else { throw .truncated("tcp options") }
-        let payload = b.dropping(headerLength)
+        guard h.end >= h.payloadOffset else { throw .truncated("tcp options") }
+        let payload = b.bytes(h.payloadOffset..<h.end)
+        let t = h.tcpOffset
         let segment = RawSegment(
             timestamp: timestamp,
-            source: EndpointKey(high: source.high, low: source.low, port: try b.uint16(at: 0, layer: "tcp header"),
-                                isIPv6: isIPv6),
-            destination: EndpointKey(high: destination.high, low: destination.low,
-                                     port: try b.uint16(at: 2, layer: "tcp header"), isIPv6: isIPv6),
-            sequence: try b.uint32(at: 4, layer: "tcp header"),
-            acknowledgment: try b.uint32(at: 8, layer: "tcp header"),
-            flags: TCPFlags(rawValue: try b.uint8(at: 13, layer: "tcp header") & 0x1f),
+            source: EndpointKey(high: h.source.high, low: h.source.low, port: try b.uint16(at: t, layer: "tcp header"),
+                                isIPv6: h.isIPv6),
+            destination: EndpointKey(high: h.destination.high, low: h.destination.low,
+                                     port: try b.uint16(at: t + 2, layer: "tcp header"), isIPv6: h.isIPv6),
+            sequence: try b.uint32(at: t + 4, layer: "tcp header"),
+            acknowledgment: try b.uint32(at: t + 8, layer: "tcp header"),
+            flags: TCPFlags(rawValue: try b.uint8(at: t + 13, layer: "tcp header") & 0x1f),
             payload: payload,
-            payloadLength: max(UInt32(length - headerLength), UInt32(payload.count)))
+            payloadLength: max(UInt32(h.segmentLength - (h.payloadOffset - t)), UInt32(payload.count)))
         return .tcp(segment)
     }
-}
-
-/// Why a packet could not be decoded: the layer whose header was cut short,
-/// or the field that made no sense.
-public enum PacketDecodingError: Error, Sendable, Hashable, CustomStringConvertible {
-    case truncated(String)
-    case malformed(String)
-
-    public var description: String {
-        switch self {
-        case .truncated(let layer): "truncated \(layer)"
-        case .malformed(let what): "malformed \(what)"
-        }
-    }
-}
-
-/// Every read of a packet's bytes goes through these: each checks its
-/// offset against the bytes present and throws a truncation naming `layer`,
-/// so no header field, however it lies, reads outside the packet.
-extension UnsafeRawBufferPointer {
-    func uint8(at offset: Int, layer: String) throws(PacketDecodingError) -> UInt8 {
-        guard offset >= 0, offset < count else { throw .truncated(layer) }
-        return load(fromByteOffset: offset, as: UInt8.self)
-    }
-
-    /// Big-endian 16 bits at `offset`.
-    func uint16(at offset: Int, layer: String) throws(PacketDecodingError) -> UInt16 {
-        guard offset >= 0, offset <= count - 2 else { throw .truncated(layer) }
-        return UInt16(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt16.self))
-    }
-
-    func uint32(at offset: Int, layer: String) throws(PacketDecodingError) -> UInt32 {
-        guard offset >= 0, offset <= count - 4 else { throw .truncated(layer) }
-        return UInt32(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt32.self))
-    }
-
-    func uint64(at offset: Int, layer: String) throws(PacketDecodingError) -> UInt64 {
-        guard offset >= 0, offset <= count - 8 else { throw .truncated(layer) }
-        return UInt64(bigEndian: loadUnaligned(fromByteOffset: offset, as: UInt64.self))
-    }
-
-    /// The bytes in `range`, clamped to the bytes present.
-    func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer {
-        let lower = Swift.min(Swift.max(range.lowerBound, 0), count)
-        let upper = Swift.min(Swift.max(range.upperBound, lower), count)
-        return UnsafeRawBufferPointer(rebasing: self[lower..<upper])
-    }
-
-    /// The bytes after the first `prefix` (none when there are fewer).
-    func dropping(_ prefix: Int) -> UnsafeRawBufferPointer { bytes(prefix..<count) }
 }

@@ -57,7 +57,7 @@ public struct TCPReassembler: Sendable {
             }
         }
 
-        /// Where `recentSlots` looks for the connection: a few multiplications, not a keyed hash.
+        /// Where the table's recent places look for the connection: a few multiplications, not a keyed hash.
         var hint: Int {
             let ports = UInt64(low.port) << 16 | UInt64(high.port)
             let mixed = (low.low &+ ports &* 0x9e37_79b9_7f4a_7c15) &* 0xff51_afd7_ed55_8ccd
@@ -104,23 +104,13 @@ public struct TCPReassembler: Sendable {
 
     public let configuration: Configuration
     public private(set) var counters = ReassemblyCounters()
-    /// Connections live in slots, reused after a close, that their key finds:
-    /// a segment hashes its key once, and its connection is moved out of the
-    /// slot and back, never copied.
-    private var slotsByKey: [FlowKey: Int] = [:]
-    private var slots: [Flow?] = []
-    /// Recently seen connections' slots, by a cheap hash of their key: a
-    /// segment whose connection is found here skips the dictionary's keyed
-    /// hash (nearly every segment, up to a few hundred busy connections).
-    /// Each entry holds its key, so keys that collide here cost a dictionary
-    /// lookup, never a wrong connection; a released connection's entry is cleared.
-    private var recentSlots = [RecentSlot?](repeating: nil, count: 256)
-
-    struct RecentSlot: Sendable {
-        var key: FlowKey
-        var slot: Int
-    }
-    private var freeSlots: [Int] = []
+    /// Connections live in slots, reused after a close, that their key finds
+    /// (Events' `SlotTable`): a segment hashes its key once, and its
+    /// connection is moved out of the slot and back, never copied. Recently
+    /// seen connections are found by their key's cheap `hint` instead of the
+    /// dictionary's keyed hash (nearly every segment, up to a few hundred busy
+    /// connections); keys that collide there cost a dictionary lookup.
+    private var flows = SlotTable<FlowKey, Flow, FlowKey>(recentPlaces: 256)
     private var nextConnectionID: UInt64 = 1
     private var lastSweep: UInt64 = 0
     /// One segment's stream outputs; kept between segments so its storage is reused.
@@ -131,7 +121,7 @@ public struct TCPReassembler: Sendable {
     }
 
     /// Connections held now.
-    public var openConnections: Int { slotsByKey.count }
+    public var openConnections: Int { flows.count }
 
     /// Takes the next segment of the capture; returns the events it completes.
     public mutating func process(_ segment: TCPSegment) -> [ProbeEvent] {
@@ -148,7 +138,7 @@ public struct TCPReassembler: Sendable {
         let isSYN = segment.flags.contains(.syn)
         var flow: Flow
         var slot: Int
-        if let existingSlot = heldSlot(key), let existing = slots[existingSlot].take() {
+        if let existingSlot = flows.slot(key, tag: key, hint: key.hint), let existing = flows.take(existingSlot) {
             flow = existing
             slot = existingSlot
             let repeatsHandshake = segment.source == existing.client
@@ -180,56 +170,28 @@ public struct TCPReassembler: Sendable {
             release(key)
             close(flow, at: segment.timestamp, into: &events)
         } else {
-            slots[slot] = consume flow
+            flows.put(flow, in: slot)
         }
     }
 
     /// The capture ended: what every connection holds is delivered (holes as gaps) and each is closed.
     public mutating func finish() -> [ProbeEvent] {
         var events: [ProbeEvent] = []
-        for flow in slots.compactMap({ $0 }).sorted(by: { $0.id < $1.id }) {
+        for flow in flows.values.sorted(by: { $0.id < $1.id }) {
             close(flow, at: flow.lastSeen, into: &events)
         }
-        slotsByKey = [:]
-        slots = []
-        freeSlots = []
-        recentSlots = [RecentSlot?](repeating: nil, count: recentSlots.count)
+        flows.removeAll()
         return events
     }
 
     // MARK: Connections
 
-    /// The slot of the connection named `key`, if it is held.
-    private mutating func heldSlot(_ key: FlowKey) -> Int? {
-        let hint = key.hint
-        if let recent = recentSlots[hint], recent.key == key { return recent.slot }
-        guard let slot = slotsByKey[key] else { return nil }
-        recentSlots[hint] = RecentSlot(key: key, slot: slot)
-        return slot
-    }
-
     /// A slot for a new connection named `key`, empty until the caller puts it there.
-    private mutating func reserve(_ key: FlowKey) -> Int {
-        let slot: Int
-        if let free = freeSlots.popLast() {
-            slot = free
-        } else {
-            slot = slots.count
-            slots.append(nil)
-        }
-        slotsByKey[key] = slot
-        recentSlots[key.hint] = RecentSlot(key: key, slot: slot)
-        return slot
-    }
+    private mutating func reserve(_ key: FlowKey) -> Int { flows.reserve(key, tag: (key, key.hint)) }
 
     /// Forgets the connection named `key` and frees its slot; returns what the slot held.
     @discardableResult
-    private mutating func release(_ key: FlowKey) -> Flow? {
-        guard let slot = slotsByKey.removeValue(forKey: key) else { return nil }
-        if recentSlots[key.hint]?.key == key { recentSlots[key.hint] = nil }
-        freeSlots.append(slot)
-        return slots[slot].take()
-    }
+    private mutating func release(_ key: FlowKey) -> Flow? { flows.remove(key, tag: (key, key.hint)) }
 
     private mutating func newFlow(_ segment: RawSegment, _ key: FlowKey, into events: inout [ProbeEvent]) -> Flow {
         let client: EndpointKey, server: EndpointKey, role: Role
@@ -253,7 +215,7 @@ public struct TCPReassembler: Sendable {
         if role == .client {
             events.append(.connectionOpened(ConnectionEvent(header: header(flow, segment.timestamp), fd: -1, role: .client)))
         }
-        if slotsByKey.count >= configuration.maxConnections { evictIdlest(into: &events) }
+        if flows.count >= configuration.maxConnections { evictIdlest(into: &events) }
         return flow
     }
 
@@ -375,7 +337,7 @@ public struct TCPReassembler: Sendable {
         lastSweep = now
         guard now > configuration.idleTimeout else { return }
         let cutoff = now - configuration.idleTimeout
-        let idle = slots.compactMap { $0 }.filter { $0.lastSeen < cutoff }.sorted { $0.id < $1.id }
+        let idle = flows.values.filter { $0.lastSeen < cutoff }.sorted { $0.id < $1.id }
         for flow in idle {
             release(flow.key)
             counters.connectionsIdleClosed += 1
@@ -385,8 +347,8 @@ public struct TCPReassembler: Sendable {
 
     /// Closes the longest idle tenth of the connections, so that the next ones fit.
     private mutating func evictIdlest(into events: inout [ProbeEvent]) {
-        let victims = slots.compactMap { $0 }.sorted { ($0.lastSeen, $0.id) < ($1.lastSeen, $1.id) }
-            .prefix(max(1, slotsByKey.count / 10))
+        let victims = flows.values.sorted { ($0.lastSeen, $0.id) < ($1.lastSeen, $1.id) }
+            .prefix(max(1, flows.count / 10))
         for flow in victims {
             release(flow.key)
             counters.connectionsEvicted += 1

@@ -1,3 +1,5 @@
+import Events
+
 extension Redactor {
     /// Masks the credentials in the TCP payload of one IP packet (IPv4 or
     /// IPv6, from its IP header, possibly cut by a snap length), in place:
@@ -5,12 +7,16 @@ extension Redactor {
     /// (RFC 1624), so a checksum that was right stays right, and one the
     /// kernel had left for the NIC to fill (checksum offload) stays as it
     /// was relative to the data. Returns how many bytes it masked; 0 for a
-    /// packet it cannot read (not TCP, IPv6 extension headers, too short).
+    /// packet it cannot read (not TCP, a fragment, headers cut short or
+    /// contradicting themselves: Events' `IPTCPHeaders` decides).
     @discardableResult
     public func redactPacket(_ packet: inout [UInt8]) -> Int {
-        guard isEnabled, let tcp = Redactor.tcpHeaderOffset(packet), tcp + 20 <= packet.count else { return 0 }
-        let payload = tcp + Int(packet[tcp + 12] >> 4) * 4
-        guard payload <= packet.count, payload < packet.count else { return 0 }
+        guard isEnabled else { return 0 }
+        // The bytes after a snap length are unknown: the reader does not hold the packet to its IP length.
+        let read = packet.withUnsafeBytes { try? IPTCPHeaders.read($0, cut: Int(UInt16.max)) }
+        guard case .tcp(let headers)? = read else { return 0 }
+        let tcp = headers.tcpOffset, payload = headers.payloadOffset
+        guard payload < packet.count else { return 0 }
         let before = packet
         let masked = redact(&packet, in: payload..<packet.count)
         guard masked > 0 else { return 0 }
@@ -28,23 +34,5 @@ extension Redactor {
         packet[tcp + 16] = UInt8(checksum >> 8)
         packet[tcp + 17] = UInt8(checksum & 0xff)
         return masked
-    }
-
-    /// Where the TCP header starts, for an IPv4 or IPv6 packet carrying TCP directly.
-    static func tcpHeaderOffset(_ p: [UInt8]) -> Int? {
-        guard let first = p.first else { return nil }
-        switch first >> 4 {
-        case 4:
-            guard p.count >= 20, p[9] == 6 else { return nil }
-            // A fragment after the first carries no TCP header.
-            guard (UInt16(p[6] & 0x1f) << 8 | UInt16(p[7])) == 0 else { return nil }
-            let ihl = Int(first & 0x0f) * 4
-            return ihl >= 20 ? ihl : nil
-        case 6:
-            guard p.count >= 40, p[6] == 6 else { return nil }
-            return 40
-        default:
-            return nil
-        }
     }
 }

@@ -1,5 +1,6 @@
 import Analyzer
 import ArgumentParser
+import Capture
 import Events
 import Packets
 import Report
@@ -62,33 +63,15 @@ struct AnalyzeCommand: ParsableCommand {
 
     func run() throws {
         let reader: CaptureSource
-        var jsonReader: JSONCaptureFileReader?
-        do {
-            if JSONCaptureFileReader.isJSON(path: file) {
-                jsonReader = try JSONCaptureFileReader(path: file)
-                reader = jsonReader!
-            } else {
-                let pcap = try CaptureFileReader(path: file)
-                guard pcap.linkType.isSupported else {
-                    throw FailureMessage(text: "\(file): link-layer type \(pcap.linkTypeNumber) is not one pipetrace reads (Ethernet, Linux cooked, raw IP, loopback)")
-                }
-                reader = pcap
-            }
-        } catch let error as FailureMessage {
-            throw error
-        } catch {
-            throw FailureMessage(text: "\(error)")
-        }
+        do { reader = try openCaptureFile(file) } catch { throw FailureMessage(text: "\(error)") }
         let out = OutputStream()
         let htmlOut = try htmlFile.map(CaptureCommand.create)
-        var timeline = htmlOut != nil && !watch ? RequestTimeline(grouping: grouping) : nil
-        var statistics = RequestStatistics(grouping: grouping, ranking: ranking == .slow ? .slowest : .biggest, topCount: top)
-        var hops = HopIndex()
-        var consumerLag = grouping == .consumer ? ConsumerLag() : nil
-        var incomplete: UInt64 = 0
+        var report = StatReport(grouping: grouping, ranking: ranking == .slow ? .slowest : .biggest, top: top,
+                                html: htmlOut != nil && !watch)
         let redactor = redaction.makeRedactor()
         let watch = watch // read once: the option's property wrapper costs a lookup per record
-        let handle: (RequestRecord) -> Void = { record in
+        var analysis = CaptureAnalysis()
+        analysis.run(reader) { record in
             let record = record.redacted(by: redactor)
             if watch {
                 var w = JSONWriter()
@@ -96,19 +79,12 @@ struct AnalyzeCommand: ParsableCommand {
                 w.newline()
                 out.write(w.bytes)
             } else {
-                hops.add(record)
-                consumerLag?.add(record)
-                timeline?.add(record)
-                // As in `stat`: a latency cut short by a close or the end of the file is not a latency.
-                if record.isComplete { statistics.add(record) } else { incomplete += 1 }
+                report.add(record)
             }
         }
-        var analysis = CaptureAnalysis()
-        analysis.run(reader, handle)
         if !watch {
-            let report = StatReport(window: analysis.replay.duration, lostEvents: 0, statistics: statistics, hops: hops,
-                                    incomplete: incomplete, timeline: timeline, resets: analysis.analyzerCounters.resets,
-                                    consumerLag: consumerLag)
+            report.window = analysis.replay.duration
+            report.resets = analysis.analyzerCounters.resets
             htmlOut?.write(report.html(title: "pipetrace analyze \(file)", warnings: analysis.warnings))
             htmlOut?.flush()
             out.write(json ? report.json() : Array(report.text().utf8))
@@ -116,7 +92,7 @@ struct AnalyzeCommand: ParsableCommand {
         out.flush()
         let errors = OutputStream(fd: 2)
         errors.write(analysis.summary)
-        if let jsonReader, jsonReader.malformedLines > 0 {
+        if let jsonReader = reader as? JSONCaptureFileReader, jsonReader.malformedLines > 0 {
             errors.write("pipetrace: \(jsonReader.malformedLines) lines of \(file) were not events and were skipped\n")
         }
         errors.flush()

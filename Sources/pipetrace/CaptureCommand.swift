@@ -1,5 +1,6 @@
 import Analyzer
 import ArgumentParser
+import Capture
 import CaptureFormats
 import Events
 import Exporter
@@ -100,23 +101,13 @@ struct CaptureCommand: ParsableCommand {
                                      redactor: redaction.makeRedactor(), redactPackets: redactPackets)
         probe.warnings.forEach(StandardError.write)
         StandardError.write("pipetrace: capturing (\(probe.programs.count) BPF programs attached) to \(pcapngPath); Ctrl-C to stop\n")
-        let deadline = seconds.map { Probe.monotonicNow() + UInt64(max(0, $0) * 1e9) }
-        while signals.received() == nil {
-            if let deadline, Probe.monotonicNow() >= deadline { break }
-            try probe.poll(timeoutMilliseconds: 50) { session.process($0) }
-            session.tick(at: Probe.monotonicNow())
-            session.flush()
-            if session.failure != nil { break }
-        }
-        probe.detach()
-        probe.drain { session.process($0) }
-        session.finish()
+        try session.run(probe, seconds: seconds, stop: signals.received)
         if let failure = session.failure {
-            StandardError.write(session.summary(probe.statistics))
+            StandardError.write(session.summary(lostEvents: probe.statistics.lostEvents))
             throw FailureMessage(text: "error: writing \(failure.file == .pcapng ? pcapngPath : jsonPath ?? ""): \(failure.reason); "
                                  + "capture stopped, the file holds what was written before (whole blocks, readable)")
         }
-        StandardError.write(session.summary(probe.statistics))
+        StandardError.write(session.summary(lostEvents: probe.statistics.lostEvents))
     }
 
     /// The file, 0600 whatever the umask: it holds whatever the traced processes sent.

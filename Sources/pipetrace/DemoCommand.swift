@@ -1,8 +1,11 @@
 import Analyzer
 import ArgumentParser
+import Capture
 import Glibc
 import Probe
 import Redaction
+import Report
+import Testbed
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Capture
 import Glibc
 import Probe
+import Report
 
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,7 +34,7 @@ struct DoctorCommand: ParsableCommand {
             case (false, .required): mark = "MISSING"; missing.append(check.name)
             }
             let pad = String(repeating: " ", count: width - check.name.count)
-            out.write("\(check.name)\(pad)  \(mark.padding(18))  \(check.detail)\n")
+            out.write("\(check.name)\(pad)  \(RecordFormatter.pad(mark, 18))  \(check.detail)\n")
         }
         if missing.isEmpty {
             do {
@@ -59,7 +61,7 @@ extension DoctorCommand {
         let width = ProbeFeature.allCases.map(\.rawValue.count).max() ?? 20
         for feature in ProbeFeature.allCases {
             let state = probe.features[feature] ?? .off(reason: "not loaded")
-            var line = "  \(feature.rawValue.padding(width))  \(state.name.padding(9))  "
+            var line = "  \(RecordFormatter.pad(feature.rawValue, width))  \(RecordFormatter.pad(state.name, 9))  "
             switch state {
             case .active: line += feature.summary
             case .off(let reason): line += reason
@@ -86,14 +88,8 @@ extension DoctorCommand {
         for program in probe.programs {
             let count = program.verifiedInstructions.map(String.init) ?? "?"
             let flag = (program.verifiedInstructions ?? 0) > budget ? "  OVER BUDGET" : ""
-            out.write("  \(program.name.padding(nameWidth))  \(count.padding(7))  \(program.feature.rawValue)\(flag)\n")
+            out.write("  \(RecordFormatter.pad(program.name, nameWidth))  \(RecordFormatter.pad(count, 7))  \(program.feature.rawValue)\(flag)\n")
         }
         out.write("\nprobe: loaded and attached \(probe.programs.count) BPF programs, then detached them\n")
-    }
-}
-
-extension String {
-    func padding(_ width: Int) -> String {
-        count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
+import Capture
 import Events
 import Glibc
 import Probe
+import Tracing
 
 struct EventsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,8 +1,10 @@
 import Analyzer
 import ArgumentParser
+import Capture
 import Probe
 import Redaction
 import Report
+import Tracing
 
 struct StatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -88,22 +90,13 @@ struct StatCommand: ParsableCommand {
                         grouping: RequestStatistics.Grouping, ranking: Ranking, top: Int,
                         redactor: Redactor, html: Bool = false,
                         maxConnections: Int = AnalyzerConfiguration().maxConnections) throws -> StatReport {
-        let tracer = RequestTracer(probe: probe, redactor: redactor, maxConnections: maxConnections)
-        var statistics = RequestStatistics(grouping: grouping, ranking: ranking == .slow ? .slowest : .biggest, topCount: top)
-        var hops = HopIndex()
-        var incomplete: UInt64 = 0
-        var timeline = html ? RequestTimeline(grouping: grouping) : nil
-        var consumerLag = grouping == .consumer ? ConsumerLag() : nil
-        try tracer.run(seconds: seconds, signals: signals, countdown: countdown) { record in
-            hops.add(record)
-            consumerLag?.add(record)
-            timeline?.add(record)
-            // A latency cut short by the end of the window or a close is not a latency.
-            if record.isComplete { statistics.add(record) } else { incomplete += 1 }
-        }
-        return StatReport(window: tracer.window, lostEvents: probe.statistics.lostEvents, statistics: statistics,
-                          hops: hops, connectionsEvicted: tracer.analyzer.counters.connectionsEvicted, incomplete: incomplete,
-                          timeline: timeline, resets: tracer.analyzer.counters.resets, consumerLag: consumerLag)
+        let tracer = RequestTracer(source: probe, redactor: redactor, maxConnections: maxConnections)
+        let report = try tracer.collectStatistics(
+            seconds: seconds, stop: signals.received,
+            secondsLeft: countdown ? { StandardError.write("\rpipetrace: collecting, \($0) s left (Ctrl-C to stop early)  ") } : nil,
+            grouping: grouping, ranking: ranking == .slow ? .slowest : .biggest, top: top, html: html)
+        if countdown { StandardError.write("\r\u{1b}[K") }
+        return report
     }
 }
 

@@ -1,7 +1,10 @@
 import Analyzer
 import ArgumentParser
+import Capture
 import Events
 import Probe
+import Report
+import Tracing
 
 struct WatchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -36,10 +39,10 @@ struct WatchCommand: ParsableCommand {
         StandardError.write("pipetrace: watching requests\(latency > 0 ? " of \(latency) ms or more" : ""); Ctrl-C to stop\n")
         let out = OutputStream()
         let threshold = UInt64(max(0, latency) * 1e6)
-        let tracer = RequestTracer(probe: probe, redactor: redaction.makeRedactor())
+        let tracer = RequestTracer(source: probe, redactor: redaction.makeRedactor())
         var seen: UInt64 = 0, shown: UInt64 = 0
         var kafka = KafkaChainMatcher()
-        try tracer.run(seconds: output.seconds, signals: signals, countdown: false) { record in
+        try tracer.run(seconds: output.seconds, stop: signals.received) { record in
             seen += 1
             let chains = kafka.add(record)
             guard record.duration >= threshold else { return }

@@ -12,38 +12,26 @@ struct ExportCommandTests {
     func endToEnd() throws {
         let vm = try ReceiverProcess(.victoriaMetrics)
         let httpPort = freePort()
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        server.arguments = ["python3", "-m", "http.server", String(httpPort), "--bind", "127.0.0.1"]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        defer { kill(server.processIdentifier, SIGKILL) }
+        let server = try ChildProcess(["python3", "-m", "http.server", String(httpPort), "--bind", "127.0.0.1"], output: .discard)
+        defer { server.signal(SIGKILL) }
         let spool = NSTemporaryDirectory() + "pipetrace-e2e-spool-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: spool) }
         let metricsPort = freePort()
-        let export = Process()
-        export.executableURL = URL(fileURLWithPath: Repository.pipetraceBinary)
         // Only this test's server and storage: other suites' servers run at the same time.
-        export.arguments = ["export", "--listen", "127.0.0.1:\(metricsPort)", "--remote-write", vm.writeURL, "--interval", "1",
-                            "--spool-dir", spool, "--port", String(httpPort), "--port", String(vm.port)]
-        let errors = Pipe()
-        export.standardError = errors
-        export.standardOutput = FileHandle.nullDevice
-        try export.run()
-        let log = ErrorCollector(errors.fileHandleForReading)
-        defer { if export.isRunning { kill(export.processIdentifier, SIGKILL) } }
+        let export = try ChildProcess([Repository.pipetraceBinary, "export", "--listen", "127.0.0.1:\(metricsPort)",
+                                       "--remote-write", vm.writeURL, "--interval", "1",
+                                       "--spool-dir", spool, "--port", String(httpPort), "--port", String(vm.port)])
         let client = HTTPClient(timeout: 5)
         let metricsURL = try HTTPEndpoint("http://127.0.0.1:\(metricsPort)/metrics")
         #expect(eventually { (try? client.get(metricsURL))?.status == 200 })
         #expect(eventually { (try? client.get(HTTPEndpoint("http://127.0.0.1:\(httpPort)/"))) != nil })
         for i in 0..<10 { _ = try client.get(try HTTPEndpoint("http://127.0.0.1:\(httpPort)/items/\(i)?q=\(i)")) }
         usleep(2_500_000)
-        kill(export.processIdentifier, SIGTERM)
+        export.signal(SIGTERM)
         let exitDeadline = Date().addingTimeInterval(30)
         while export.isRunning, Date() < exitDeadline { usleep(100_000) }
-        let stderr = log.text()
-        #expect(export.terminationStatus == 0, "\(stderr)")
+        let stderr = export.readAllErrors()
+        #expect(export.wait() == 0, "\(stderr)")
         #expect(stderr.contains("points delivered"), "\(stderr)")
         var counts: [([String: String], Double)] = []
         #expect(try eventually {

@@ -11,14 +11,11 @@ import Testing
 final class KeepAliveServer {
     let port = freePort()
     let log = NSTemporaryDirectory() + "pipetrace-keepalive-\(UUID().uuidString).log"
-    private let process = Process()
+    private let process: ChildProcess
 
     init(_ mode: String, _ n: Int = 0) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Repository.fixtures + "/keepalive_server.py", String(port), log, mode, String(n)]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        process = try ChildProcess(["python3", Repository.fixtures + "/keepalive_server.py", String(port), log, mode, String(n)],
+                                   output: .discard)
         let probe = try HTTPEndpoint("http://127.0.0.1:\(port)/")
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
@@ -29,8 +26,8 @@ final class KeepAliveServer {
     }
 
     deinit {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGKILL)
+        process.wait()
         try? FileManager.default.removeItem(atPath: log)
     }
 

@@ -86,6 +86,16 @@ struct RedactorTests {
         #expect(redactor.redactPacket(&udp) == 0)
     }
 
+    @Test("an IPv6 packet's extension headers are walked to its TCP payload, which is masked")
+    func ipv6ExtensionHeaders() {
+        let segment = Array(ipv4TCP(payload: Array("Cookie: a=bc\r\n".utf8))[20...])
+        let length = UInt16(8 + segment.count)
+        var packet: [UInt8] = [0x60, 0, 0, 0, UInt8(length >> 8), UInt8(length & 0xff), 0, 64]
+            + [UInt8](repeating: 0, count: 32) + [6, 0, 1, 4, 0, 0, 0, 0] + segment
+        #expect(redactor.redactPacket(&packet) == 2)
+        #expect(String(decoding: packet[68...], as: UTF8.self) == "Cookie: a=**\r\n")
+    }
+
     @Test("arbitrary bytes never trap and never change length")
     func arbitrary() {
         var generator = SplitMix64(seed: 17)

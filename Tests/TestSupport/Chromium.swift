@@ -24,13 +24,15 @@ public enum Chromium {
         let dump = try Child(common + ["--dump-dom", URL(fileURLWithPath: path).absoluteString])
         let dom = dump.readAll()
         let errors = dump.readAllErrors()
-        guard dump.wait() == 0 else { throw Shell.Failure(command: common, status: dump.process.terminationStatus, stderr: errors) }
+        let dumped = dump.wait()
+        guard dumped == 0 else { throw Shell.Failure(command: common, status: dumped, stderr: errors) }
         try? FileManager.default.removeItem(atPath: screenshot)
         let shot = try Child(common + ["--window-size=\(width),\(height)", "--screenshot=\(screenshot)",
                                        URL(fileURLWithPath: path).absoluteString])
         _ = shot.readAll()
         let shotErrors = shot.readAllErrors()
-        guard shot.wait() == 0 else { throw Shell.Failure(command: common, status: shot.process.terminationStatus, stderr: shotErrors) }
+        let shotStatus = shot.wait()
+        guard shotStatus == 0 else { throw Shell.Failure(command: common, status: shotStatus, stderr: shotErrors) }
         let console = (errors + shotErrors).split(separator: "\n").filter { $0.contains(":CONSOLE") }.map(String.init)
         return Page(dom: dom, console: console)
     }

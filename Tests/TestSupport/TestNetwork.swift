@@ -1,10 +1,9 @@
-import Foundation
-import Glibc
-import Synchronization
+import Testbed
 
 /// Two network namespaces, "server" and "client", joined by a veth pair:
 /// the hosts of a test. Uniquely named per instance; `remove()` (also run
 /// on deinit) deletes them, so a failing test leaves nothing behind.
+/// Built by Testbed's `NetworkNamespaces`.
 public final class TestNetwork {
     public let server: String
     public let client: String
@@ -12,50 +11,30 @@ public final class TestNetwork {
     public let clientAddress = "10.231.0.2"
     public let serverAddress6 = "fd00:231::1"
     public let clientAddress6 = "fd00:231::2"
-    private var removed = false
-    private static let made = Atomic<Int>(0)
+    private let namespaces = NetworkNamespaces()
 
     public init() throws {
         let id = TestNetwork.uniqueID()
         server = "pt\(id)s"
         client = "pt\(id)c"
-        do {
-            try Shell.run(["ip", "netns", "add", server])
-            try Shell.run(["ip", "netns", "add", client])
-            try Shell.run(["ip", "link", "add", "pt\(id)a", "netns", server, "type", "veth",
-                           "peer", "name", "pt\(id)b", "netns", client])
-            for (ns, dev, address, address6) in [(server, "pt\(id)a", serverAddress, serverAddress6),
-                                                 (client, "pt\(id)b", clientAddress, clientAddress6)] {
-                try Shell.run(["ip", "-n", ns, "addr", "add", "\(address)/24", "dev", dev])
-                try Shell.run(["ip", "-n", ns, "addr", "add", "\(address6)/64", "dev", dev, "nodad"])
-                try Shell.run(["ip", "-n", ns, "link", "set", dev, "up"])
-                try Shell.run(["ip", "-n", ns, "link", "set", "lo", "up"])
-            }
-        } catch {
-            remove()
-            throw error
+        try namespaces.add(server)
+        try namespaces.add(client)
+        try namespaces.link("pt\(id)a", in: server, to: "pt\(id)b", in: client)
+        for (ns, dev, address, address6) in [(server, "pt\(id)a", serverAddress, serverAddress6),
+                                             (client, "pt\(id)b", clientAddress, clientAddress6)] {
+            try namespaces.address("\(address)/24", device: dev, in: ns)
+            try namespaces.address("\(address6)/64", device: dev, in: ns)
         }
     }
 
-    deinit { remove() }
+    /// A name part no other test network of this or another test process has at the same time.
+    public static func uniqueID() -> String { NetworkNamespaces.uniqueID() }
 
-    /// A name part no other test network of this or another test process has
-    /// at the same time: the pid, then a per-process count. Short enough for
-    /// interface names (15 bytes: "pt" + id + one letter).
-    public static func uniqueID() -> String {
-        "\(getpid() % 100_000)x\(made.add(1, ordering: .relaxed).newValue % 10_000)"
-    }
-
-    public func remove() {
-        guard !removed else { return }
-        removed = true
-        _ = try? Shell.run(["ip", "netns", "del", server])
-        _ = try? Shell.run(["ip", "netns", "del", client])
-    }
+    public func remove() { namespaces.remove() }
 
     /// A command line run inside namespace `ns`.
     public func exec(_ ns: String, _ command: [String]) -> [String] {
-        ["ip", "netns", "exec", ns] + command
+        NetworkNamespaces.exec(ns, command)
     }
 
     /// A counter of /proc/net/snmp ("Tcp", "RetransSegs") inside namespace `ns`.

@@ -14,7 +14,7 @@ final class OTLPReceiver {
     let directory: String
     let tls: TestCertificates?
     let requireClientCertificate: Bool
-    private var process: Process?
+    private var process: ChildProcess?
 
     init(tls: TestCertificates? = nil, requireClientCertificate: Bool = false) throws {
         self.tls = tls
@@ -32,15 +32,9 @@ final class OTLPReceiver {
     var baseURL: String { "\(tls == nil ? "http" : "https")://127.0.0.1:\(port)" }
 
     func start() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", Repository.fixtures + "/otlp_receiver.py", String(port), directory]
-        if let tls { p.arguments! += [tls.serverCert, tls.serverKey] + (requireClientCertificate ? [tls.ca] : []) }
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        process = p
+        var command = ["python3", Repository.fixtures + "/otlp_receiver.py", String(port), directory]
+        if let tls { command += [tls.serverCert, tls.serverKey] + (requireClientCertificate ? [tls.ca] : []) }
+        process = try ChildProcess(command, output: .discard)
         let probe = try HTTPEndpoint(baseURL + "/")
         let client = HTTPClient(timeout: 1, tls: try tls?.context(clientCertificate: requireClientCertificate))
         let deadline = Date().addingTimeInterval(20)
@@ -53,9 +47,8 @@ final class OTLPReceiver {
 
     func stop() {
         guard let p = process, p.isRunning else { return }
-        // SIGKILL: children of the test runner inherit a blocked SIGTERM.
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        p.signal(SIGKILL)
+        p.wait()
         process = nil
     }
 

@@ -2,6 +2,7 @@ import Exporter
 import ExporterCore
 import Foundation
 import Glibc
+import TestSupport
 
 /// A free TCP port on loopback (bound, read, released).
 func freePort() -> UInt16 {
@@ -35,7 +36,7 @@ final class ReceiverProcess {
     let rules: String?
     /// Queries it (over https with `tls`, trusting the test CA).
     let client: HTTPClient
-    private var process: Process?
+    private var process: ChildProcess?
 
     init(_ kind: Kind, directory: String? = nil, port: UInt16? = nil, tls: TestCertificates? = nil, rules: String? = nil) throws {
         self.kind = kind
@@ -60,26 +61,22 @@ final class ReceiverProcess {
     var writeURL: String { baseURL + "/api/v1/write" }
 
     func start() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        let command: [String]
         switch kind {
         case .victoriaMetrics:
-            p.arguments = ["victoria-metrics", "-storageDataPath", directory + "/data", "-httpListenAddr", "127.0.0.1:\(port)",
+            var arguments = ["victoria-metrics", "-storageDataPath", directory + "/data", "-httpListenAddr", "127.0.0.1:\(port)",
                            "-retentionPeriod", "100y", "-search.latencyOffset", "0s", "-loggerLevel", "ERROR"]
-            if let tls { p.arguments! += ["-tls", "-tlsCertFile", tls.serverCert, "-tlsKeyFile", tls.serverKey] }
+            if let tls { arguments += ["-tls", "-tlsCertFile", tls.serverCert, "-tlsKeyFile", tls.serverKey] }
+            command = arguments
         case .prometheus:
             let config = directory + "/prometheus.yml"
             var text = "global:\n  scrape_interval: 1h\n"
             if let rules { text += "  evaluation_interval: 1s\nrule_files: [\"\(rules)\"]\n" }
             try text.write(toFile: config, atomically: true, encoding: .utf8)
-            p.arguments = ["prometheus", "--config.file", config, "--storage.tsdb.path", directory + "/data",
+            command = ["prometheus", "--config.file", config, "--storage.tsdb.path", directory + "/data",
                            "--web.listen-address", "127.0.0.1:\(port)", "--web.enable-remote-write-receiver", "--log.level", "error"]
         }
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        process = p
+        process = try ChildProcess(command, output: .discard)
         let ready = try HTTPEndpoint(baseURL + (kind == .victoriaMetrics ? "/health" : "/-/ready"))
         var probe = client
         probe.timeout = 1
@@ -93,8 +90,7 @@ final class ReceiverProcess {
 
     func stop() {
         guard let p = process, p.isRunning else { return }
-        p.terminate()
-        p.waitUntilExit()
+        p.stop()
         process = nil
     }
 

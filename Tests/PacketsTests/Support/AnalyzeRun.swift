@@ -1,3 +1,6 @@
+import Analyzer
+import Capture
+import Events
 import Foundation
 import Glibc
 import TestSupport
@@ -7,36 +10,32 @@ extension Repository {
 }
 
 /// A finished command: exit status and both outputs.
-struct CommandResult {
+typealias CommandResult = ChildProcess.Result
+
+/// Runs a command to its end (Testbed's runner reads both pipes as they fill).
+func run(_ command: [String]) throws -> CommandResult {
+    try ChildProcess.run(command)
+}
+
+/// What `pipetrace analyze FILE --watch` prints, computed in-process: each
+/// record as a JSON line, the summary line, status 1 if the file was cut short.
+func analyzeWatch(_ path: String) throws -> CaptureAnalysisOutput {
+    var analysis = CaptureAnalysis()
+    var lines: [UInt8] = []
+    analysis.run(try openCaptureFile(path)) { record in
+        var w = JSONWriter()
+        record.writeJSON(into: &w)
+        w.newline()
+        lines += w.bytes
+    }
+    return CaptureAnalysisOutput(status: analysis.readError == nil ? 0 : 1, stdout: String(decoding: lines, as: UTF8.self),
+                                 stderr: analysis.summary + (analysis.readError ?? ""))
+}
+
+struct CaptureAnalysisOutput {
     var status: Int32
     var stdout: String
     var stderr: String
-}
-
-/// Runs a command to its end, reading both pipes concurrently so neither fills up.
-func run(_ command: [String]) throws -> CommandResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = command
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    // stderr is drained on another thread while stdout is read here.
-    final class Box: @unchecked Sendable { var data = Data() }
-    let errors = Box()
-    let done = DispatchSemaphore(value: 0)
-    let handle = err.fileHandleForReading
-    Thread.detachNewThread {
-        errors.data = handle.readDataToEndOfFile()
-        done.signal()
-    }
-    let output = out.fileHandleForReading.readDataToEndOfFile()
-    done.wait()
-    process.waitUntilExit()
-    return CommandResult(status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self),
-                         stderr: String(decoding: errors.data, as: UTF8.self))
 }
 
 /// A scratch file removed with its directory when the test ends.

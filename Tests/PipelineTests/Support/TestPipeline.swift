@@ -24,6 +24,7 @@ final class TestPipeline {
     let directory: URL
     /// Killed by `remove()`.
     var servers: [Child] = []
+    private let namespaces = NetworkNamespaces()
     private var removed = false
 
     init(delayMilliseconds: Int = 50, tls: Bool = false) throws {
@@ -34,23 +35,13 @@ final class TestPipeline {
         lb = "pt\(id)l"
         backend = "pt\(id)b"
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pipetrace-test-\(id)")
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            for ns in [client, lb, backend] {
-                try Shell.run(["ip", "netns", "add", ns])
-                try Shell.run(["ip", "-n", ns, "link", "set", "lo", "up"])
-            }
-            // The links live only inside the namespaces, so their names cannot clash with anything.
-            try Shell.run(["ip", "link", "add", "eth0", "netns", client, "type", "veth", "peer", "name", "down0", "netns", lb])
-            try Shell.run(["ip", "link", "add", "eth0", "netns", backend, "type", "veth", "peer", "name", "up0", "netns", lb])
-            for (ns, dev, address) in [(client, "eth0", clientAddress), (lb, "down0", lbAddress),
-                                       (lb, "up0", lbUpstreamAddress), (backend, "eth0", backendAddress)] {
-                try Shell.run(["ip", "-n", ns, "addr", "add", "\(address)/24", "dev", dev])
-                try Shell.run(["ip", "-n", ns, "link", "set", dev, "up"])
-            }
-        } catch {
-            remove()
-            throw error
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for ns in [client, lb, backend] { try namespaces.add(ns) }
+        try namespaces.link("eth0", in: client, to: "down0", in: lb)
+        try namespaces.link("eth0", in: backend, to: "up0", in: lb)
+        for (ns, dev, address) in [(client, "eth0", clientAddress), (lb, "down0", lbAddress),
+                                   (lb, "up0", lbUpstreamAddress), (backend, "eth0", backendAddress)] {
+            try namespaces.address("\(address)/24", device: dev, in: ns)
         }
     }
 
@@ -85,17 +76,11 @@ final class TestPipeline {
     func remove() {
         guard !removed else { return }
         removed = true
-        // SIGKILL, and to every process in the namespaces (nginx's worker too): Foundation's
-        // Process starts children with most signals blocked, SIGTERM among them, and does not
-        // see a child end while another process still holds its output pipes.
-        for ns in [client, lb, backend] {
-            let pids = (try? Shell.run(["ip", "netns", "pids", ns]))?.split(separator: "\n").compactMap { Int32($0) } ?? []
-            for pid in pids { kill(pid, SIGKILL) }
-        }
+        // The namespaces go first: removing them kills every process in them (nginx's worker too).
+        namespaces.remove()
         for server in servers { server.signal(SIGKILL) }
         for server in servers { server.wait() }
         servers = []
-        for ns in [client, lb, backend] { _ = try? Shell.run(["ip", "netns", "del", ns]) }
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -111,7 +96,7 @@ final class TestPipeline {
 
     /// A command line run inside namespace `ns`.
     func exec(_ ns: String, _ command: [String]) -> [String] {
-        ["ip", "netns", "exec", ns] + command
+        NetworkNamespaces.exec(ns, command)
     }
 
     /// Starts the calling client: `requests` as (count, path), in order, on one keep-alive connection.

@@ -6,7 +6,7 @@ import Glibc
 /// namespace (setns on this thread, if_indextoname, setns back). A namespace
 /// is entered through its `ip netns` file, or a process that lives in it.
 /// Names are read once, when a device is first seen, while it still exists.
-final class InterfaceNames {
+public final class InterfaceNames {
     private var known: [Key: String] = [:]
     private let ownNetns: UInt32
 
@@ -15,12 +15,12 @@ final class InterfaceNames {
         var index: UInt32
     }
 
-    init() {
+    public init() {
         ownNetns = InterfaceNames.inode("/proc/self/ns/net") ?? 0
     }
 
     /// The interface for a packet of namespace `netns` on device `index`.
-    func interface(netns: UInt32, index: UInt32, container: String, pid: UInt32) -> CaptureInterface {
+    public func interface(netns: UInt32, index: UInt32, container: String, pid: UInt32) -> CaptureInterface {
         let key = Key(netns: netns, index: index)
         if let name = known[key] { return CaptureInterface(netns: netns, index: index, name: name, container: container) }
         let name = lookUp(netns: netns, index: index, pid: pid) ?? "if\(index)"

@@ -4,21 +4,21 @@ import Events
 /// How the request verbs print one record for people: durations in
 /// milliseconds with three decimals, sizes in B/KiB/MiB, unknown values as
 /// "-" (never a made-up zero).
-enum RecordFormatter {
-    static func milliseconds(_ nanoseconds: UInt64?) -> String {
+public enum RecordFormatter {
+    public static func milliseconds(_ nanoseconds: UInt64?) -> String {
         guard let nanoseconds else { return "-" }
         return fixed(Double(nanoseconds) / 1e6, decimals: 3)
     }
 
-    static func milliseconds(_ nanoseconds: Double) -> String { fixed(nanoseconds / 1e6, decimals: 3) }
+    public static func milliseconds(_ nanoseconds: Double) -> String { fixed(nanoseconds / 1e6, decimals: 3) }
 
-    static func bytes(_ n: UInt64) -> String {
+    public static func bytes(_ n: UInt64) -> String {
         if n < 1024 { return "\(n) B" }
         if n < 1 << 20 { return fixed(Double(n) / 1024, decimals: 1) + " KiB" }
         return fixed(Double(n) / Double(1 << 20), decimals: 1) + " MiB"
     }
 
-    static func fixed(_ value: Double, decimals: Int) -> String {
+    public static func fixed(_ value: Double, decimals: Int) -> String {
         var w = JSONWriter()
         w.field("v", value, decimals: decimals)
         var text = String(decoding: w.bytes.dropFirst(4), as: UTF8.self)
@@ -33,13 +33,13 @@ enum RecordFormatter {
     }
 
     /// "GET /slow 200" (method, target, status as far as known).
-    static func request(_ r: RequestRecord) -> String {
+    public static func request(_ r: RequestRecord) -> String {
         "\(RequestRecord.operationText(r.method, r.target)) \(r.status.map(String.init) ?? "-")"
     }
 
     /// One line for `pipetrace watch`: when, which hop, what, how long and where the time went;
     /// the Kafka batches whose produce → fetch chain the record completes.
-    static func line(_ r: RequestRecord, kafka: [KafkaChain] = []) -> String {
+    public static func line(_ r: RequestRecord, kafka: [KafkaChain] = []) -> String {
         let time = String(WallClock.rfc3339(unixNanoseconds: r.start).dropFirst(11).prefix(12))
         var line = "\(time) \(pad(r.hop ?? "?", 24)) \(pad(request(r), 40)) \(leftPad(milliseconds(r.duration), 10)) ms"
         line += "  server \(milliseconds(r.serverTime))  net \(milliseconds(r.network))"
@@ -52,15 +52,15 @@ enum RecordFormatter {
     }
 
     /// A Kafka batch's chain: "events[0]@42, 3.100 ms in broker".
-    static func kafka(_ k: KafkaChain) -> String {
+    public static func kafka(_ k: KafkaChain) -> String {
         "\(k.topic)[\(k.partition)]@\(k.offset), \(milliseconds(k.brokerTime)) ms in broker"
     }
 
-    static func pad(_ text: String, _ width: Int) -> String {
+    public static func pad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
 
-    static func leftPad(_ text: String, _ width: Int) -> String {
+    public static func leftPad(_ text: String, _ width: Int) -> String {
         text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
     }
 }

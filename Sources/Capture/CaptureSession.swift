@@ -1,7 +1,6 @@
 import Analyzer
 import CaptureFormats
 import Events
-import Probe
 import Redaction
 
 /// One `pipetrace capture` run, between the probe and the files: packets
@@ -15,7 +14,7 @@ import Redaction
 /// hold, under a second), so the files are never more than a second behind.
 /// Records (and so the comments and JSON made from them) and the JSON's
 /// packets are redacted; the pcapng's packets only with `redactPackets`.
-struct CaptureSession {
+public struct CaptureSession {
     private var analyzer: Analyzer
     private var annotator = PacketAnnotator()
     private let wallClock: WallClock
@@ -30,13 +29,13 @@ struct CaptureSession {
     /// JSON lines of observations, by wall-clock time, waiting for the packets before them.
     private var notes: [(time: Int64, bytes: [UInt8])] = []
 
-    private(set) var packetsSeen = 0
-    private(set) var packetsWritten = 0
-    private(set) var packetsFilteredOut = 0
-    private(set) var egress = 0
-    private(set) var records = 0
+    public private(set) var packetsSeen = 0
+    public private(set) var packetsWritten = 0
+    public private(set) var packetsFilteredOut = 0
+    public private(set) var egress = 0
+    public private(set) var records = 0
 
-    init(wallClock: WallClock, snapLength: UInt32, filter: PacketFilter?, pcapng: OutputStream, json: OutputStream?,
+    public init(wallClock: WallClock, snapLength: UInt32, filter: PacketFilter?, pcapng: OutputStream, json: OutputStream?,
          hostName: String, redactor: Redactor, redactPackets: Bool) {
         self.redactor = redactor
         self.redactPackets = redactPackets
@@ -54,7 +53,7 @@ struct CaptureSession {
         jsonOut?.write(tracee.begin())
     }
 
-    mutating func process(_ event: ProbeEvent) {
+    public mutating func process(_ event: ProbeEvent) {
         switch event {
         case .packet(let p) where p.isDelivery:
             annotator.join(p)
@@ -89,14 +88,31 @@ struct CaptureSession {
     /// Time has come to `now` (CLOCK_MONOTONIC ns) with or without events: the
     /// records past the merge window, the packets past their hold and the
     /// observations before them are written.
-    mutating func tick(at now: UInt64) {
+    public mutating func tick(at now: UInt64) {
         for record in analyzer.tick(at: now) { add(record) }
         write(annotator.release(at: now))
         writeNotes(upTo: wallClock.unixNanoseconds(now > annotator.hold ? now - annotator.hold : 0))
     }
 
+    /// Captures from `source` for `seconds` (nil: until `stop` returns a
+    /// signal) or until a write fails, then detaches it, drains it and
+    /// finishes; files are flushed after each poll.
+    public mutating func run(_ source: EventSource, seconds: Double?, stop: () -> Int32?) throws {
+        let deadline = seconds.map { source.now + UInt64(max(0, $0) * 1e9) }
+        while stop() == nil {
+            if let deadline, source.now >= deadline { break }
+            try source.poll(timeoutMilliseconds: 50) { process($0) }
+            tick(at: source.now)
+            flush()
+            if failure != nil { break }
+        }
+        source.detach()
+        source.drain { process($0) }
+        finish()
+    }
+
     /// Ends the run: the analyzer's open exchanges, then every packet still held.
-    mutating func finish() {
+    public mutating func finish() {
         for record in analyzer.finish() { add(record) }
         write(annotator.finish())
         for n in notes { jsonOut?.write(n.bytes) }
@@ -104,21 +120,22 @@ struct CaptureSession {
         flush()
     }
 
-    func flush() {
+    public func flush() {
         pcapngOut.flush()
         jsonOut?.flush()
     }
 
-    enum File { case pcapng, json }
+    public enum File { case pcapng, json }
 
     /// The first write that failed: which file and why (disk full, an I/O error).
-    var failure: (file: File, reason: String)? {
+    public var failure: (file: File, reason: String)? {
         if let reason = pcapngOut.failure { return (.pcapng, reason) }
         if let reason = jsonOut?.failure { return (.json, reason) }
         return nil
     }
 
-    func summary(_ stats: ProbeStatistics) -> String {
+    /// The last line on stderr; `lostEvents`: the probe's count of events lost (ring buffer full).
+    public func summary(lostEvents: UInt64) -> String {
         var line = "pipetrace: \(packetsWritten) packets written (\(egress) egress, \(packetsWritten - egress) ingress)"
         line += " on \(pcapng.interfaceCount) interfaces"
         if filter != nil { line += ", \(packetsFilteredOut) filtered out by the expression" }
@@ -128,7 +145,7 @@ struct CaptureSession {
         line += ", \(annotator.retransmitsMarked) retransmitted segments marked"
         line += "; \(annotator.receiversNamed) seen at both ends on this host, written once"
         if annotator.piecesDropped > 0 { line += " (\(annotator.piecesDropped) cut in pieces on the way)" }
-        line += "; \(stats.lostEvents) events lost (ring buffer full)\n"
+        line += "; \(lostEvents) events lost (ring buffer full)\n"
         return line
     }
 

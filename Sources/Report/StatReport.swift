@@ -1,28 +1,46 @@
 import Analyzer
 import Events
-import Report
 
 /// What `pipetrace stat` prints at the end of its window: a table of the
 /// groups and each group's top requests with their hop chains, or one JSON
 /// object `{"window_s", "lost_events", "connections_evicted", "groups":[...]}` whose records are
 /// `RequestRecord.writeJSON`'s, the same as `watch --json`'s.
-struct StatReport {
-    var window: Double
-    var lostEvents: UInt64
-    var statistics: RequestStatistics
-    var hops: HopIndex
+public struct StatReport {
+    public var window: Double
+    public var lostEvents: UInt64
+    public var statistics: RequestStatistics
+    public var hops: HopIndex
     /// Connections the analyzer closed early because it held its maximum (a flood of connections).
-    var connectionsEvicted: UInt64 = 0
+    public var connectionsEvicted: UInt64 = 0
     /// Records seen but left out of the statistics (cut short by the end of the window, a close or a parse error).
-    var incomplete: UInt64 = 0
+    public var incomplete: UInt64 = 0
     /// What `--html` draws; kept only when asked for.
-    var timeline: RequestTimeline?
+    public var timeline: RequestTimeline?
     /// TCP resets the analyzer saw in the window (for the HTML report).
-    var resets: UInt64?
+    public var resets: UInt64?
     /// Kafka consumer lag, kept when grouping by consumer (`StatReport-lag`).
-    var consumerLag: ConsumerLag?
+    public var consumerLag: ConsumerLag?
 
-    func json() -> [UInt8] {
+    /// An empty window's report, to `add` records to (`html`: keeping a timeline for `--html`).
+    public init(grouping: RequestStatistics.Grouping, ranking: RequestStatistics.Ranking, top: Int, html: Bool) {
+        window = 0
+        lostEvents = 0
+        statistics = RequestStatistics(grouping: grouping, ranking: ranking, topCount: top)
+        hops = HopIndex()
+        timeline = html ? RequestTimeline(grouping: grouping) : nil
+        consumerLag = grouping == .consumer ? ConsumerLag() : nil
+    }
+
+    /// Takes a record into the statistics, the hop chains and the timeline.
+    public mutating func add(_ record: RequestRecord) {
+        hops.add(record)
+        consumerLag?.add(record)
+        timeline?.add(record)
+        // A latency cut short by the end of the window (or file) or a close is not a latency.
+        if record.isComplete { statistics.add(record) } else { incomplete += 1 }
+    }
+
+    public func json() -> [UInt8] {
         var w = JSONWriter(capacity: 1 << 16)
         w.beginObject()
         w.field("window_s", window, decimals: 3)
@@ -50,7 +68,7 @@ struct StatReport {
         return w.bytes
     }
 
-    func text() -> String {
+    public func text() -> String {
         let groups = statistics.summaries
         let total = groups.reduce(0) { $0 + $1.count }
         var out = "\(total) requests in \(RecordFormatter.fixed(window, decimals: 1)) s, grouped by \(statistics.grouping.rawValue)"

@@ -5,34 +5,34 @@ import Glibc
 /// full, an I/O error) is kept in `failure`; a regular file is cut back to
 /// the end of the last whole piece written (each `write` is one piece: a
 /// pcapng block, a JSON line), so it stays readable.
-final class OutputStream {
+public final class OutputStream {
     private let fd: Int32
     private var buffer: [UInt8] = []
     /// Where each piece in `buffer` ends.
     private var ends: [Int] = []
     /// Why the last write failed (strerror), once one has.
-    private(set) var failure: String?
+    public private(set) var failure: String?
 
-    init(fd: Int32 = 1) {
+    public init(fd: Int32 = 1) {
         self.fd = fd
         buffer.reserveCapacity(1 << 16)
     }
 
     deinit { flush() }
 
-    func write(_ bytes: [UInt8]) {
+    public func write(_ bytes: [UInt8]) {
         buffer.append(contentsOf: bytes)
         ends.append(buffer.count)
         if buffer.count >= 1 << 16 { flush() }
     }
 
-    func write(_ text: String) {
+    public func write(_ text: String) {
         buffer.append(contentsOf: text.utf8)
         ends.append(buffer.count)
         if buffer.count >= 1 << 16 { flush() }
     }
 
-    func flush() {
+    public func flush() {
         defer {
             buffer.removeAll(keepingCapacity: true)
             ends.removeAll(keepingCapacity: true)
@@ -55,5 +55,5 @@ final class OutputStream {
     }
 
     /// Whether the descriptor is a terminal (for countdowns and colours).
-    var isTerminal: Bool { isatty(fd) == 1 }
+    public var isTerminal: Bool { isatty(fd) == 1 }
 }

@@ -1,14 +1,20 @@
 import Events
 import Redaction
+import Report
 
 /// How `pipetrace events` prints one event: a JSON object per line
 /// (stable field names, for scripts) or a line for people.
-struct EventFormatter {
-    let wallClock: WallClock
+public struct EventFormatter {
+    public let wallClock: WallClock
     /// Masks credentials in payloads (`Redactor.disabled` with --no-redact).
-    var redactor = Redactor()
+    public var redactor = Redactor()
 
-    func json(_ event: ProbeEvent) -> [UInt8] {
+    public init(wallClock: WallClock, redactor: Redactor = Redactor()) {
+        self.wallClock = wallClock
+        self.redactor = redactor
+    }
+
+    public func json(_ event: ProbeEvent) -> [UInt8] {
         var w = JSONWriter()
         let h = event.header
         w.beginObject()
@@ -66,12 +72,12 @@ struct EventFormatter {
         return w.bytes
     }
 
-    func text(_ event: ProbeEvent) -> String {
+    public func text(_ event: ProbeEvent) -> String {
         let h = event.header
         let time = String(wallClock.rfc3339(h.timestamp).dropFirst(11).prefix(15))
         // pid 0: a socket no process has touched yet (the kernel answered a handshake).
         let who = h.pid == 0 ? "- [\(h.container ?? "?")]" : "\(h.comm)/\(h.pid) [\(h.container ?? "?")]"
-        let kind = event.kindName.padding(10)
+        let kind = RecordFormatter.pad(event.kindName, 10)
         switch event {
         case .data(let d):
             let arrow = d.direction == .egress ? "→" : "←"
@@ -94,7 +100,7 @@ struct EventFormatter {
     }
 
     /// The first bytes of a payload, quoted, non-printables escaped.
-    static func preview(_ payload: [UInt8], limit: Int = 80) -> String {
+    public static func preview(_ payload: [UInt8], limit: Int = 80) -> String {
         var w = JSONWriter()
         w.payloadField("p", Array(payload.prefix(limit)))
         // payloadField wrote `"p":"..."`: keep the quoted value only.

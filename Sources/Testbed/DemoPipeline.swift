@@ -1,4 +1,3 @@
-import Probe
 import Glibc
 
 /// A small telemetry pipeline on this host, for `pipetrace demo`: real
@@ -13,9 +12,17 @@ import Glibc
 /// `remove()` (also run on deinit) stops every process, deletes the
 /// namespaces and the temporary directory; `init` first removes what a
 /// crashed run may have left.
-final class DemoPipeline {
+public final class DemoPipeline: @unchecked Sendable {
+    // @unchecked: started, watched and removed by the one thread that runs the demo.
+
+    /// Why the demo cannot run, said for the user ("error: …").
+    public struct Failure: Error, CustomStringConvertible {
+        public let text: String
+        public var description: String { text }
+    }
+
     /// The namespaces, in start order (each name is also the container pipetrace shows).
-    static let hosts = ["storage", "aggregator", "lb", "collector", "source"]
+    public static let hosts = ["storage", "aggregator", "lb", "collector", "source"]
     /// The namespace holding the bridge.
     static let hub = "pipetrace-demo"
     static let addresses = ["source": "10.77.0.10", "collector": "10.77.0.11", "lb": "10.77.0.12",
@@ -23,24 +30,25 @@ final class DemoPipeline {
     static let sourcePorts = [9100, 9101, 9102]
     static let binaries = ["ip", "ss", "nginx", "vmagent", "victoria-metrics"]
 
-    let directory: String
-    private var processes: [SpawnedProcess] = []
+    public let directory: String
+    private var processes: [(name: String, process: ChildProcess)] = []
+    private let network = NetworkNamespaces()
     private var removed = false
     private let paths: [String: String]
 
     /// Checks the binaries, clears leftovers and builds the network (no servers yet).
-    init() throws {
+    public init() throws {
         var paths: [String: String] = [:]
         for name in DemoPipeline.binaries {
-            guard let path = ShellCommand.find(name) else {
+            guard let path = ChildProcess.find(name) else {
                 let package = ["ip": "iproute2", "ss": "iproute2", "vmagent": "victoria-metrics"][name] ?? name
-                throw FailureMessage(text: "error: the demo needs `\(name)`, which is not installed (Debian: apt-get install \(package))")
+                throw Failure(text: "error: the demo needs `\(name)`, which is not installed (Debian: apt-get install \(package))")
             }
             paths[name] = path
         }
         self.paths = paths
         var template = Array("/tmp/pipetrace-demo-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw FailureMessage(text: "error: cannot create a temporary directory") }
+        guard let made = mkdtemp(&template) else { throw Failure(text: "error: cannot create a temporary directory") }
         directory = String(cString: made)
         DemoPipeline.removeNamespaces()
         do {
@@ -55,7 +63,7 @@ final class DemoPipeline {
 
     /// Starts the servers from storage up to the collector, each once the one it sends to listens.
     /// `shouldStop` is asked while waiting (a Ctrl-C during start-up).
-    func start(shouldStop: () -> Bool) throws {
+    public func start(shouldStop: () -> Bool) throws {
         let a = DemoPipeline.addresses
         try write("metrics.txt", DemoPipeline.sampleMetrics())
         try write("source.conf", nginxConfiguration(name: "source", body: """
@@ -100,59 +108,75 @@ final class DemoPipeline {
     }
 
     /// A server that has exited since it started, with the end of its log.
-    func exitedServer() -> String? {
-        processes.first { !$0.isRunning }.map { "\($0.name) exited: \($0.logTail())" }
+    public func exitedServer() -> String? {
+        processes.first { !$0.process.isRunning }.map { "\($0.name) exited: \(logTail($0.name))" }
     }
 
-    func remove() {
+    public func remove() {
         guard !removed else { return }
         removed = true
-        for process in processes.reversed() { process.stop() }
+        for (_, process) in processes.reversed() { process.stop() }
         processes = []
-        DemoPipeline.removeNamespaces()
-        _ = ShellCommand.run(["rm", "-rf", "--one-file-system", directory])
+        network.remove()
+        _ = try? ChildProcess.run(["rm", "-rf", "--one-file-system", directory])
     }
 
-    /// Deletes the demo's namespaces and whatever still runs in them.
+    /// Deletes the demo's namespaces and whatever still runs in them (also a crashed run's).
     static func removeNamespaces() {
-        for ns in hosts + [hub] where access("/run/netns/\(ns)", F_OK) == 0 {
-            let pids = ShellCommand.run(["ip", "netns", "pids", ns]).output.split(separator: "\n").compactMap { Int32($0) }
-            for pid in pids { kill(pid, SIGKILL) }
-            _ = ShellCommand.run(["ip", "netns", "del", ns])
-        }
+        NetworkNamespaces.delete(hosts + [hub])
     }
 
     private func buildNetwork() throws {
-        try ShellCommand.check(["ip", "netns", "add", DemoPipeline.hub])
-        try ShellCommand.check(["ip", "-n", DemoPipeline.hub, "link", "add", "br0", "type", "bridge"])
-        try ShellCommand.check(["ip", "-n", DemoPipeline.hub, "link", "set", "br0", "up"])
-        for ns in DemoPipeline.hosts {
-            // Both ends are created inside namespaces, so the link names cannot clash with the host's.
-            try ShellCommand.check(["ip", "netns", "add", ns])
-            try ShellCommand.check(["ip", "link", "add", "eth0", "netns", ns, "type", "veth",
-                                    "peer", "name", "to-\(ns)", "netns", DemoPipeline.hub])
-            try ShellCommand.check(["ip", "-n", DemoPipeline.hub, "link", "set", "to-\(ns)", "master", "br0", "up"])
-            try ShellCommand.check(["ip", "-n", ns, "addr", "add", "\(DemoPipeline.addresses[ns]!)/24", "dev", "eth0"])
-            try ShellCommand.check(["ip", "-n", ns, "link", "set", "eth0", "up"])
-            try ShellCommand.check(["ip", "-n", ns, "link", "set", "lo", "up"])
+        do {
+            try network.add(DemoPipeline.hub)
+            try network.addBridge("br0", in: DemoPipeline.hub)
+            for ns in DemoPipeline.hosts {
+                try network.add(ns)
+                try network.link("eth0", in: ns, to: "to-\(ns)", in: DemoPipeline.hub, bridge: "br0")
+                try network.address("\(DemoPipeline.addresses[ns]!)/24", device: "eth0", in: ns)
+            }
+        } catch let failure as ChildProcess.Failure {
+            throw Failure(text: "error: `\(failure.command.joined(separator: " "))` failed: \(failure.stderr)")
         }
     }
 
     private func launch(_ ns: String, _ argv: [String], port: Int, shouldStop: () -> Bool) throws {
-        let process = try SpawnedProcess(name: ns, [paths["ip"]!, "netns", "exec", ns] + argv, logPath: "\(directory)/\(ns).log")
-        processes.append(process)
-        let deadline = Probe.monotonicNow() + 15_000_000_000
-        while Probe.monotonicNow() < deadline {
-            if shouldStop() { throw FailureMessage(text: "pipetrace demo: stopped during start-up") }
+        let process: ChildProcess
+        do {
+            process = try ChildProcess([paths["ip"]!, "netns", "exec", ns] + argv, output: .appendTo(path: logPath(ns)), processGroup: true)
+        } catch let failure as ChildProcess.Failure {
+            throw Failure(text: "error: \(failure.stderr) (\(ns))")
+        }
+        processes.append((ns, process))
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline {
+            if shouldStop() { throw Failure(text: "pipetrace demo: stopped during start-up") }
             guard process.isRunning else {
-                throw FailureMessage(text: "error: \(ns) (\(argv[0])) exited during start-up:\n\(process.logTail())")
+                throw Failure(text: "error: \(ns) (\(argv[0])) exited during start-up:\n\(logTail(ns))")
             }
-            if ShellCommand.run(["ip", "netns", "exec", ns, "ss", "-Htln", "sport = :\(port)"]).output.contains(":\(port)") {
+            if (try? ChildProcess.run(NetworkNamespaces.exec(ns, ["ss", "-Htln", "sport = :\(port)"])).stdout)?.contains(":\(port)") == true {
                 return
             }
             usleep(100_000)
         }
-        throw FailureMessage(text: "error: \(ns) did not listen on port \(port) within 15 s:\n\(process.logTail())")
+        throw Failure(text: "error: \(ns) did not listen on port \(port) within 15 s:\n\(logTail(ns))")
+    }
+
+    private func logPath(_ ns: String) -> String { "\(directory)/\(ns).log" }
+
+    /// The last lines of a server's log, for an error message.
+    private func logTail(_ ns: String, lines: Int = 5) -> String {
+        guard let file = fopen(logPath(ns), "r") else { return "" }
+        defer { fclose(file) }
+        var text: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = fread(&buffer, 1, buffer.count, file)
+            if n <= 0 { break }
+            text += buffer[..<n]
+            if text.count > 64 << 10 { text.removeFirst(text.count - (32 << 10)) }
+        }
+        return String(decoding: text, as: UTF8.self).split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
 
     private func nginxConfiguration(name: String, body: String) -> String {
@@ -179,7 +203,7 @@ final class DemoPipeline {
 
     private func write(_ name: String, _ text: String) throws {
         guard let file = fopen("\(directory)/\(name)", "w") else {
-            throw FailureMessage(text: "error: cannot write \(directory)/\(name)")
+            throw Failure(text: "error: cannot write \(directory)/\(name)")
         }
         defer { fclose(file) }
         fputs(text, file)

@@ -6,18 +6,18 @@ import Packets
 /// Reads the packets of a JSON-lines capture (`pipetrace capture -o`, or
 /// Tracee's `-o json`) from a file, line by line in bounded memory: the
 /// file edge in front of the pure `TraceeJSONReader`.
-final class JSONCaptureFileReader: CaptureSource, @unchecked Sendable {
-    struct Failure: Error, CustomStringConvertible {
-        let path: String
-        let message: String
-        var description: String { "\(path): \(message)" }
+public final class JSONCaptureFileReader: CaptureSource, @unchecked Sendable {
+    public struct Failure: Error, CustomStringConvertible {
+        public let path: String
+        public let message: String
+        public var description: String { "\(path): \(message)" }
     }
 
-    let path: String
+    public let path: String
     /// Lines that were not events pipetrace understands (skipped).
-    private(set) var malformedLines = 0
+    public private(set) var malformedLines = 0
     /// Events that are not packets (request records, flows, retransmits).
-    private(set) var otherEvents = 0
+    public private(set) var otherEvents = 0
     private let fd: Int32
     private var buffer: [UInt8] = []
     private var start = 0
@@ -25,7 +25,7 @@ final class JSONCaptureFileReader: CaptureSource, @unchecked Sendable {
     /// A line longer than this is not one of ours: skipped, so memory stays bounded.
     private let maximumLine = 4 << 20
 
-    init(path: String) throws {
+    public init(path: String) throws {
         self.path = path
         fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Failure(path: path, message: String(cString: strerror(errno))) }
@@ -34,7 +34,7 @@ final class JSONCaptureFileReader: CaptureSource, @unchecked Sendable {
     deinit { close(fd) }
 
     /// Whether the file at `path` starts like a JSON capture rather than pcap or pcapng.
-    static func isJSON(path: String) -> Bool {
+    public static func isJSON(path: String) -> Bool {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -43,7 +43,7 @@ final class JSONCaptureFileReader: CaptureSource, @unchecked Sendable {
         return n > 0 && TraceeJSONReader.looksLikeJSON(prefix[0..<n])
     }
 
-    func replayNext(into replay: inout CaptureReplay, events: inout [ProbeEvent]) throws -> Bool {
+    public func replayNext(into replay: inout CaptureReplay, events: inout [ProbeEvent]) throws -> Bool {
         while let line = try nextLine() {
             switch TraceeJSONReader.read(line) {
             case .packet(let packet):
@@ -83,14 +83,3 @@ final class JSONCaptureFileReader: CaptureSource, @unchecked Sendable {
         }
     }
 }
-
-/// Where `analyze` gets its packets: a pcap/pcapng file or a JSON capture.
-/// Sendable so it can be handed to the thread that reads it; it is used by
-/// one thread at a time, never shared (hence `@unchecked` on the readers).
-protocol CaptureSource: AnyObject, Sendable {
-    /// Reads the next packet and hands it to `replay`, which appends the
-    /// events it completes to `events`; false at the end.
-    func replayNext(into replay: inout CaptureReplay, events: inout [ProbeEvent]) throws -> Bool
-}
-
-extension CaptureFileReader: CaptureSource, @unchecked Sendable {}

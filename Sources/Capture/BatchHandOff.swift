@@ -5,19 +5,19 @@ import Foundation
 /// behind, `take` while nothing waits. It is what lets `analyze` read and
 /// reassemble a capture on one core while the analyzer runs on another,
 /// in memory bounded by `capacity` batches.
-final class BatchHandOff<Batch: Sendable>: @unchecked Sendable {
+public final class BatchHandOff<Batch: Sendable>: @unchecked Sendable {
     // @unchecked: every stored var is touched only under `condition`'s lock.
     private let condition = NSCondition()
     private var waiting: [Batch] = []
     private var isClosed = false
-    let capacity: Int
+    public let capacity: Int
 
-    init(capacity: Int) {
+    public init(capacity: Int) {
         self.capacity = max(1, capacity)
     }
 
     /// Hands a batch over, waiting for room.
-    func put(_ batch: Batch) {
+    public func put(_ batch: Batch) {
         condition.lock()
         defer { condition.unlock() }
         while waiting.count >= capacity { condition.wait() }
@@ -27,7 +27,7 @@ final class BatchHandOff<Batch: Sendable>: @unchecked Sendable {
     }
 
     /// Nothing more will be put: `take` returns nil once the waiting batches are taken.
-    func close() {
+    public func close() {
         condition.lock()
         defer { condition.unlock() }
         isClosed = true
@@ -35,7 +35,7 @@ final class BatchHandOff<Batch: Sendable>: @unchecked Sendable {
     }
 
     /// Every batch waiting, without waiting for one.
-    func takeAll() -> [Batch] {
+    public func takeAll() -> [Batch] {
         condition.lock()
         defer { condition.unlock() }
         guard !waiting.isEmpty else { return [] }
@@ -46,7 +46,7 @@ final class BatchHandOff<Batch: Sendable>: @unchecked Sendable {
     }
 
     /// The oldest batch, waiting for one; nil once closed and empty.
-    func take() -> Batch? {
+    public func take() -> Batch? {
         condition.lock()
         defer { condition.unlock() }
         while waiting.isEmpty && !isClosed { condition.wait() }

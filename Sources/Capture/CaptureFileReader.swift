@@ -7,22 +7,22 @@ import Packets
 /// `CaptureReplay`. Timestamps are asked for in nanoseconds whatever the
 /// file's precision. libpcap's own checks decide what is a capture file;
 /// its messages (truncated, unknown format) reach the user as they are.
-final class CaptureFileReader {
+public final class CaptureFileReader {
     /// A file libpcap would not open or could not read to its end.
-    struct Failure: Error, CustomStringConvertible {
-        let path: String
-        let message: String
+    public struct Failure: Error, CustomStringConvertible {
+        public let path: String
+        public let message: String
         /// "FILE: what is wrong", once (libpcap sometimes names the file itself).
-        var description: String { message.hasPrefix("\(path): ") ? message : "\(path): \(message)" }
+        public var description: String { message.hasPrefix("\(path): ") ? message : "\(path): \(message)" }
     }
 
-    let path: String
-    let linkType: LinkType
+    public let path: String
+    public let linkType: LinkType
     /// The file's link-layer type number (LINKTYPE_*), for messages.
-    let linkTypeNumber: Int32
+    public let linkTypeNumber: Int32
     private let reader: OpaquePointer
 
-    init(path: String) throws {
+    public init(path: String) throws {
         self.path = path
         var error = [CChar](repeating: 0, count: 512)
         guard let reader = pt_pcap_reader_open(path, &error, error.count) else {
@@ -40,7 +40,7 @@ final class CaptureFileReader {
     /// (valid until the next read): no copy of the packet, only of the
     /// payloads its events carry. False at the end of the file; throws when
     /// the file is cut or corrupt there.
-    func replayNext(into replay: inout CaptureReplay, events: inout [ProbeEvent]) throws -> Bool {
+    public func replayNext(into replay: inout CaptureReplay, events: inout [ProbeEvent]) throws -> Bool {
         var data: UnsafePointer<UInt8>?
         var caplen: UInt32 = 0, length: UInt32 = 0, timestamp: UInt64 = 0
         switch pt_pcap_reader_next(reader, &data, &caplen, &length, &timestamp) {

@@ -14,34 +14,36 @@ import Packets
 /// bounded hand-offs (a stage waits when the next is behind), so memory
 /// stays flat; records come out in the same order as from one thread, since
 /// each stage is the same pure value run in file order.
-struct CaptureAnalysis {
-    private(set) var replay = CaptureReplay()
+public struct CaptureAnalysis {
+    public private(set) var replay = CaptureReplay()
     /// The analyzer's counters once the run is over.
-    private(set) var analyzerCounters = AnalyzerCounters()
+    public private(set) var analyzerCounters = AnalyzerCounters()
     /// Why the file could not be read to its end, if it could not.
-    private(set) var readError: String?
+    public private(set) var readError: String?
 
     /// Events per batch: the hand-off's lock is taken once per batch (128 measured the same).
-    static let batchSize = 512
+    public static let batchSize = 512
     /// Records per batch.
-    static let recordBatchSize = 256
+    public static let recordBatchSize = 256
     /// Batches waiting at most, per hand-off: the bound on how far a stage runs ahead (a few MiB).
-    static let batchesWaiting = 16
+    public static let batchesWaiting = 16
 
-    enum EventBatch: Sendable {
+    public init() {}
+
+    public enum EventBatch: Sendable {
         case events([ProbeEvent])
         /// The reader is done: what it read, and why it stopped early if it did.
         case end(CaptureReplay, readError: String?)
     }
 
-    enum RecordBatch: Sendable {
+    public enum RecordBatch: Sendable {
         case records([RequestRecord])
         /// The analyzer is done; the reader's end passed on.
         case end(CaptureReplay, AnalyzerCounters, readError: String?)
     }
 
     /// Reads `source` to its end (or its first error), handing every record to `handle`.
-    mutating func run(_ source: CaptureSource, _ handle: (RequestRecord) -> Void) {
+    public mutating func run(_ source: CaptureSource, _ handle: (RequestRecord) -> Void) {
         let events = Channel<EventBatch, [ProbeEvent]>()
         let records = Channel<RecordBatch, [RequestRecord]>()
         Thread { CaptureAnalysis.read(source, into: events) }.start()
@@ -132,7 +134,7 @@ struct CaptureAnalysis {
     }
 
     /// A capture holds no process: the analyzer's pid 0 and empty comm become unknown (null).
-    static func forgetProcesses(_ record: inout RequestRecord) {
+    public static func forgetProcesses(_ record: inout RequestRecord) {
         record.client.pid = nil
         record.client.comm = nil
         record.server.pid = nil
@@ -140,7 +142,7 @@ struct CaptureAnalysis {
     }
 
     /// What the capture missed, for the top of an HTML report.
-    var warnings: [String] {
+    public var warnings: [String] {
         var warnings: [String] = []
         let r = replay.reassembler.counters
         if r.gaps > 0 { warnings.append("The capture missed \(r.gapBytes) bytes in \(r.gaps) places: requests across a gap are incomplete or missing.") }
@@ -149,7 +151,7 @@ struct CaptureAnalysis {
     }
 
     /// The last line on stderr: what was read, and how much of it the capture missed.
-    var summary: String {
+    public var summary: String {
         let p = replay.counters
         let r = replay.reassembler.counters
         var line = "pipetrace: \(p.packets) packets, \(p.tcpSegments) TCP"

@@ -1,0 +1,6 @@
+import Events
+
+extension Probe: EventSource {
+    public var now: UInt64 { Probe.monotonicNow() }
+    public var lostEvents: UInt64 { statistics.lostEvents }
+}

@@ -1,0 +1,80 @@
+import Analyzer
+import Events
+import Redaction
+import Report
+
+/// The tracing loop the request verbs share (`stat`, `watch`, `demo`):
+/// events into the analyzer, completed records out to a handler, until the
+/// window ends or `stop` says a signal came. Ending early is not an error:
+/// what was seen so far still reaches the handler, including the exchanges
+/// still open, which `finish()` emits at the end. Records reach the handler
+/// redacted.
+public final class RequestTracer {
+    public let source: EventSource
+    public private(set) var analyzer: Analyzer
+    /// Applied to every record before the handler sees it.
+    public let redactor: Redactor
+    /// When the loop started and stopped, in CLOCK_MONOTONIC ns (for `window_s`).
+    public private(set) var startedAt: UInt64 = 0
+    public private(set) var stoppedAt: UInt64 = 0
+
+    public init(source: EventSource, redactor: Redactor, maxConnections: Int = AnalyzerConfiguration().maxConnections) {
+        self.source = source
+        self.redactor = redactor
+        analyzer = Analyzer(configuration: AnalyzerConfiguration(wallClock: source.wallClock, maxConnections: maxConnections))
+    }
+
+    /// Seconds actually traced.
+    public var window: Double { Double(stoppedAt &- startedAt) / 1e9 }
+
+    /// Traces for `seconds` (nil: until `stop` returns a signal), handing out
+    /// every record as it completes; `secondsLeft` hears each new whole number
+    /// of seconds left (a countdown). Returns the signal that ended the run early, if any.
+    @discardableResult
+    public func run(seconds: Double?, stop: () -> Int32?, secondsLeft: ((UInt64) -> Void)? = nil,
+                    _ handler: (RequestRecord) -> Void) throws -> Int32? {
+        startedAt = source.now
+        let deadline = seconds.map { startedAt + UInt64(max(0, $0) * 1e9) }
+        var shownSecond: UInt64 = .max
+        var stoppedBy: Int32?
+        var completed: [RequestRecord] = []
+        let feed: (ProbeEvent) -> Void = { event in
+            self.analyzer.process(event, into: &completed)
+            guard !completed.isEmpty else { return }
+            for record in completed { handler(record.redacted(by: self.redactor)) }
+            completed.removeAll(keepingCapacity: true)
+        }
+        while true {
+            if let signal = stop() { stoppedBy = signal; break }
+            let now = source.now
+            if let deadline {
+                if now >= deadline { break }
+                let left = (deadline - now + 999_999_999) / 1_000_000_000
+                if let secondsLeft, left != shownSecond {
+                    shownSecond = left
+                    secondsLeft(left)
+                }
+            }
+            try source.poll(timeoutMilliseconds: 50, feed)
+        }
+        stoppedAt = source.now
+        source.detach()
+        source.drain(feed)
+        for record in analyzer.finish() { handler(record.redacted(by: redactor)) }
+        return stoppedBy
+    }
+
+    /// `stat`'s window: traces as `run` does and groups the records into a
+    /// report (`html`: also a timeline for `--html`).
+    public func collectStatistics(seconds: Double, stop: () -> Int32?, secondsLeft: ((UInt64) -> Void)? = nil,
+                                  grouping: RequestStatistics.Grouping, ranking: RequestStatistics.Ranking, top: Int,
+                                  html: Bool = false) throws -> StatReport {
+        var report = StatReport(grouping: grouping, ranking: ranking, top: top, html: html)
+        try run(seconds: seconds, stop: stop, secondsLeft: secondsLeft) { report.add($0) }
+        report.window = window
+        report.lostEvents = source.lostEvents
+        report.connectionsEvicted = analyzer.counters.connectionsEvicted
+        report.resets = analyzer.counters.resets
+        return report
+    }
+}
