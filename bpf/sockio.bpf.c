@@ -129,6 +129,8 @@ static __always_inline void pt_sendfile_begin(struct sock *sk, __u64 pid_tgid)
  * ciphertext is not sent. */
 static __always_inline void pt_tls_socket_seen(struct sock *sk, __u32 tid, __u32 fd)
 {
+	if (!pt_tls_calls_any())
+		return;
 	struct pt_tls_call *call = bpf_map_lookup_elem(&pt_tls_calls, &tid);
 
 	if (!call || (call->goroutine && call->goroutine != pt_user_goroutine()))
