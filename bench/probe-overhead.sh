@@ -45,14 +45,16 @@ sysctl -qw kernel.bpf_stats_enabled=1
 ticks=$(getconf CLK_TCK)
 metrics_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
-# Run time of the BPF programs of process $1 so far, from the programs it holds open.
-bpf_runtime_ns() {
+# The BPF programs of process $1 so far, one line each: name, run time (ns), runs.
+bpf_programs() {
     local ids
     ids=$(grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u | tr '\n' ' ')
     bpftool -j prog show | python3 -c '
 import json, sys
 ids = set(int(i) for i in sys.argv[1].split())
-print(sum(p.get("run_time_ns", 0) for p in json.load(sys.stdin) if p["id"] in ids))' "$ids"
+for p in json.load(sys.stdin):
+    if p["id"] in ids:
+        print(p.get("name", p["id"]), p.get("run_time_ns", 0), p.get("run_cnt", 0))' "$ids"
 }
 
 # Starts mode $1's tracer in the background ($tracer, its stderr in $work/tracer.err); waits until it traces.
@@ -101,11 +103,16 @@ for round in $(seq "$rounds"); do
     order=("${modes[@]:$(( (round - 1) % ${#modes[@]} ))}" "${modes[@]:0:$(( (round - 1) % ${#modes[@]} ))}")
     for m in "${order[@]}"; do
         start_tracer "$m"
-        if [ -n "$tracer" ]; then cpu0=$(awk '{print $14 + $15}' "/proc/$tracer/stat"); bpf0=$(bpf_runtime_ns "$tracer"); fi
+        if [ -n "$tracer" ]; then cpu0=$(awk '{print $14 + $15}' "/proc/$tracer/stat"); bpf_programs "$tracer" > "$work/bpf0"; fi
         read -r rps p99 < <(wrk_measure)
         if [ -n "$tracer" ]; then
-            bpf1=$(bpf_runtime_ns "$tracer"); cpu1=$(awk '{print $14 + $15}' "/proc/$tracer/stat")
-            bpf_ns[$m]=$(( ${bpf_ns[$m]} + bpf1 - bpf0 )); cpu_ticks[$m]=$(( ${cpu_ticks[$m]} + cpu1 - cpu0 ))
+            bpf_programs "$tracer" > "$work/bpf1"; cpu1=$(awk '{print $14 + $15}' "/proc/$tracer/stat")
+            # Per program: run time and runs during the measurement, summed over rounds in $work/programs-$m.
+            awk 'NR == FNR { ns[$1] += $2; n[$1] += $3; next } { print $1, $2 - ns[$1], $3 - n[$1] }' \
+                "$work/bpf0" "$work/bpf1" >> "$work/programs-$m"
+            bpf_ns[$m]=$(( ${bpf_ns[$m]} + $(awk '{ s += $2 } END { print s + 0 }' "$work/bpf1") \
+                                          - $(awk '{ s += $2 } END { print s + 0 }' "$work/bpf0") ))
+            cpu_ticks[$m]=$(( ${cpu_ticks[$m]} + cpu1 - cpu0 ))
         fi
         stop_tracer
         lost=$(sed -n 's/.* \([0-9][0-9]*\) lost.*/\1/p' "$work/tracer.err" | tail -1)
@@ -127,4 +134,18 @@ for m in "${modes[@]}"; do
     fi
     printf '%-9s %11s %9s %9s %9s %13s %13s\n' "$m" "$(( ${rps_sum[$m]} / rounds ))" "$ratio" \
         "$(echo "${p99_sum[$m]} / $rounds" | bc -l | xargs printf '%.3f')" "$([ "$m" = untraced ] && echo - || echo "${lost_sum[$m]}")" "$bpf" "$user"
+done
+# Where pipetrace's BPF time goes, per mode: each program's runs and ns per
+# request and ns per run (programs that ran less than once per 100 requests left out).
+for m in "${modes[@]}"; do
+    [ -s "$work/programs-$m" ] && [ "${requests[$m]}" -gt 0 ] || continue
+    echo
+    echo "$m: BPF programs per request"
+    printf '  %-28s %10s %10s %10s\n' program runs/req ns/req ns/run
+    awk -v req="${requests[$m]}" '
+        { ns[$1] += $2; n[$1] += $3 }
+        END {
+            for (p in ns) if (n[p] * 100 >= req)
+                printf "  %-28s %10.2f %10.0f %10.0f\n", p, n[p] / req, ns[p] / req, ns[p] / n[p]
+        }' "$work/programs-$m" | sort -k3 -g -r
 done

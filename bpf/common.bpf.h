@@ -135,6 +135,52 @@ struct {
 	__type(value, struct pt_tls_call);
 } pt_tls_calls SEC(".maps");
 
+/* How many entries pt_tls_calls holds (slot 0): every socket read and write
+ * looks at pt_tls_calls only while it is not 0, so a host whose threads are
+ * not inside a TLS library call pays an array load per syscall, not a hash
+ * lookup. Counted where an entry is added or removed (pt_tls_call_begin/end),
+ * never below the true number: a stale count only costs the lookup. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} pt_tls_calls_open SEC(".maps");
+
+static __always_inline bool pt_tls_calls_any(void)
+{
+	__u32 zero = 0;
+	__u64 *open = bpf_map_lookup_elem(&pt_tls_calls_open, &zero);
+
+	return open && *open;
+}
+
+/* Records thread `tid`'s TLS call, counting it if the thread had none. */
+static __always_inline void pt_tls_call_begin(__u32 tid, const struct pt_tls_call *call)
+{
+	__u32 zero = 0;
+	__u64 *open = bpf_map_lookup_elem(&pt_tls_calls_open, &zero);
+
+	if (!open)
+		return;
+	/* Counted before it is added: the count is never less than the entries. */
+	__sync_fetch_and_add(open, 1);
+	if (bpf_map_update_elem(&pt_tls_calls, &tid, call, BPF_NOEXIST)) {
+		__sync_fetch_and_add(open, -1);
+		bpf_map_update_elem(&pt_tls_calls, &tid, call, BPF_EXIST);
+	}
+}
+
+/* Forgets thread `tid`'s TLS call. */
+static __always_inline void pt_tls_call_end(__u32 tid)
+{
+	__u32 zero = 0;
+	__u64 *open = bpf_map_lookup_elem(&pt_tls_calls_open, &zero);
+
+	if (!bpf_map_delete_elem(&pt_tls_calls, &tid) && open)
+		__sync_fetch_and_add(open, -1);
+}
+
 /* A TLS library's connection object -> its socket, learned from a syscall
  * inside a call of it; kept for calls served from the library's buffer. */
 struct {

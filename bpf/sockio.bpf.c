@@ -129,6 +129,8 @@ static __always_inline void pt_sendfile_begin(struct sock *sk, __u64 pid_tgid)
  * ciphertext is not sent. */
 static __always_inline void pt_tls_socket_seen(struct sock *sk, __u32 tid, __u32 fd)
 {
+	if (!pt_tls_calls_any())
+		return;
 	struct pt_tls_call *call = bpf_map_lookup_elem(&pt_tls_calls, &tid);
 
 	if (!call || (call->goroutine && call->goroutine != pt_user_goroutine()))
@@ -368,7 +370,9 @@ static __always_inline int pt_io_exit(struct trace_event_raw_sys_exit *ctx, __u1
 		if (shape == PT_SHAPE_FILE || !pt_io_args_at_exit(&a, task, syscall, direction, shape))
 			return 0;
 	}
-	if (shape == PT_SHAPE_FILE) {
+	/* Only a copying sendfile left its flow behind (pt_sendfile_begin): the
+	 * socket's addresses are ten kernel reads, and a hash delete, per call. */
+	if (shape == PT_SHAPE_FILE && sendfile_bytes) {
 		struct pt_flow_key key = {};
 		pt_flow_key_of((struct sock *)a.sk, &key);
 		bpf_map_delete_elem(&pt_sendfile_active, &key);

@@ -49,7 +49,7 @@ static __always_inline int pt_tls_enter(const void *ssl, const void *buf, const 
 		.direction = direction,
 		.syscall = syscall,
 	};
-	bpf_map_update_elem(&pt_tls_calls, &tid, &call, BPF_ANY);
+	pt_tls_call_begin(tid, &call);
 	return 0;
 }
 
@@ -108,7 +108,7 @@ static __always_inline int pt_tls_exit(long ret)
 	if (!found)
 		return 0;
 	struct pt_tls_call call = *found;
-	bpf_map_delete_elem(&pt_tls_calls, &tid);
+	pt_tls_call_end(tid);
 	if (call.syscall == 0)
 		return 0; /* a handshake: it only ties the SSL object to its socket */
 
@@ -266,7 +266,7 @@ static __always_inline int pt_go_enter(struct pt_regs *ctx, __u16 direction, __u
 		.goroutine = key.goroutine,
 	};
 	bpf_map_update_elem(&pt_go_calls, &key, &call, BPF_ANY);
-	bpf_map_update_elem(&pt_tls_calls, &tid, &thread, BPF_ANY);
+	pt_tls_call_begin(tid, &thread);
 	return 0;
 }
 
@@ -288,7 +288,7 @@ static __always_inline int pt_go_exit(struct pt_regs *ctx)
 	if (thread && thread->goroutine == key.goroutine && thread->enter_ts == call.enter_ts) {
 		seen = thread->sk;
 		fd = thread->fd;
-		bpf_map_delete_elem(&pt_tls_calls, &call.tid);
+		pt_tls_call_end(call.tid);
 	}
 	long n = PT_GO_RESULT(ctx);
 	if (n <= 0)

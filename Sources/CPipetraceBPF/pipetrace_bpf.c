@@ -94,6 +94,7 @@ struct bpf_object *pt_skeleton_object(const struct pt_skeleton *skel)
 		.stats = (m).pt_stats, .filter_pids = (m).pt_filter_pids,             \
 		.filter_netns = (m).pt_filter_netns, .filter_cgroups = (m).pt_filter_cgroups, \
 		.filter_ports = (m).pt_filter_ports, .tls_calls = (m).pt_tls_calls,     \
+		.tls_calls_open = (m).pt_tls_calls_open,                               \
 		.tls_sockets = (m).pt_tls_sockets, .scratch = (scratch_map),          \
 	}
 

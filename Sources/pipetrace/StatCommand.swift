@@ -69,7 +69,7 @@ struct StatCommand: ParsableCommand {
 
     func run() throws {
         let signals = SignalWatcher()
-        let probe = try filters.makeProbe()
+        let probe = try filters.makeProbe(sendfileBytes: false)
         let htmlOut = try htmlFile.map(CaptureCommand.create)
         let stderrIsTerminal = OutputStream(fd: 2).isTerminal
         if !stderrIsTerminal { StandardError.write("pipetrace: collecting for \(seconds) s; Ctrl-C to stop early\n") }

@@ -35,7 +35,7 @@ struct WatchCommand: ParsableCommand {
 
     func run() throws {
         let signals = SignalWatcher()
-        let probe = try filters.makeProbe()
+        let probe = try filters.makeProbe(sendfileBytes: false)
         StandardError.write("pipetrace: watching requests\(latency > 0 ? " of \(latency) ms or more" : ""); Ctrl-C to stop\n")
         let out = OutputStream()
         let threshold = UInt64(max(0, latency) * 1e6)

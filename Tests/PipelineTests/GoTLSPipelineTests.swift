@@ -58,6 +58,12 @@ extension PipelineTests {
             try probe.poll(timeoutMilliseconds: 50, feed)
         }
         let libraries = probe.tlsLibraries
+        // A second tracer on the host reads the same binaries while the first one's uprobes are on them.
+        let second = try Probe(configuration: configuration, containers: resolver)
+        let secondFound = second.tlsLibraries.filter { if case .goCryptoTLS = $0.kind { true } else { false } }.map(\.path)
+        #expect(Set(secondFound).isSuperset(of: ["/usr/bin/victoria-metrics", "/usr/bin/prometheus"]), "\(secondFound)")
+        #expect(second.tlsFailures.isEmpty, "\(second.tlsFailures)")
+        second.detach()
         // SIGINT: the test runner's children inherit a blocked SIGTERM. Prometheus sends what it has queued, then exits.
         prometheus.signal(SIGINT)
         deadline = Date().addingTimeInterval(60)

@@ -49,6 +49,7 @@ struct pt_object_maps {
 	struct bpf_map *filter_cgroups;
 	struct bpf_map *filter_ports;
 	struct bpf_map *tls_calls;
+	struct bpf_map *tls_calls_open;
 	struct bpf_map *tls_sockets;
 	struct bpf_map *scratch;
 	struct bpf_map *execs; /* tls: pids that ran a new program; NULL elsewhere */

@@ -65,13 +65,13 @@ public final class BPFObject {
 
     /// The maps every object shares, by the skeleton's member names.
     struct SharedMaps {
-        var events, conns, listeners, connSeq, stats, filterPIDs, filterNetns, filterCgroups, filterPorts, tlsCalls, tlsSockets: BPFMap
+        var events, conns, listeners, connSeq, stats, filterPIDs, filterNetns, filterCgroups, filterPorts, tlsCalls, tlsCallsOpen, tlsSockets: BPFMap
         /// The object's per-CPU scratch map, if it has one.
         var scratch: BPFMap?
         /// The TLS object's pids that ran a new program.
         var execs: BPFMap?
         var all: [BPFMap] {
-            [events, conns, listeners, connSeq, stats, filterPIDs, filterNetns, filterCgroups, filterPorts, tlsCalls, tlsSockets]
+            [events, conns, listeners, connSeq, stats, filterPIDs, filterNetns, filterCgroups, filterPorts, tlsCalls, tlsCallsOpen, tlsSockets]
         }
     }
 
@@ -81,7 +81,7 @@ public final class BPFObject {
         return SharedMaps(events: map(m.events), conns: map(m.conns), listeners: map(m.listeners), connSeq: map(m.conn_seq), stats: map(m.stats),
                           filterPIDs: map(m.filter_pids), filterNetns: map(m.filter_netns),
                           filterCgroups: map(m.filter_cgroups), filterPorts: map(m.filter_ports),
-                          tlsCalls: map(m.tls_calls), tlsSockets: map(m.tls_sockets),
+                          tlsCalls: map(m.tls_calls), tlsCallsOpen: map(m.tls_calls_open), tlsSockets: map(m.tls_sockets),
                           scratch: m.scratch.map { BPFMap(map: $0, owner: self) },
                           execs: m.execs.map { BPFMap(map: $0, owner: self) })
     }
