@@ -211,9 +211,12 @@ final class TLSLibraries {
         links += attached
     }
 
-    /// Runs `body` on the file's bytes, mapped read-only (only the pages read are loaded).
+    /// Runs `body` on the file's bytes, mapped read-only (only the pages read are loaded). Shared, not private: the
+    /// kernel writes the breakpoints of every uprobe already on the file (another tracer's, another pipetrace's)
+    /// into each private mapping of it, a read-only one too, so the rets would read as int3; it never does into
+    /// a shared one (uprobes' valid_vma).
     private static func withMapped<T>(_ fd: Int32, size: Int, _ body: (UnsafeRawBufferPointer) throws(GoTLSProbePoints.Failure) -> T) throws(GoTLSProbePoints.Failure) -> T {
-        guard size > 0, let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else { throw .notELF }
+        guard size > 0, let base = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), base != MAP_FAILED else { throw .notELF }
         defer { munmap(base, size) }
         return try body(UnsafeRawBufferPointer(start: base, count: size))
     }
