@@ -46,6 +46,9 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .customLong("otlp-compression"), help: ArgumentHelp("Content-Encoding of OTLP bodies: gzip (default) or none.", valueName: "gzip|none"))
     var otlpCompression: String?
 
+    @Flag(name: .customLong("otlp-flows"), help: "Send the turns of TCP connections no parser recognizes as spans too (by default they are metrics only).")
+    var otlpFlows = false
+
     @Option(name: .customLong("tls-ca-file"), help: ArgumentHelp("PEM certificate authorities that https receivers are verified against, instead of the system's.", valueName: "file"))
     var tlsCAFile: String?
 
@@ -92,6 +95,7 @@ struct ExportCommand: ParsableCommand {
             }
             c.otlpCompression = compression
         }
+        if otlpFlows { c.otlpFlows = true }
         if let tlsCAFile { c.tls.caFile = tlsCAFile }
         if let tlsCertFile { c.tls.certFile = tlsCertFile }
         if let tlsKeyFile { c.tls.keyFile = tlsKeyFile }
@@ -189,7 +193,7 @@ struct ExportCommand: ParsableCommand {
             || fresh.retryMax != config.retryMax || fresh.requestTimeout != config.requestTimeout
             || fresh.maxSamplesPerBatch != config.maxSamplesPerBatch
             // TLS files are read again at every SIGHUP: certificates are rotated in place.
-            || fresh.otlpCompression != config.otlpCompression || fresh.tls != config.tls || fresh.tls != TLSContext.Settings() {
+            || fresh.otlpCompression != config.otlpCompression || fresh.otlpFlows != config.otlpFlows || fresh.tls != config.tls || fresh.tls != TLSContext.Settings() {
             // What the old sinks hold goes to their spools; the new ones replay it if they use the same directory.
             outputs.stop(flushTimeout: min(2, fresh.flushTimeout))
             do { outputs = try ExportOutputs(fresh, exposition: exposition) } catch {
@@ -238,7 +242,8 @@ struct ExportOutputs {
             let (endpoint, queue, client) = try Self.delivery(url, what: "OTLP", config, own, tls, probe: { OTLPSink.endpoints($0).traces })
             sinks.append(OTLPSink(endpoint: endpoint, queue: queue, client: client,
                                   backoff: Backoff(initial: config.retryInitial, maximum: config.retryMax),
-                                  slowThreshold: UInt64(config.slowMilliseconds * 1e6), compression: config.otlpCompression))
+                                  slowThreshold: UInt64(config.slowMilliseconds * 1e6), compression: config.otlpCompression,
+                                  flowSpans: config.otlpFlows))
         }
     }
 
