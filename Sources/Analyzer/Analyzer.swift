@@ -174,6 +174,11 @@ public struct Analyzer: Sendable {
 
     private mutating func close(_ key: ConnectionKey, into out: inout [RequestRecord]) {
         guard var connection = connections.remove(key) else { return }
+        if connection.parsing == .detecting && configuration.unrecognizedAsFlows && connection.resyncs == 0
+            && connection.seenFromStart && !connection.undetected.allSatisfy(\.isEmpty) {
+            // Held for a while (a server's first words, a TLS handshake), never recognized: a flow after all.
+            startFlow(&connection, into: &out)
+        }
         finish(.client, &connection, into: &out)
         finish(.server, &connection, into: &out)
         flushExchanges(&connection, into: &out)
@@ -275,6 +280,11 @@ public struct Analyzer: Sendable {
         }
     }
 
+    /// A TLS handshake record (content type 22, version 3.x): a ClientHello or a ServerHello's flight.
+    static func startsWithTLSHandshake(_ bytes: ArraySlice<UInt8>) -> Bool {
+        bytes.count >= 3 && bytes[bytes.startIndex] == 0x16 && bytes[bytes.startIndex + 1] == 0x03 && bytes[bytes.startIndex + 2] <= 0x04
+    }
+
     /// Looks for a recognizable request at the start of a direction's segments.
     private mutating func detect(_ segment: StreamSegment, _ timing: SegmentTiming, _ direction: Direction,
                                  _ connection: inout ConnectionState, into out: inout [RequestRecord]) {
@@ -317,13 +327,19 @@ public struct Analyzer: Sendable {
             connection.undetected[d] = waiting
             return
         }
+        if configuration.unrecognizedAsFlows && connection.resyncs == 0 && connection.seenFromStart
+            && waiting.count < configuration.maxDetectionAttempts && Analyzer.startsWithTLSHandshake(prefix) {
+            // A TLS handshake, seen as ciphertext when the library does it before its first read or write (Go's
+            // net/http): if the plaintext is read, it begins within a few segments and replaces these; if not, they
+            // become a flow as any unrecognized bytes do.
+            connection.undetected[d] = waiting
+            return
+        }
         connection.detectionFailures += 1
         if configuration.unrecognizedAsFlows && connection.resyncs == 0
             && (connection.seenFromStart || connection.detectionFailures >= configuration.maxDetectionAttempts) {
-            var segments = waiting.map { ($0.0, $0.1, direction) }
-            segments += connection.undetected[1 - d].map { ($0.0, $0.1, direction == .egress ? Direction.ingress : .egress) }
-            connection.undetected = [[], []]
-            startFlow(segments.sorted { $0.1.last < $1.1.last }, &connection, into: &out)
+            connection.undetected[d] = waiting
+            startFlow(&connection, into: &out)
             return
         }
         if connection.detectionFailures >= configuration.maxDetectionAttempts {
@@ -334,8 +350,11 @@ public struct Analyzer: Sendable {
     }
 
     /// Nothing recognized the connection: it is a flow of turns from here on, its waiting segments first.
-    private mutating func startFlow(_ segments: [(StreamSegment, SegmentTiming, Direction)], _ connection: inout ConnectionState,
-                                    into out: inout [RequestRecord]) {
+    /// The connection is a flow of the segments held undetected, both ways, in time order.
+    private mutating func startFlow(_ connection: inout ConnectionState, into out: inout [RequestRecord]) {
+        let segments = (connection.undetected[0].map { ($0.0, $0.1, Direction.egress) }
+            + connection.undetected[1].map { ($0.0, $0.1, Direction.ingress) }).sorted { $0.1.last < $1.1.last }
+        connection.undetected = [[], []]
         if connection.role == .unknown, let first = segments.first {
             connection.role = first.2 == .egress ? .client : .server // whoever spoke first is taken for the client
             counters.rolesInferred += 1

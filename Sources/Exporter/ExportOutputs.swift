@@ -48,7 +48,8 @@ public struct ExportOutputs {
                                                               probe: { OTLPSink.endpoints($0).traces })
             sinks.append(OTLPSink(endpoint: endpoint, queue: queue, client: client,
                                   backoff: Backoff(initial: config.retryInitial, maximum: config.retryMax),
-                                  slowThreshold: UInt64(config.slowMilliseconds * 1e6), compression: config.otlpCompression))
+                                  slowThreshold: UInt64(config.slowMilliseconds * 1e6), compression: config.otlpCompression,
+                                  flowSpans: config.otlpFlows))
         }
     }
 

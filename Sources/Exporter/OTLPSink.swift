@@ -20,6 +20,11 @@ import Synchronization
 /// 640 kB of spans to ~46 kB with igzip's level 1, for about 130 ns per span).
 /// Points, in the health series, are spans plus log records (a record seen
 /// from both ends is two spans, CLIENT and SERVER).
+///
+/// The turns of TCP connections no parser recognized (protocol `tcp`) are
+/// not requests, and a busy unparsed connection (a database, a cache) has
+/// thousands a second: they are metrics only unless `flowSpans`. They are
+/// still linked, so a request made while serving one stays in its trace.
 public final class OTLPSink: ExportSink {
     /// The first byte of a queued body: which OTLP path it goes to
     /// (`Signal`), plus `gzipped` when the rest is gzip.
@@ -46,10 +51,12 @@ public final class OTLPSink: ExportSink {
         let compression: Compression
         let slowThreshold: UInt64
         let maxSpans: Int
+        let flowSpans: Bool
         /// Finished bodies (`body`) and their points, in order.
         var bodies: [(body: [UInt8], points: Int)] = []
 
         mutating func take(_ span: borrowing OTLPSpan) {
+            guard flowSpans || span.record.protocolName != TCPFlowParser.protocolName else { return }
             encoder.add(span, slowThreshold: slowThreshold)
             if encoder.spanCount >= maxSpans { finish() }
         }
@@ -81,6 +88,8 @@ public final class OTLPSink: ExportSink {
     public let logsEndpoint: HTTPEndpoint
     public let maxSpansPerBatch: Int
     public let compression: Compression
+    /// Whether tcp flows' turns are spans too.
+    public let flowSpans: Bool
     private let state: Mutex<State>
     private let clock: @Sendable () -> Int64
     private let queue: DeliveryQueue
@@ -94,16 +103,17 @@ public final class OTLPSink: ExportSink {
     /// also a log record. `clock`: nanoseconds, for how long a child waits for its parent.
     public init(endpoint: HTTPEndpoint, queue: DeliveryQueue, client: HTTPClient, backoff: Backoff = Backoff(),
                 slowThreshold: UInt64, maxSpansPerBatch: Int = 1000, compression: Compression = .gzip,
-                linker: SpanLinker = SpanLinker(salt: UInt64.random(in: 0...UInt64.max)),
+                flowSpans: Bool = false, linker: SpanLinker = SpanLinker(salt: UInt64.random(in: 0...UInt64.max)),
                 clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1e9) }) {
         (tracesEndpoint, logsEndpoint) = Self.endpoints(endpoint)
         name = tracesEndpoint.description
         self.queue = queue
         self.maxSpansPerBatch = max(1, maxSpansPerBatch)
         self.compression = compression
+        self.flowSpans = flowSpans
         self.clock = clock
         state = Mutex(State(linker: linker, batch: Batch(compression: compression, slowThreshold: slowThreshold,
-                                                         maxSpans: self.maxSpansPerBatch)))
+                                                         maxSpans: self.maxSpansPerBatch, flowSpans: flowSpans)))
         let thread = Thread { [queue, client, tracesEndpoint, logsEndpoint, finished] in
             HTTPDelivery.run(queue, client, backoff) { batch in
                 let first = batch.body.first ?? 0

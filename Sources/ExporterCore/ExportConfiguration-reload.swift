@@ -17,6 +17,6 @@ extension ExportConfiguration {
             || queueBatches != old.queueBatches || retryInitial != old.retryInitial
             || retryMax != old.retryMax || requestTimeout != old.requestTimeout
             || maxSamplesPerBatch != old.maxSamplesPerBatch
-            || otlpCompression != old.otlpCompression || tls != old.tls || tls != TLSSettings()
+            || otlpCompression != old.otlpCompression || otlpFlows != old.otlpFlows || tls != old.tls || tls != TLSSettings()
     }
 }

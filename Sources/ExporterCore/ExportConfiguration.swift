@@ -10,6 +10,7 @@ import Yams
 ///     remote_write: [http://127.0.0.1:8428/api/v1/write]
 ///     otlp: [http://127.0.0.1:4318]     # spans to /v1/traces, slow requests to /v1/logs
 ///     otlp_compression: gzip          # or none
+///     otlp_flows: false               # tcp flows' turns as spans too (they are metrics only by default)
 ///     interval_s: 10                  # one sample of every series per interval
 ///     slow_ms: 500
 ///     max_targets: 50                 # target templates per server container
@@ -27,6 +28,8 @@ public struct ExportConfiguration: Sendable, Hashable {
     public var otlp: [String] = []
     /// `Content-Encoding` of OTLP bodies.
     public var otlpCompression: OTLPCompression = .gzip
+    /// Whether the turns of unparsed TCP connections are spans too (`OTLPSink.flowSpans`).
+    public var otlpFlows = false
     public var interval: Double = 10
     public var slowMilliseconds: Double = 500
     public var maxTargets = 50
@@ -63,7 +66,7 @@ public struct ExportConfiguration: Sendable, Hashable {
         guard let document else { return c }
         let reader = Reader(source: source)
         let top = try reader.mapping(document, "")
-        try reader.only(top, ["listen", "remote_write", "otlp", "otlp_compression", "interval_s", "slow_ms", "max_targets", "max_samples_per_batch",
+        try reader.only(top, ["listen", "remote_write", "otlp", "otlp_compression", "otlp_flows", "interval_s", "slow_ms", "max_targets", "max_samples_per_batch",
                               "queue_batches", "flush_timeout_s", "spool", "retry", "tls", "filters"], in: "")
         if let v = top["listen"] { c.listen = v is NSNull ? nil : try reader.string(v, "listen") }
         if let v = top["remote_write"] { c.remoteWrite = try reader.list(v, "remote_write").enumerated().map { i, e throws(Invalid) in try reader.string(e, "remote_write[\(i)]") } }
@@ -77,6 +80,7 @@ public struct ExportConfiguration: Sendable, Hashable {
             guard let compression = OTLPCompression(rawValue: name) else { throw reader.fail("otlp_compression", "gzip or none", v) }
             c.otlpCompression = compression
         }
+        if let v = top["otlp_flows"] { c.otlpFlows = try reader.bool(v, "otlp_flows") }
         if let v = top["interval_s"] { c.interval = try reader.number(v, "interval_s", above: 0) }
         if let v = top["slow_ms"] { c.slowMilliseconds = try reader.number(v, "slow_ms", atLeast: 0) }
         if let v = top["max_targets"] { c.maxTargets = try reader.integer(v, "max_targets", atLeast: 1) }
@@ -228,6 +232,11 @@ public struct ExportConfiguration: Sendable, Hashable {
         func string(_ value: Any, _ key: String) throws(Invalid) -> String {
             if let s = value as? String { return s }
             throw fail(key, "a string", value)
+        }
+
+        func bool(_ value: Any, _ key: String) throws(Invalid) -> Bool {
+            if let b = value as? Bool { return b }
+            throw fail(key, "true or false", value)
         }
 
         func number(_ value: Any, _ key: String, atLeast low: Double? = nil, above: Double? = nil) throws(Invalid) -> Double {

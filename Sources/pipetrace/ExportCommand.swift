@@ -47,6 +47,9 @@ struct ExportCommand: ParsableCommand {
     @Option(name: .customLong("otlp-compression"), help: ArgumentHelp("Content-Encoding of OTLP bodies: gzip (default) or none.", valueName: "gzip|none"))
     var otlpCompression: String?
 
+    @Flag(name: .customLong("otlp-flows"), help: "Send the turns of TCP connections no parser recognizes as spans too (by default they are metrics only).")
+    var otlpFlows = false
+
     @Option(name: .customLong("tls-ca-file"), help: ArgumentHelp("PEM certificate authorities that https receivers are verified against, instead of the system's.", valueName: "file"))
     var tlsCAFile: String?
 
@@ -93,6 +96,7 @@ struct ExportCommand: ParsableCommand {
             }
             c.otlpCompression = compression
         }
+        if otlpFlows { c.otlpFlows = true }
         if let tlsCAFile { c.tls.caFile = tlsCAFile }
         if let tlsCertFile { c.tls.certFile = tlsCertFile }
         if let tlsKeyFile { c.tls.keyFile = tlsKeyFile }

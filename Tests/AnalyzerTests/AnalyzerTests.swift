@@ -205,6 +205,32 @@ struct AnalyzerTests {
         #expect(records.isEmpty && analyzer.counters.connectionsUnrecognized == 1)
     }
 
+    @Test("a TLS handshake seen as ciphertext before the plaintext begins is no tcp turn; a TLS connection never read in plaintext is still a flow")
+    func tlsHandshakeBeforePlaintext() {
+        let handshake: [(Direction, [UInt8])] = [
+            (.egress, [0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x00, 0x00]), // ClientHello
+            (.ingress, [0x16, 0x03, 0x03, 0x00, 0x04, 0x02, 0x00, 0x00, 0x00]), // ServerHello
+            (.egress, [0x14, 0x03, 0x03, 0x00, 0x01, 0x01]), // ChangeCipherSpec
+            (.ingress, [0x14, 0x03, 0x03, 0x00, 0x01, 0x01]),
+        ]
+        var events = [client.open(at: 1)]
+        for (i, (direction, bytes)) in handshake.enumerated() {
+            events.append(client.data(direction, bytes, enter: UInt64(10 * i + 2), exit: UInt64(10 * i + 3)))
+        }
+        func plaintext(_ direction: Direction, _ text: String, at t: UInt64) -> ProbeEvent {
+            guard case .data(var data) = client.data(direction, Array(text.utf8), enter: t, exit: t + 1) else { fatalError() }
+            data.tls = true
+            return .data(data)
+        }
+        let read = events + [plaintext(.egress, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n", at: 100),
+                             plaintext(.ingress, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", at: 110), client.close(at: 120)]
+        #expect(analyze(read).0.map { "\($0.protocolName) \($0.target ?? "-") \($0.status ?? 0)" } == ["http/1.1 /a 200"])
+        // Not read in plaintext: the handshake and the application data that follows are turns.
+        let opaque = events + [client.data(.egress, [0x17, 0x03, 0x03, 0x00, 0x01, 0x00], enter: 100, exit: 101),
+                               client.data(.ingress, [0x17, 0x03, 0x03, 0x00, 0x01, 0x00], enter: 110, exit: 111), client.close(at: 120)]
+        #expect(analyze(opaque).0.map(\.protocolName) == ["tcp", "tcp", "tcp"])
+    }
+
     @Test("a server that speaks first does not make a known protocol a flow: HTTP/2's SETTINGS before the client's preface")
     func serverFirst() {
         let server = TracedSocket.server()

@@ -12,6 +12,7 @@ struct ExportConfigurationTests {
             remote_write: [http://127.0.0.1:8428/api/v1/write, "http://[::1]:9090/api/v1/write", https://vm.example.com/api/v1/write]
             otlp: https://otel.example.com:4318
             otlp_compression: none
+            otlp_flows: true
             tls: {ca_file: /etc/pipetrace/ca.pem, cert_file: /etc/pipetrace/client.pem, key_file: /etc/pipetrace/client-key.pem}
             interval_s: 5
             slow_ms: 250.5
@@ -21,7 +22,7 @@ struct ExportConfigurationTests {
             """)
         #expect(c.listen == "0.0.0.0:9464")
         #expect(c.remoteWrite.count == 3)
-        #expect(c.otlp == ["https://otel.example.com:4318"] && c.otlpCompression == .none)
+        #expect(c.otlp == ["https://otel.example.com:4318"] && c.otlpCompression == .none && c.otlpFlows)
         #expect(c.tls == .init(caFile: "/etc/pipetrace/ca.pem", certFile: "/etc/pipetrace/client.pem", keyFile: "/etc/pipetrace/client-key.pem"))
         #expect(c.interval == 5 && c.slowMilliseconds == 250.5)
         #expect(c.spoolDirectory == "/tmp/s" && c.spoolMaxBytes == 1 << 20 && c.spoolMaxBatches == 10)
@@ -44,7 +45,7 @@ struct ExportConfigurationTests {
     }.joined(separator: "\n")
 
     @Test("bad files are refused with the key named", arguments: [
-        ("slow_msec: 3", "f.yaml: unknown key 'slow_msec' (known here: listen, remote_write, otlp, otlp_compression, interval_s, slow_ms, max_targets, max_samples_per_batch, queue_batches, flush_timeout_s, spool, retry, tls, filters)"),
+        ("slow_msec: 3", "f.yaml: unknown key 'slow_msec' (known here: listen, remote_write, otlp, otlp_compression, otlp_flows, interval_s, slow_ms, max_targets, max_samples_per_batch, queue_batches, flush_timeout_s, spool, retry, tls, filters)"),
         ("spool: {max_byte: 3}", "f.yaml: unknown key 'spool.max_byte' (known here: directory, max_bytes, max_batches)"),
         ("slow_ms: fast", "f.yaml: 'slow_ms' must be a number, got \"fast\""),
         ("interval_s: 0", "f.yaml: 'interval_s' must be more than 0.0, got \"0\""),
@@ -52,6 +53,7 @@ struct ExportConfigurationTests {
         ("remote_write: [ftp://x/api/v1/write]", "f.yaml: 'remote_write[0]': 'ftp://x/api/v1/write' is not an http:// or https:// URL"),
         ("otlp: [http://c:4318, https://otel:99999]", "f.yaml: 'otlp[1]': 'https://otel:99999': a port from 1 to 65535 is needed"),
         ("otlp_compression: zstd", "f.yaml: 'otlp_compression' must be gzip or none, got \"zstd\""),
+        ("otlp_flows: yes please", "f.yaml: 'otlp_flows' must be true or false, got \"yes please\""),
         ("tls: {ca: /x}", "f.yaml: unknown key 'tls.ca' (known here: ca_file, cert_file, key_file)"),
         ("tls: {cert_file: /c.pem}", "f.yaml: 'tls.cert_file' and 'tls.key_file' go together: a client certificate needs its key"),
         ("otlp: 4318", "f.yaml: 'otlp' must be a list, got \"4318\""),

@@ -440,6 +440,29 @@ struct OTLPSinkTests {
         #expect(try receiver.decoded("logs").map { $0["span_id"] as? String } == [10, 11].map { hex(linker.clientSpanID($0)) })
     }
 
+    @Test("a tcp flow's turns are no spans or logs unless flowSpans; a request made while serving one stays in the turn's trace")
+    func flowTurns() throws {
+        // The root hop as an unparsed protocol's turn: its child (the lb's request) was made while serving it.
+        var turn = Chain.root
+        (turn.protocolName, turn.method, turn.target, turn.status) = (TCPFlowParser.protocolName, nil, nil, nil)
+        let linker = SpanLinker(salt: 42)
+        for flowSpans in [false, true] {
+            let receiver = try OTLPReceiver()
+            let spool = try temporarySpool()
+            defer { try? FileManager.default.removeItem(atPath: spool.directory) }
+            let sink = OTLPSink(endpoint: try HTTPEndpoint(receiver.baseURL), queue: DeliveryQueue(spool: spool),
+                                client: HTTPClient(timeout: 5), slowThreshold: 0, flowSpans: flowSpans, linker: linker)
+            for r in [Chain.child, turn] { sink.record(r) }
+            sink.flush(timeout: 10)
+            let spans = try receiver.decoded("traces")
+            let turnSpans = flowSpans ? [linker.clientSpanID(10), linker.spanID(10)] : []
+            #expect(spans.map { $0["span_id"] as? String } == (turnSpans + [linker.clientSpanID(11), linker.spanID(11)]).map(hex))
+            #expect(Set(spans.compactMap { $0["trace_id"] as? String }) == [hex(linker.traceID(10))])
+            #expect(try receiver.decoded("logs").count == (flowSpans ? 2 : 1))
+            #expect(sink.health.sentPoints == (flowSpans ? 6 : 3))
+        }
+    }
+
     @Test("compression none: bodies go as they are, without Content-Encoding")
     func uncompressed() throws {
         let receiver = try OTLPReceiver()

@@ -27,3 +27,10 @@ extension Repository {
     /// A kafka-python producer or consumer that reports what it sent, read, and its own lag.
     static let kafkaClient = fixture("PipelineTests", "kafka_client.py")
 }
+
+extension Repository {
+    /// A grpcio server of the OTLP collector's TraceService that fails its first calls with the codes asked for.
+    static let otlpServer = fixture("PipelineTests", "otlp_server.py")
+    /// OpenTelemetry Python's OTLP/gRPC span exporter, each of its calls timed by an interceptor.
+    static let otlpClient = fixture("PipelineTests", "otlp_client.py")
+}
