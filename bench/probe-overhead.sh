@@ -48,7 +48,7 @@ metrics_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.
 # The BPF programs of process $1 so far, one line each: name, run time (ns), runs.
 bpf_programs() {
     local ids
-    ids=$(grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u | tr '\n' ' ')
+    ids=$( (grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null || true) | awk '{print $2}' | sort -u | tr '\n' ' ')
     bpftool -j prog show | python3 -c '
 import json, sys
 ids = set(int(i) for i in sys.argv[1].split())
