@@ -63,11 +63,19 @@ start_tracer() {
     case $1 in
         untraced) tracer=; return ;;
         bpftrace)
-            bpftrace -e 'tracepoint:syscalls:sys_enter_read, tracepoint:syscalls:sys_exit_read,
+            # Over https, also counting on the uprobes pipetrace places in libssl: the floor of reading plaintext.
+            local ssl=""
+            if [ "${TLS:-0}" = 1 ]; then
+                local lib
+                lib=$(ldconfig -p | awk '/libssl\.so\.3 .*x86-64/ { print $NF; exit }')
+                ssl=", uprobe:$lib:SSL_read, uretprobe:$lib:SSL_read, uprobe:$lib:SSL_write, uretprobe:$lib:SSL_write,
+                     uprobe:$lib:SSL_read_ex, uretprobe:$lib:SSL_read_ex, uprobe:$lib:SSL_write_ex, uretprobe:$lib:SSL_write_ex"
+            fi
+            bpftrace -e "tracepoint:syscalls:sys_enter_read, tracepoint:syscalls:sys_exit_read,
                          tracepoint:syscalls:sys_enter_write, tracepoint:syscalls:sys_exit_write,
                          tracepoint:syscalls:sys_enter_writev, tracepoint:syscalls:sys_exit_writev,
                          tracepoint:syscalls:sys_enter_recvfrom, tracepoint:syscalls:sys_exit_recvfrom,
-                         tracepoint:syscalls:sys_enter_sendfile64, tracepoint:syscalls:sys_exit_sendfile64 { @[probe] = count(); }' \
+                         tracepoint:syscalls:sys_enter_sendfile64, tracepoint:syscalls:sys_exit_sendfile64$ssl { @[probe] = count(); }" \
                 > "$work/tracer.out" 2> "$work/tracer.err" &
             tracer=$!; ready="Attaching" ;;
         tcpdump)
