@@ -45,6 +45,8 @@ public struct AMQPParser: ProtocolParser {
     static let maxChannels = 2048
     static let maxConsumers = 1024
     static let maxPendingPerChannel = 16
+    /// A message body's bytes that go into its fingerprint.
+    static let bodyHeadBytes = 64
 
     enum FrameType: UInt8 {
         case method = 1, header = 2, body = 3, heartbeat = 8
@@ -73,6 +75,19 @@ public struct AMQPParser: ProtocolParser {
         var isRequest: Bool
         /// The response follows at once (a publish without confirms, a delivery to a no-ack consumer).
         var completeOnEnd: Bool
+        /// What tells the message from others when it has no id (`amqp.fingerprint`): the content
+        /// header's properties and body size, then the body's first `bodyHeadBytes`; nil once a part went uncaptured.
+        var fingerprint: FNV1a? = nil
+        var bodyHeadSeen = false
+    }
+
+    /// 64-bit FNV-1a: the same at both ends of a message, across runs and processes (Swift's `Hasher` is seeded).
+    struct FNV1a: Sendable {
+        private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+        mutating func combine<C: Collection<UInt8>>(_ bytes: C) {
+            for byte in bytes { value = (value ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        }
     }
 
     /// A publish or a delivery waiting for its acknowledgement.
@@ -192,7 +207,11 @@ public struct AMQPParser: ProtocolParser {
         while i < bytes.endIndex {
             if d.inPayload {
                 let n = min(d.remaining, bytes.endIndex - i)
-                if d.captured && d.payload.count + n <= AMQPParser.maxStoredFrame && storesPayload(d) {
+                if d.head.first == FrameType.body.rawValue {
+                    // A body's head only, for the message's fingerprint.
+                    let keep = min(n, AMQPParser.bodyHeadBytes - d.payload.count)
+                    if d.captured && keep > 0 { d.payload.append(contentsOf: bytes[i..<(i + keep)]) }
+                } else if d.captured && d.payload.count + n <= AMQPParser.maxStoredFrame && storesPayload(d) {
                     d.payload.append(contentsOf: bytes[i..<(i + n)])
                 } else if storesPayload(d) {
                     d.captured = false
@@ -251,7 +270,9 @@ public struct AMQPParser: ProtocolParser {
             let size = d.head[3..<7].reduce(0) { $0 << 8 | Int($1) }
             let type = FrameType(rawValue: first)!
             d.head.removeAll(keepingCapacity: true)
-            frame(type, channel: channel, size: size, payload: d.captured ? d.payload[...] : nil, sender, &events)
+            // A body keeps its head only: whole when its bytes are, whatever went uncaptured after them.
+            let whole = d.captured || (type == .body && d.payload.count == min(size, AMQPParser.bodyHeadBytes))
+            frame(type, channel: channel, size: size, payload: whole ? d.payload[...] : nil, sender, &events)
         }
     }
 
@@ -294,6 +315,12 @@ public struct AMQPParser: ProtocolParser {
             var r = AMQPReader(payload ?? [])
             content.bytes += bytes
             if let _ = try? r.short(), let _ = try? r.short(), let size = try? r.longlong() { content.bodySize = size }
+            if let payload, payload.count >= 12, let size = content.bodySize {
+                var hash = FNV1a()
+                hash.combine(payload.dropFirst(12))
+                withUnsafeBytes(of: size.bigEndian) { hash.combine($0) }
+                content.fingerprint = hash
+            }
             if let e = content.exchange, let id = try? AMQPParser.messageID(&r) {
                 events.append(.attribute(exchange: e, key: "amqp.message_id", value: id))
             }
@@ -301,6 +328,15 @@ public struct AMQPParser: ProtocolParser {
         case .body:
             guard var content = sender == .client ? c.clientContent : c.serverContent else { return }
             content.bytes += bytes
+            if !content.bodyHeadSeen, content.received == 0 {
+                // The head of the first body frame, when all of it was captured (what the fingerprint takes).
+                if let payload, payload.count == min(size, AMQPParser.bodyHeadBytes) {
+                    content.fingerprint?.combine(payload)
+                } else {
+                    content.fingerprint = nil
+                }
+                content.bodyHeadSeen = true
+            }
             content.received += UInt64(size)
             setContent(&c, sender, content, &events)
         case .method:
@@ -321,12 +357,21 @@ public struct AMQPParser: ProtocolParser {
         guard let content = sender == .client ? c.clientContent.take() : c.serverContent.take(),
               let e = content.exchange else { return }
         if let size = content.bodySize { events.append(.attribute(exchange: e, key: "amqp.body_size", value: String(size))) }
+        if let hash = content.fingerprint, content.bodyHeadSeen || content.bodySize == 0 {
+            events.append(.attribute(exchange: e, key: "amqp.fingerprint", value: AMQPParser.hex(hash.value)))
+        }
         if content.isRequest {
             events.append(.requestEnded(exchange: e, bytes: content.bytes, at: .currentSegment))
             if content.completeOnEnd { events.append(.responseEnded(exchange: e, bytes: 0, at: .currentSegment)) }
         } else {
             events.append(.responseEnded(exchange: e, bytes: content.bytes, at: .currentSegment))
         }
+    }
+
+    /// 16 lowercase hex digits.
+    static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 
     /// Skips a content header's properties before message-id; nil when it has none.

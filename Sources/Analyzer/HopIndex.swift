@@ -13,16 +13,17 @@
 /// is given. So a capture file, whose records are all client views, keeps
 /// nothing here, and a live run keeps a fraction of its records.
 ///
-/// Kafka Produce and Fetch records that moved batches are kept too, and linked by
-/// `KafkaChainMatcher`: a produce's hop has the fetches of its batches
-/// below it; a fetch is shown below the produces of the batches it carried.
+/// Kafka Produce and Fetch records that moved batches, and AMQP publishes and
+/// deliveries, are kept too, and linked by `BrokerChainMatcher`: a produce's
+/// (publish's) hop has the fetches of its batches (its message's deliveries)
+/// below it; a fetch (delivery) is shown below the produces (publish) of what it carried.
 public struct HopIndex: Sendable {
     public let capacity: Int
     private var records: [UInt64: RequestRecord] = [:]
     private var children: [UInt64: [UInt64]] = [:]
-    private var kafka = KafkaChainMatcher()
-    /// Kafka chains by the ids of both their ends.
-    private var kafkaLinks: [UInt64: [KafkaChain]] = [:]
+    private var brokers = BrokerChainMatcher()
+    /// Broker chains by the ids of both their ends.
+    private var links: [UInt64: [BrokerChain]] = [:]
     private var order: [UInt64] = []
     private var orderStart = 0
 
@@ -31,14 +32,12 @@ public struct HopIndex: Sendable {
     }
 
     public mutating func add(_ record: RequestRecord) {
-        // A Kafka record that could be one end of a batch's chain: a produce given a base offset, a fetch that carried batches.
-        let isKafka = record.protocolName == KafkaParser.protocolName
-            && (record.partitions ?? []).contains { $0.baseOffset != nil || !$0.batchOffsets.isEmpty }
-        guard record.parent != nil || record.side != .client || isKafka else { return }
-        if isKafka {
-            for chain in kafka.add(record) {
-                kafkaLinks[chain.produce.id, default: []].append(chain)
-                kafkaLinks[chain.fetch.id, default: []].append(chain)
+        let mayLink = BrokerChainMatcher.mayLink(record)
+        guard record.parent != nil || record.side != .client || mayLink else { return }
+        if mayLink {
+            for chain in brokers.add(record) {
+                links[chain.sent, default: []].append(chain)
+                links[chain.received, default: []].append(chain)
             }
         }
         if records.count >= capacity { forgetOldest() }
@@ -50,8 +49,8 @@ public struct HopIndex: Sendable {
     /// `record` with its ancestors above and its descendants below, in
     /// request order, each with its depth from the first hop seen.
     public func chain(for record: RequestRecord, maxChildren: Int = 8) -> HopChain {
-        let produced = (kafkaLinks[record.id] ?? []).filter { $0.fetch.id == record.id }
-        if !produced.isEmpty { return kafkaChain(fetch: record, produced, maxProduces: maxChildren) }
+        let sent = (links[record.id] ?? []).filter { $0.received == record.id }
+        if !sent.isEmpty { return brokerChain(received: record, sent, maxSenders: maxChildren) }
         var root = record
         var seen: Set<UInt64> = [record.id]
         while let parentID = root.parent, let parent = records[parentID], seen.insert(parentID).inserted {
@@ -67,28 +66,28 @@ public struct HopIndex: Sendable {
             if kids.count > maxChildren {
                 hops.append(HopChain.Hop(record: nil, depth: depth + 1, isFocus: false, omitted: kids.count - maxChildren))
             }
-            let fetches = (kafkaLinks[r.id] ?? []).filter { $0.produce.id == r.id }
-            for link in fetches.prefix(maxChildren) {
-                guard let fetch = records[link.fetch.id] else { continue }
-                hops.append(HopChain.Hop(record: fetch, depth: depth + 1, isFocus: fetch.id == record.id, kafka: link))
+            let receivers = (links[r.id] ?? []).filter { $0.sent == r.id }
+            for link in receivers.prefix(maxChildren) {
+                guard let receiver = records[link.received] else { continue }
+                hops.append(HopChain.Hop(record: receiver, depth: depth + 1, isFocus: receiver.id == record.id, link: link))
             }
-            if fetches.count > maxChildren {
-                hops.append(HopChain.Hop(record: nil, depth: depth + 1, isFocus: false, omitted: fetches.count - maxChildren))
+            if receivers.count > maxChildren {
+                hops.append(HopChain.Hop(record: nil, depth: depth + 1, isFocus: false, omitted: receivers.count - maxChildren))
             }
         }
         visit(root, depth: 0)
         return HopChain(hops: hops, parentMissing: root.parent != nil)
     }
 
-    /// A Kafka fetch below the produces of the batches it carried, each with its chain.
-    private func kafkaChain(fetch: RequestRecord, _ produced: [KafkaChain], maxProduces: Int) -> HopChain {
-        var hops = produced.prefix(maxProduces).compactMap { link in
-            records[link.produce.id].map { HopChain.Hop(record: $0, depth: 0, isFocus: false, kafka: link) }
+    /// A Kafka fetch (AMQP delivery) below the produces of the batches it carried (the publish of its message), each with its chain.
+    private func brokerChain(received: RequestRecord, _ sent: [BrokerChain], maxSenders: Int) -> HopChain {
+        var hops = sent.prefix(maxSenders).compactMap { link in
+            records[link.sent].map { HopChain.Hop(record: $0, depth: 0, isFocus: false, link: link) }
         }
-        if produced.count > maxProduces {
-            hops.append(HopChain.Hop(record: nil, depth: 0, isFocus: false, omitted: produced.count - maxProduces))
+        if sent.count > maxSenders {
+            hops.append(HopChain.Hop(record: nil, depth: 0, isFocus: false, omitted: sent.count - maxSenders))
         }
-        hops.append(HopChain.Hop(record: fetch, depth: 1, isFocus: true))
+        hops.append(HopChain.Hop(record: received, depth: 1, isFocus: true))
         return HopChain(hops: hops, parentMissing: false)
     }
 
@@ -99,11 +98,11 @@ public struct HopIndex: Sendable {
             order.removeFirst(orderStart)
             orderStart = 0
         }
-        if let chains = kafkaLinks.removeValue(forKey: id) {
+        if let chains = links.removeValue(forKey: id) {
             for chain in chains {
-                let other = chain.produce.id == id ? chain.fetch.id : chain.produce.id
-                kafkaLinks[other]?.removeAll { $0 == chain }
-                if kafkaLinks[other]?.isEmpty == true { kafkaLinks[other] = nil }
+                let other = chain.sent == id ? chain.received : chain.sent
+                links[other]?.removeAll { $0 == chain }
+                if links[other]?.isEmpty == true { links[other] = nil }
             }
         }
         if let record = records.removeValue(forKey: id), let parent = record.parent {
@@ -123,9 +122,13 @@ public struct HopChain: Sendable {
         /// The record the chain was asked for.
         public var isFocus: Bool
         public var omitted = 0
-        /// Kafka: the chain that links the hop to the other end of a batch (a
-        /// fetch below its produce, or a produce above the fetch asked for).
-        public var kafka: KafkaChain? = nil
+        /// The broker chain that links the hop to the other end of a batch or
+        /// message (a fetch or delivery below its produce or publish, or a
+        /// produce or publish above the fetch or delivery asked for).
+        public var link: BrokerChain? = nil
+
+        public var kafka: KafkaChain? { link?.kafka }
+        public var amqp: AMQPChain? { link?.amqp }
     }
 
     public var hops: [Hop]

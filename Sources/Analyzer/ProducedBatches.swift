@@ -1,6 +1,11 @@
 /// Recent record batches per topic partition, by base offset, each with a
 /// value (what produced or fetched it). What the Kafka chain matcher and
-/// the lag age look batches up in. Pure and bounded:
+/// the lag age look batches up in.
+public typealias ProducedBatches<Value: Sendable> = RecentWindows<TopicPartition, Value>
+
+/// Recent entries per key (a Kafka partition's batches by base offset, an
+/// AMQP destination's messages by a hash of what identifies them), each
+/// with a value. Pure and bounded:
 ///
 /// - per partition a window of the last `batchesPerPartition` batches (the
 ///   oldest is overwritten; counted in `batchesDropped`);
@@ -9,7 +14,7 @@
 ///   first tracking, one used again since it was last passed gets a second
 ///   chance, so a flood of new partitions pushes out the idle ones first
 ///   and an eviction costs O(1) amortized, not a scan.
-public struct ProducedBatches<Value: Sendable>: Sendable {
+public struct RecentWindows<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     public struct Batch: Sendable {
         public var base: Int64
         /// Records in the batch, when counted.
@@ -33,9 +38,9 @@ public struct ProducedBatches<Value: Sendable>: Sendable {
     public let batchesPerPartition: Int
     public private(set) var partitionsEvicted: UInt64 = 0
     public private(set) var batchesDropped: UInt64 = 0
-    private var windows: [TopicPartition: Window] = [:]
+    private var windows: [Key: Window] = [:]
     /// The clock's hand runs over `order` from `hand`.
-    private var order: [TopicPartition] = []
+    private var order: [Key] = []
     private var hand = 0
 
     public init(maxPartitions: Int = 10_000, batchesPerPartition: Int = 64) {
@@ -46,7 +51,7 @@ public struct ProducedBatches<Value: Sendable>: Sendable {
     /// Partitions tracked now.
     public var partitionCount: Int { windows.count }
 
-    public mutating func add(_ base: Int64, records: UInt32?, _ value: Value, to key: TopicPartition) {
+    public mutating func add(_ base: Int64, records: UInt32?, _ value: Value, to key: Key) {
         let batch = Batch(base: base, records: records, value: value)
         // A partition is touched when used again, not when first tracked: else the hand's
         // first pass would clear every flag at once and evict in plain order of arrival.
@@ -72,17 +77,22 @@ public struct ProducedBatches<Value: Sendable>: Sendable {
     }
 
     /// The latest batch of `key` with base offset `base`.
-    public mutating func batch(startingAt base: Int64, in key: TopicPartition) -> Batch? {
+    public mutating func batch(startingAt base: Int64, in key: Key) -> Batch? {
         find(key) { $0.base == base }
     }
 
     /// The latest batch of `key` that holds `offset`.
-    public mutating func batch(containing offset: Int64, in key: TopicPartition) -> Batch? {
+    public mutating func batch(containing offset: Int64, in key: Key) -> Batch? {
         find(key) { $0.contains(offset) }
     }
 
+    /// How many batches of `key` have base offset `base`.
+    public func count(_ base: Int64, in key: Key) -> Int {
+        windows[key]?.batches.count { $0.base == base } ?? 0
+    }
+
     /// Removes and returns the batches of `key` with base offset `base`.
-    public mutating func take(_ base: Int64, from key: TopicPartition) -> [Batch] {
+    public mutating func take(_ base: Int64, from key: Key) -> [Batch] {
         guard windows[key]?.batches.contains(where: { $0.base == base }) == true else { return [] }
         var taken: [Batch] = []
         update(key) { w in
@@ -95,7 +105,7 @@ public struct ProducedBatches<Value: Sendable>: Sendable {
         return taken
     }
 
-    private mutating func find(_ key: TopicPartition, _ match: (Batch) -> Bool) -> Batch? {
+    private mutating func find(_ key: Key, _ match: (Batch) -> Bool) -> Batch? {
         guard let w = windows[key] else { return nil }
         // Newest first: from the slot before `next` backwards, wrapping.
         let n = w.batches.count
@@ -110,7 +120,7 @@ public struct ProducedBatches<Value: Sendable>: Sendable {
         return nil
     }
 
-    private mutating func update(_ key: TopicPartition, _ change: (inout Window) -> Void) {
+    private mutating func update(_ key: Key, _ change: (inout Window) -> Void) {
         guard windows[key] != nil else { return }
         change(&windows[key]!)
     }

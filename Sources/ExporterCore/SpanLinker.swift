@@ -15,9 +15,10 @@ import Analyzer
 /// then kept only as a parent span id in another trace).
 ///
 /// A Kafka Fetch that carried a batch whose Produce was seen (or that
-/// Produce, when the fetch completed first) gets a span link to the other
-/// (`KafkaChainMatcher`, `OTLPSpanLink`): a batch's producer and consumer
-/// are in different traces, joined by links as the messaging conventions do.
+/// Produce, when the fetch completed first), and an AMQP delivery whose
+/// message's publish was seen (or the other way round), gets a span link to
+/// the other (`BrokerChainMatcher`, `OTLPSpanLink`): a message's producer and
+/// consumer are in different traces, joined by links as the messaging conventions do.
 ///
 /// A record seen from both ends is two spans, CLIENT then SERVER (see
 /// `OTLPSpan`). Ids: span id = a hash of (`salt`, record id), the CLIENT
@@ -94,7 +95,7 @@ public struct SpanLinker: Sendable {
     private var waiting: [UInt64: [Held]] = [:]
     private var heldParent: [UInt64: UInt64] = [:]
     private var sequence: UInt64 = 0
-    private var kafka = KafkaChainMatcher()
+    private var brokers = BrokerChainMatcher()
 
     public init(salt: UInt64, hold: Int64 = 5_000_000_000, maxHeld: Int = 10_000, maxRemembered: Int = 65_536) {
         self.salt = salt
@@ -119,7 +120,7 @@ public struct SpanLinker: Sendable {
     /// The record is taken, not copied: its spans are made of it.
     public mutating func add<Sink: SpanSink>(_ record: consuming RequestRecord, now: Int64, into out: inout Sink) {
         let id = record.id
-        let links = record.protocolName == KafkaParser.protocolName ? kafkaLinks(record) : []
+        let links = BrokerChainMatcher.mayLink(record) ? brokerLinks(record) : []
         if let root = roots[id] {
             // Pinned by children released before it came.
             link(record, root: root, links: links, into: &out)
@@ -139,14 +140,14 @@ public struct SpanLinker: Sendable {
         }
     }
 
-    /// The links of a Kafka record to the spans of the batches' other ends
-    /// it completes a chain with, where that span was linked (its trace known).
-    private mutating func kafkaLinks(_ record: RequestRecord) -> [OTLPSpanLink] {
-        kafka.add(record).compactMap { chain in
-            let isFetch = chain.fetch.id == record.id
-            let other = isFetch ? chain.produce.id : chain.fetch.id
+    /// The links of a Kafka or AMQP record to the spans of the other ends of
+    /// the chains it completes, where that span was linked (its trace known).
+    private mutating func brokerLinks(_ record: RequestRecord) -> [OTLPSpanLink] {
+        brokers.add(record).compactMap { chain in
+            let isReceiver = chain.received == record.id
+            let other = isReceiver ? chain.sent : chain.received
             guard let root = roots[other] else { return nil }
-            return OTLPSpanLink(trace: trace(root), span: span(other), chain: chain, operation: isFetch ? "publish" : "receive")
+            return OTLPSpanLink(trace: trace(root), span: span(other), chain: chain, operation: isReceiver ? "publish" : "receive")
         }
     }
 
@@ -194,7 +195,7 @@ public struct SpanLinker: Sendable {
     /// children, found through the server's view, hang under the server.
     /// The record moves into the span (one span value serves both of a
     /// two-span record): copying a record retains each of its strings.
-    /// Kafka links go on its first span.
+    /// Broker chain links go on its first span.
     private mutating func link<Sink: SpanSink>(_ record: consuming RequestRecord, root: UInt64, links: [OTLPSpanLink] = [],
                                                into out: inout Sink) {
         let id = record.id, side = record.side

@@ -38,8 +38,8 @@ public enum RecordFormatter {
     }
 
     /// One line for `pipetrace watch`: when, which hop, what, how long and where the time went;
-    /// the Kafka batches whose produce → fetch chain the record completes.
-    public static func line(_ r: RequestRecord, kafka: [KafkaChain] = []) -> String {
+    /// the Kafka batches (produce → fetch) and AMQP messages (publish → deliver) whose chain the record completes.
+    public static func line(_ r: RequestRecord, chains: [BrokerChain] = []) -> String {
         let time = String(WallClock.rfc3339(unixNanoseconds: r.start).dropFirst(11).prefix(12))
         var line = "\(time) \(pad(r.hop ?? "?", 24)) \(pad(request(r), 40)) \(leftPad(milliseconds(r.duration), 10)) ms"
         line += "  server \(milliseconds(r.serverTime))  net \(milliseconds(r.network))"
@@ -47,13 +47,32 @@ public enum RecordFormatter {
         if r.retransmits > 0 { line += "  retransmits \(r.retransmits)" }
         if !r.isComplete { line += "  (incomplete)" }
         if let parent = r.parent { line += "  parent #\(parent)" }
-        for k in kafka { line += "  produce #\(k.produce.id) → fetch #\(k.fetch.id) " + RecordFormatter.kafka(k) }
+        for chain in chains {
+            switch chain {
+            case .kafka(let k): line += "  produce #\(k.produce.id) → fetch #\(k.fetch.id) " + kafka(k)
+            case .amqp(let a): line += "  publish #\(a.publish.id) → deliver #\(a.deliver.id) " + amqp(a)
+            }
+        }
         return line + "  #\(r.id)\n"
     }
 
     /// A Kafka batch's chain: "events[0]@42, 3.100 ms in broker".
     public static func kafka(_ k: KafkaChain) -> String {
         "\(k.topic)[\(k.partition)]@\(k.offset), \(milliseconds(k.brokerTime)) ms in broker"
+    }
+
+    /// An AMQP message's chain: "amq.default/jobs m1, 3.100 ms in broker, 20.000 ms in consumer".
+    public static func amqp(_ a: AMQPChain) -> String {
+        "\(a.destination)\(a.messageID.map { " " + $0 } ?? ""), \(milliseconds(a.brokerTime)) ms in broker, "
+            + "\(milliseconds(a.processingTime)) ms in consumer"
+    }
+
+    /// A hop's broker chain, as `kafka` or `amqp` print it.
+    public static func chain(_ chain: BrokerChain) -> String {
+        switch chain {
+        case .kafka(let k): kafka(k)
+        case .amqp(let a): amqp(a)
+        }
     }
 
     public static func pad(_ text: String, _ width: Int) -> String {

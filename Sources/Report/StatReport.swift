@@ -124,7 +124,7 @@ public struct StatReport {
             line += "  net " + RecordFormatter.milliseconds(r.network)
             line += "  server " + RecordFormatter.milliseconds(r.serverTime)
             if r.retransmits > 0 { line += "  retransmits \(r.retransmits)" }
-            if let k = hop.kafka { line += "  " + RecordFormatter.kafka(k) }
+            if let link = hop.link { line += "  " + RecordFormatter.chain(link) }
             out += line + "\n"
         }
         return out

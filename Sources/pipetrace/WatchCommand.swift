@@ -41,10 +41,10 @@ struct WatchCommand: ParsableCommand {
         let threshold = UInt64(max(0, latency) * 1e6)
         let tracer = RequestTracer(source: probe, redactor: redaction.makeRedactor())
         var seen: UInt64 = 0, shown: UInt64 = 0
-        var kafka = KafkaChainMatcher()
+        var brokers = BrokerChainMatcher()
         try tracer.run(seconds: output.seconds, stop: signals.received) { record in
             seen += 1
-            let chains = kafka.add(record)
+            let chains = brokers.add(record)
             guard record.duration >= threshold else { return }
             shown += 1
             if output.json {
@@ -53,7 +53,7 @@ struct WatchCommand: ParsableCommand {
                 w.newline()
                 out.write(w.bytes)
             } else {
-                out.write(RecordFormatter.line(record, kafka: chains))
+                out.write(RecordFormatter.line(record, chains: chains))
             }
             // Lines appear as requests complete, not per 64 KiB.
             out.flush()

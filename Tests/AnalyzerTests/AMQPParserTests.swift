@@ -107,6 +107,45 @@ struct AMQPParserTests {
         #expect(publishes.count == 2 && publishes.allSatisfy { result.events.ended($0) && result.events.outcome($0)?.outcome == .ok })
     }
 
+    @Test("a message's fingerprint (properties, body size, body head) is alike at its publish and its delivery, in frames of any size, and differs with the body")
+    func fingerprints() {
+        func fingerprint(_ segments: [(Sender, [UInt8])], _ method: String) -> String? {
+            let result = parseAMQP(Self.handshake + segments)
+            return result.events.began.filter { result.events.head($0)?.method == method }
+                .map { result.events.attributes($0)["amqp.fingerprint"] }.first ?? nil
+        }
+        let body = Array("job 1".utf8) + Array(repeating: UInt8(32), count: 5000)
+        let published = fingerprint([(.client, AMQPWire.publish(1, routingKey: "q", body: body))], "basic.publish")
+        #expect(published?.count == 16)
+        let delivered = AMQPWire.deliver(1, consumerTag: "c", tag: 1, routingKey: "q", body: body)
+        #expect(fingerprint([(.server, delivered)], "basic.deliver") == published)
+        // One byte at a time: the body head is gathered across segments.
+        #expect(fingerprint(delivered.map { (.server, [$0]) }, "basic.deliver") == published)
+        var other = body
+        other[4] = UInt8(ascii: "2")
+        #expect(fingerprint([(.client, AMQPWire.publish(1, routingKey: "q", body: other))], "basic.publish") != published)
+        // Past the head, bodies are not told apart by it (their size still is).
+        other = body
+        other[4000] = 0
+        #expect(fingerprint([(.client, AMQPWire.publish(1, routingKey: "q", body: other))], "basic.publish") == published)
+        #expect(fingerprint([(.client, AMQPWire.publish(1, routingKey: "q", body: body + [0]))], "basic.publish") != published)
+        #expect(fingerprint([(.client, AMQPWire.publish(1, routingKey: "q", body: body, messageID: "m"))], "basic.publish") != published)
+        #expect(fingerprint([(.client, AMQPWire.publish(1, routingKey: "q", body: []))], "basic.publish")?.count == 16)
+    }
+
+    @Test("no fingerprint when the body's head went uncaptured")
+    func fingerprintUncaptured() throws {
+        var segments = Self.handshake.map { ($0.0, StreamSegment(bytes: $0.1[...])) }
+        let publish = AMQPWire.publish(1, routingKey: "q", body: Array(repeating: 7, count: 100))
+        // The method frame, the header and the body frame's header, then the body's bytes missing.
+        let kept = publish.count - 108 + 7 + 10
+        segments.append((.client, StreamSegment(bytes: publish.prefix(kept), missing: UInt64(publish.count - kept))))
+        let result = run(AMQPParser.self, segments)
+        let e = try #require(result.events.began.last)
+        #expect(result.events.head(e)?.method == "basic.publish" && result.events.attributes(e)["amqp.body_size"] == "100")
+        #expect(result.events.attributes(e)["amqp.fingerprint"] == nil)
+    }
+
     @Test("a delivery ends with the consumer's ack, nack or reject; redeliveries and requeues are marked; the queue comes from the consumer tag")
     func deliveries() {
         var segments = Self.handshake

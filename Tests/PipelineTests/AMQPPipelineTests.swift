@@ -64,6 +64,28 @@ struct AMQPPipelineTests {
         #expect(handedBack.allSatisfy { $0.attributes["amqp.requeue"] == "true" }, "\(handedBack.map(\.json))")
         #expect(deliveries.allSatisfy { ($0.outcome == .ok) == ($0.attributes["amqp.reply"] == "basic.ack") })
 
+        // Publish → deliver chains by message id: every delivery (the redelivery too) linked to exactly the publish
+        // of its message, live and from the capture file.
+        for (source, all) in [("live", records), ("file", try Self.analyzed(path))] {
+            let chains = try Self.chains(all)
+            let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            let delivered = all.filter { $0.method == "basic.deliver" }
+            #expect(chains.count == delivered.count && delivered.count == deliveries.count, "\(source)")
+            for delivery in delivered {
+                let publish = try #require(chains[delivery.id].flatMap { byID[$0.publish.id] }, "\(source): \(delivery.json)")
+                #expect(publish.attributes["amqp.message_id"] == delivery.attributes["amqp.message_id"], "\(source)")
+                #expect(chains[delivery.id]?.messageID == delivery.attributes["amqp.message_id"], "\(source)")
+            }
+        }
+        // As `analyze` prints them (routing keys redacted): each delivered message's chain in the hop chains of
+        // the slowest requests.
+        let text = try Shell.run([Repository.pipetraceBinary, "analyze", path, "--group-by", "target", "--top", "30"])
+        let chainLines = text.split(separator: "\n").filter { $0.contains(" ms in broker, ") && $0.hasSuffix(" ms in consumer") }
+        for event in delivered {
+            #expect(chainLines.contains { $0.contains("amq.default/") && $0.contains(" \(event.id ?? "?"), ") },
+                    "\(event.id ?? "?"): \(text)")
+        }
+
         // The rest: basic.get, the passive declare the broker refused with 404, the closes.
         #expect(records.contains { $0.method == "basic.get" && $0.attributes["amqp.reply"] == "basic.get-ok" })
         let refused = try #require(records.first { $0.method == "queue.declare" && $0.target == "missing-jobs" })
@@ -93,11 +115,65 @@ struct AMQPPipelineTests {
         }
 
         // The same capture through `analyze`: the same exchanges.
-        let lines = try Shell.run([Repository.pipetraceBinary, "analyze", path, "--watch"]).split(separator: "\n")
-        let fromFile = try lines.map { try JSONDecoder().decode(RequestRecord.self, from: Data($0.utf8)) }
-            .filter { $0.protocolName == "amqp" }
+        let fromFile = try Self.analyzed(path)
         func key(_ r: RequestRecord) -> String { "\(r.method ?? "?") \(r.target ?? "?") \(r.attributes["amqp.reply"] ?? "?")" }
         #expect(fromFile.map(key).sorted() == records.map(key).sorted())
+    }
+
+    @Test("a pika publisher without confirms and message ids: each delivery linked to its own publish by fingerprint (its body told apart)")
+    func chainsByFingerprint() throws {
+        let pipeline = try TestPipeline()
+        defer { pipeline.remove() }
+        let count = 5
+        let traced = try PipelineRun.trace(pipeline) {
+            try pipeline.startRabbitMQ()
+            return try pipeline.startAMQPClients(queue: "plain", count: count, handle: count, delay: Self.delay, plain: true)
+        }
+        let delivered = try pipeline.amqpEvents(of: traced.client).filter { $0.event == "delivered" }
+        let records = traced.records.filter { $0.protocolName == "amqp" }
+        // pika publishes one after another on one channel: the n-th publish record is "job n".
+        let publishes = records.filter { $0.method == "basic.publish" }.sorted { $0.start < $1.start }
+        try #require(publishes.count == count && delivered.count == count, "\(publishes.map(\.json))")
+        #expect(publishes.allSatisfy { $0.attributes["amqp.message_id"] == nil && $0.attributes["amqp.fingerprint"] != nil })
+        let chains = try Self.chains(records)
+        let deliveries = records.filter { $0.method == "basic.deliver" }
+        for event in delivered {
+            let record = try #require(deliveries.first { $0.attributes["amqp.delivery_tag"] == event.tag.map(String.init) })
+            let n = try #require(event.body.flatMap { Int($0.dropFirst(4)) }, "\(event)")
+            #expect(chains[record.id]?.publish.id == publishes[n].id, "\(event.body ?? "?"): \(record.json)")
+            #expect(chains[record.id].map { $0.processingTime >= UInt64(Self.delay * 1e9) && $0.messageID == nil } == true)
+        }
+    }
+
+    /// `pipetrace analyze --watch` of a capture: its AMQP records.
+    static func analyzed(_ path: String) throws -> [RequestRecord] {
+        let lines = try Shell.run([Repository.pipetraceBinary, "analyze", path, "--watch"]).split(separator: "\n")
+        return try lines.map { try JSONDecoder().decode(RequestRecord.self, from: Data($0.utf8)) }
+            .filter { $0.protocolName == "amqp" }
+    }
+
+    /// The records' publish → deliver chains by delivery record id, fed to the matcher in the order their
+    /// exchanges completed (as the analyzer emits them): one per delivery, none ambiguous, each also a hop chain
+    /// (the delivery below its publish, the publish above its deliveries).
+    static func chains(_ records: [RequestRecord]) throws -> [UInt64: AMQPChain] {
+        var matcher = BrokerChainMatcher()
+        var index = HopIndex()
+        var chains: [AMQPChain] = []
+        for record in records.sorted(by: { $0.start + Int64($0.duration) < $1.start + Int64($1.duration) }) {
+            chains += matcher.add(record).compactMap(\.amqp)
+            index.add(record)
+        }
+        #expect(matcher.amqp.ambiguous == 0)
+        let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        for chain in chains {
+            let above = index.chain(for: try #require(byID[chain.deliver.id])).hops
+            #expect(above.first?.record?.id == chain.publish.id && above.first?.amqp == chain)
+            #expect(above.last?.record?.id == chain.deliver.id && above.last?.isFocus == true)
+            let below = index.chain(for: try #require(byID[chain.publish.id])).hops
+            #expect(below.contains { $0.record?.id == chain.deliver.id && $0.depth == 1 && $0.amqp == chain })
+        }
+        #expect(Set(chains.map(\.deliver.id)).count == chains.count, "a delivery linked twice")
+        return Dictionary(chains.map { ($0.deliver.id, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
     @Test("attached to a consumer's open connection: recognized by its frames, deliveries paired by the broker's tags")

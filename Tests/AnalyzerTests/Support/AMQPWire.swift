@@ -49,9 +49,9 @@ enum AMQPWire {
     }
 
     static func deliver(_ channel: UInt16, consumerTag: String, tag: UInt64, redelivered: Bool = false,
-                        exchange: String = "", routingKey: String, body: [UInt8]) -> [UInt8] {
+                        exchange: String = "", routingKey: String, body: [UInt8], messageID: String? = nil) -> [UInt8] {
         method(channel, 60, 60, Arguments().string(consumerTag).longlong(tag).bits(redelivered).string(exchange)
-            .string(routingKey)) + content(channel, body: body)
+            .string(routingKey)) + content(channel, body: body, messageID: messageID)
     }
 
     static func ack(_ channel: UInt16, tag: UInt64, multiple: Bool = false) -> [UInt8] {

@@ -1,15 +1,17 @@
 """A pika publisher (confirm mode) or consumer (manual acks) that reports
 what it did and its own timings, one JSON line per message.
 
-publish HOST PORT QUEUE COUNT: declares QUEUE, turns confirms on, and
+publish HOST PORT QUEUE COUNT [plain]: declares QUEUE, turns confirms on, and
 publishes COUNT messages of 6000 bytes (message ids m0, m1, ...) one at a time, each
-waiting for the broker's confirm; reports the time each publish took.
+waiting for the broker's confirm; reports the time each publish took. With
+"plain": no confirms and no message ids (the bodies, "job 0", "job 1", ..., differ).
 
 consume HOST PORT QUEUE HANDLE DELAY: consumes HANDLE deliveries with
 manual acks, sleeping DELAY seconds on each before answering it: m1 is
 nacked with requeue the first time (so it comes back redelivered), m2 is
 rejected without requeue, the rest are acked; reports each delivery's
-processing time (callback entry to its answer sent). Then it cancels, takes
+processing time (callback entry to its answer sent) and the body's first
+word and number. Then it cancels, takes
 one message with basic.get (no-ack) and declares a missing queue passively
 (the broker closes the channel with 404). With MARKS (a directory), it
 creates MARKS/ready once it consumes and MARKS/done once it has handled
@@ -31,17 +33,18 @@ def connect(host, port):
     return pika.BlockingConnection(pika.ConnectionParameters(host=host, port=int(port), heartbeat=0))
 
 
-def publish(host, port, queue, count):
+def publish(host, port, queue, count, plain=None):
     connection = connect(host, port)
     channel = connection.channel()
     channel.queue_declare(queue=queue)
-    channel.confirm_delivery()
+    if not plain:
+        channel.confirm_delivery()
     for n in range(int(count)):
         started = time.monotonic()
         # Larger than the probe's payload cap (4096): the end of each message goes uncaptured.
-        channel.basic_publish(exchange="", routing_key=queue, body=f"job {n}".ljust(6000).encode(),
-                              properties=pika.BasicProperties(message_id=f"m{n}"))
-        say(event="published", id=f"m{n}", seconds=time.monotonic() - started)
+        properties = None if plain else pika.BasicProperties(message_id=f"m{n}")
+        channel.basic_publish(exchange="", routing_key=queue, body=f"job {n}".ljust(6000).encode(), properties=properties)
+        say(event="published", id=None if plain else f"m{n}", seconds=time.monotonic() - started)
     connection.close()
 
 
@@ -71,7 +74,7 @@ def consume(host, port, queue, handle, delay, marks=None):
             action = "ack"
             channel.basic_ack(method.delivery_tag)
         say(event="delivered", id=properties.message_id, tag=method.delivery_tag, redelivered=method.redelivered,
-            action=action, seconds=time.monotonic() - started)
+            action=action, seconds=time.monotonic() - started, body=" ".join(body.decode().split()[:2]))
         handled += 1
         if handled == int(handle):
             channel.stop_consuming()

@@ -40,9 +40,11 @@ extension TestPipeline {
         try Shell.run(exec(lb, rabbitEnvironment + ["/usr/lib/rabbitmq/bin/rabbitmqctl"] + arguments))
     }
 
-    /// Publishes `count` messages to `queue` from the client, then consumes `handle` of them on the backend.
-    func startAMQPClients(queue: String, count: Int, handle: Int, delay: Double) throws -> Child {
-        let publish = exec(client, ["python3", Repository.amqpClient, "publish", lbAddress, "\(amqpPort)", queue, "\(count)"])
+    /// Publishes `count` messages to `queue` from the client (`plain`: without confirms and message ids), then
+    /// consumes `handle` of them on the backend.
+    func startAMQPClients(queue: String, count: Int, handle: Int, delay: Double, plain: Bool = false) throws -> Child {
+        let publish = exec(client, ["python3", Repository.amqpClient, "publish", lbAddress, "\(amqpPort)", queue, "\(count)"]
+            + (plain ? ["plain"] : []))
         let consume = exec(backend, ["python3", Repository.amqpClient, "consume", lbUpstreamAddress, "\(amqpPort)", queue,
                                      "\(handle)", "\(delay)"])
         return try Child(["sh", "-c", publish.joined(separator: " ") + " && " + consume.joined(separator: " ")])
@@ -70,6 +72,8 @@ struct AMQPClientEvent: Decodable {
     var action: String?
     var seconds: Double?
     var code: Int?
+    /// A delivery's body: its first two words ("job 3").
+    var body: String?
 }
 
 /// tshark's amqp dissector on a capture: every method frame, as "class.method" ids and who sent it.

@@ -1,0 +1,160 @@
+/// One AMQP message followed from its publisher through the broker to a
+/// consumer: a basic.publish record and a basic.deliver record of the same
+/// message (see `AMQPChainMatcher` for what makes them the same). Times in
+/// nanoseconds.
+public struct AMQPChain: Sendable, Hashable {
+    /// The exchange it was published to ("" the default one) and its routing key.
+    public var exchange: String
+    public var routingKey: String
+    /// The queue it was delivered from, when the consumer's basic.consume was seen.
+    public var queue: String?
+    /// The publisher's message id; nil when it set none (matched by fingerprint).
+    public var messageID: String?
+    public var publish: KafkaChain.Exchange
+    public var deliver: KafkaChain.Exchange
+
+    /// "exchange/routing-key", the default exchange as "amq.default" (as records name it).
+    public var destination: String { AMQPParser.destination(exchange, routingKey) ?? "" }
+
+    /// Time in the broker: the publish's first byte to the delivery's; 0
+    /// when the delivery's start was stamped first (clocks of two hosts).
+    public var brokerTime: UInt64 { UInt64(clamping: max(0, deliver.start &- publish.start)) }
+    /// The consumer's processing time: the delivery to its ack, nack or reject.
+    public var processingTime: UInt64 { deliver.duration }
+}
+
+/// Links basic.publish and basic.deliver records into `AMQPChain`s. Pure:
+/// records in, chains out. Records arrive as their exchanges complete (a
+/// confirmed publish at its confirm, a delivery at the consumer's ack), so
+/// either end may come first; the one not yet matched waits in a window.
+///
+/// A publish and a delivery are one message when they name the same
+/// exchange and routing key and either the same message id (when the
+/// publisher set one) or, without one, the same `amqp.fingerprint` (a hash
+/// of the content header's properties, the body size and the body's first
+/// 64 bytes). A message delivered again (requeued, or routed to several
+/// queues) makes a chain each time. Two publishes in the window that
+/// cannot be told apart (same destination and id, or no id and the same
+/// fingerprint) are never linked: their deliveries stay unlinked and are
+/// counted in `ambiguous`. Records without id or fingerprint (the
+/// properties or body head went uncaptured) are not matched.
+///
+/// Bounded by `RecentWindows`: the last `messagesPerDestination` messages
+/// per exchange and routing key, at most `maxDestinations` of them, evictions counted.
+public struct AMQPChainMatcher: Sendable {
+    struct Delivered: Sendable {
+        var end: KafkaChain.Exchange
+        var queue: String?
+    }
+
+    /// Publishes by destination and identity, and deliveries no publish has matched yet.
+    public private(set) var published: RecentWindows<String, KafkaChain.Exchange>
+    private var delivered: RecentWindows<String, Delivered>
+    /// Deliveries left unlinked because several publishes in the window matched them.
+    public private(set) var ambiguous: UInt64 = 0
+
+    public init(maxDestinations: Int = 256, messagesPerDestination: Int = 1024) {
+        published = RecentWindows(maxPartitions: maxDestinations, batchesPerPartition: messagesPerDestination)
+        delivered = RecentWindows(maxPartitions: maxDestinations, batchesPerPartition: messagesPerDestination)
+    }
+
+    /// Destinations dropped from tracking past `maxDestinations` (publish and delivery windows).
+    public var destinationsEvicted: UInt64 { published.partitionsEvicted + delivered.partitionsEvicted }
+
+    /// Takes one record; returns the chains it completes.
+    public mutating func add(_ record: RequestRecord) -> [AMQPChain] {
+        guard record.protocolName == AMQPParser.protocolName,
+              record.method == "basic.publish" || record.method == "basic.deliver" else { return [] }
+        let a = record.attributes
+        let messageID = a["amqp.message_id"]
+        guard let identity = messageID.map({ "id\u{0}" + $0 }) ?? a["amqp.fingerprint"].map({ "fp\u{0}" + $0 }) else { return [] }
+        let exchange = a["amqp.exchange"] ?? "", routingKey = a["amqp.routing_key"] ?? ""
+        let destination = exchange + "\u{0}" + routingKey
+        var hash = AMQPParser.FNV1a()
+        hash.combine(identity.utf8)
+        let key = Int64(bitPattern: hash.value)
+        let end = KafkaChain.Exchange(record)
+        func chain(publish: KafkaChain.Exchange, deliver: KafkaChain.Exchange, queue: String?) -> AMQPChain {
+            AMQPChain(exchange: exchange, routingKey: routingKey, queue: queue, messageID: messageID,
+                      publish: publish, deliver: deliver)
+        }
+        if record.method == "basic.publish" {
+            let twin = published.count(key, in: destination) > 0
+            published.add(key, records: nil, end, to: destination)
+            let waiting = delivered.take(key, from: destination)
+            if twin {
+                ambiguous += UInt64(waiting.count)
+                return []
+            }
+            return waiting.map { chain(publish: end, deliver: $0.value.end, queue: $0.value.queue) }
+        }
+        let queue = a["amqp.queue"]
+        let publishes = published.count(key, in: destination)
+        if publishes > 1 {
+            ambiguous += 1
+            return []
+        }
+        guard publishes == 1, let publish = published.batch(startingAt: key, in: destination) else {
+            delivered.add(key, records: nil, Delivered(end: end, queue: queue), to: destination)
+            return []
+        }
+        return [chain(publish: publish.value, deliver: end, queue: queue)]
+    }
+}
+
+/// A message followed through a broker: a Kafka batch from its produce to a
+/// fetch, or an AMQP message from its publish to a delivery.
+public enum BrokerChain: Sendable, Hashable {
+    case kafka(KafkaChain)
+    case amqp(AMQPChain)
+
+    public var kafka: KafkaChain? { if case .kafka(let k) = self { k } else { nil } }
+    public var amqp: AMQPChain? { if case .amqp(let a) = self { a } else { nil } }
+
+    /// The record that sent it to the broker (a produce, a publish).
+    public var sent: UInt64 {
+        switch self {
+        case .kafka(let k): k.produce.id
+        case .amqp(let a): a.publish.id
+        }
+    }
+
+    /// The record that took it from the broker (a fetch, a delivery).
+    public var received: UInt64 {
+        switch self {
+        case .kafka(let k): k.fetch.id
+        case .amqp(let a): a.deliver.id
+        }
+    }
+}
+
+/// Kafka's and AMQP's chain matchers behind one `add`: what the hop index,
+/// `watch` and the span linker feed every record to.
+public struct BrokerChainMatcher: Sendable {
+    public private(set) var kafka = KafkaChainMatcher()
+    public private(set) var amqp = AMQPChainMatcher()
+
+    public init() {}
+
+    /// Whether `record` can be an end of a chain: a Kafka produce given a
+    /// base offset or a fetch that carried batches, an AMQP publish or delivery.
+    public static func mayLink(_ record: RequestRecord) -> Bool {
+        switch record.protocolName {
+        case KafkaParser.protocolName:
+            (record.partitions ?? []).contains { $0.baseOffset != nil || !$0.batchOffsets.isEmpty }
+        case AMQPParser.protocolName:
+            record.method == "basic.publish" || record.method == "basic.deliver"
+        default:
+            false
+        }
+    }
+
+    /// Takes one record; returns the chains it completes.
+    public mutating func add(_ record: RequestRecord) -> [BrokerChain] {
+        switch record.protocolName {
+        case KafkaParser.protocolName: kafka.add(record).map(BrokerChain.kafka)
+        case AMQPParser.protocolName: amqp.add(record).map(BrokerChain.amqp)
+        default: []
+        }
+    }
+}
