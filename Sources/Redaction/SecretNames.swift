@@ -10,6 +10,11 @@ public struct SecretNames: Sendable, Hashable {
         "bearer", "private",
     ]
 
+    /// Names whose parts include a word but that are addresses, not credentials: a message
+    /// broker's routing key (`routing_key`, AMQP's `amqp.routing_key`) says where a message goes.
+    /// Compared with the name's end, lowercased and without separators.
+    static let addressSuffixes = ["routingkey"]
+
     public private(set) var words: Set<String>
 
     /// `extra`: more words (lowercase or not) on top of `defaultWords`.
@@ -37,6 +42,7 @@ public struct SecretNames: Sendable, Hashable {
             part.append(lower)
             whole.append(lower)
         }
+        if Self.addressSuffixes.contains(where: { whole.hasSuffix($0) }) { return false }
         return words.contains(part) || words.contains(whole)
     }
 

@@ -58,7 +58,8 @@ struct RedactorTests {
         for name in ["api_key", "X-Api-Key", "accessToken", "X-Amz-Signature", "PASSWORD", "sig"] {
             #expect(names.isSecret(name), "\(name)")
         }
-        for name in ["monkey", "keyboard", "Content-Length", "Host", "q", "passenger", ""] {
+        // A broker's routing key is where a message goes, not a credential.
+        for name in ["monkey", "keyboard", "Content-Length", "Host", "q", "passenger", "", "amqp.routing_key", "routing_key", "RoutingKey"] {
             #expect(!names.isSecret(name), "\(name)")
         }
     }
