@@ -478,6 +478,8 @@ public struct Analyzer: Sendable {
                     if $0.attributes == nil { $0.attributes = Dictionary(minimumCapacity: 6) }
                     $0.attributes?[key] = value
                 }
+            case .attributes(let parserID, let attributes):
+                update(parserID, &connection) { $0.attributes = attributes.isEmpty ? nil : attributes }
             case .partitions(let parserID, let partitions):
                 update(parserID, &connection) { $0.partitions = partitions }
             case .responseEnded(let parserID, let bytes, let anchor):
