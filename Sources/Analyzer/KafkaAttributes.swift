@@ -4,8 +4,8 @@
 /// dictionary made and hands it out again while the facts stay the same:
 /// one retain per record instead of a dictionary built and five keys hashed.
 struct KafkaAttributes: Equatable, Sendable {
-    var apiKey: Int16
-    var version: Int16
+    var apiKey: Int16 = -1
+    var version: Int16 = -1
     var clientID: String?
     var group: String?
     var acks: Int16?
@@ -15,6 +15,9 @@ struct KafkaAttributes: Equatable, Sendable {
     /// Set from the response; nil before it (or when it carries none).
     var throttleMs: Int32?
     var responseMalformed = false
+
+    /// None yet: no request read.
+    init() {}
 
     init(_ q: KafkaRequest, readable: Bool) {
         apiKey = q.apiKey
@@ -45,14 +48,15 @@ struct KafkaAttributes: Equatable, Sendable {
         return a
     }
 
-    /// The last facts and the dictionary made of them. Compared where they
-    /// lie: binding an optional pair of them copied both (a generic copy per record).
+    /// The last facts and the dictionary made of them. Nothing here is
+    /// optional: comparing or binding an optional `KafkaAttributes` went
+    /// through the runtime's generic copies, as costly as the hashing saved.
     struct Memo: Sendable {
-        private var facts: KafkaAttributes?
+        private var facts = KafkaAttributes()
         private var made: [String: String] = [:]
 
         mutating func dictionary(_ new: KafkaAttributes) -> [String: String] {
-            if facts == new { return made }
+            if !made.isEmpty && facts == new { return made }
             facts = new
             made = new.dictionary
             return made

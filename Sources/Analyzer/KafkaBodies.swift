@@ -16,7 +16,7 @@ struct KafkaRequest: Sendable {
     /// Order of arrival, to drop the oldest past the in-flight limit.
     var sequence: UInt64 = 0
     /// What its record's attributes are made of (set once the request is read).
-    var attributes: KafkaAttributes?
+    var attributes = KafkaAttributes()
     /// `partitions` went out before a response (see `KafkaParser.reportUnanswered`).
     var partitionsReported = false
 }

@@ -185,9 +185,8 @@ public struct KafkaParser: ProtocolParser {
         }
         events.append(.requestHead(exchange: exchange, method: KafkaAPI.name(key), target: KafkaParser.resource(q),
                                    protocolName: KafkaParser.protocolName))
-        let attributes = KafkaAttributes(q, readable: readable)
-        events.append(.attributes(exchange: exchange, requestAttributes.dictionary(attributes)))
-        q.attributes = attributes
+        q.attributes = KafkaAttributes(q, readable: readable)
+        events.append(.attributes(exchange: exchange, requestAttributes.dictionary(q.attributes)))
         if key == KafkaAPI.produce && q.acks == 0 {
             // No response will come: the producer is done when it has sent.
             if !q.partitions.isEmpty { events.append(.partitions(exchange: exchange, q.partitions)) }
@@ -240,10 +239,10 @@ public struct KafkaParser: ProtocolParser {
         if let code = s.errorCode {
             events.append(.outcome(exchange: exchange, status: Int(code), outcome: KafkaParser.outcome(code)))
         }
-        if var attributes = q.attributes, s.throttleMs != nil || !readable {
-            attributes.throttleMs = s.throttleMs
-            attributes.responseMalformed = !readable
-            events.append(.attributes(exchange: exchange, responseAttributes.dictionary(attributes)))
+        if s.throttleMs != nil || !readable {
+            q.attributes.throttleMs = s.throttleMs
+            q.attributes.responseMalformed = !readable
+            events.append(.attributes(exchange: exchange, responseAttributes.dictionary(q.attributes)))
         }
         KafkaParser.merge(s.partitions, into: &q.partitions)
         if !q.partitions.isEmpty { events.append(.partitions(exchange: exchange, q.partitions)) }
