@@ -139,16 +139,13 @@ public struct KafkaParser: ProtocolParser {
     /// Once a message's head is in, its exchange begins (a request) or its
     /// response does: in the segment that holds its first bytes.
     private mutating func announce(_ d: inout Direction, _ sender: Sender, _ events: inout [ParserEvent]) {
-        guard d.announced == nil, let message = d.message else { return }
-        let headBytes = sender == .client ? 8 : 4
-        guard message.bytes.count >= headBytes, message.isCaptured(0..<headBytes) else { return }
-        var r = KafkaReader(message)
+        // Read where the message lies: a copy of it (and a reader over that) cost more than the rest of this.
+        guard d.announced == nil, let id = d.message?.correlationID(at: sender == .client ? 4 : 0) else { return }
         if sender == .client {
-            guard let _ = try? r.int16(), let _ = try? r.int16(), let id = try? r.int32() else { return }
             d.announced = id
             events.append(.requestBegan(exchange: KafkaParser.exchange(id)))
         } else {
-            guard let id = try? r.int32(), inFlight[id] != nil else { return }
+            guard inFlight[id] != nil else { return }
             d.announced = id
             events.append(.responseBegan(exchange: KafkaParser.exchange(id)))
         }
