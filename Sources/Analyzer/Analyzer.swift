@@ -497,6 +497,8 @@ public struct Analyzer: Sendable {
                     if $0.attributes == nil { $0.attributes = Dictionary(minimumCapacity: 6) }
                     $0.attributes?[key] = value
                 }
+            case .attributes(let parserID, let attributes):
+                update(parserID, &connection) { $0.attributes = attributes.isEmpty ? nil : attributes }
             case .partitions(let parserID, let partitions):
                 update(parserID, &connection) { $0.partitions = partitions }
             case .responseEnded(let parserID, let bytes, let anchor):
@@ -650,6 +652,10 @@ extension RequestRecord {
                         ip: connection.localIP, port: connection.tuple.local.port)
         // `pid:` first: the memberwise initializer, not the public one (see `Peer`).
         let there = Peer(pid: nil, ip: connection.remoteIP, port: connection.tuple.remote.port)
+        var attributes = exchange.attributes.take()
+        // Read from the TLS library, not the socket. Set before the record is made: a
+        // change to `self` after `self.init` made the record aside and copied it in.
+        if connection.tls { attributes = (attributes ?? [:]).merging(["tls": "true"]) { $1 } }
         self.init(id: exchange.id, start: start, duration: duration, protocolName: protocolName,
                   method: exchange.method.take(), target: exchange.target.take(), status: exchange.status,
                   requestBytes: exchange.requestBytes, responseBytes: exchange.responseBytes,
@@ -659,10 +665,8 @@ extension RequestRecord {
                   outcome: exchange.outcome, requestMessages: exchange.requestMessages,
                   responseMessages: exchange.responseMessages,
                   firstResponse: exchange.firstResponse.map { $0 - min($0, exchange.requestStart ?? $0) },
-                  pairingKey: connection.pairsByExchange ? exchange.parserID : nil, attributeStorage: exchange.attributes.take(),
+                  pairingKey: connection.pairsByExchange ? exchange.parserID : nil, attributeStorage: attributes,
                   partitions: exchange.partitions.take())
-        // Read from the TLS library, not the socket.
-        if connection.tls { attributes["tls"] = "true" }
     }
 }
 

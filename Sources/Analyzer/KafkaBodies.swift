@@ -15,6 +15,10 @@ struct KafkaRequest: Sendable {
     var minBytes: Int32?
     /// Order of arrival, to drop the oldest past the in-flight limit.
     var sequence: UInt64 = 0
+    /// What its record's attributes are made of (set once the request is read).
+    var attributes = KafkaAttributes()
+    /// `partitions` went out before a response (see `KafkaParser.reportUnanswered`).
+    var partitionsReported = false
 }
 
 /// What a Kafka response said, as far as it was read.

@@ -44,6 +44,9 @@ public struct KafkaParser: ProtocolParser {
     private var inFlight: [Int32: KafkaRequest] = [:]
     private var sequence: UInt64 = 0
     private var topicNames: [KafkaTopicID: String] = [:]
+    /// Requests' attributes, and with their responses': each the last made, handed out again while the same.
+    private var requestAttributes = KafkaAttributes.Memo()
+    private var responseAttributes = KafkaAttributes.Memo()
 
     public init() {}
 
@@ -77,6 +80,16 @@ public struct KafkaParser: ProtocolParser {
 
     public mutating func consume(_ segment: StreamSegment, from sender: Sender,
                                  into events: inout [ParserEvent]) throws(ProtocolParseError) {
+        do {
+            try frame(segment, from: sender, into: &events)
+        } catch {
+            reportUnanswered(&events) // the analyzer ends the exchanges in flight
+            throw error
+        }
+    }
+
+    private mutating func frame(_ segment: StreamSegment, from sender: Sender,
+                                into events: inout [ParserEvent]) throws(ProtocolParseError) {
         var d = Direction()
         if sender == .client { swap(&d, &client) } else { swap(&d, &server) }
         defer { if sender == .client { swap(&d, &client) } else { swap(&d, &server) } }
@@ -111,6 +124,7 @@ public struct KafkaParser: ProtocolParser {
 
     public mutating func finish(_ sender: Sender, into events: inout [ParserEvent]) {
         // Requests still waiting for their response are reported by the analyzer as incomplete.
+        reportUnanswered(&events)
     }
 
     private func begin(_ d: inout Direction) throws(ProtocolParseError) {
@@ -125,16 +139,13 @@ public struct KafkaParser: ProtocolParser {
     /// Once a message's head is in, its exchange begins (a request) or its
     /// response does: in the segment that holds its first bytes.
     private mutating func announce(_ d: inout Direction, _ sender: Sender, _ events: inout [ParserEvent]) {
-        guard d.announced == nil, let message = d.message else { return }
-        let headBytes = sender == .client ? 8 : 4
-        guard message.bytes.count >= headBytes, message.isCaptured(0..<headBytes) else { return }
-        var r = KafkaReader(message)
+        // Read where the message lies: a copy of it (and a reader over that) cost more than the rest of this.
+        guard d.announced == nil, let id = d.message?.correlationID(at: sender == .client ? 4 : 0) else { return }
         if sender == .client {
-            guard let _ = try? r.int16(), let _ = try? r.int16(), let id = try? r.int32() else { return }
             d.announced = id
             events.append(.requestBegan(exchange: KafkaParser.exchange(id)))
         } else {
-            guard let id = try? r.int32(), inFlight[id] != nil else { return }
+            guard inFlight[id] != nil else { return }
             d.announced = id
             events.append(.responseBegan(exchange: KafkaParser.exchange(id)))
         }
@@ -171,35 +182,42 @@ public struct KafkaParser: ProtocolParser {
         }
         events.append(.requestHead(exchange: exchange, method: KafkaAPI.name(key), target: KafkaParser.resource(q),
                                    protocolName: KafkaParser.protocolName))
-        // Appended one by one: an array of pairs first was a reallocation per request.
-        func attribute(_ key: String, _ value: String) { events.append(.attribute(exchange: exchange, key: key, value: value)) }
-        attribute("kafka.api_version", String(version))
-        if !KafkaAPI.isKnown(key) { attribute("kafka.api_key", String(key)) }
-        if let clientID = q.clientID, !clientID.isEmpty { attribute("kafka.client_id", clientID) }
-        if let group = q.group, key != KafkaAPI.findCoordinator { attribute("kafka.group_id", group) }
-        if let acks = q.acks { attribute("kafka.acks", String(acks)) }
-        if let wait = q.maxWaitMs {
-            attribute("kafka.max_wait_ms", String(wait))
-            if wait > 0, (q.minBytes ?? 0) > 0 { attribute("kafka.long_poll", "true") }
-        }
-        if !readable { attribute("kafka.malformed", "request") }
-        if !q.partitions.isEmpty { events.append(.partitions(exchange: exchange, q.partitions)) }
-        events.append(.requestEnded(exchange: exchange, bytes: UInt64(message.size) + 4, at: .currentSegment))
+        q.attributes = KafkaAttributes(q, readable: readable)
+        events.append(.attributes(exchange: exchange, requestAttributes.dictionary(q.attributes)))
         if key == KafkaAPI.produce && q.acks == 0 {
             // No response will come: the producer is done when it has sent.
+            if !q.partitions.isEmpty { events.append(.partitions(exchange: exchange, q.partitions)) }
+            events.append(.requestEnded(exchange: exchange, bytes: UInt64(message.size) + 4, at: .currentSegment))
             events.append(.responseEnded(exchange: exchange, bytes: 0, at: .currentSegment))
             return
         }
+        events.append(.requestEnded(exchange: exchange, bytes: UInt64(message.size) + 4, at: .currentSegment))
         if inFlight.count >= KafkaParser.maxInFlight,
-           let oldest = inFlight.min(by: { $0.value.sequence < $1.value.sequence })?.key {
-            inFlight[oldest] = nil
+           let oldest = inFlight.min(by: { $0.value.sequence < $1.value.sequence })?.key,
+           var dropped = inFlight.removeValue(forKey: oldest) {
+            KafkaParser.reportUnanswered(oldest, &dropped, &events)
         }
+        // Its partitions stay here until the response is merged into them: reported once, no copy made.
         inFlight[id] = q
+    }
+
+    /// A request whose response may never come: its partitions are reported
+    /// now (the response's, if it still comes, replace them).
+    private static func reportUnanswered(_ id: Int32, _ q: inout KafkaRequest, _ events: inout [ParserEvent]) {
+        guard !q.partitionsReported else { return }
+        q.partitionsReported = true
+        if !q.partitions.isEmpty { events.append(.partitions(exchange: exchange(id), q.partitions)) }
+    }
+
+    /// The requests still awaiting a response, reported before the parser
+    /// stops (a close, a parse error): their records keep what the requests said.
+    private mutating func reportUnanswered(_ events: inout [ParserEvent]) {
+        for i in inFlight.indices { KafkaParser.reportUnanswered(inFlight.keys[i], &inFlight.values[i], &events) }
     }
 
     private mutating func response(_ message: KafkaMessage, _ events: inout [ParserEvent]) {
         var r = KafkaReader(message)
-        guard let id = try? r.int32(), let q = inFlight.removeValue(forKey: id) else {
+        guard let id = try? r.int32(), var q = inFlight.removeValue(forKey: id) else {
             return // the answer to a request from before attach, or not captured
         }
         let exchange = KafkaParser.exchange(id)
@@ -218,25 +236,24 @@ public struct KafkaParser: ProtocolParser {
         if let code = s.errorCode {
             events.append(.outcome(exchange: exchange, status: Int(code), outcome: KafkaParser.outcome(code)))
         }
-        if let throttle = s.throttleMs {
-            events.append(.attribute(exchange: exchange, key: "kafka.throttle_ms", value: String(throttle)))
+        if s.throttleMs != nil || !readable {
+            q.attributes.throttleMs = s.throttleMs
+            q.attributes.responseMalformed = !readable
+            events.append(.attributes(exchange: exchange, responseAttributes.dictionary(q.attributes)))
         }
-        if !readable { events.append(.attribute(exchange: exchange, key: "kafka.malformed", value: "response")) }
-        let partitions = KafkaParser.merge(q.partitions, s.partitions)
-        if !partitions.isEmpty { events.append(.partitions(exchange: exchange, partitions)) }
+        KafkaParser.merge(s.partitions, into: &q.partitions)
+        if !q.partitions.isEmpty { events.append(.partitions(exchange: exchange, q.partitions)) }
         events.append(.responseEnded(exchange: exchange, bytes: UInt64(message.size) + 4, at: .currentSegment))
     }
 
     /// The request's partitions with what the response said of each (a
     /// response's partition the request did not name is added).
-    static func merge(_ request: [RequestRecord.PartitionActivity], _ response: [RequestRecord.PartitionActivity])
-        -> [RequestRecord.PartitionActivity] {
-        var merged = request
+    static func merge(_ response: [RequestRecord.PartitionActivity], into merged: inout [RequestRecord.PartitionActivity]) {
         // The common case: the response names the request's partitions, in its order.
-        if response.count == request.count,
-           zip(request, response).allSatisfy({ $0.partition == $1.partition && $0.topic == $1.topic }) {
+        if response.count == merged.count,
+           zip(merged, response).allSatisfy({ $0.partition == $1.partition && $0.topic == $1.topic }) {
             for i in merged.indices { update(&merged[i], with: response[i]) }
-            return merged
+            return
         }
         var index: [PartitionKey: Int] = [:]
         for (i, p) in merged.enumerated() { index[PartitionKey(topic: p.topic, partition: p.partition)] = i }
@@ -247,7 +264,6 @@ public struct KafkaParser: ProtocolParser {
             }
             update(&merged[i], with: p)
         }
-        return merged
     }
 
     /// What the response said of a partition the request named.

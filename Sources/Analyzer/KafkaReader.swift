@@ -64,6 +64,15 @@ struct KafkaMessage: Sendable {
         received += n
     }
 
+    /// The correlation id at `offset` (a request's 4, after API key and
+    /// version; a response's 0) once its head was captured; nil before.
+    func correlationID(at offset: Int) -> Int32? {
+        guard isCaptured(0..<(offset + 4)) else { return nil }
+        var v: UInt32 = 0
+        for i in offset..<(offset + 4) { v = v << 8 | UInt32(self[i]) }
+        return Int32(bitPattern: v)
+    }
+
     func isCaptured(_ range: Range<Int>) -> Bool {
         range.upperBound <= bytes.count && !holes.contains { $0.overlaps(range) }
     }

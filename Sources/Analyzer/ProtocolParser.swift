@@ -44,6 +44,9 @@ public enum ParserEvent: Sendable, Hashable {
     case message(exchange: UInt64, from: Sender)
     /// A per-protocol attribute of the exchange ("grpc.message", "http2.stream_id").
     case attribute(exchange: UInt64, key: String, value: String)
+    /// All of the exchange's per-protocol attributes, replacing any set before: a
+    /// parser that hands out the same dictionary for many exchanges saves hashing each key.
+    case attributes(exchange: UInt64, [String: String])
     /// The topic partitions a broker exchange touched (Kafka), replacing any reported before.
     case partitions(exchange: UInt64, [RequestRecord.PartitionActivity])
 }

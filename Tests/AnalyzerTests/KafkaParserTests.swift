@@ -13,7 +13,10 @@ extension [ParserEvent] {
 
     func attributes(_ exchange: UInt64) -> [String: String] {
         var all: [String: String] = [:]
-        for case .attribute(exchange, let key, let value) in self { all[key] = value }
+        for event in self {
+            if case .attribute(exchange, let key, let value) = event { all[key] = value }
+            if case .attributes(exchange, let replaced) = event { all = replaced }
+        }
         return all
     }
 }
