@@ -18,7 +18,7 @@
 /// below it; a fetch is shown below the produces of the batches it carried.
 public struct HopIndex: Sendable {
     public let capacity: Int
-    private var records: [UInt64: RequestRecord] = [:]
+    private var records = RecordsByID()
     private var children: [UInt64: [UInt64]] = [:]
     private var kafka = KafkaChainMatcher()
     /// Kafka chains by the ids of both their ends.
@@ -42,7 +42,7 @@ public struct HopIndex: Sendable {
             }
         }
         if records.count >= capacity { forgetOldest() }
-        records[record.id] = record
+        records.set(record)
         order.append(record.id)
         if let parent = record.parent { children[parent, default: []].append(record.id) }
     }
