@@ -169,17 +169,32 @@ public struct JSONWriter {
     }
 
     /// Calls `body` with the index and value of each byte that payload text
-    /// escapes, skipping eight bytes at a time where none does.
+    /// escapes, in order, eight bytes at a time: most words have none.
     private static func forEachEscape(in p: UnsafeBufferPointer<UInt8>, _ body: (Int, UInt8) -> Void) {
         var i = 0
-        while i < p.count {
-            if i + 8 <= p.count, !anyNeedsEscape(UnsafeRawPointer(p.baseAddress! + i).loadUnaligned(as: UInt64.self)) {
-                i += 8
-                continue
+        while i + 8 <= p.count {
+            var mask = escapeMask(UInt64(littleEndian: UnsafeRawPointer(p.baseAddress! + i).loadUnaligned(as: UInt64.self)))
+            while mask != 0 {
+                let at = i + mask.trailingZeroBitCount / 8
+                body(at, p[at])
+                mask &= mask &- 1
             }
+            i += 8
+        }
+        while i < p.count {
             if needsEscape(p[i]) { body(i, p[i]) }
             i += 1
         }
+    }
+
+    /// `needsEscape` for eight bytes at once: 0x80 in the place of each byte
+    /// that needs it. Exact per byte, as no sum carries into the next byte.
+    private static func escapeMask(_ x: UInt64) -> UInt64 {
+        let low7: UInt64 = 0x7f7f_7f7f_7f7f_7f7f, highs: UInt64 = 0x8080_8080_8080_8080, ones: UInt64 = 0x0101_0101_0101_0101
+        func zeroBytes(_ v: UInt64) -> UInt64 { ~(((v & low7) &+ low7) | v | low7) }
+        // A byte below 0x80 reaches 0x80 when 0x60 is added to it only if it is 0x20 or more.
+        let control = ~(((x & low7) &+ ones &* 0x60) | x) & highs
+        return control | (x & highs) | zeroBytes(x ^ (ones &* 0x22)) | zeroBytes(x ^ (ones &* 0x5c)) | zeroBytes(x ^ (ones &* 0x7f))
     }
 
     /// How many more bytes `b` takes escaped than as is.
@@ -193,15 +208,6 @@ public struct JSONWriter {
     /// Whether payload text escapes `b`: controls, DEL and above, quote, backslash.
     private static func needsEscape(_ b: UInt8) -> Bool {
         b < 0x20 || b >= 0x7f || b == 0x22 || b == 0x5c
-    }
-
-    /// `needsEscape` for eight bytes at once (exact, by the bit tricks for
-    /// "has a zero byte" and "has a byte less than n").
-    private static func anyNeedsEscape(_ x: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-        func hasZero(_ v: UInt64) -> UInt64 { (v &- ones) & ~v & highs }
-        let control = (x &- ones &* 0x20) & ~x & highs
-        return control | (x & highs) | hasZero(x ^ (ones &* 0x22)) | hasZero(x ^ (ones &* 0x5c)) | hasZero(x ^ (ones &* 0x7f)) != 0
     }
 
     private static func hex(_ nibble: UInt8) -> UInt8 {
