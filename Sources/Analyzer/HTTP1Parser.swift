@@ -1,3 +1,5 @@
+import Events
+
 /// HTTP/1.0 and HTTP/1.1 (RFC 9112), both directions of one connection.
 ///
 /// Framing follows the RFC's rules for message length: HEAD, 1xx, 204 and

@@ -1,3 +1,5 @@
+import Events
+
 /// pipetrace's one HTTP/1 head grammar (RFC 9112): the start line and the
 /// headers that framing and records need, parsed from the bytes up to the
 /// empty line. Header names compare case-insensitively; anything outside

@@ -19,7 +19,7 @@
 /// below it; a fetch (delivery) is shown below the produces (publish) of what it carried.
 public struct HopIndex: Sendable {
     public let capacity: Int
-    private var records: [UInt64: RequestRecord] = [:]
+    private var records = RecordsByID()
     private var children: [UInt64: [UInt64]] = [:]
     private var brokers = BrokerChainMatcher()
     /// Broker chains by the ids of both their ends.
@@ -41,7 +41,7 @@ public struct HopIndex: Sendable {
             }
         }
         if records.count >= capacity { forgetOldest() }
-        records[record.id] = record
+        records.set(record)
         order.append(record.id)
         if let parent = record.parent { children[parent, default: []].append(record.id) }
     }

@@ -10,6 +10,12 @@ public struct JSONWriter {
 
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
+    /// Empties the writer for the next object, keeping its memory (one writer per output line costs no allocation).
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        needsComma = false
+    }
+
     public mutating func beginObject(_ key: String? = nil) {
         if let key { writeKey(key) } else { comma() }
         bytes.append(UInt8(ascii: "{"))
@@ -127,34 +133,82 @@ public struct JSONWriter {
     public mutating func payloadField(_ key: String, _ payload: [UInt8]) {
         writeKey(key)
         bytes.append(UInt8(ascii: "\""))
-        bytes.reserveCapacity(bytes.count + payload.count + 64)
-        JSONWriter.needsEscape.withUnsafeBufferPointer { escape in
         payload.withUnsafeBufferPointer { p in
-            var run = 0 // start of the current run of bytes that need no escape
-            for i in 0..<p.count {
-                let b = p[i]
-                guard escape[Int(b)] else { continue }
-                if run < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[run..<i])) }
-                run = i + 1
-                switch b {
-                case UInt8(ascii: "\""): bytes.append(contentsOf: [0x5c, 0x22])
-                case UInt8(ascii: "\\"): bytes.append(contentsOf: [0x5c, 0x5c])
-                case 0x0a: bytes.append(contentsOf: [0x5c, UInt8(ascii: "n")])
-                case 0x0d: bytes.append(contentsOf: [0x5c, UInt8(ascii: "r")])
-                case 0x09: bytes.append(contentsOf: [0x5c, UInt8(ascii: "t")])
-                default:
-                    // A literal backslash, then xNN: two JSON characters "\\" + "xNN".
-                    bytes.append(contentsOf: [0x5c, 0x5c, UInt8(ascii: "x"), JSONWriter.hex(b >> 4), JSONWriter.hex(b & 0xf)])
+            // Two passes: the escaped size, then every byte straight into place
+            // (one append per run between escapes cost more than the escaping).
+            var size = p.count
+            JSONWriter.forEachEscape(in: p) { _, b in size += JSONWriter.escapedExtra(b) }
+            let start = bytes.count
+            bytes.append(contentsOf: repeatElement(0, count: size))
+            bytes.withUnsafeMutableBufferPointer { out in
+                var o = start, run = 0 // run: start of the bytes not yet copied
+                func copyRun(to end: Int) {
+                    guard run < end else { return }
+                    UnsafeMutableRawPointer(out.baseAddress! + o).copyMemory(from: p.baseAddress! + run, byteCount: end - run)
+                    o += end - run
                 }
+                func put(_ c: UInt8) { out[o] = c; o += 1 }
+                JSONWriter.forEachEscape(in: p) { i, b in
+                    copyRun(to: i)
+                    run = i + 1
+                    put(0x5c)
+                    switch b {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"): put(b)
+                    case 0x0a: put(UInt8(ascii: "n"))
+                    case 0x0d: put(UInt8(ascii: "r"))
+                    case 0x09: put(UInt8(ascii: "t"))
+                    default:
+                        // A literal backslash, then xNN: two JSON characters "\\" + "xNN".
+                        put(0x5c); put(UInt8(ascii: "x")); put(JSONWriter.hex(b >> 4)); put(JSONWriter.hex(b & 0xf))
+                    }
+                }
+                copyRun(to: p.count)
             }
-            if run < p.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: p[run...])) }
-        }
         }
         bytes.append(UInt8(ascii: "\""))
     }
 
-    /// Bytes that payload text escapes: controls, DEL and above, quote, backslash.
-    private static let needsEscape: [Bool] = (0..<256).map { b in b < 0x20 || b >= 0x7f || b == 0x22 || b == 0x5c }
+    /// Calls `body` with the index and value of each byte that payload text
+    /// escapes, in order, eight bytes at a time: most words have none.
+    private static func forEachEscape(in p: UnsafeBufferPointer<UInt8>, _ body: (Int, UInt8) -> Void) {
+        var i = 0
+        while i + 8 <= p.count {
+            var mask = escapeMask(UInt64(littleEndian: UnsafeRawPointer(p.baseAddress! + i).loadUnaligned(as: UInt64.self)))
+            while mask != 0 {
+                let at = i + mask.trailingZeroBitCount / 8
+                body(at, p[at])
+                mask &= mask &- 1
+            }
+            i += 8
+        }
+        while i < p.count {
+            if needsEscape(p[i]) { body(i, p[i]) }
+            i += 1
+        }
+    }
+
+    /// `needsEscape` for eight bytes at once: 0x80 in the place of each byte
+    /// that needs it. Exact per byte, as no sum carries into the next byte.
+    private static func escapeMask(_ x: UInt64) -> UInt64 {
+        let low7: UInt64 = 0x7f7f_7f7f_7f7f_7f7f, highs: UInt64 = 0x8080_8080_8080_8080, ones: UInt64 = 0x0101_0101_0101_0101
+        func zeroBytes(_ v: UInt64) -> UInt64 { ~(((v & low7) &+ low7) | v | low7) }
+        // A byte below 0x80 reaches 0x80 when 0x60 is added to it only if it is 0x20 or more.
+        let control = ~(((x & low7) &+ ones &* 0x60) | x) & highs
+        return control | (x & highs) | zeroBytes(x ^ (ones &* 0x22)) | zeroBytes(x ^ (ones &* 0x5c)) | zeroBytes(x ^ (ones &* 0x7f))
+    }
+
+    /// How many more bytes `b` takes escaped than as is.
+    private static func escapedExtra(_ b: UInt8) -> Int {
+        switch b {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), 0x0a, 0x0d, 0x09: 1
+        default: 4
+        }
+    }
+
+    /// Whether payload text escapes `b`: controls, DEL and above, quote, backslash.
+    private static func needsEscape(_ b: UInt8) -> Bool {
+        b < 0x20 || b >= 0x7f || b == 0x22 || b == 0x5c
+    }
 
     private static func hex(_ nibble: UInt8) -> UInt8 {
         nibble < 10 ? 0x30 + nibble : 0x57 + nibble

@@ -1,3 +1,5 @@
+import Events
+
 /// HTTP/1's credentials, wherever a line of a message starts in the bytes:
 /// - the values of `Authorization` and `Proxy-Authorization` (the scheme,
 ///   `Basic`/`Bearer`, stays), of `Cookie` (each cookie's value; names stay),
@@ -18,8 +20,7 @@ public struct HTTPCredentials: RedactionRule {
     public func secrets(in b: UnsafeBufferPointer<UInt8>, names: SecretNames, _ secret: (Range<Int>) -> Void) {
         var start = 0
         while start < b.count {
-            var end = start
-            while end < b.count && b[end] != 0x0a { end += 1 }
+            let end = b[start...].firstIndex(ofByte: 0x0a) ?? b.count
             let contentEnd = end > start && b[end - 1] == 0x0d ? end - 1 : end
             HTTPCredentials.line(b, start..<contentEnd, names, secret)
             start = end + 1
@@ -50,7 +51,7 @@ public struct HTTPCredentials: RedactionRule {
             return
         }
         // A form body: name=value pairs, no spaces.
-        if b[line].contains(UInt8(ascii: "=")) && !b[line].contains(0x20) {
+        if b[line].firstIndex(ofByte: UInt8(ascii: "=")) != nil && b[line].firstIndex(ofByte: 0x20) == nil {
             pairs(b, line, separators: [UInt8(ascii: "&"), UInt8(ascii: ";")], names, secret)
         }
     }
@@ -138,7 +139,8 @@ public struct HTTPCredentials: RedactionRule {
         var i = 0
         let quote = UInt8(ascii: "\"")
         while i < b.count {
-            guard b[i] == quote else { i += 1; continue }
+            guard let opening = b[i...].firstIndex(ofByte: quote) else { return }
+            i = opening
             // A string: up to its closing quote, escapes skipped.
             var e = i + 1
             while e < b.count && b[e] != quote { e += b[e] == UInt8(ascii: "\\") ? 2 : 1 }

@@ -14,8 +14,16 @@ public struct EventFormatter {
         self.redactor = redactor
     }
 
+    /// The event as one JSON line.
     public func json(_ event: ProbeEvent) -> [UInt8] {
         var w = JSONWriter()
+        writeJSON(event, into: &w)
+        return w.bytes
+    }
+
+    /// The event as one JSON line appended to `w`: a writer reused across
+    /// events costs no allocation per event.
+    public func writeJSON(_ event: ProbeEvent, into w: inout JSONWriter) {
         let h = event.header
         w.beginObject()
         w.field("type", event.kindName)
@@ -69,7 +77,6 @@ public struct EventFormatter {
         }
         w.endObject()
         w.newline()
-        return w.bytes
     }
 
     public func text(_ event: ProbeEvent) -> String {

@@ -29,20 +29,26 @@ public final class RequestTracer {
 
     /// Traces for `seconds` (nil: until `stop` returns a signal), handing out
     /// every record as it completes; `secondsLeft` hears each new whole number
-    /// of seconds left (a countdown). Returns the signal that ended the run early, if any.
+    /// of seconds left (a countdown); `polled` is called after each batch of
+    /// events (to flush output once per batch, not per record). Returns the
+    /// signal that ended the run early, if any.
     @discardableResult
     public func run(seconds: Double?, stop: () -> Int32?, secondsLeft: ((UInt64) -> Void)? = nil,
-                    _ handler: (RequestRecord) -> Void) throws -> Int32? {
+                    polled: (() -> Void)? = nil, _ handler: (RequestRecord) -> Void) throws -> Int32? {
         startedAt = source.now
         let deadline = seconds.map { startedAt + UInt64(max(0, $0) * 1e9) }
         var shownSecond: UInt64 = .max
         var stoppedBy: Int32?
         var completed: [RequestRecord] = []
+        var taken: [RequestRecord] = []
         let feed: (ProbeEvent) -> Void = { event in
             self.analyzer.process(event, into: &completed)
             guard !completed.isEmpty else { return }
-            for record in completed { handler(record.redacted(by: self.redactor)) }
-            completed.removeAll(keepingCapacity: true)
+            // Moved out (reversed, then popped), not read in place: `for record in completed`
+            // copied each record, retaining its strings, and then released the originals.
+            swap(&taken, &completed)
+            taken.reverse()
+            while let record = taken.popLast() { handler(record.redacted(by: self.redactor)) }
         }
         while true {
             if let signal = stop() { stoppedBy = signal; break }
@@ -56,6 +62,7 @@ public final class RequestTracer {
                 }
             }
             try source.poll(timeoutMilliseconds: 50, feed)
+            polled?()
         }
         stoppedAt = source.now
         source.detach()

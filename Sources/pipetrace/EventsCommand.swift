@@ -35,7 +35,13 @@ struct EventsCommand: ParsableCommand {
         StandardError.write("pipetrace: tracing (\(probe.programs.count) BPF programs attached); Ctrl-C to stop\n")
         let out = OutputStream()
         let formatter = EventFormatter(wallClock: probe.wallClock, redactor: redaction.makeRedactor())
-        let print: (ProbeEvent) -> Void = output.json ? { out.write(formatter.json($0)) } : { out.write(formatter.text($0)) }
+        // One writer for every line: no allocation per event.
+        var line = JSONWriter(capacity: 1 << 13)
+        let print: (ProbeEvent) -> Void = output.json ? { event in
+            formatter.writeJSON(event, into: &line)
+            out.write(line.bytes)
+            line.removeAll()
+        } : { out.write(formatter.text($0)) }
         let deadline = output.seconds.map { Probe.monotonicNow() + UInt64($0 * 1e9) }
         while signals.received() == nil {
             if let deadline, Probe.monotonicNow() >= deadline { break }

@@ -42,21 +42,21 @@ struct WatchCommand: ParsableCommand {
         let tracer = RequestTracer(source: probe, redactor: redaction.makeRedactor())
         var seen: UInt64 = 0, shown: UInt64 = 0
         var brokers = BrokerChainMatcher()
-        try tracer.run(seconds: output.seconds, stop: signals.received) { record in
+        var line = JSONWriter()
+        // Lines appear as requests complete (flushed after each batch of events), not per 64 KiB.
+        try tracer.run(seconds: output.seconds, stop: signals.received, polled: out.flush) { record in
             seen += 1
             let chains = brokers.add(record)
             guard record.duration >= threshold else { return }
             shown += 1
             if output.json {
-                var w = JSONWriter()
-                record.writeJSON(into: &w)
-                w.newline()
-                out.write(w.bytes)
+                record.writeJSON(into: &line)
+                line.newline()
+                out.write(line.bytes)
+                line.removeAll()
             } else {
                 out.write(RecordFormatter.line(record, chains: chains))
             }
-            // Lines appear as requests complete, not per 64 KiB.
-            out.flush()
         }
         out.flush()
         StandardError.write("pipetrace: \(seen) requests, \(shown) shown\n")

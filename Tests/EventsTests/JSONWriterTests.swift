@@ -12,6 +12,37 @@ struct JSONWriterTests {
         #expect(w.text == #"{"payload":"GET /metrics HTTP/1.1\r\n\"q\"\\\\x00\\xff\t"}"#)
     }
 
+    @Test("every byte value is escaped the same wherever it falls in a payload's eight-byte words")
+    func payloadEscapingEveryByteEveryOffset() {
+        func expected(_ payload: [UInt8]) -> String {
+            payload.map { b -> String in
+                switch b {
+                case UInt8(ascii: "\""): return "\\\""
+                case UInt8(ascii: "\\"): return "\\\\"
+                case 0x0a: return "\\n"
+                case 0x0d: return "\\r"
+                case 0x09: return "\\t"
+                case 0x20..<0x7f: return String(UnicodeScalar(b))
+                default:
+                    let hex = String(b, radix: 16)
+                    return "\\\\x" + (hex.count == 1 ? "0" + hex : hex)
+                }
+            }.joined()
+        }
+        var w = JSONWriter()
+        for value in 0...255 {
+            for offset in 0..<17 {
+                var payload = Array("abcdefghijklmnopqrstuvwx".utf8)
+                payload[offset] = UInt8(value)
+                w.removeAll()
+                w.beginObject()
+                w.payloadField("p", payload)
+                w.endObject()
+                #expect(w.text == "{\"p\":\"" + expected(payload) + "\"}", "byte \(value) at \(offset)")
+            }
+        }
+    }
+
     @Test("fields, nulls, nesting and numbers are valid JSON")
     func structure() {
         var w = JSONWriter()
