@@ -25,7 +25,7 @@ let package = Package(
         .executableTarget(name: "EventDecoderFuzzer", dependencies: ["Events", "CPipetraceEvents", "FuzzDriver"]),
         .target(name: "CLibPcap", linkerSettings: [.linkedLibrary("pcap")]),
         .executableTarget(name: "PcapReaderFuzzer", dependencies: ["CLibPcap", "Packets", "Events", "FuzzDriver"]),
-        .target(name: "Redaction"),
+        .target(name: "Redaction", dependencies: ["Events"]),
         .target(name: "Analyzer", dependencies: ["Events", "Redaction"]),
         .target(name: "CaptureFormats", dependencies: ["Events", "Analyzer", "Packets", "Redaction"]),
         .executableTarget(name: "TraceeJSONFuzzer", dependencies: ["CaptureFormats", "Packets", "Events", "FuzzDriver"]),
