@@ -29,6 +29,9 @@ public struct RecentWindows<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
     struct Window: Sendable {
         var batches: [Batch] = []
+        /// How many of `batches` have each base: what `count` and `take` answer from
+        /// without scanning a window (an AMQP destination's holds 1024 messages).
+        var bases: [Int64: Int] = [:]
         /// Where the next batch goes once the window is full.
         var next = 0
         var touched = false
@@ -65,9 +68,12 @@ public struct RecentWindows<Key: Hashable & Sendable, Value: Sendable>: Sendable
         var dropped = false
         update(key) { w in
             w.touched = !isNew
+            w.bases[base, default: 0] += 1
             if w.batches.count < limit {
                 w.batches.append(batch)
             } else {
+                let old = w.batches[w.next].base
+                if w.bases[old] == 1 { w.bases[old] = nil } else { w.bases[old]! -= 1 }
                 w.batches[w.next] = batch
                 w.next = (w.next + 1) % limit
                 dropped = true
@@ -78,7 +84,8 @@ public struct RecentWindows<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
     /// The latest batch of `key` with base offset `base`.
     public mutating func batch(startingAt base: Int64, in key: Key) -> Batch? {
-        find(key) { $0.base == base }
+        guard count(base, in: key) > 0 else { return nil }
+        return find(key) { $0.base == base }
     }
 
     /// The latest batch of `key` that holds `offset`.
@@ -88,12 +95,12 @@ public struct RecentWindows<Key: Hashable & Sendable, Value: Sendable>: Sendable
 
     /// How many batches of `key` have base offset `base`.
     public func count(_ base: Int64, in key: Key) -> Int {
-        windows[key]?.batches.count { $0.base == base } ?? 0
+        windows[key]?.bases[base] ?? 0
     }
 
     /// Removes and returns the batches of `key` with base offset `base`.
     public mutating func take(_ base: Int64, from key: Key) -> [Batch] {
-        guard windows[key]?.batches.contains(where: { $0.base == base }) == true else { return [] }
+        guard count(base, in: key) > 0 else { return [] }
         var taken: [Batch] = []
         update(key) { w in
             // Oldest first again, so the window, no longer full, appends at its end.
@@ -101,6 +108,7 @@ public struct RecentWindows<Key: Hashable & Sendable, Value: Sendable>: Sendable
             w.next = 0
             taken = w.batches.filter { $0.base == base }
             w.batches.removeAll { $0.base == base }
+            w.bases[base] = nil
         }
         return taken
     }
