@@ -6,6 +6,7 @@
 #   tcpdump    -w of every packet on the namespace's veth (a peer that analyses nothing)
 #   events     pipetrace events --json > /dev/null
 #   stat       pipetrace stat
+#   stat-notls pipetrace stat --no-tls-plaintext (not by default; with TLS=1: what the TLS uprobes cost)
 #   watch      pipetrace watch --json > /dev/null
 #   export     pipetrace export (/metrics only)
 # attached, in rounds, each round every mode once in a rotated order, so a
@@ -19,6 +20,7 @@
 #   sudo MODES="untraced stat export" bench/probe-overhead.sh 8 2
 #   sudo RATE=10000 bench/probe-overhead.sh     # paced (bench/lib/wrk.sh): µs per request at 10k/s
 #   sudo TLS=1 bench/probe-overhead.sh          # nginx over https (keep-alive): pipetrace reads OpenSSL's plaintext
+#   sudo TLS=1 MODES="untraced stat stat-notls" bench/probe-overhead.sh   # the TLS probes' cost, and without them
 #
 # Needs bpftrace (apt-get install bpftrace) for its baseline. Everything it
 # creates (namespace, veth, nginx, files) is removed on exit.
@@ -83,6 +85,7 @@ start_tracer() {
             tracer=$!; ready="listening" ;;
         events) "$pipetrace" events --json > /dev/null 2> "$work/tracer.err" & tracer=$!; ready="tracing" ;;
         stat) "$pipetrace" stat --time 3600 > /dev/null 2> "$work/tracer.err" & tracer=$!; ready="collecting" ;;
+        stat-notls) "$pipetrace" stat --time 3600 --no-tls-plaintext > /dev/null 2> "$work/tracer.err" & tracer=$!; ready="collecting" ;;
         watch) "$pipetrace" watch --json > /dev/null 2> "$work/tracer.err" & tracer=$!; ready="watching" ;;
         export) "$pipetrace" export --listen "127.0.0.1:$metrics_port" 2> "$work/tracer.err" & tracer=$!; ready="exporting" ;;
     esac

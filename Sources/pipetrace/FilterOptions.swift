@@ -26,6 +26,10 @@ struct FilterOptions: ParsableArguments {
                                valueName: "MiB"))
     var bufferMiB: Int?
 
+    @Flag(name: .customLong("no-tls-plaintext"),
+          help: ArgumentHelp("Leave the TLS probes out: no uprobes on libssl or Go programs, so their calls do not trap into the kernel; TLS connections show as flows of ciphertext (bytes and times, no requests)."))
+    var noTLSPlaintext = false
+
     /// The probe these options describe, loaded and attached. Its errors
     /// (not root, no BTF, a missing tracepoint) say what to do.
     /// `defaultBufferMiB`: the ring buffer without --buffer-size.
@@ -50,6 +54,7 @@ struct FilterOptions: ParsableArguments {
         c.pids = Set(pids)
         c.ports = Set(ports)
         c.payloadCap = payloadCap
+        c.tlsPlaintext = !noTLSPlaintext
         let bufferMiB = self.bufferMiB ?? defaultBufferMiB
         guard bufferMiB > 0, bufferMiB <= 1024, bufferMiB & (bufferMiB - 1) == 0 else {
             throw FailureMessage(text: "--buffer-size must be a power of two between 1 and 1024 (MiB)")

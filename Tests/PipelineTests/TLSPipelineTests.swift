@@ -108,3 +108,28 @@ extension PipelineTests {
         for (outer, inner) in zip(front, back) { #expect(inner.parent == outer.id, "\(inner.json) under \(outer.json)") }
     }
 }
+
+extension PipelineTests {
+    /// `--no-tls-plaintext` loads no uprobes: nothing traps in libssl, and the TLS hop is a flow of ciphertext.
+    @Test("stat --no-tls-plaintext: no TLS library is hooked, the TLS hop shows as ciphertext flows without requests, the cleartext hop behind it still as requests")
+    func statWithoutTLSPlaintext() throws {
+        let pipeline = try TestPipeline(delayMilliseconds: 1, tls: true)
+        defer { pipeline.remove() }
+        try pipeline.startServers()
+        let stat = try pipeline.startStat(["--group-by", "hop", "--top", "50", "--no-tls-plaintext"])
+        let client = try pipeline.startClient([(4, "/fast")])
+        #expect(try pipeline.timings(of: client).count == 4)
+        usleep(300_000)
+        stat.signal(SIGINT)
+        let output = stat.readAll()
+        #expect(stat.wait() == 0, "\(stat.readAllErrors())")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any], "\(output)")
+        let groups = try #require(report["groups"] as? [[String: Any]])
+        let records = Dictionary(grouping: groups.flatMap { $0["slowest"] as? [[String: Any]] ?? [] }) { $0["hop"] as? String ?? "" }
+        let front = records["\(pipeline.client)→\(pipeline.lb)"] ?? []
+        let back = records["\(pipeline.lb)→\(pipeline.backend)"] ?? []
+        #expect(!front.isEmpty, "\(output)")
+        #expect(front.allSatisfy { $0["protocol"] as? String == "tcp" && $0["method"] is NSNull }, "ciphertext, no requests: \(front)")
+        #expect(back.count == 4 && back.allSatisfy { $0["target"] as? String == "/fast" && $0["status"] as? Int == 200 }, "\(back)")
+    }
+}
