@@ -98,16 +98,11 @@ public struct CaptureSession {
     /// signal) or until a write fails, then detaches it, drains it and
     /// finishes; files are flushed after each poll.
     public mutating func run(_ source: EventSource, seconds: Double?, stop: () -> Int32?) throws {
-        let deadline = seconds.map { source.now + UInt64(max(0, $0) * 1e9) }
-        while stop() == nil {
-            if let deadline, source.now >= deadline { break }
-            try source.poll(timeoutMilliseconds: 50) { process($0) }
+        try source.trace(seconds: seconds, stop: { stop() != nil }, polled: {
             tick(at: source.now)
             flush()
-            if failure != nil { break }
-        }
-        source.detach()
-        source.drain { process($0) }
+            return failure == nil
+        }) { process($0) }
         finish()
     }
 

@@ -1,3 +1,4 @@
+import Events
 import Analyzer
 import ExporterCore
 import Redaction
@@ -7,7 +8,7 @@ import Redaction
 /// reads the configuration again, making new outputs only when what they
 /// are made of changed. The command line wires it (the probe, signals,
 /// stderr); a test drives it with a list of events and a clock of its own.
-public struct ExportSession<Source: ExportEventSource> {
+public struct ExportSession {
     /// What the caller asks for between two polls (a signal).
     public enum Control: Sendable, Hashable {
         case reload, stop
@@ -26,14 +27,14 @@ public struct ExportSession<Source: ExportEventSource> {
 
     public private(set) var configuration: ExportConfiguration
     var loop: ExportLoop
-    let source: Source
+    let source: EventSource
     let reloadConfiguration: Reload?
     let makeOutputs: (ExportConfiguration) throws -> ExportOutputs
     let log: (String) -> Void
 
     /// `reload`: nil when there is no file to read again. `makeOutputs`: the outputs of a reloaded
     /// configuration (by default its server and sinks). `log`: what the user is told (stderr).
-    public init(configuration: ExportConfiguration, source: Source, outputs: ExportOutputs, exposition: PrometheusExposition,
+    public init(configuration: ExportConfiguration, source: EventSource, outputs: ExportOutputs, exposition: PrometheusExposition,
                 analyzer: Analyzer, redactor: Redactor, clock: ExportClock, probeFeatures: [String: String] = [:],
                 reload: Reload? = nil, makeOutputs: ((ExportConfiguration) throws -> ExportOutputs)? = nil,
                 log: @escaping (String) -> Void) {
@@ -54,31 +55,34 @@ public struct ExportSession<Source: ExportEventSource> {
     /// Runs until `control` says stop, then drains the source, sends a last
     /// sample and flushes the sinks (at most `flushTimeout` seconds), telling each one's health.
     public mutating func run(control: () -> Control?) throws {
-        loop.tick(source.counts, send: false)
+        loop.tick(counts, send: false)
         var nextExport = nextExportTime()
-        while true {
-            if let request = control() {
-                guard request == .reload else { break }
+        try source.trace(seconds: nil, stop: {
+            while let request = control() {
+                guard request == .reload else { return true }
                 reload()
                 nextExport = min(nextExport, nextExportTime())
-                continue
             }
-            try source.poll(timeoutMilliseconds: 50) { loop.feed($0) }
+            return false
+        }, polled: {
             loop.applyMetrics()
             if loop.clock.monotonicNanoseconds() >= nextExport {
-                loop.tick(source.counts, send: true)
+                loop.tick(counts, send: true)
                 nextExport = nextExportTime()
             }
-        }
-        source.detach()
-        source.drain { loop.feed($0) }
+            return true
+        }) { loop.feed($0) }
         loop.finish()
-        loop.tick(source.counts, send: true)
+        loop.tick(counts, send: true)
         log("pipetrace: flushing (at most \(configuration.flushTimeout) s)\n")
         loop.outputs.stop(flushTimeout: configuration.flushTimeout)
         for sink in loop.outputs.sinks {
             log("pipetrace: \(ExportOutputs.describe(sink.name, sink.health))\n")
         }
+    }
+
+    private var counts: ExportEventCounts {
+        ExportEventCounts(events: source.deliveredEvents, lostEvents: source.lostEvents)
     }
 
     private func nextExportTime() -> UInt64 {

@@ -35,10 +35,6 @@ public final class RequestTracer {
     @discardableResult
     public func run(seconds: Double?, stop: () -> Int32?, secondsLeft: ((UInt64) -> Void)? = nil,
                     polled: (() -> Void)? = nil, _ handler: (RequestRecord) -> Void) throws -> Int32? {
-        startedAt = source.now
-        let deadline = seconds.map { startedAt + UInt64(max(0, $0) * 1e9) }
-        var shownSecond: UInt64 = .max
-        var stoppedBy: Int32?
         var completed: [RequestRecord] = []
         var taken: [RequestRecord] = []
         let feed: (ProbeEvent) -> Void = { event in
@@ -50,23 +46,11 @@ public final class RequestTracer {
             taken.reverse()
             while let record = taken.popLast() { handler(record.redacted(by: self.redactor)) }
         }
-        while true {
-            if let signal = stop() { stoppedBy = signal; break }
-            let now = source.now
-            if let deadline {
-                if now >= deadline { break }
-                let left = (deadline - now + 999_999_999) / 1_000_000_000
-                if let secondsLeft, left != shownSecond {
-                    shownSecond = left
-                    secondsLeft(left)
-                }
-            }
-            try source.poll(timeoutMilliseconds: 50, feed)
-            polled?()
-        }
-        stoppedAt = source.now
-        source.detach()
-        source.drain(feed)
+        var stoppedBy: Int32?
+        let traced = try source.trace(seconds: seconds, stop: { stoppedBy = stop(); return stoppedBy != nil }, secondsLeft: secondsLeft,
+                                      polled: { polled?(); return true }, feed)
+        startedAt = traced.startedAt
+        stoppedAt = traced.stoppedAt
         for record in analyzer.finish() { handler(record.redacted(by: redactor)) }
         return stoppedBy
     }

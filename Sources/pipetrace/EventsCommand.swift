@@ -42,14 +42,7 @@ struct EventsCommand: ParsableCommand {
             out.write(line.bytes)
             line.removeAll()
         } : { out.write(formatter.text($0)) }
-        let deadline = output.seconds.map { Probe.monotonicNow() + UInt64($0 * 1e9) }
-        while signals.received() == nil {
-            if let deadline, Probe.monotonicNow() >= deadline { break }
-            try probe.poll(timeoutMilliseconds: 20, print)
-            out.flush()
-        }
-        probe.detach()
-        probe.drain(print)
+        try probe.trace(seconds: output.seconds, stop: { signals.received() != nil }, polled: { out.flush(); return true }, print)
         out.flush()
         let stats = probe.statistics
         StandardError.write(RunSummary(stats).line)

@@ -152,11 +152,3 @@ struct ExportCommand: ParsableCommand {
         StandardError.write(RunSummary(probe.statistics).line)
     }
 }
-
-/// The probe is the export's event source.
-extension Probe: ExportEventSource {
-    public var counts: ExportEventCounts {
-        let s = statistics
-        return ExportEventCounts(events: s.events, lostEvents: s.lostEvents)
-    }
-}

@@ -11,7 +11,7 @@ import Testing
 @Suite("export session: events in, records and samples out, reloads")
 struct ExportSessionTests {
     /// Each poll hands one batch of events and moves the clock one second.
-    final class ListSource: ExportEventSource {
+    final class ListSource: EventSource {
         var batches: [[ProbeEvent]]
         let clock: TestClock
         var delivered: UInt64 = 0
@@ -33,7 +33,10 @@ struct ExportSessionTests {
 
         func detach() { detached = true }
         func drain(_ handler: (ProbeEvent) -> Void) {}
-        var counts: ExportEventCounts { ExportEventCounts(events: delivered, lostEvents: 0) }
+        let wallClock = WallClock(offsetNanoseconds: 1_700_000_000_000_000_000)
+        var now: UInt64 { clock.clock.monotonicNanoseconds() }
+        var deliveredEvents: UInt64 { delivered }
+        let lostEvents: UInt64 = 0
     }
 
     final class TestClock: Sendable {
@@ -82,9 +85,9 @@ struct ExportSessionTests {
     }
 
     func session(_ configuration: ExportConfiguration, _ source: ListSource, _ clock: TestClock, sinks: [any ExportSink],
-                 reload: ExportSession<ListSource>.Reload? = nil,
+                 reload: ExportSession.Reload? = nil,
                  makeOutputs: ((ExportConfiguration) throws -> ExportOutputs)? = nil,
-                 log: @escaping (String) -> Void = { _ in }) -> ExportSession<ListSource> {
+                 log: @escaping (String) -> Void = { _ in }) -> ExportSession {
         ExportSession(configuration: configuration, source: source, outputs: ExportOutputs(sinks: sinks),
                       exposition: PrometheusExposition(), analyzer: Analyzer(), redactor: Redactor(), clock: clock.clock,
                       reload: reload, makeOutputs: makeOutputs, log: log)
@@ -127,7 +130,7 @@ struct ExportSessionTests {
         struct Unreadable: Error, CustomStringConvertible { var description: String { "cannot read the config file" } }
         var made: [[String]] = []
         var log: [String] = []
-        var requests: [ExportSession<ListSource>.Control] = [.reload, .reload, .reload, .reload, .stop]
+        var requests: [ExportSession.Control] = [.reload, .reload, .reload, .reload, .stop]
         var s = session(Self.configuration(interval: 2), source, clock, sinks: [],
                         reload: .init(source: "export.yaml") {
                             guard !files.isEmpty else { throw Unreadable() }
@@ -151,7 +154,7 @@ struct ExportSessionTests {
     func reloadWithoutFile() throws {
         let clock = TestClock()
         var log: [String] = []
-        var requests: [ExportSession<ListSource>.Control] = [.reload, .stop]
+        var requests: [ExportSession.Control] = [.reload, .stop]
         var s = session(Self.configuration(), ListSource([], clock: clock), clock, sinks: [], log: { log.append($0) })
         try s.run { requests.removeFirst() }
         #expect(log.first == "pipetrace: SIGHUP: no --config file to reload\n")

@@ -12,6 +12,7 @@ final class ListEventSource: EventSource {
     private var waiting: [ProbeEvent]
     private let step: UInt64
     private(set) var polled = 0
+    private(set) var deliveredEvents: UInt64 = 0
     private(set) var detached = false
 
     init(polls: [[ProbeEvent]], waiting: [ProbeEvent] = [], startingAt start: UInt64 = 1_000_000_000, step: UInt64 = 100_000_000) {
@@ -29,12 +30,15 @@ final class ListEventSource: EventSource {
         polled += 1
         now += step
         guard !polls.isEmpty else { return }
-        polls.removeFirst().forEach(handler)
+        let batch = polls.removeFirst()
+        deliveredEvents += UInt64(batch.count)
+        batch.forEach(handler)
     }
 
     func detach() { detached = true }
 
     func drain(_ handler: (ProbeEvent) -> Void) {
+        deliveredEvents += UInt64(waiting.count)
         waiting.forEach(handler)
         waiting = []
     }

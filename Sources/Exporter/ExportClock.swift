@@ -1,18 +1,5 @@
 import Events
 
-/// Where `ExportSession` gets its events: the probe in `pipetrace export`,
-/// a list of events in a test (as NIOEmbedded stands in for sockets).
-public protocol ExportEventSource {
-    /// Waits up to `timeoutMilliseconds` for events and hands each to `handler`.
-    func poll(timeoutMilliseconds: Int32, _ handler: (ProbeEvent) -> Void) throws
-    /// Stops producing events (what is already produced stays for `drain`).
-    func detach()
-    /// Hands every event still waiting to `handler`, without waiting for more.
-    func drain(_ handler: (ProbeEvent) -> Void)
-    /// Events delivered and lost so far, for the health series.
-    var counts: ExportEventCounts { get }
-}
-
 /// How many events a source delivered and how many it lost (a full ring buffer).
 public struct ExportEventCounts: Sendable, Hashable {
     public var events: UInt64
