@@ -31,7 +31,7 @@ public struct HopIndex: Sendable {
         self.capacity = max(1, capacity)
     }
 
-    public mutating func add(_ record: RequestRecord) {
+    public mutating func add(_ record: consuming RequestRecord) {
         let mayLink = BrokerChainMatcher.mayLink(record)
         guard record.parent != nil || record.side != .client || mayLink else { return }
         if mayLink {
@@ -41,9 +41,9 @@ public struct HopIndex: Sendable {
             }
         }
         if records.count >= capacity { forgetOldest() }
-        records.set(record)
         order.append(record.id)
         if let parent = record.parent { children[parent, default: []].append(record.id) }
+        records.set(record)
     }
 
     /// `record` with its ancestors above and its descendants below, in

@@ -17,7 +17,7 @@ struct RecordsByID: Sendable {
     }
 
     /// Keeps `record` under its id, replacing the one kept under it before.
-    mutating func set(_ record: RequestRecord) {
+    mutating func set(_ record: consuming RequestRecord) {
         if let slot = slotOf[record.id] {
             slots[slot] = record
         } else if let slot = free.popLast() {

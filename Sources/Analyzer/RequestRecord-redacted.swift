@@ -6,11 +6,11 @@ extension RequestRecord {
     /// names look like secrets, credentials inside attribute values) masked,
     /// byte for byte. The one place a record's redaction is decided: a field
     /// that may carry a credential is masked here when it is added.
-    public func redacted(by redactor: Redactor) -> RequestRecord {
+    public consuming func redacted(by redactor: Redactor) -> RequestRecord {
         guard redactor.isEnabled, target != nil || attributeStorage != nil else { return self }
         var copy = self
-        if let target { copy.target = redactor.redact(target: target) }
-        if let attributes = attributeStorage {
+        if let target = copy.target { copy.target = redactor.redact(target: target) }
+        if let attributes = copy.attributeStorage {
             for (name, value) in attributes {
                 var masked = redactor.redact(header: name, value: value)
                 // Free text (a gRPC status message) may hold a URL or query with credentials: each word that looks like one.

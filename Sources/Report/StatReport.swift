@@ -32,12 +32,13 @@ public struct StatReport {
     }
 
     /// Takes a record into the statistics, the hop chains and the timeline.
-    public mutating func add(_ record: RequestRecord) {
-        hops.add(record)
+    /// Consumed: the hop index keeps the record itself, moved, not a copy.
+    public mutating func add(_ record: consuming RequestRecord) {
         consumerLag?.add(record)
         timeline?.add(record)
         // A latency cut short by the end of the window (or file) or a close is not a latency.
         if record.isComplete { statistics.add(record) } else { incomplete += 1 }
+        hops.add(record)
     }
 
     public func json() -> [UInt8] {

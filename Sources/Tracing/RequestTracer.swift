@@ -34,7 +34,7 @@ public final class RequestTracer {
     /// signal that ended the run early, if any.
     @discardableResult
     public func run(seconds: Double?, stop: () -> Int32?, secondsLeft: ((UInt64) -> Void)? = nil,
-                    polled: (() -> Void)? = nil, _ handler: (RequestRecord) -> Void) throws -> Int32? {
+                    polled: (() -> Void)? = nil, _ handler: (consuming RequestRecord) -> Void) throws -> Int32? {
         var completed: [RequestRecord] = []
         var taken: [RequestRecord] = []
         let feed: (ProbeEvent) -> Void = { event in
