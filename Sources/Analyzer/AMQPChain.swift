@@ -10,8 +10,8 @@ public struct AMQPChain: Sendable, Hashable {
     public var queue: String?
     /// The publisher's message id; nil when it set none (matched by fingerprint).
     public var messageID: String?
-    public var publish: KafkaChain.Exchange
-    public var deliver: KafkaChain.Exchange
+    public var publish: BrokerChain.End
+    public var deliver: BrokerChain.End
 
     /// "exchange/routing-key", the default exchange as "amq.default" (as records name it).
     public var destination: String { AMQPParser.destination(exchange, routingKey) ?? "" }
@@ -43,12 +43,12 @@ public struct AMQPChain: Sendable, Hashable {
 /// per exchange and routing key, at most `maxDestinations` of them, evictions counted.
 public struct AMQPChainMatcher: Sendable {
     struct Delivered: Sendable {
-        var end: KafkaChain.Exchange
+        var end: BrokerChain.End
         var queue: String?
     }
 
     /// Publishes by destination and identity, and deliveries no publish has matched yet.
-    public private(set) var published: RecentWindows<String, KafkaChain.Exchange>
+    public private(set) var published: RecentWindows<String, BrokerChain.End>
     private var delivered: RecentWindows<String, Delivered>
     /// Deliveries left unlinked because several publishes in the window matched them.
     public private(set) var ambiguous: UInt64 = 0
@@ -73,8 +73,8 @@ public struct AMQPChainMatcher: Sendable {
         var hash = AMQPParser.FNV1a()
         hash.combine(identity.utf8)
         let key = Int64(bitPattern: hash.value)
-        let end = KafkaChain.Exchange(record)
-        func chain(publish: KafkaChain.Exchange, deliver: KafkaChain.Exchange, queue: String?) -> AMQPChain {
+        let end = BrokerChain.End(record)
+        func chain(publish: BrokerChain.End, deliver: BrokerChain.End, queue: String?) -> AMQPChain {
             AMQPChain(exchange: exchange, routingKey: routingKey, queue: queue, messageID: messageID,
                       publish: publish, deliver: deliver)
         }
@@ -99,62 +99,5 @@ public struct AMQPChainMatcher: Sendable {
             return []
         }
         return [chain(publish: publish.value, deliver: end, queue: queue)]
-    }
-}
-
-/// A message followed through a broker: a Kafka batch from its produce to a
-/// fetch, or an AMQP message from its publish to a delivery.
-public enum BrokerChain: Sendable, Hashable {
-    case kafka(KafkaChain)
-    case amqp(AMQPChain)
-
-    public var kafka: KafkaChain? { if case .kafka(let k) = self { k } else { nil } }
-    public var amqp: AMQPChain? { if case .amqp(let a) = self { a } else { nil } }
-
-    /// The record that sent it to the broker (a produce, a publish).
-    public var sent: UInt64 {
-        switch self {
-        case .kafka(let k): k.produce.id
-        case .amqp(let a): a.publish.id
-        }
-    }
-
-    /// The record that took it from the broker (a fetch, a delivery).
-    public var received: UInt64 {
-        switch self {
-        case .kafka(let k): k.fetch.id
-        case .amqp(let a): a.deliver.id
-        }
-    }
-}
-
-/// Kafka's and AMQP's chain matchers behind one `add`: what the hop index,
-/// `watch` and the span linker feed every record to.
-public struct BrokerChainMatcher: Sendable {
-    public private(set) var kafka = KafkaChainMatcher()
-    public private(set) var amqp = AMQPChainMatcher()
-
-    public init() {}
-
-    /// Whether `record` can be an end of a chain: a Kafka produce given a
-    /// base offset or a fetch that carried batches, an AMQP publish or delivery.
-    public static func mayLink(_ record: RequestRecord) -> Bool {
-        switch record.protocolName {
-        case KafkaParser.protocolName:
-            (record.partitions ?? []).contains { $0.baseOffset != nil || !$0.batchOffsets.isEmpty }
-        case AMQPParser.protocolName:
-            record.method == "basic.publish" || record.method == "basic.deliver"
-        default:
-            false
-        }
-    }
-
-    /// Takes one record; returns the chains it completes.
-    public mutating func add(_ record: RequestRecord) -> [BrokerChain] {
-        switch record.protocolName {
-        case KafkaParser.protocolName: kafka.add(record).map(BrokerChain.kafka)
-        case AMQPParser.protocolName: amqp.add(record).map(BrokerChain.amqp)
-        default: []
-        }
     }
 }

@@ -9,24 +9,8 @@ public struct KafkaChain: Sendable, Hashable {
     public var offset: Int64
     /// Records the producer sent in the batch, when counted.
     public var records: UInt32?
-    public var produce: Exchange
-    public var fetch: Exchange
-
-    /// One end of the chain: a record's id and times.
-    public struct Exchange: Sendable, Hashable {
-        public var id: UInt64
-        /// Unix ns of the request's first byte.
-        public var start: Int64
-        public var duration: UInt64
-        /// Unix ns the response was done.
-        public var end: Int64 { start &+ Int64(clamping: duration) }
-
-        init(_ record: RequestRecord) {
-            id = record.id
-            start = record.start
-            duration = record.duration
-        }
-    }
+    public var produce: BrokerChain.End
+    public var fetch: BrokerChain.End
 
     /// Time in the broker: the produce response (the broker took the batch)
     /// to the fetch response carrying it; 0 when the fetch response came
@@ -46,8 +30,8 @@ public struct KafkaChain: Sendable, Hashable {
 /// partition, at most `maxPartitions` partitions, evictions counted.
 public struct KafkaChainMatcher: Sendable {
     /// Produced batches by base offset, and fetched ones no produce has matched yet.
-    public private(set) var produced: ProducedBatches<KafkaChain.Exchange>
-    private var fetched: ProducedBatches<KafkaChain.Exchange>
+    public private(set) var produced: ProducedBatches<BrokerChain.End>
+    private var fetched: ProducedBatches<BrokerChain.End>
 
     public init(maxPartitions: Int = 10_000, batchesPerPartition: Int = 64) {
         produced = ProducedBatches(maxPartitions: maxPartitions, batchesPerPartition: batchesPerPartition)
@@ -61,7 +45,7 @@ public struct KafkaChainMatcher: Sendable {
     public mutating func add(_ record: RequestRecord) -> [KafkaChain] {
         guard record.protocolName == KafkaParser.protocolName, record.isComplete, let partitions = record.partitions,
               record.method == "Produce" || record.method == "Fetch" else { return [] }
-        let exchange = KafkaChain.Exchange(record)
+        let exchange = BrokerChain.End(record)
         var chains: [KafkaChain] = []
         for p in partitions where p.errorCode ?? 0 == 0 {
             guard let topic = p.topic else { continue }
