@@ -119,10 +119,10 @@ for round in $(seq "$rounds"); do
         if [ -n "$tracer" ]; then
             bpf_programs "$tracer" > "$work/bpf1"; cpu1=$(awk '{print $14 + $15}' "/proc/$tracer/stat")
             # Per program: run time and runs during the measurement, summed over rounds in $work/programs-$m.
-            awk 'NR == FNR { ns[$1] += $2; n[$1] += $3; next } { print $1, $2 - ns[$1], $3 - n[$1] }' \
+            awk 'NR == FNR { ns[$1] += $2; n[$1] += $3; next } { printf "%s %.0f %.0f\n", $1, $2 - ns[$1], $3 - n[$1] }' \
                 "$work/bpf0" "$work/bpf1" >> "$work/programs-$m"
-            bpf_ns[$m]=$(( ${bpf_ns[$m]} + $(awk '{ s += $2 } END { print s + 0 }' "$work/bpf1") \
-                                          - $(awk '{ s += $2 } END { print s + 0 }' "$work/bpf0") ))
+            bpf_ns[$m]=$(( ${bpf_ns[$m]} + $(awk '{ s += $2 } END { printf "%.0f\n", s }' "$work/bpf1") \
+                                          - $(awk '{ s += $2 } END { printf "%.0f\n", s }' "$work/bpf0") ))
             cpu_ticks[$m]=$(( ${cpu_ticks[$m]} + cpu1 - cpu0 ))
         fi
         stop_tracer

@@ -17,21 +17,52 @@
 /// deliveries, are kept too, and linked by `BrokerChainMatcher`: a produce's
 /// (publish's) hop has the fetches of its batches (its message's deliveries)
 /// below it; a fetch (delivery) is shown below the produces (publish) of what it carried.
+///
+/// With `Retention.chainsOfShown` (what `stat` uses) the index keeps only
+/// what a shown record's chain can need: the caller says, as it adds each
+/// record, whether it will show it (it entered a top list). A tree (a first
+/// hop and every request made below it) is complete when its first hop
+/// arrives, since requests complete before the one they serve: a tree with
+/// a shown record, or one that becomes shown later, is kept for the whole
+/// run and never forgotten by age; any other tree is let go then, except
+/// its first hop, held among the last `recentRoots` for children that
+/// complete after it. So memory follows the requests still open and the
+/// shown trees, not the length of the window.
 public struct HopIndex: Sendable {
+    public enum Retention: Sendable {
+        /// Every record that can be a hop, the oldest forgotten beyond `capacity`.
+        case everything
+        /// The trees of the records added as shown (and broker ends, as `everything`).
+        case chainsOfShown
+    }
+
     public let capacity: Int
+    public let retention: Retention
     private var records = RecordsByID()
     private var children: [UInt64: [UInt64]] = [:]
     private var brokers = BrokerChainMatcher()
     /// Broker chains by the ids of both their ends.
     private var links: [UInt64: [BrokerChain]] = [:]
+    /// Ids by arrival, for forgetting the oldest (with ids already let go, skipped).
     private var order: [UInt64] = []
     private var orderStart = 0
+    /// Records of shown trees: never forgotten by age.
+    private var pinned: Set<UInt64> = []
+    /// First hops of trees let go, kept a while for children completing after them.
+    private var roots: [UInt64] = []
+    private var rootsNext = 0
+    static let recentRoots = 4096
 
-    public init(capacity: Int = 200_000) {
+    public init(capacity: Int = 200_000, retention: Retention = .everything) {
         self.capacity = max(1, capacity)
+        self.retention = retention
     }
 
-    public mutating func add(_ record: consuming RequestRecord) {
+    /// Records kept now.
+    public var count: Int { records.count }
+
+    /// `shown`: the caller will ask for this record's chain (`chainsOfShown`).
+    public mutating func add(_ record: consuming RequestRecord, shown: Bool = false) {
         let mayLink = BrokerChainMatcher.mayLink(record)
         guard record.parent != nil || record.side != .client || mayLink else { return }
         if mayLink {
@@ -40,10 +71,18 @@ public struct HopIndex: Sendable {
                 links[chain.received, default: []].append(chain)
             }
         }
-        if records.count >= capacity { forgetOldest() }
-        order.append(record.id)
-        if let parent = record.parent { children[parent, default: []].append(record.id) }
+        let id = record.id, parent = record.parent
+        if records.count - pinned.count >= capacity { forgetOldest() }
+        order.append(id)
+        if let parent { children[parent, default: []].append(id) }
         records.set(record)
+        guard retention == .chainsOfShown else { return }
+        if shown || parent.map(pinned.contains) == true || (children[id] ?? []).contains(where: pinned.contains) {
+            pin(treeOf: id)
+        } else if parent == nil && !mayLink {
+            letGo(treeBelow: id)
+        }
+        if order.count - orderStart > 2 * records.count + 4096 { compactOrder() }
     }
 
     /// `record` with its ancestors above and its descendants below, in
@@ -92,12 +131,27 @@ public struct HopIndex: Sendable {
     }
 
     private mutating func forgetOldest() {
-        let id = order[orderStart]
-        orderStart += 1
+        while orderStart < order.count {
+            let id = order[orderStart]
+            orderStart += 1
+            if records.contains(id), !pinned.contains(id) {
+                forget(id)
+                break
+            }
+        }
         if orderStart > 4096 && orderStart * 2 > order.count {
             order.removeFirst(orderStart)
             orderStart = 0
         }
+    }
+
+    /// Drops ids already let go or pinned from the arrival order.
+    private mutating func compactOrder() {
+        order = order[orderStart...].filter { records.contains($0) && !pinned.contains($0) }
+        orderStart = 0
+    }
+
+    private mutating func forget(_ id: UInt64) {
         if let chains = links.removeValue(forKey: id) {
             for chain in chains {
                 let other = chain.sent == id ? chain.received : chain.sent
@@ -108,6 +162,47 @@ public struct HopIndex: Sendable {
         if let record = records.removeValue(forKey: id), let parent = record.parent {
             children[parent]?.removeAll { $0 == id }
             if children[parent]?.isEmpty == true { children[parent] = nil }
+        }
+    }
+
+    /// Pins every record of `id`'s tree as far as it is known: up to its first hop, and all below.
+    private mutating func pin(treeOf id: UInt64) {
+        var root = id
+        var seen: Set<UInt64> = [id]
+        while let parent = records.parent(of: root), records.contains(parent), seen.insert(parent).inserted { root = parent }
+        var stack = [root]
+        while let next = stack.popLast() {
+            guard pinned.insert(next).inserted else { continue }
+            stack += children[next] ?? []
+        }
+    }
+
+    /// A first hop arrived and nothing in its tree is shown: the requests below it go, and it
+    /// stays among the recent first hops (a child completing after it still finds it).
+    private mutating func letGo(treeBelow root: UInt64) {
+        var stack = children[root] ?? []
+        while let next = stack.popLast() {
+            stack += children[next] ?? []
+            if pinned.contains(next) || records.mayLink(next) { continue }
+            forget(next)
+        }
+        if roots.count < Self.recentRoots {
+            roots.append(root)
+        } else {
+            let old = roots[rootsNext]
+            if !pinned.contains(old) { letGoEntirely(old) }
+            roots[rootsNext] = root
+            rootsNext = (rootsNext + 1) % Self.recentRoots
+        }
+    }
+
+    /// A first hop no longer recent, with what arrived below it since.
+    private mutating func letGoEntirely(_ root: UInt64) {
+        var stack = [root]
+        while let next = stack.popLast() {
+            stack += children[next] ?? []
+            if pinned.contains(next) { continue }
+            forget(next)
         }
     }
 }

@@ -16,6 +16,21 @@ struct RecordsByID: Sendable {
         slotOf[id].flatMap { slots[$0] }
     }
 
+    /// Whether a record is kept under `id` (without copying it out).
+    func contains(_ id: UInt64) -> Bool { slotOf[id] != nil }
+
+    /// The parent of the record kept under `id`.
+    func parent(of id: UInt64) -> UInt64? {
+        guard let slot = slotOf[id] else { return nil }
+        return slots[slot]?.parent
+    }
+
+    /// Whether the record kept under `id` can be an end of a broker chain.
+    func mayLink(_ id: UInt64) -> Bool {
+        guard let slot = slotOf[id], let record = slots[slot] else { return false }
+        return BrokerChainMatcher.mayLink(record)
+    }
+
     /// Keeps `record` under its id, replacing the one kept under it before.
     mutating func set(_ record: consuming RequestRecord) {
         if let slot = slotOf[record.id] {

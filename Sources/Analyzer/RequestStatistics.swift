@@ -56,23 +56,25 @@ public struct RequestStatistics: Sendable {
         self.topCount = Swift.max(0, topCount)
     }
 
-    public mutating func add(_ record: RequestRecord) {
+    /// Returns whether the record entered its group's top list.
+    @discardableResult
+    public mutating func add(_ record: RequestRecord) -> Bool {
         // The group is changed where it lies in the dictionary: one hash of its key, not two.
         RequestStatistics.add(record, to: &groups[GroupKey(record, grouping), default: Group()],
                               ranking: ranking, topCount: topCount)
     }
 
-    private static func add(_ record: RequestRecord, to group: inout Group, ranking: Ranking, topCount: Int) {
+    private static func add(_ record: RequestRecord, to group: inout Group, ranking: Ranking, topCount: Int) -> Bool {
         group.durations.record(record.duration)
         let metric = rank(record, ranking)
         // An idle long poll waited by design: it is counted, but not ranked among the slowest.
-        if ranking == .slowest && record.isIdleLongPoll { return }
-        if topCount > 0, group.top.count < topCount || metric > rank(group.top[group.top.count - 1], ranking) {
-            // Ties keep the earlier record ahead.
-            let index = group.top.firstIndex { rank($0, ranking) < metric } ?? group.top.endIndex
-            group.top.insert(record, at: index)
-            if group.top.count > topCount { group.top.removeLast() }
-        }
+        if ranking == .slowest && record.isIdleLongPoll { return false }
+        guard topCount > 0, group.top.count < topCount || metric > rank(group.top[group.top.count - 1], ranking) else { return false }
+        // Ties keep the earlier record ahead.
+        let index = group.top.firstIndex { rank($0, ranking) < metric } ?? group.top.endIndex
+        group.top.insert(record, at: index)
+        if group.top.count > topCount { group.top.removeLast() }
+        return true
     }
 
     /// Every group, the busiest first (then by key).

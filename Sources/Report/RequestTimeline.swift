@@ -48,7 +48,9 @@ public struct RequestTimeline: Sendable {
         self.slowestCount = max(0, slowestCount)
     }
 
-    public mutating func add(_ record: RequestRecord) {
+    /// Returns whether the record is now among the slowest (its chain is drawn).
+    @discardableResult
+    public mutating func add(_ record: RequestRecord) -> Bool {
         records += 1
         first = min(first, record.start)
         last = max(last, record.start &+ Int64(clamping: record.duration))
@@ -56,17 +58,17 @@ public struct RequestTimeline: Sendable {
         if record.retransmits > 0 { addRetransmits(record) }
         guard record.isComplete else {
             groups[index].incomplete += 1
-            return
+            return false
         }
         groups[index].samples.append(Sample(start: record.start, duration: record.duration))
         groups[index].durations.record(record.duration)
         if let status = record.status, status >= 500 { groups[index].serverErrors += 1 }
-        if slowestCount > 0, slowest.count < slowestCount || record.duration > slowest[slowest.count - 1].duration {
-            // Ties keep the earlier record ahead.
-            let at = slowest.firstIndex { $0.duration < record.duration } ?? slowest.endIndex
-            slowest.insert(record, at: at)
-            if slowest.count > slowestCount { slowest.removeLast() }
-        }
+        guard slowestCount > 0, slowest.count < slowestCount || record.duration > slowest[slowest.count - 1].duration else { return false }
+        // Ties keep the earlier record ahead.
+        let at = slowest.firstIndex { $0.duration < record.duration } ?? slowest.endIndex
+        slowest.insert(record, at: at)
+        if slowest.count > slowestCount { slowest.removeLast() }
+        return true
     }
 
     private mutating func addRetransmits(_ record: RequestRecord) {

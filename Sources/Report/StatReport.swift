@@ -26,19 +26,20 @@ public struct StatReport {
         window = 0
         lostEvents = 0
         statistics = RequestStatistics(grouping: grouping, ranking: ranking, topCount: top)
-        hops = HopIndex()
+        hops = HopIndex(retention: .chainsOfShown)
         timeline = html ? RequestTimeline(grouping: grouping) : nil
         consumerLag = grouping == .consumer ? ConsumerLag() : nil
     }
 
     /// Takes a record into the statistics, the hop chains and the timeline.
-    /// Consumed: the hop index keeps the record itself, moved, not a copy.
+    /// Consumed: the hop index keeps the record itself, moved, not a copy,
+    /// and only if its chain may be shown (`HopIndex.Retention.chainsOfShown`).
     public mutating func add(_ record: consuming RequestRecord) {
         consumerLag?.add(record)
-        timeline?.add(record)
+        var shown = timeline?.add(record) ?? false
         // A latency cut short by the end of the window (or file) or a close is not a latency.
-        if record.isComplete { statistics.add(record) } else { incomplete += 1 }
-        hops.add(record)
+        if record.isComplete { shown = statistics.add(record) || shown } else { incomplete += 1 }
+        hops.add(record, shown: shown)
     }
 
     public func json() -> [UInt8] {

@@ -8,10 +8,10 @@ struct HTMLReportTests {
     func render(_ records: [RequestRecord], header: ReportHeader = ReportHeader(title: "pipetrace stat", windowSeconds: 10, lostEvents: 0),
                 grouping: RequestStatistics.Grouping = .hop, slowest: Int = 10) -> String {
         var timeline = RequestTimeline(grouping: grouping, slowestCount: slowest)
-        var hops = HopIndex()
+        // As `stat --html` keeps them: only the trees of the records the timeline draws.
+        var hops = HopIndex(retention: .chainsOfShown)
         for record in records {
-            timeline.add(record)
-            hops.add(record)
+            hops.add(record, shown: timeline.add(record))
         }
         return String(decoding: HTMLReport.render(header, timeline, hops: hops), as: UTF8.self)
     }
