@@ -3,7 +3,7 @@ extension ExportConfiguration {
     /// The process, container and port filters differ: they are applied in
     /// the kernel at start, so only a restart changes them.
     public func filtersDiffer(from old: ExportConfiguration) -> Bool {
-        pids != old.pids || containers != old.containers || ports != old.ports
+        pids != old.pids || containers != old.containers || ports != old.ports || tlsPlaintext != old.tlsPlaintext
     }
 
     /// The /metrics server or a sink must be made anew: an address, a URL or

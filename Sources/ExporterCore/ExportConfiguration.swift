@@ -20,7 +20,7 @@ import Yams
 ///     spool: {directory: /var/lib/pipetrace/spool, max_bytes: 268435456, max_batches: 10000}
 ///     retry: {initial_s: 0.5, max_s: 30, timeout_s: 10}
 ///     tls: {ca_file: /etc/pipetrace/ca.pem, cert_file: client.pem, key_file: client-key.pem}  # for https URLs
-///     filters: {pid: [], container: [], port: []}
+///     filters: {pid: [], container: [], port: [], tls_plaintext: true}  # false: no TLS uprobes
 public struct ExportConfiguration: Sendable, Hashable {
     public var listen: String? = "127.0.0.1:9464"
     public var remoteWrite: [String] = []
@@ -47,6 +47,8 @@ public struct ExportConfiguration: Sendable, Hashable {
     public var pids: [UInt32] = []
     public var containers: [String] = []
     public var ports: [UInt16] = []
+    /// Read TLS plaintext through uprobes (`--no-tls-plaintext` turns it off).
+    public var tlsPlaintext = true
 
     public init() {}
 
@@ -110,7 +112,8 @@ public struct ExportConfiguration: Sendable, Hashable {
         }
         if let v = top["filters"] {
             let m = try reader.mapping(v, "filters")
-            try reader.only(m, ["pid", "container", "port"], in: "filters")
+            try reader.only(m, ["pid", "container", "port", "tls_plaintext"], in: "filters")
+            if let v = m["tls_plaintext"] { c.tlsPlaintext = try reader.bool(v, "filters.tls_plaintext") }
             if let v = m["pid"] { c.pids = try reader.list(v, "filters.pid").map { e throws(Invalid) in UInt32(try reader.integer(e, "filters.pid", atLeast: 1)) } }
             if let v = m["container"] { c.containers = try reader.list(v, "filters.container").map { e throws(Invalid) in try reader.string(e, "filters.container") } }
             if let v = m["port"] {

@@ -108,6 +108,7 @@ struct ExportCommand: ParsableCommand {
         if !filters.pids.isEmpty { c.pids = filters.pids }
         if !filters.containers.isEmpty { c.containers = filters.containers }
         if !filters.ports.isEmpty { c.ports = filters.ports }
+        if filters.noTLSPlaintext { c.tlsPlaintext = false }
         guard c.interval > 0, c.slowMilliseconds >= 0, c.spoolMaxBytes >= 0, c.flushTimeout >= 0 else {
             throw FailureMessage(text: "--interval must be above 0; --slow-ms, --spool-max-bytes and --flush-timeout at least 0")
         }
@@ -125,6 +126,7 @@ struct ExportCommand: ParsableCommand {
         probeFilters.pids = config.pids
         probeFilters.containers = config.containers
         probeFilters.ports = config.ports
+        probeFilters.noTLSPlaintext = !config.tlsPlaintext
         // 8 MiB, not 32: its pages count twice in RSS (libbpf maps them twice for wrap-around),
         // and the loop drains it every 50 ms (sooner once 2 MiB wait): 8 MiB hold a stall of ~100 ms at 40k requests/s.
         // A file sent by sendfile() is a body: its length is all the analyzer needs, so its bytes stay on the wire.

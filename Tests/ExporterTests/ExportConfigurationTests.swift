@@ -18,7 +18,7 @@ struct ExportConfigurationTests {
             slow_ms: 250.5
             spool: {directory: /tmp/s, max_bytes: 1048576, max_batches: 10}
             retry: {initial_s: 1, max_s: 60, timeout_s: 3}
-            filters: {container: [lb, vm], port: [8428]}
+            filters: {container: [lb, vm], port: [8428], tls_plaintext: false}
             """)
         #expect(c.listen == "0.0.0.0:9464")
         #expect(c.remoteWrite.count == 3)
@@ -27,7 +27,8 @@ struct ExportConfigurationTests {
         #expect(c.interval == 5 && c.slowMilliseconds == 250.5)
         #expect(c.spoolDirectory == "/tmp/s" && c.spoolMaxBytes == 1 << 20 && c.spoolMaxBatches == 10)
         #expect(c.retryInitial == 1 && c.retryMax == 60 && c.requestTimeout == 3)
-        #expect(c.containers == ["lb", "vm"] && c.ports == [8428])
+        #expect(c.containers == ["lb", "vm"] && c.ports == [8428] && !c.tlsPlaintext)
+        #expect(ExportConfiguration().tlsPlaintext)
         #expect(try ExportConfiguration.parse(yaml: "otlp: http://127.0.0.1:4318").otlp == ["http://127.0.0.1:4318"])
         #expect(try ExportConfiguration.parse(yaml: "otlp: [http://a:4318, http://b:4318/v1/traces]").otlp == ["http://a:4318", "http://b:4318/v1/traces"])
         #expect(try ExportConfiguration.parse(yaml: "") == ExportConfiguration())
@@ -58,6 +59,7 @@ struct ExportConfigurationTests {
         ("tls: {cert_file: /c.pem}", "f.yaml: 'tls.cert_file' and 'tls.key_file' go together: a client certificate needs its key"),
         ("otlp: 4318", "f.yaml: 'otlp' must be a list, got \"4318\""),
         ("filters: {port: [70000]}", "f.yaml: 'filters.port' must be from 1 to 65535, got 70000"),
+        ("filters: {tls_plaintext: no TLS}", "f.yaml: 'filters.tls_plaintext' must be true or false, got \"no TLS\""),
         ("listen: localhost", "f.yaml: 'listen': a port from 1 to 65535 is needed"),
         ("retry: {initial_s: 10, max_s: 1}", "f.yaml: 'retry.max_s' (1.0) is below 'retry.initial_s' (10.0)"),
         ("- a\n- b", "f.yaml: the top level must be a mapping of keys"),

@@ -166,6 +166,9 @@ struct ExportSessionTests {
         var fresh = Self.configuration()
         fresh.ports = [8080]
         #expect(fresh.filtersDiffer(from: Self.configuration()))
+        var withoutTLS = Self.configuration()
+        withoutTLS.tlsPlaintext = false
+        #expect(withoutTLS.filtersDiffer(from: Self.configuration()), "the TLS probes are loaded at start")
         #expect(!fresh.outputsDiffer(from: Self.configuration()))
         fresh.tls.caFile = "/etc/ca.pem"
         // TLS files are read again at every reload (rotated certificates), even unchanged.
