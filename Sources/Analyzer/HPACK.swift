@@ -135,6 +135,9 @@ struct HPACKDecoder: Sendable {
             guard i < block.endIndex else { throw .truncated }
             let b = block[i]
             i += 1
+            // Past 2^28 either way: without this, continuation bytes of 0x80 shifted a digit to
+            // bit 63 and made the value (a string's length) negative.
+            guard shift <= 21 else { throw .invalid("integer too large") }
             value += Int(b & 0x7F) << shift
             shift += 7
             guard value < 1 << 28 else { throw .invalid("integer too large") }

@@ -70,6 +70,15 @@ struct HPACKTests {
         #expect(throws: HPACKError.self) { try decoder.decode(Self.hex(block)[...]) }
     }
 
+    /// bench/fuzz's ParserFuzzer found it: nine 0x80 continuations put a digit at bit 63.
+    @Test("an integer with a run of empty continuation bytes is too large, not a negative string length")
+    func longIntegerContinuation() {
+        // A literal header field without indexing, new name: its name's length is 0x7f, then ten continuation bytes.
+        let block: [UInt8] = [0x00, 0x7f] + [UInt8](repeating: 0x80, count: 9) + [0x01, 0x61]
+        var decoder = HPACKDecoder(isComplete: true)
+        #expect(throws: HPACKError.self) { try decoder.decode(block[...]) }
+    }
+
     @Test("truncated blocks throw instead of trapping")
     func truncated() {
         let full = Self.hex("8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff")
