@@ -26,12 +26,63 @@ struct KafkaResponse: Sendable {
     /// The first error code that is not 0, else 0; nil when none was read.
     var errorCode: Int16?
     var throttleMs: Int32?
-    var partitions: [RequestRecord.PartitionActivity] = []
+    /// The request's partitions, with the response's merged in as they are read.
+    var partitions: KafkaPartitionMerge
     /// Topic ids and their names (Metadata v10 and later).
     var topicIDs: [(KafkaTopicID, String)] = []
 
     mutating func error(_ code: Int16) {
         if errorCode == nil || errorCode == 0 { errorCode = code }
+    }
+}
+
+/// Where a body's partitions go as they are read: a request's list (the
+/// first `KafkaBodies.maxPartitions` kept), or a response's merge into its request's.
+protocol KafkaPartitionSink {
+    mutating func add(_ p: RequestRecord.PartitionActivity)
+}
+
+extension Array: KafkaPartitionSink where Element == RequestRecord.PartitionActivity {
+    mutating func add(_ p: RequestRecord.PartitionActivity) {
+        if count < KafkaBodies.maxPartitions { append(p) }
+    }
+}
+
+/// A response's partitions merged into its request's as they are read: one
+/// in the place the request named it is updated where it lies (the common
+/// case: no list of the response's made, copied and freed); from the first
+/// that is not, the rest are merged by topic and partition at the end.
+struct KafkaPartitionMerge: KafkaPartitionSink, Sendable {
+    /// The request's partitions, updated.
+    private(set) var merged: [RequestRecord.PartitionActivity]
+    /// The response's partitions read (up to `KafkaBodies.maxPartitions`; the rest are ignored).
+    private var read = 0
+    private var elsewhere: [RequestRecord.PartitionActivity] = []
+    /// The partitions' error codes as `KafkaResponse.error` takes them: the first not 0, else 0; nil for none.
+    private(set) var errorCode: Int16?
+
+    init(_ request: consuming [RequestRecord.PartitionActivity]) {
+        merged = request
+    }
+
+    mutating func add(_ p: RequestRecord.PartitionActivity) {
+        guard read < KafkaBodies.maxPartitions else { return }
+        read += 1
+        if errorCode == nil || errorCode == 0 { errorCode = p.errorCode ?? 0 }
+        let i = read - 1
+        if elsewhere.isEmpty, i < merged.count, merged[i].partition == p.partition, merged[i].topic == p.topic {
+            KafkaParser.update(&merged[i], with: p)
+        } else {
+            elsewhere.append(p)
+        }
+    }
+
+    /// The merged partitions, taken out once the response is read.
+    mutating func finish() -> [RequestRecord.PartitionActivity] {
+        if !elsewhere.isEmpty { KafkaParser.merge(elsewhere, into: &merged) }
+        var taken: [RequestRecord.PartitionActivity] = []
+        swap(&taken, &merged)
+        return taken
     }
 }
 
@@ -62,14 +113,10 @@ enum KafkaBodies {
         version >= idsFrom ? names[try topicID(&r)] : try r.string()
     }
 
-    static func append(_ p: Partition, to list: inout [Partition]) {
-        if list.count < maxPartitions { list.append(p) }
-    }
-
     /// An array of topics, each a name (or, from version `idsFrom`, an id)
     /// and an array of partitions: `read` reads what follows a partition's
     /// index; each partition ends with tagged fields, and so does each topic.
-    static func partitions(_ r: inout KafkaReader, _ list: inout [Partition], idsFrom: Int16 = .max, version: Int16 = 0,
+    static func partitions(_ r: inout KafkaReader, _ list: inout some KafkaPartitionSink, idsFrom: Int16 = .max, version: Int16 = 0,
                            _ names: [KafkaTopicID: String] = [:],
                            _ read: (inout KafkaReader, inout Partition) throws(KafkaReader.Failure) -> Void)
         throws(KafkaReader.Failure) {
@@ -79,7 +126,7 @@ enum KafkaBodies {
                 var p = Partition(topic: topic, partition: try r.int32())
                 try read(&r, &p)
                 try r.tags()
-                append(p, to: &list)
+                list.add(p)
             }
             try r.tags()
         }
@@ -163,7 +210,7 @@ enum KafkaBodies {
     static func response(_ r: inout KafkaReader, _ q: KafkaRequest, _ s: inout KafkaResponse,
                          _ names: [KafkaTopicID: String]) throws(KafkaReader.Failure) {
         // Whatever was read, also when a later field throws: the partitions' error codes count.
-        defer { for p in s.partitions { s.error(p.errorCode ?? 0) } }
+        defer { if let code = s.partitions.errorCode { s.error(code) } }
         let v = q.version
         switch q.apiKey {
         case KafkaAPI.produce:
@@ -309,20 +356,15 @@ enum KafkaBodies {
         p.bytes = UInt32(clamping: range.count)
         var records: UInt32 = 0
         var i = range.lowerBound
-        func int(_ at: Int, _ n: Int) -> Int64 {
-            var v: UInt64 = 0
-            for j in at..<(at + n) { v = v << 8 | UInt64(message[j]) }
-            return n == 4 ? Int64(Int32(truncatingIfNeeded: v)) : Int64(bitPattern: v)
-        }
         while range.upperBound - i >= 17 {
-            guard message.isCaptured(i..<(i + 17)) else { return }
-            let base = int(i, 8), length = int(i + 8, 4), magic = message[i + 16]
+            guard let base = message.integer(at: i, as: Int64.self), let length = message.integer(at: i + 8, as: Int32.self),
+                  let magic = message.integer(at: i + 16, as: UInt8.self) else { return }
             guard length >= 5 else { return }
             let end = i + 12 + Int(length)
             guard end <= range.upperBound else { break }
             if magic >= 2 {
-                guard end - i >= 61, message.isCaptured((i + 57)..<(i + 61)) else { return }
-                records &+= UInt32(clamping: max(0, int(i + 57, 4)))
+                guard end - i >= 61, let count = message.integer(at: i + 57, as: Int32.self) else { return }
+                records &+= UInt32(clamping: max(0, count))
             } else {
                 records &+= 1
             }

@@ -221,7 +221,9 @@ public struct KafkaParser: ProtocolParser {
             return // the answer to a request from before attach, or not captured
         }
         let exchange = KafkaParser.exchange(id)
-        var s = KafkaResponse()
+        var partitions: [RequestRecord.PartitionActivity] = []
+        swap(&partitions, &q.partitions)
+        var s = KafkaResponse(partitions: KafkaPartitionMerge(partitions))
         var readable = true
         do throws(KafkaReader.Failure) {
             r.flexible = KafkaAPI.isFlexible(q.apiKey, q.version)
@@ -241,8 +243,8 @@ public struct KafkaParser: ProtocolParser {
             q.attributes.responseMalformed = !readable
             events.append(.attributes(exchange: exchange, responseAttributes.dictionary(q.attributes)))
         }
-        KafkaParser.merge(s.partitions, into: &q.partitions)
-        if !q.partitions.isEmpty { events.append(.partitions(exchange: exchange, q.partitions)) }
+        let merged = s.partitions.finish()
+        if !merged.isEmpty { events.append(.partitions(exchange: exchange, merged)) }
         events.append(.responseEnded(exchange: exchange, bytes: UInt64(message.size) + 4, at: .currentSegment))
     }
 
@@ -259,7 +261,7 @@ public struct KafkaParser: ProtocolParser {
         for (i, p) in merged.enumerated() { index[PartitionKey(topic: p.topic, partition: p.partition)] = i }
         for p in response {
             guard let i = index[PartitionKey(topic: p.topic, partition: p.partition)] else {
-                KafkaBodies.append(p, to: &merged)
+                merged.add(p)
                 continue
             }
             update(&merged[i], with: p)
