@@ -1,24 +1,27 @@
 /// What a Kafka request said, as far as it was read (a field in uncaptured
 /// bytes, and every field after it, stays nil).
 struct KafkaRequest: Sendable {
-    var apiKey: Int16
-    var version: Int16
+    /// API, version, client id, group (group APIs; FindCoordinator's key),
+    /// acks, max wait, min bytes: what its record's attributes are made of,
+    /// read into them where they lie (no copy made once the request is read).
+    var attributes = KafkaAttributes()
+    var apiKey: Int16 { attributes.apiKey }
+    var version: Int16 { attributes.version }
     var correlationID: Int32
-    var clientID: String?
-    /// The group (group APIs) or coordinator key (FindCoordinator).
-    var group: String?
     /// Topics a request names without partitions (Metadata, CreateTopics).
     var topics: [String] = []
     var partitions: [RequestRecord.PartitionActivity] = []
-    var acks: Int16?
-    var maxWaitMs: Int32?
-    var minBytes: Int32?
     /// Order of arrival, to drop the oldest past the in-flight limit.
     var sequence: UInt64 = 0
-    /// What its record's attributes are made of (set once the request is read).
-    var attributes = KafkaAttributes()
     /// `partitions` went out before a response (see `KafkaParser.reportUnanswered`).
     var partitionsReported = false
+
+    init(apiKey: Int16, version: Int16, correlationID: Int32, sequence: UInt64) {
+        attributes.apiKey = apiKey
+        attributes.version = version
+        self.correlationID = correlationID
+        self.sequence = sequence
+    }
 }
 
 /// What a Kafka response said, as far as it was read.
@@ -137,11 +140,11 @@ enum KafkaBodies {
     static func request(_ r: inout KafkaReader, _ q: inout KafkaRequest,
                         _ names: [KafkaTopicID: String]) throws(KafkaReader.Failure) {
         let v = q.version
-        if KafkaAPI.startsWithGroupID(q.apiKey, v) { q.group = try r.string() }
+        if KafkaAPI.startsWithGroupID(q.apiKey, v) { q.attributes.group = try r.string() }
         switch q.apiKey {
         case KafkaAPI.produce:
             if v >= 3 { _ = try r.string() } // transactional id
-            q.acks = try r.int16()
+            q.attributes.acks = try r.int16()
             _ = try r.int32() // timeout
             try partitions(&r, &q.partitions, idsFrom: 13, version: v, names) { (r, p) throws(KafkaReader.Failure) in
                 // A producer's batches carry no offset yet (the broker gives it): their bases are not kept.
@@ -149,8 +152,8 @@ enum KafkaBodies {
             }
         case KafkaAPI.fetch:
             if v <= 14 { _ = try r.int32() } // replica id
-            q.maxWaitMs = try r.int32()
-            q.minBytes = try r.int32()
+            q.attributes.maxWaitMs = try r.int32()
+            q.attributes.minBytes = try r.int32()
             if v >= 3 { _ = try r.int32() } // max bytes
             if v >= 4 { _ = try r.int8() } // isolation level
             if v >= 7 { try r.skip(8) } // session id and epoch
@@ -180,10 +183,10 @@ enum KafkaBodies {
             if try r.arrayCount() ?? 0 > 0, let name = try r.string() { q.topics.append(name) }
         case KafkaAPI.findCoordinator:
             if v <= 3 {
-                q.group = try r.string()
+                q.attributes.group = try r.string()
             } else {
                 _ = try r.int8() // key type
-                if try r.arrayCount() ?? 0 > 0 { q.group = try r.string() }
+                if try r.arrayCount() ?? 0 > 0 { q.attributes.group = try r.string() }
             }
         case KafkaAPI.offsetCommit:
             if v >= 1 {
@@ -199,7 +202,7 @@ enum KafkaBodies {
                 _ = try r.string() // metadata
             }
         case KafkaAPI.offsetFetch where v >= 8:
-            if try r.arrayCount() ?? 0 > 0 { q.group = try r.string() } // the first group of several
+            if try r.arrayCount() ?? 0 > 0 { q.attributes.group = try r.string() } // the first group of several
         default:
             break
         }

@@ -173,7 +173,7 @@ public struct KafkaParser: ProtocolParser {
         var q = KafkaRequest(apiKey: key, version: version, correlationID: id, sequence: sequence)
         var readable = true
         do throws(KafkaReader.Failure) {
-            if KafkaAPI.requestHasClientID(key, version) { q.clientID = try r.classicString() }
+            if KafkaAPI.requestHasClientID(key, version) { q.attributes.clientID = try r.classicString() }
             r.flexible = KafkaAPI.isFlexible(key, version)
             try r.tags()
             if KafkaAPI.isKnown(key) { try KafkaBodies.request(&r, &q, topicNames) }
@@ -182,9 +182,9 @@ public struct KafkaParser: ProtocolParser {
         }
         events.append(.requestHead(exchange: exchange, method: KafkaAPI.name(key), target: KafkaParser.resource(q),
                                    protocolName: KafkaParser.protocolName))
-        q.attributes = KafkaAttributes(q, readable: readable)
+        q.attributes.requestMalformed = !readable
         events.append(.attributes(exchange: exchange, requestAttributes.dictionary(q.attributes)))
-        if key == KafkaAPI.produce && q.acks == 0 {
+        if key == KafkaAPI.produce && q.attributes.acks == 0 {
             // No response will come: the producer is done when it has sent.
             if !q.partitions.isEmpty { events.append(.partitions(exchange: exchange, q.partitions)) }
             events.append(.requestEnded(exchange: exchange, bytes: UInt64(message.size) + 4, at: .currentSegment))
@@ -290,7 +290,7 @@ public struct KafkaParser: ProtocolParser {
     /// The record's resource: the group (group APIs, FindCoordinator), else
     /// the topics named, in order of first mention ("a,b"; at most `maxTopicsShown`, then "+N").
     static func resource(_ q: KafkaRequest) -> String? {
-        if let group = q.group { return group }
+        if let group = q.attributes.group { return group }
         // Most requests name one topic: no set, no joined string, no array at all.
         let first = q.topics.first ?? q.partitions.first { $0.topic != nil }?.topic
         if let first, q.topics.allSatisfy({ $0 == first }), q.partitions.allSatisfy({ $0.topic == first }) { return first }
