@@ -163,7 +163,8 @@ public struct KafkaParser: ProtocolParser {
 
     // MARK: Exchanges
 
-    private mutating func request(_ message: KafkaMessage, announced: Int32?, _ events: inout [ParserEvent]) {
+    private mutating func request(_ message: consuming KafkaMessage, announced: Int32?, _ events: inout [ParserEvent]) {
+        let size = UInt64(message.size) + 4
         var r = KafkaReader(message)
         guard let key = try? r.int16(), let version = try? r.int16(), let id = try? r.int32(), id == announced else {
             return // its head was not captured: it cannot be paired
@@ -187,11 +188,11 @@ public struct KafkaParser: ProtocolParser {
         if key == KafkaAPI.produce && q.attributes.acks == 0 {
             // No response will come: the producer is done when it has sent.
             if !q.partitions.isEmpty { events.append(.partitions(exchange: exchange, q.partitions)) }
-            events.append(.requestEnded(exchange: exchange, bytes: UInt64(message.size) + 4, at: .currentSegment))
+            events.append(.requestEnded(exchange: exchange, bytes: size, at: .currentSegment))
             events.append(.responseEnded(exchange: exchange, bytes: 0, at: .currentSegment))
             return
         }
-        events.append(.requestEnded(exchange: exchange, bytes: UInt64(message.size) + 4, at: .currentSegment))
+        events.append(.requestEnded(exchange: exchange, bytes: size, at: .currentSegment))
         if inFlight.count >= KafkaParser.maxInFlight,
            let oldest = inFlight.min(by: { $0.value.sequence < $1.value.sequence })?.key,
            var dropped = inFlight.removeValue(forKey: oldest) {
@@ -215,7 +216,8 @@ public struct KafkaParser: ProtocolParser {
         for i in inFlight.indices { KafkaParser.reportUnanswered(inFlight.keys[i], &inFlight.values[i], &events) }
     }
 
-    private mutating func response(_ message: KafkaMessage, _ events: inout [ParserEvent]) {
+    private mutating func response(_ message: consuming KafkaMessage, _ events: inout [ParserEvent]) {
+        let size = UInt64(message.size) + 4
         var r = KafkaReader(message)
         guard let id = try? r.int32(), var q = inFlight.removeValue(forKey: id) else {
             return // the answer to a request from before attach, or not captured
@@ -245,7 +247,7 @@ public struct KafkaParser: ProtocolParser {
         }
         let merged = s.partitions.finish()
         if !merged.isEmpty { events.append(.partitions(exchange: exchange, merged)) }
-        events.append(.responseEnded(exchange: exchange, bytes: UInt64(message.size) + 4, at: .currentSegment))
+        events.append(.responseEnded(exchange: exchange, bytes: size, at: .currentSegment))
     }
 
     /// The request's partitions with what the response said of each (a
