@@ -19,17 +19,6 @@ struct KafkaAttributes: Equatable, Sendable {
     /// None yet: no request read.
     init() {}
 
-    init(_ q: KafkaRequest, readable: Bool) {
-        apiKey = q.apiKey
-        version = q.version
-        clientID = q.clientID
-        group = q.group
-        acks = q.acks
-        maxWaitMs = q.maxWaitMs
-        minBytes = q.minBytes
-        requestMalformed = !readable
-    }
-
     var dictionary: [String: String] {
         var a = Dictionary<String, String>(minimumCapacity: 6)
         a["kafka.api_version"] = String(version)

@@ -1,24 +1,27 @@
 /// What a Kafka request said, as far as it was read (a field in uncaptured
 /// bytes, and every field after it, stays nil).
 struct KafkaRequest: Sendable {
-    var apiKey: Int16
-    var version: Int16
+    /// API, version, client id, group (group APIs; FindCoordinator's key),
+    /// acks, max wait, min bytes: what its record's attributes are made of,
+    /// read into them where they lie (no copy made once the request is read).
+    var attributes = KafkaAttributes()
+    var apiKey: Int16 { attributes.apiKey }
+    var version: Int16 { attributes.version }
     var correlationID: Int32
-    var clientID: String?
-    /// The group (group APIs) or coordinator key (FindCoordinator).
-    var group: String?
     /// Topics a request names without partitions (Metadata, CreateTopics).
     var topics: [String] = []
     var partitions: [RequestRecord.PartitionActivity] = []
-    var acks: Int16?
-    var maxWaitMs: Int32?
-    var minBytes: Int32?
     /// Order of arrival, to drop the oldest past the in-flight limit.
     var sequence: UInt64 = 0
-    /// What its record's attributes are made of (set once the request is read).
-    var attributes = KafkaAttributes()
     /// `partitions` went out before a response (see `KafkaParser.reportUnanswered`).
     var partitionsReported = false
+
+    init(apiKey: Int16, version: Int16, correlationID: Int32, sequence: UInt64) {
+        attributes.apiKey = apiKey
+        attributes.version = version
+        self.correlationID = correlationID
+        self.sequence = sequence
+    }
 }
 
 /// What a Kafka response said, as far as it was read.
@@ -26,12 +29,63 @@ struct KafkaResponse: Sendable {
     /// The first error code that is not 0, else 0; nil when none was read.
     var errorCode: Int16?
     var throttleMs: Int32?
-    var partitions: [RequestRecord.PartitionActivity] = []
+    /// The request's partitions, with the response's merged in as they are read.
+    var partitions: KafkaPartitionMerge
     /// Topic ids and their names (Metadata v10 and later).
     var topicIDs: [(KafkaTopicID, String)] = []
 
     mutating func error(_ code: Int16) {
         if errorCode == nil || errorCode == 0 { errorCode = code }
+    }
+}
+
+/// Where a body's partitions go as they are read: a request's list (the
+/// first `KafkaBodies.maxPartitions` kept), or a response's merge into its request's.
+protocol KafkaPartitionSink {
+    mutating func add(_ p: RequestRecord.PartitionActivity)
+}
+
+extension Array: KafkaPartitionSink where Element == RequestRecord.PartitionActivity {
+    mutating func add(_ p: RequestRecord.PartitionActivity) {
+        if count < KafkaBodies.maxPartitions { append(p) }
+    }
+}
+
+/// A response's partitions merged into its request's as they are read: one
+/// in the place the request named it is updated where it lies (the common
+/// case: no list of the response's made, copied and freed); from the first
+/// that is not, the rest are merged by topic and partition at the end.
+struct KafkaPartitionMerge: KafkaPartitionSink, Sendable {
+    /// The request's partitions, updated.
+    private(set) var merged: [RequestRecord.PartitionActivity]
+    /// The response's partitions read (up to `KafkaBodies.maxPartitions`; the rest are ignored).
+    private var read = 0
+    private var elsewhere: [RequestRecord.PartitionActivity] = []
+    /// The partitions' error codes as `KafkaResponse.error` takes them: the first not 0, else 0; nil for none.
+    private(set) var errorCode: Int16?
+
+    init(_ request: consuming [RequestRecord.PartitionActivity]) {
+        merged = request
+    }
+
+    mutating func add(_ p: RequestRecord.PartitionActivity) {
+        guard read < KafkaBodies.maxPartitions else { return }
+        read += 1
+        if errorCode == nil || errorCode == 0 { errorCode = p.errorCode ?? 0 }
+        let i = read - 1
+        if elsewhere.isEmpty, i < merged.count, merged[i].partition == p.partition, merged[i].topic == p.topic {
+            KafkaParser.update(&merged[i], with: p)
+        } else {
+            elsewhere.append(p)
+        }
+    }
+
+    /// The merged partitions, taken out once the response is read.
+    mutating func finish() -> [RequestRecord.PartitionActivity] {
+        if !elsewhere.isEmpty { KafkaParser.merge(elsewhere, into: &merged) }
+        var taken: [RequestRecord.PartitionActivity] = []
+        swap(&taken, &merged)
+        return taken
     }
 }
 
@@ -62,14 +116,10 @@ enum KafkaBodies {
         version >= idsFrom ? names[try topicID(&r)] : try r.string()
     }
 
-    static func append(_ p: Partition, to list: inout [Partition]) {
-        if list.count < maxPartitions { list.append(p) }
-    }
-
     /// An array of topics, each a name (or, from version `idsFrom`, an id)
     /// and an array of partitions: `read` reads what follows a partition's
     /// index; each partition ends with tagged fields, and so does each topic.
-    static func partitions(_ r: inout KafkaReader, _ list: inout [Partition], idsFrom: Int16 = .max, version: Int16 = 0,
+    static func partitions(_ r: inout KafkaReader, _ list: inout some KafkaPartitionSink, idsFrom: Int16 = .max, version: Int16 = 0,
                            _ names: [KafkaTopicID: String] = [:],
                            _ read: (inout KafkaReader, inout Partition) throws(KafkaReader.Failure) -> Void)
         throws(KafkaReader.Failure) {
@@ -79,7 +129,7 @@ enum KafkaBodies {
                 var p = Partition(topic: topic, partition: try r.int32())
                 try read(&r, &p)
                 try r.tags()
-                append(p, to: &list)
+                list.add(p)
             }
             try r.tags()
         }
@@ -90,11 +140,11 @@ enum KafkaBodies {
     static func request(_ r: inout KafkaReader, _ q: inout KafkaRequest,
                         _ names: [KafkaTopicID: String]) throws(KafkaReader.Failure) {
         let v = q.version
-        if KafkaAPI.startsWithGroupID(q.apiKey, v) { q.group = try r.string() }
+        if KafkaAPI.startsWithGroupID(q.apiKey, v) { q.attributes.group = try r.string() }
         switch q.apiKey {
         case KafkaAPI.produce:
             if v >= 3 { _ = try r.string() } // transactional id
-            q.acks = try r.int16()
+            q.attributes.acks = try r.int16()
             _ = try r.int32() // timeout
             try partitions(&r, &q.partitions, idsFrom: 13, version: v, names) { (r, p) throws(KafkaReader.Failure) in
                 // A producer's batches carry no offset yet (the broker gives it): their bases are not kept.
@@ -102,8 +152,8 @@ enum KafkaBodies {
             }
         case KafkaAPI.fetch:
             if v <= 14 { _ = try r.int32() } // replica id
-            q.maxWaitMs = try r.int32()
-            q.minBytes = try r.int32()
+            q.attributes.maxWaitMs = try r.int32()
+            q.attributes.minBytes = try r.int32()
             if v >= 3 { _ = try r.int32() } // max bytes
             if v >= 4 { _ = try r.int8() } // isolation level
             if v >= 7 { try r.skip(8) } // session id and epoch
@@ -133,10 +183,10 @@ enum KafkaBodies {
             if try r.arrayCount() ?? 0 > 0, let name = try r.string() { q.topics.append(name) }
         case KafkaAPI.findCoordinator:
             if v <= 3 {
-                q.group = try r.string()
+                q.attributes.group = try r.string()
             } else {
                 _ = try r.int8() // key type
-                if try r.arrayCount() ?? 0 > 0 { q.group = try r.string() }
+                if try r.arrayCount() ?? 0 > 0 { q.attributes.group = try r.string() }
             }
         case KafkaAPI.offsetCommit:
             if v >= 1 {
@@ -152,7 +202,7 @@ enum KafkaBodies {
                 _ = try r.string() // metadata
             }
         case KafkaAPI.offsetFetch where v >= 8:
-            if try r.arrayCount() ?? 0 > 0 { q.group = try r.string() } // the first group of several
+            if try r.arrayCount() ?? 0 > 0 { q.attributes.group = try r.string() } // the first group of several
         default:
             break
         }
@@ -163,7 +213,7 @@ enum KafkaBodies {
     static func response(_ r: inout KafkaReader, _ q: KafkaRequest, _ s: inout KafkaResponse,
                          _ names: [KafkaTopicID: String]) throws(KafkaReader.Failure) {
         // Whatever was read, also when a later field throws: the partitions' error codes count.
-        defer { for p in s.partitions { s.error(p.errorCode ?? 0) } }
+        defer { if let code = s.partitions.errorCode { s.error(code) } }
         let v = q.version
         switch q.apiKey {
         case KafkaAPI.produce:
@@ -309,20 +359,15 @@ enum KafkaBodies {
         p.bytes = UInt32(clamping: range.count)
         var records: UInt32 = 0
         var i = range.lowerBound
-        func int(_ at: Int, _ n: Int) -> Int64 {
-            var v: UInt64 = 0
-            for j in at..<(at + n) { v = v << 8 | UInt64(message[j]) }
-            return n == 4 ? Int64(Int32(truncatingIfNeeded: v)) : Int64(bitPattern: v)
-        }
         while range.upperBound - i >= 17 {
-            guard message.isCaptured(i..<(i + 17)) else { return }
-            let base = int(i, 8), length = int(i + 8, 4), magic = message[i + 16]
+            guard let base = message.integer(at: i, as: Int64.self), let length = message.integer(at: i + 8, as: Int32.self),
+                  let magic = message.integer(at: i + 16, as: UInt8.self) else { return }
             guard length >= 5 else { return }
             let end = i + 12 + Int(length)
             guard end <= range.upperBound else { break }
             if magic >= 2 {
-                guard end - i >= 61, message.isCaptured((i + 57)..<(i + 61)) else { return }
-                records &+= UInt32(clamping: max(0, int(i + 57, 4)))
+                guard end - i >= 61, let count = message.integer(at: i + 57, as: Int32.self) else { return }
+                records &+= UInt32(clamping: max(0, count))
             } else {
                 records &+= 1
             }

@@ -163,7 +163,8 @@ public struct KafkaParser: ProtocolParser {
 
     // MARK: Exchanges
 
-    private mutating func request(_ message: KafkaMessage, announced: Int32?, _ events: inout [ParserEvent]) {
+    private mutating func request(_ message: consuming KafkaMessage, announced: Int32?, _ events: inout [ParserEvent]) {
+        let size = UInt64(message.size) + 4
         var r = KafkaReader(message)
         guard let key = try? r.int16(), let version = try? r.int16(), let id = try? r.int32(), id == announced else {
             return // its head was not captured: it cannot be paired
@@ -173,7 +174,7 @@ public struct KafkaParser: ProtocolParser {
         var q = KafkaRequest(apiKey: key, version: version, correlationID: id, sequence: sequence)
         var readable = true
         do throws(KafkaReader.Failure) {
-            if KafkaAPI.requestHasClientID(key, version) { q.clientID = try r.classicString() }
+            if KafkaAPI.requestHasClientID(key, version) { q.attributes.clientID = try r.classicString() }
             r.flexible = KafkaAPI.isFlexible(key, version)
             try r.tags()
             if KafkaAPI.isKnown(key) { try KafkaBodies.request(&r, &q, topicNames) }
@@ -182,16 +183,16 @@ public struct KafkaParser: ProtocolParser {
         }
         events.append(.requestHead(exchange: exchange, method: KafkaAPI.name(key), target: KafkaParser.resource(q),
                                    protocolName: KafkaParser.protocolName))
-        q.attributes = KafkaAttributes(q, readable: readable)
+        q.attributes.requestMalformed = !readable
         events.append(.attributes(exchange: exchange, requestAttributes.dictionary(q.attributes)))
-        if key == KafkaAPI.produce && q.acks == 0 {
+        if key == KafkaAPI.produce && q.attributes.acks == 0 {
             // No response will come: the producer is done when it has sent.
             if !q.partitions.isEmpty { events.append(.partitions(exchange: exchange, q.partitions)) }
-            events.append(.requestEnded(exchange: exchange, bytes: UInt64(message.size) + 4, at: .currentSegment))
+            events.append(.requestEnded(exchange: exchange, bytes: size, at: .currentSegment))
             events.append(.responseEnded(exchange: exchange, bytes: 0, at: .currentSegment))
             return
         }
-        events.append(.requestEnded(exchange: exchange, bytes: UInt64(message.size) + 4, at: .currentSegment))
+        events.append(.requestEnded(exchange: exchange, bytes: size, at: .currentSegment))
         if inFlight.count >= KafkaParser.maxInFlight,
            let oldest = inFlight.min(by: { $0.value.sequence < $1.value.sequence })?.key,
            var dropped = inFlight.removeValue(forKey: oldest) {
@@ -215,13 +216,16 @@ public struct KafkaParser: ProtocolParser {
         for i in inFlight.indices { KafkaParser.reportUnanswered(inFlight.keys[i], &inFlight.values[i], &events) }
     }
 
-    private mutating func response(_ message: KafkaMessage, _ events: inout [ParserEvent]) {
+    private mutating func response(_ message: consuming KafkaMessage, _ events: inout [ParserEvent]) {
+        let size = UInt64(message.size) + 4
         var r = KafkaReader(message)
         guard let id = try? r.int32(), var q = inFlight.removeValue(forKey: id) else {
             return // the answer to a request from before attach, or not captured
         }
         let exchange = KafkaParser.exchange(id)
-        var s = KafkaResponse()
+        var partitions: [RequestRecord.PartitionActivity] = []
+        swap(&partitions, &q.partitions)
+        var s = KafkaResponse(partitions: KafkaPartitionMerge(partitions))
         var readable = true
         do throws(KafkaReader.Failure) {
             r.flexible = KafkaAPI.isFlexible(q.apiKey, q.version)
@@ -241,9 +245,9 @@ public struct KafkaParser: ProtocolParser {
             q.attributes.responseMalformed = !readable
             events.append(.attributes(exchange: exchange, responseAttributes.dictionary(q.attributes)))
         }
-        KafkaParser.merge(s.partitions, into: &q.partitions)
-        if !q.partitions.isEmpty { events.append(.partitions(exchange: exchange, q.partitions)) }
-        events.append(.responseEnded(exchange: exchange, bytes: UInt64(message.size) + 4, at: .currentSegment))
+        let merged = s.partitions.finish()
+        if !merged.isEmpty { events.append(.partitions(exchange: exchange, merged)) }
+        events.append(.responseEnded(exchange: exchange, bytes: size, at: .currentSegment))
     }
 
     /// The request's partitions with what the response said of each (a
@@ -259,7 +263,7 @@ public struct KafkaParser: ProtocolParser {
         for (i, p) in merged.enumerated() { index[PartitionKey(topic: p.topic, partition: p.partition)] = i }
         for p in response {
             guard let i = index[PartitionKey(topic: p.topic, partition: p.partition)] else {
-                KafkaBodies.append(p, to: &merged)
+                merged.add(p)
                 continue
             }
             update(&merged[i], with: p)
@@ -288,7 +292,7 @@ public struct KafkaParser: ProtocolParser {
     /// The record's resource: the group (group APIs, FindCoordinator), else
     /// the topics named, in order of first mention ("a,b"; at most `maxTopicsShown`, then "+N").
     static func resource(_ q: KafkaRequest) -> String? {
-        if let group = q.group { return group }
+        if let group = q.attributes.group { return group }
         // Most requests name one topic: no set, no joined string, no array at all.
         let first = q.topics.first ?? q.partitions.first { $0.topic != nil }?.topic
         if let first, q.topics.allSatisfy({ $0 == first }), q.partitions.allSatisfy({ $0.topic == first }) { return first }

@@ -78,6 +78,30 @@ struct KafkaParserTests {
         #expect(events.attributes(1)["kafka.malformed"] == nil)
     }
 
+    @Test("a response's partitions merge into the request's by topic and partition, in its order or not; one not asked for is added")
+    func partitionsMerged() throws {
+        let result = parseKafka([
+            (.client, KafkaWire.produce(correlation: 7, partitions: [(0, 5), (3, 2)])),
+            (.client, KafkaWire.produce(correlation: 8, partitions: [(0, 5), (3, 2)])),
+            // Out of the request's order, the first one failed (NOT_LEADER_OR_FOLLOWER), one more.
+            (.server, KafkaWire.produceResponse(correlation: 7, partitions: [(3, 0, 9), (0, 6, -1), (7, 0, 11)])),
+            // In the request's order, then one more.
+            (.server, KafkaWire.produceResponse(correlation: 8, partitions: [(0, 0, 42), (3, 0, 9), (7, 0, 11)])),
+        ])
+        #expect(result.error == nil)
+        let out = try #require(result.events.partitions(7))
+        #expect(out.map(\.partition) == [0, 3, 7])
+        #expect(out.map(\.baseOffset) == [-1, 9, 11])
+        #expect(out.map(\.errorCode) == [6, 0, 0])
+        #expect(out.map(\.records) == [5, 2, nil])
+        #expect(result.events.contains(.outcome(exchange: 7, status: 6, outcome: .serverError)))
+        let inOrder = try #require(result.events.partitions(8))
+        #expect(inOrder.map(\.partition) == [0, 3, 7])
+        #expect(inOrder.map(\.baseOffset) == [42, 9, 11])
+        #expect(inOrder.map(\.records) == [5, 2, nil])
+        #expect(result.events.contains(.outcome(exchange: 8, status: 0, outcome: .ok)))
+    }
+
     @Test("pipelined requests pair with their responses by correlation id, whatever the order of the answers")
     func pipelined() {
         let requests = KafkaWire.produce(correlation: 10) + KafkaWire.joinGroup(correlation: 11)
