@@ -1,7 +1,7 @@
 /// One AMQP message followed from its publisher through the broker to a
 /// consumer: a basic.publish record and a basic.deliver record of the same
-/// message (see `AMQPChainMatcher` for what makes them the same). Times in
-/// nanoseconds.
+/// message, or the basic.get whose get-ok carried it (see `AMQPChainMatcher`
+/// for what makes them the same). Times in nanoseconds.
 public struct AMQPChain: Sendable, Hashable {
     /// The exchange it was published to ("" the default one) and its routing key.
     public var exchange: String
@@ -19,8 +19,11 @@ public struct AMQPChain: Sendable, Hashable {
     /// Time in the broker: the publish's first byte to the delivery's; 0
     /// when the delivery's start was stamped first (clocks of two hosts).
     public var brokerTime: UInt64 { UInt64(clamping: max(0, deliver.start &- publish.start)) }
-    /// The consumer's processing time: the delivery to its ack, nack or reject.
-    public var processingTime: UInt64 { deliver.duration }
+    /// Whether the consumer took it with basic.get (its end is the get, asked for and answered).
+    public var gotByPolling = false
+    /// The consumer's processing time: the delivery to its ack, nack or reject;
+    /// nil for a basic.get, whose record is the poll's round trip.
+    public var processingTime: UInt64? { gotByPolling ? nil : deliver.duration }
 }
 
 /// Links basic.publish and basic.deliver records into `AMQPChain`s. Pure:
@@ -45,6 +48,7 @@ public struct AMQPChainMatcher: Sendable {
     struct Delivered: Sendable {
         var end: BrokerChain.End
         var queue: String?
+        var polled: Bool
     }
 
     /// Publishes by destination and identity, and deliveries no publish has matched yet.
@@ -61,10 +65,15 @@ public struct AMQPChainMatcher: Sendable {
     /// Destinations dropped from tracking past `maxDestinations` (publish and delivery windows).
     public var destinationsEvicted: UInt64 { published.partitionsEvicted + delivered.partitionsEvicted }
 
+    /// Whether `record` is an end this matcher takes: a publish, a delivery, or a get answered with a message.
+    static func isEnd(_ record: RequestRecord) -> Bool {
+        record.method == "basic.publish" || record.method == "basic.deliver"
+            || (record.method == "basic.get" && record.attributes["amqp.reply"] == "basic.get-ok")
+    }
+
     /// Takes one record; returns the chains it completes.
     public mutating func add(_ record: RequestRecord) -> [AMQPChain] {
-        guard record.protocolName == AMQPParser.protocolName,
-              record.method == "basic.publish" || record.method == "basic.deliver" else { return [] }
+        guard record.protocolName == AMQPParser.protocolName, Self.isEnd(record) else { return [] }
         let a = record.attributes
         let messageID = a["amqp.message_id"]
         guard let identity = messageID.map({ "id\u{0}" + $0 }) ?? a["amqp.fingerprint"].map({ "fp\u{0}" + $0 }) else { return [] }
@@ -74,9 +83,9 @@ public struct AMQPChainMatcher: Sendable {
         hash.combine(identity.utf8)
         let key = Int64(bitPattern: hash.value)
         let end = BrokerChain.End(record)
-        func chain(publish: BrokerChain.End, deliver: BrokerChain.End, queue: String?) -> AMQPChain {
+        func chain(publish: BrokerChain.End, deliver: BrokerChain.End, queue: String?, polled: Bool) -> AMQPChain {
             AMQPChain(exchange: exchange, routingKey: routingKey, queue: queue, messageID: messageID,
-                      publish: publish, deliver: deliver)
+                      publish: publish, deliver: deliver, gotByPolling: polled)
         }
         if record.method == "basic.publish" {
             let twin = published.count(key, in: destination) > 0
@@ -86,18 +95,20 @@ public struct AMQPChainMatcher: Sendable {
                 ambiguous += UInt64(waiting.count)
                 return []
             }
-            return waiting.map { chain(publish: end, deliver: $0.value.end, queue: $0.value.queue) }
+            return waiting.map { chain(publish: end, deliver: $0.value.end, queue: $0.value.queue, polled: $0.value.polled) }
         }
-        let queue = a["amqp.queue"]
+        let polled = record.method == "basic.get"
+        // A get names its queue as its target; a delivery, through its consumer's basic.consume.
+        let queue = polled ? record.target : a["amqp.queue"]
         let publishes = published.count(key, in: destination)
         if publishes > 1 {
             ambiguous += 1
             return []
         }
         guard publishes == 1, let publish = published.batch(startingAt: key, in: destination) else {
-            delivered.add(key, records: nil, Delivered(end: end, queue: queue), to: destination)
+            delivered.add(key, records: nil, Delivered(end: end, queue: queue, polled: polled), to: destination)
             return []
         }
-        return [chain(publish: publish.value, deliver: end, queue: queue)]
+        return [chain(publish: publish.value, deliver: end, queue: queue, polled: polled)]
     }
 }

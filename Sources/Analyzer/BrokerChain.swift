@@ -55,7 +55,7 @@ public struct BrokerChainMatcher: Sendable {
         case KafkaParser.protocolName:
             (record.partitions ?? []).contains { $0.baseOffset != nil || !$0.batchOffsets.isEmpty }
         case AMQPParser.protocolName:
-            record.method == "basic.publish" || record.method == "basic.deliver"
+            AMQPChainMatcher.isEnd(record)
         default:
             false
         }

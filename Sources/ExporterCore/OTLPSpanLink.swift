@@ -53,7 +53,9 @@ public struct OTLPSpanLink: Sendable, Hashable {
                     OTLPAttribute.write("messaging.rabbitmq.destination.routing_key", .string(chain.routingKey), 4, into: &l)
                     if let id = chain.messageID { OTLPAttribute.write("messaging.message.id", .string(id), 4, into: &l) }
                     OTLPAttribute.write("pipetrace.amqp.broker_ms", .double(Double(chain.brokerTime) / 1e6), 4, into: &l)
-                    OTLPAttribute.write("pipetrace.amqp.consumer_ms", .double(Double(chain.processingTime) / 1e6), 4, into: &l)
+                    if let processing = chain.processingTime {
+                        OTLPAttribute.write("pipetrace.amqp.consumer_ms", .double(Double(processing) / 1e6), 4, into: &l)
+                    }
                 }
             }
         }

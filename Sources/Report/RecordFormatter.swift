@@ -61,10 +61,11 @@ public enum RecordFormatter {
         "\(k.topic)[\(k.partition)]@\(k.offset), \(milliseconds(k.brokerTime)) ms in broker"
     }
 
-    /// An AMQP message's chain: "amq.default/jobs m1, 3.100 ms in broker, 20.000 ms in consumer".
+    /// An AMQP message's chain: "amq.default/jobs m1, 3.100 ms in broker, 20.000 ms in consumer"
+    /// ("…, got by basic.get" for a message a consumer polled for).
     public static func amqp(_ a: AMQPChain) -> String {
         "\(a.destination)\(a.messageID.map { " " + $0 } ?? ""), \(milliseconds(a.brokerTime)) ms in broker, "
-            + "\(milliseconds(a.processingTime)) ms in consumer"
+            + (a.processingTime.map { "\(milliseconds($0)) ms in consumer" } ?? "got by basic.get")
     }
 
     /// A hop's broker chain, as `kafka` or `amqp` print it.

@@ -8,8 +8,9 @@ func amqpMessage(_ method: String, _ id: UInt64, start: Int64, duration: UInt64 
     attributes["amqp.message_id"] = messageID
     attributes["amqp.fingerprint"] = fingerprint
     if method == "basic.deliver" { attributes["amqp.queue"] = queue }
+    if method == "basic.get" { attributes["amqp.reply"] = "basic.get-ok" }
     return RequestRecord(id: id, start: start, duration: duration, protocolName: "amqp", method: method,
-                         target: "amq.default/\(queue)", status: nil, requestBytes: 100, responseBytes: 20,
+                         target: method == "basic.get" ? queue : "amq.default/\(queue)", status: nil, requestBytes: 100, responseBytes: 20,
                          client: .init(pid: nil, comm: nil, container: nil, ip: "10.0.0.2", port: 4000),
                          server: .init(pid: nil, comm: nil, container: nil, ip: "10.0.0.1", port: 5672),
                          side: .both, attributes: attributes)
@@ -32,6 +33,19 @@ struct AMQPChainTests {
         #expect(matcher.add(amqpMessage("basic.deliver", 4, start: 1_030_000_000, messageID: "m1")).map(\.publish.id) == [2])
         #expect(matcher.add(amqpMessage("basic.deliver", 5, start: 1_030_000_000, queue: "other", messageID: "m1")).isEmpty)
         #expect(matcher.ambiguous == 0)
+    }
+
+    @Test("a message a consumer polled for (basic.get answered by get-ok) is chained to its publish, without a processing time")
+    func byGet() throws {
+        var matcher = AMQPChainMatcher()
+        #expect(matcher.add(amqpMessage("basic.publish", 1, start: 1_000_000_000, messageID: "m0")).isEmpty)
+        let chain = try #require(matcher.add(amqpMessage("basic.get", 2, start: 1_500_000_000, messageID: "m0")).first)
+        #expect(chain.publish.id == 1 && chain.deliver.id == 2 && chain.gotByPolling && chain.queue == "jobs")
+        #expect(chain.brokerTime == 500_000_000 && chain.processingTime == nil)
+        // A get answered with get-empty carries no message.
+        var empty = amqpMessage("basic.get", 3, start: 1_600_000_000, messageID: "m0")
+        empty.attributes["amqp.reply"] = "basic.get-empty"
+        #expect(matcher.add(empty).isEmpty && !BrokerChainMatcher.mayLink(empty))
     }
 
     @Test("without message ids, by fingerprint; a delivery completed before its confirmed publish is chained when the publish comes")

@@ -64,14 +64,20 @@ struct AMQPPipelineTests {
         #expect(handedBack.allSatisfy { $0.attributes["amqp.requeue"] == "true" }, "\(handedBack.map(\.json))")
         #expect(deliveries.allSatisfy { ($0.outcome == .ok) == ($0.attributes["amqp.reply"] == "basic.ack") })
 
-        // Publish → deliver chains by message id: every delivery (the redelivery too) linked to exactly the publish
-        // of its message, live and from the capture file.
+        // Publish → deliver chains by message id: every delivery (the redelivery too), and the message taken by
+        // basic.get, linked to exactly the publish of its message, live and from the capture file.
+        let gotID = try #require(events.first { $0.event == "got" }?.id, "\(events)")
         for (source, all) in [("live", records), ("file", try Self.analyzed(path))] {
             let chains = try Self.chains(all)
             let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             let delivered = all.filter { $0.method == "basic.deliver" }
-            #expect(chains.count == delivered.count && delivered.count == deliveries.count, "\(source)")
-            for delivery in delivered {
+            let got = all.filter { $0.method == "basic.get" && $0.attributes["amqp.reply"] == "basic.get-ok" }
+            #expect(chains.count == delivered.count + got.count && delivered.count == deliveries.count && got.count == 1, "\(source)")
+            for get in got {
+                let chain = try #require(chains[get.id], "\(source): \(get.json)")
+                #expect(chain.gotByPolling && chain.processingTime == nil && chain.messageID == gotID && chain.queue == "jobs")
+            }
+            for delivery in delivered + got {
                 let publish = try #require(chains[delivery.id].flatMap { byID[$0.publish.id] }, "\(source): \(delivery.json)")
                 #expect(publish.attributes["amqp.message_id"] == delivery.attributes["amqp.message_id"], "\(source)")
                 #expect(chains[delivery.id]?.messageID == delivery.attributes["amqp.message_id"], "\(source)")
@@ -85,6 +91,8 @@ struct AMQPPipelineTests {
             #expect(chainLines.contains { $0.contains("amq.default/jobs ") && $0.contains(" \(event.id ?? "?"), ") },
                     "\(event.id ?? "?"): \(text)")
         }
+        #expect(text.split(separator: "\n").contains { $0.contains("amq.default/jobs \(gotID), ") && $0.hasSuffix(" ms in broker, got by basic.get") },
+                "\(text)")
 
         // The rest: basic.get, the passive declare the broker refused with 404, the closes.
         #expect(records.contains { $0.method == "basic.get" && $0.attributes["amqp.reply"] == "basic.get-ok" })
@@ -141,7 +149,7 @@ struct AMQPPipelineTests {
             let record = try #require(deliveries.first { $0.attributes["amqp.delivery_tag"] == event.tag.map(String.init) })
             let n = try #require(event.body.flatMap { Int($0.dropFirst(4)) }, "\(event)")
             #expect(chains[record.id]?.publish.id == publishes[n].id, "\(event.body ?? "?"): \(record.json)")
-            #expect(chains[record.id].map { $0.processingTime >= UInt64(Self.delay * 1e9) && $0.messageID == nil } == true)
+            #expect(chains[record.id].map { ($0.processingTime ?? 0) >= UInt64(Self.delay * 1e9) && $0.messageID == nil } == true)
         }
     }
 
