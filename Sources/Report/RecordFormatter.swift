@@ -50,7 +50,7 @@ public enum RecordFormatter {
         for chain in chains {
             switch chain {
             case .kafka(let k): line += "  produce #\(k.produce.id) → fetch #\(k.fetch.id) " + kafka(k)
-            case .amqp(let a): line += "  publish #\(a.publish.id) → deliver #\(a.deliver.id) " + amqp(a)
+            case .amqp(let a): line += "  publish #\(a.publish.id) → \(a.gotByPolling ? "get" : "deliver") #\(a.deliver.id) " + amqp(a)
             }
         }
         return line + "  #\(r.id)\n"
