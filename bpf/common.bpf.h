@@ -260,6 +260,17 @@ static __always_inline bool pt_pid_traced(__u32 tgid)
  * than a bpf_probe_read_kernel() per field. Weak: absent on older kernels. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
+/* The pointer stored at kernel address `slot`, by a direct load (6.2+: call
+ * only where bpf_rdonly_cast is known): bpf_rdonly_cast casts only to a
+ * struct, so the slot is read as a struct whose one member is a pointer.
+ * A fault reads NULL, as bpf_probe_read_kernel's does, without its call. */
+static __always_inline void *pt_load_kernel_pointer(const void *slot)
+{
+	struct llist_node *n = bpf_rdonly_cast(slot, bpf_core_type_id_kernel(struct llist_node));
+
+	return n->next;
+}
+
 static __always_inline bool pt_is_tcp(__u16 family, __u16 type, __u16 protocol)
 {
 	return (family == AF_INET || family == AF_INET6) && type == SOCK_STREAM && protocol == IPPROTO_TCP;
@@ -280,7 +291,7 @@ static __always_inline struct sock *pt_tcp_sock_of_fd(__s64 fd)
 		struct task_struct *task = bpf_get_current_task_btf();
 		struct fdtable *fdt = task->files->fdt;
 
-		if (fd >= fdt->max_fds || bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]) || !file)
+		if (fd >= fdt->max_fds || !(file = pt_load_kernel_pointer(&fdt->fd[fd])))
 			return NULL;
 		file = bpf_rdonly_cast(file, bpf_core_type_id_kernel(struct file));
 		if ((file->f_inode->i_mode & S_IFMT) != S_IFSOCK)
@@ -501,13 +512,22 @@ static __always_inline long pt_submit(void *event, __u64 size)
 static __always_inline bool pt_data_header(struct pt_data_event *ev, const struct sock *sk, struct pt_conn *c)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 cgroup_id = bpf_get_current_cgroup_id();
+	__u64 cgroup_id;
 	union {
 		__u8 bytes[PT_COMM_LEN];
 		__u64 words[2];
 	} comm;
 
-	bpf_get_current_comm(comm.bytes, sizeof(comm.bytes));
+	if (bpf_rdonly_cast) {
+		/* Direct loads, as the helpers read them, without their calls. */
+		struct task_struct *task = bpf_get_current_task_btf();
+		comm.words[0] = *(__u64 *)&task->comm[0];
+		comm.words[1] = *(__u64 *)&task->comm[8];
+		cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+	} else {
+		cgroup_id = bpf_get_current_cgroup_id();
+		bpf_get_current_comm(comm.bytes, sizeof(comm.bytes));
+	}
 	ev->kind = PT_EVENT_DATA;
 	ev->pid = pid_tgid >> 32;
 	ev->tid = (__u32)pid_tgid;
