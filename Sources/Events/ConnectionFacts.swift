@@ -3,7 +3,9 @@
 /// kernel sent for it, which the decoder completes the connection's data
 /// events with. The kernel sends them again whenever they change (another
 /// process, a new process name, another cgroup), so the last ones are those
-/// of the data events that follow.
+/// of the data events that follow (all but a race: two threads with
+/// different names using one connection at the same instant on two CPUs
+/// can see one event carry the other's name).
 ///
 /// A connection's facts are kept after it closed (TCP CLOSE) until
 /// `closedKept` more connections closed: a data event raised as its
