@@ -55,6 +55,13 @@ struct pt_conn {
 	__u32 tls;
 	__u8 comm[PT_COMM_LEN];
 	struct pt_tuple tuple;
+	/* The facts user space was sent last for it (PT_EVENT_CONN_FACTS), which
+	 * its data events leave out: the process, its name and its cgroup; a
+	 * facts_pid of 0 until they are sent. */
+	__u32 facts_pid;
+	__u32 _pad;
+	__u64 facts_cgroup;
+	__u8 facts_comm[PT_COMM_LEN];
 };
 
 struct {
@@ -253,6 +260,17 @@ static __always_inline bool pt_pid_traced(__u32 tgid)
  * than a bpf_probe_read_kernel() per field. Weak: absent on older kernels. */
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
+/* The pointer stored at kernel address `slot`, by a direct load (6.2+: call
+ * only where bpf_rdonly_cast is known): bpf_rdonly_cast casts only to a
+ * struct, so the slot is read as a struct whose one member is a pointer.
+ * A fault reads NULL, as bpf_probe_read_kernel's does, without its call. */
+static __always_inline void *pt_load_kernel_pointer(const void *slot)
+{
+	struct llist_node *n = bpf_rdonly_cast(slot, bpf_core_type_id_kernel(struct llist_node));
+
+	return n->next;
+}
+
 static __always_inline bool pt_is_tcp(__u16 family, __u16 type, __u16 protocol)
 {
 	return (family == AF_INET || family == AF_INET6) && type == SOCK_STREAM && protocol == IPPROTO_TCP;
@@ -273,7 +291,7 @@ static __always_inline struct sock *pt_tcp_sock_of_fd(__s64 fd)
 		struct task_struct *task = bpf_get_current_task_btf();
 		struct fdtable *fdt = task->files->fdt;
 
-		if (fd >= fdt->max_fds || bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]) || !file)
+		if (fd >= fdt->max_fds || !(file = pt_load_kernel_pointer(&fdt->fd[fd])))
 			return NULL;
 		file = bpf_rdonly_cast(file, bpf_core_type_id_kernel(struct file));
 		if ((file->f_inode->i_mode & S_IFMT) != S_IFSOCK)
@@ -480,6 +498,56 @@ static __always_inline long pt_submit(void *event, __u64 size)
 	if (err)
 		pt_count(PT_STAT_RINGBUF_FULL);
 	return err;
+}
+
+/*
+ * The fields of a data event the current task raises on connection `c` of
+ * socket `sk`. When user space does not have the connection's facts as they
+ * are now (its first data event, another process or thread name, another
+ * cgroup), they are sent first; they are marked sent only once on the ring
+ * buffer, so a data event never arrives without them. A process that changes
+ * them (exec, prctl, a cgroup move) sends them again with its next event.
+ * False if the event is not to be sent: filtered out, or its facts not sent.
+ */
+static __always_inline bool pt_data_header(struct pt_data_event *ev, const struct sock *sk, struct pt_conn *c)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 cgroup_id;
+	union {
+		__u8 bytes[PT_COMM_LEN];
+		__u64 words[2];
+	} comm;
+
+	if (bpf_rdonly_cast) {
+		/* Direct loads, as the helpers read them, without their calls. */
+		struct task_struct *task = bpf_get_current_task_btf();
+		comm.words[0] = *(__u64 *)&task->comm[0];
+		comm.words[1] = *(__u64 *)&task->comm[8];
+		cgroup_id = task->cgroups->dfl_cgrp->kn->id;
+	} else {
+		cgroup_id = bpf_get_current_cgroup_id();
+		bpf_get_current_comm(comm.bytes, sizeof(comm.bytes));
+	}
+	ev->kind = PT_EVENT_DATA;
+	ev->pid = pid_tgid >> 32;
+	ev->tid = (__u32)pid_tgid;
+	ev->timestamp = bpf_ktime_get_ns();
+	ev->conn_id = c->id;
+	if (c->tuple_ready && c->facts_pid == ev->pid && c->facts_cgroup == cgroup_id &&
+	    *(__u64 *)&c->facts_comm[0] == comm.words[0] && *(__u64 *)&c->facts_comm[8] == comm.words[1])
+		return pt_sock_traced(c->netns, cgroup_id, &c->tuple);
+
+	struct pt_facts_event f = {};
+	pt_fill_task_header(&f.hdr, PT_EVENT_CONN_FACTS, sk, c);
+	f.hdr.timestamp = ev->timestamp;
+	if (!pt_sock_traced(f.hdr.netns, f.hdr.cgroup_id, &f.hdr.tuple) || pt_submit(&f, sizeof(f)))
+		return false;
+	if (c->tuple_ready) {
+		c->facts_pid = f.hdr.pid;
+		c->facts_cgroup = f.hdr.cgroup_id;
+		__builtin_memcpy(c->facts_comm, f.hdr.comm, sizeof(c->facts_comm));
+	}
+	return true;
 }
 
 #endif /* PIPETRACE_COMMON_BPF_H */

@@ -36,6 +36,10 @@ enum pt_event_kind {
 	 * joins them to the sendfile's PT_EVENT_DATA and never shows them alone. */
 	PT_EVENT_SENDFILE_BYTES = 7,
 	PT_EVENT_PACKET = 8,     /* a TCP packet of a traced connection (packets.bpf.c, capture only) */
+	/* Who uses a connection and where it leads (struct pt_facts_event): sent
+	 * before a data event of the connection whenever they are not the ones
+	 * sent last for it; never shown alone. */
+	PT_EVENT_CONN_FACTS = 9,
 };
 
 enum pt_direction {
@@ -95,7 +99,7 @@ struct pt_tuple {
 	__u16 _pad;
 };
 
-/* Every event starts with this header. */
+/* Every event but PT_EVENT_DATA starts with this header. */
 struct pt_header {
 	__u32 kind; /* enum pt_event_kind */
 	__u32 pid;  /* tgid, as user space says "pid" */
@@ -108,17 +112,36 @@ struct pt_header {
 	struct pt_tuple tuple;
 };
 
+/*
+ * Bytes a syscall (or a TLS library call) moved. Names its connection by id
+ * only: the process name, cgroup, namespace and addresses come in the
+ * connection's PT_EVENT_CONN_FACTS, sent before the first data event of the
+ * connection and again before one whose process, name or cgroup differs
+ * from the facts sent last. User space joins them, so a data event costs 64
+ * bytes, not 128, plus its payload.
+ */
 struct pt_data_event {
-	struct pt_header hdr;
-	__u64 enter_ts;   /* syscall entry, CLOCK_MONOTONIC ns; hdr.timestamp is the exit */
+	__u32 kind;       /* PT_EVENT_DATA */
+	__u32 pid;        /* tgid */
+	__u32 tid;
+	__u32 fd;
+	__u64 timestamp;  /* syscall exit, CLOCK_MONOTONIC ns */
+	__u64 conn_id;    /* never 0 */
+	__u64 enter_ts;   /* syscall entry, CLOCK_MONOTONIC ns */
 	__u64 len;        /* bytes the syscall moved (its return value), the true length */
 	__u32 captured;   /* payload bytes that follow, <= len and <= the cap */
-	__u32 fd;
 	__u16 direction;  /* enum pt_direction */
 	__u16 syscall;    /* enum pt_syscall */
 	__u16 flags;      /* enum pt_data_flags */
 	__u16 role;       /* enum pt_role, as known for this socket */
+	__u32 _pad;
 	__u8 payload[];   /* `captured` bytes */
+};
+
+/* The facts of connection hdr.conn_id that its data events leave out: the
+ * header of the task that raised the data event following it. */
+struct pt_facts_event {
+	struct pt_header hdr;
 };
 
 struct pt_conn_event {

@@ -246,19 +246,18 @@ static __always_inline struct pt_data_scratch *pt_data_begin(const struct pt_io_
 	if (!s)
 		return NULL;
 	struct pt_conn *c = pt_conn_of(sk, PT_ROLE_UNKNOWN);
-	if (c && c->tls)
-		return NULL; /* ciphertext: its plaintext comes from the TLS library (tls.bpf.c) */
-	pt_fill_task_header(&s->ev.hdr, PT_EVENT_DATA, sk, c);
-	if (!pt_sock_traced(s->ev.hdr.netns, s->ev.hdr.cgroup_id, &s->ev.hdr.tuple))
+	/* No entry (counted): its facts could not be kept. TLS: ciphertext, whose
+	 * plaintext comes from the TLS library (tls.bpf.c). */
+	if (!c || c->tls || !pt_data_header(&s->ev, sk, c))
 		return NULL;
-	s->ev.enter_ts = a->enter_ts ? a->enter_ts : s->ev.hdr.timestamp;
+	s->ev.enter_ts = a->enter_ts ? a->enter_ts : s->ev.timestamp;
 	s->ev.len = len;
 	s->ev.captured = 0;
 	s->ev.fd = a->fd;
 	s->ev.direction = a->direction;
 	s->ev.syscall = a->syscall;
 	s->ev.flags = a->enter_ts ? 0 : PT_DATA_ENTRY_UNSEEN;
-	s->ev.role = c ? c->role : PT_ROLE_UNKNOWN;
+	s->ev.role = c->role;
 	return s;
 }
 

@@ -62,10 +62,10 @@ static __always_inline void pt_tls_emit(__u64 sk, __u32 fd, __u64 buf, __u64 n, 
 	if (!s)
 		return;
 	struct pt_conn *c = pt_conn_of((const struct sock *)sk, PT_ROLE_UNKNOWN);
-	if (c)
-		c->tls = 1;
-	pt_fill_task_header(&s->ev.hdr, PT_EVENT_DATA, (const struct sock *)sk, c);
-	if (!pt_sock_traced(s->ev.hdr.netns, s->ev.hdr.cgroup_id, &s->ev.hdr.tuple))
+	if (!c)
+		return; /* counted: its facts could not be kept */
+	c->tls = 1;
+	if (!pt_data_header(&s->ev, (const struct sock *)sk, c))
 		return;
 	s->ev.enter_ts = enter_ts;
 	s->ev.len = n;
@@ -73,7 +73,7 @@ static __always_inline void pt_tls_emit(__u64 sk, __u32 fd, __u64 buf, __u64 n, 
 	s->ev.direction = direction;
 	s->ev.syscall = syscall;
 	s->ev.flags = PT_DATA_TLS;
-	s->ev.role = c ? c->role : PT_ROLE_UNKNOWN;
+	s->ev.role = c->role;
 
 	__u32 cap = payload_cap > PT_MAX_PAYLOAD ? PT_MAX_PAYLOAD : payload_cap;
 	__u32 copy = n < cap ? n : cap;

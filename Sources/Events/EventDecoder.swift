@@ -7,10 +7,18 @@ public enum EventDecodingError: Error, Equatable, Sendable {
     case unknownKind(UInt32)
     /// The payload length in the record disagrees with its size.
     case payloadLengthMismatch(captured: UInt32, available: Int)
+    /// A data event of a connection whose facts (PT_EVENT_CONN_FACTS) were
+    /// not received, or were forgotten as too many connections closed after it.
+    case connectionFactsMissing(connectionID: UInt64)
 }
 
 /// Turns the bytes of one ring-buffer record (a struct from bpf/pipetrace.h)
 /// into a `ProbeEvent`. Pure: no kernel needed, so it is tested with bytes.
+///
+/// Records are decoded in the ring buffer's order by one decoder: a data
+/// event carries only its connection's id, and the decoder completes it with
+/// the facts (process name, cgroup, namespace, addresses) that the
+/// connection's last PT_EVENT_CONN_FACTS record gave (`ConnectionFacts`).
 ///
 /// A decoder kept across records (the probe's) reuses what it made for the
 /// last ones, since this runs for every event: a process's name is decoded
@@ -46,24 +54,21 @@ public struct EventDecoder: Sendable {
     /// controllers a container can share its cgroup v2 with the host's processes.
     private var containerNames = [ContainerName](repeating: ContainerName(), count: 16)
     private var payloadBuffer: [UInt8] = []
+    private var facts = ConnectionFacts()
+    /// Counts `forgetContainerNames`: a connection's facts named under an older one are named again.
+    private var namingGeneration: UInt32 = 0
 
     public init() {}
-
-    /// One record, with no decoder kept around it.
-    public static func decode(_ bytes: UnsafeRawBufferPointer,
-                              naming: Naming = { _, _, _ in nil }) throws(EventDecodingError) -> ProbeEvent {
-        var decoder = EventDecoder()
-        return try decoder.decode(bytes, naming: naming)
-    }
 
     /// Names the container of a process from its pid, network namespace and cgroup id.
     public typealias Naming = (_ pid: UInt32, _ netns: UInt32, _ cgroupID: UInt64) -> ContainerLabel?
 
     /// `naming` fills in each event's `container` as the header is built, so
     /// the event is never taken apart again to name it (this runs per event).
+    /// Nil for a record that only informs the decoder (a connection's facts).
     public mutating func decode(_ bytes: UnsafeRawBufferPointer,
-                                naming: Naming = { _, _, _ in nil }) throws(EventDecodingError) -> ProbeEvent {
-        guard bytes.count >= MemoryLayout<pt_header>.size else {
+                                naming: Naming = { _, _, _ in nil }) throws(EventDecodingError) -> ProbeEvent? {
+        guard bytes.count >= MemoryLayout<UInt32>.size else {
             throw .truncated(kind: 0, size: bytes.count)
         }
         let kind = bytes.loadUnaligned(as: UInt32.self)
@@ -74,6 +79,7 @@ public struct EventDecoder: Sendable {
             guard Int(raw.captured) <= available, UInt64(raw.captured) <= raw.len else {
                 throw .payloadLengthMismatch(captured: raw.captured, available: available)
             }
+            let header = try dataHeader(raw, naming)
             let source = UnsafeRawBufferPointer(rebasing: bytes[Self.dataEventSize..<(Self.dataEventSize + Int(raw.captured))])
             // The last event's buffer when nothing holds it any more (else a new one): no allocation per event.
             var payload: [UInt8] = []
@@ -82,7 +88,7 @@ public struct EventDecoder: Sendable {
             payload.append(contentsOf: source)
             payloadBuffer = payload
             return .data(DataEvent(
-                header: header(raw.hdr, naming),
+                header: header,
                 enterTimestamp: raw.enter_ts,
                 direction: raw.direction == UInt16(PT_DIR_EGRESS.rawValue) ? .egress : .ingress,
                 syscall: Self.syscall(raw.syscall),
@@ -94,6 +100,10 @@ public struct EventDecoder: Sendable {
                 readFault: raw.flags & UInt16(PT_DATA_READ_FAULT.rawValue) != 0,
                 entryUnseen: raw.flags & UInt16(PT_DATA_ENTRY_UNSEEN.rawValue) != 0,
                 tls: raw.flags & UInt16(PT_DATA_TLS.rawValue) != 0))
+        case Int(PT_EVENT_CONN_FACTS.rawValue):
+            let raw: pt_facts_event = try load(bytes, kind: kind)
+            facts.keep(header(raw.hdr, naming), generation: namingGeneration)
+            return nil
         case Int(PT_EVENT_CONN_OPEN.rawValue), Int(PT_EVENT_CONN_CLOSE.rawValue):
             let raw: pt_conn_event = try load(bytes, kind: kind)
             let event = ConnectionEvent(header: header(raw.hdr, naming), fd: Int32(bitPattern: raw.fd),
@@ -101,9 +111,11 @@ public struct EventDecoder: Sendable {
             return kind == PT_EVENT_CONN_OPEN.rawValue ? .connectionOpened(event) : .connectionClosed(event)
         case Int(PT_EVENT_STATE.rawValue):
             let raw: pt_state_event = try load(bytes, kind: kind)
+            let newState = TCPState(kernel: raw.new_state)
+            if newState == .close { facts.close(raw.hdr.conn_id) }
             return .stateChanged(StateChangeEvent(header: header(raw.hdr, naming),
                                                   oldState: TCPState(kernel: raw.old_state),
-                                                  newState: TCPState(kernel: raw.new_state)))
+                                                  newState: newState))
         case Int(PT_EVENT_RETRANSMIT.rawValue):
             let raw: pt_tcp_event = try load(bytes, kind: kind)
             return .retransmit(RetransmitEvent(header: header(raw.hdr, naming), segments: raw.segs, sequence: raw.seq,
@@ -140,6 +152,24 @@ public struct EventDecoder: Sendable {
     /// Makes `naming` ask again for every namespace and cgroup (names change: a namespace renamed, a container started).
     public mutating func forgetContainerNames() {
         for i in containerNames.indices { containerNames[i] = ContainerName() }
+        namingGeneration &+= 1
+    }
+
+    /// A data event's header: its connection's facts, with the process, thread and time of the event.
+    @inline(__always)
+    private mutating func dataHeader(_ raw: pt_data_event, _ naming: Naming) throws(EventDecodingError) -> EventHeader {
+        guard let entry = facts[raw.conn_id] else { throw .connectionFactsMissing(connectionID: raw.conn_id) }
+        var header = entry.header
+        if entry.generation != namingGeneration {
+            let label = naming(header.pid, header.netns, header.cgroupID)
+            header.container = label?.name
+            header.containerID = label?.id
+            facts.keep(header, generation: namingGeneration)
+        }
+        header.pid = raw.pid
+        header.tid = raw.tid
+        header.timestamp = raw.timestamp
+        return header
     }
 
     @inline(__always)

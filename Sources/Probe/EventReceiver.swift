@@ -46,9 +46,10 @@ struct EventReceiver {
         }
         let event: ProbeEvent
         do {
-            event = try decoder.decode(bytes) { [containers] pid, netns, cgroupID in
+            guard let decoded = try decoder.decode(bytes, naming: { [containers] pid, netns, cgroupID in
                 containers.label(pid: pid, netns: netns, cgroupID: cgroupID)
-            }
+            }) else { return } // a connection's facts, kept by the decoder
+            event = decoded
         } catch {
             malformed += 1
             return

@@ -25,9 +25,21 @@ enum RawEvent {
         return h
     }
 
-    static func data(payload: [UInt8], length: UInt64? = nil, flags: UInt16 = 0) -> [UInt8] {
+    /// Connection 9's facts, as the kernel sends them before its first data event.
+    static func facts(_ change: (inout pt_header) -> Void = { _ in }) -> [UInt8] {
+        var e = pt_facts_event()
+        e.hdr = header(kind: PT_EVENT_CONN_FACTS)
+        change(&e.hdr)
+        return bytes(e)
+    }
+
+    static func data(payload: [UInt8], length: UInt64? = nil, flags: UInt16 = 0, pid: UInt32 = 4242) -> [UInt8] {
         var e = pt_data_event()
-        e.hdr = header(kind: PT_EVENT_DATA)
+        e.kind = PT_EVENT_DATA.rawValue
+        e.pid = pid
+        e.tid = pid + 1
+        e.conn_id = 9
+        e.timestamp = 1_000_000_123
         e.enter_ts = 1_000_000_000
         e.len = length ?? UInt64(payload.count)
         e.captured = UInt32(payload.count)
@@ -44,11 +56,14 @@ enum RawEvent {
 
 @Suite("Event decoding")
 struct EventDecoderTests {
-    func decode(_ bytes: [UInt8]) throws -> ProbeEvent {
-        try bytes.withUnsafeBytes { try EventDecoder.decode($0) }
+    /// `bytes` decoded by a decoder that has connection 9's facts.
+    func decode(_ bytes: [UInt8]) throws -> ProbeEvent? {
+        var decoder = EventDecoder()
+        #expect(try RawEvent.facts().withUnsafeBytes { try decoder.decode($0) } == nil)
+        return try bytes.withUnsafeBytes { try decoder.decode($0) }
     }
 
-    @Test("a data event keeps every field and its payload")
+    @Test("a data event keeps every field and its payload, its connection's facts joined to it")
     func dataEvent() throws {
         let payload = Array("HTTP/1.1 200 OK\r\n\r\n".utf8)
         guard case .data(let d) = try decode(RawEvent.data(payload: payload)) else {
@@ -63,6 +78,14 @@ struct EventDecoderTests {
         #expect(d.payload == payload && !d.isTruncated)
     }
 
+    @Test("a data event of a connection whose facts never came is an error")
+    func factsMissing() throws {
+        var decoder = EventDecoder()
+        #expect(throws: EventDecodingError.connectionFactsMissing(connectionID: 9)) {
+            try RawEvent.data(payload: [1]).withUnsafeBytes { try decoder.decode($0) }
+        }
+    }
+
     @Test("a decoder kept across records never changes an event it handed out")
     func reusedDecoder() throws {
         var decoder = EventDecoder()
@@ -70,6 +93,7 @@ struct EventDecoderTests {
             guard case .data(let d) = try bytes.withUnsafeBytes({ try decoder.decode($0) }) else { return nil }
             return d
         }
+        #expect(try decode(RawEvent.facts()) == nil)
         let first = try #require(try decode(RawEvent.data(payload: Array("GET / HTTP/1.1\r\n\r\n".utf8))))
         let second = try #require(try decode(RawEvent.data(payload: Array("HTTP/1.1 204 No Content\r\n\r\n".utf8))))
         // The first event still holds its payload while the second is decoded: each keeps its own bytes.
@@ -79,16 +103,26 @@ struct EventDecoderTests {
         let third = try #require(try decode(RawEvent.data(payload: [1, 2])))
         #expect(third.payload == [1, 2] && second.payload.count == 27)
 
-        // The same pid after exec: a new name is decoded, not the one remembered.
-        var renamed = RawEvent.header(kind: PT_EVENT_DATA)
-        withUnsafeMutableBytes(of: &renamed.comm) { raw in
-            raw.copyBytes(from: Array(repeating: 0, count: raw.count))
-            for (i, b) in "envoy".utf8.enumerated() { raw[i] = b }
+        // The same pid after exec: the kernel sends the facts again, and the new name is decoded.
+        func named(_ name: String, pid: UInt32 = 4242) -> [UInt8] {
+            RawEvent.facts { h in
+                h.pid = pid
+                h.tid = pid + 1
+                withUnsafeMutableBytes(of: &h.comm) { raw in
+                    raw.copyBytes(from: Array(repeating: 0, count: raw.count))
+                    for (i, b) in name.utf8.enumerated() { raw[i] = b }
+                }
+            }
         }
-        var e = pt_data_event()
-        e.hdr = renamed
-        #expect(try decode(RawEvent.bytes(e))?.header.comm == "envoy")
+        #expect(try decode(named("envoy")) == nil)
+        #expect(try decode(RawEvent.data(payload: []))?.header.comm == "envoy")
+        #expect(try decode(named("nginx")) == nil)
         #expect(try decode(RawEvent.data(payload: []))?.header.comm == "nginx")
+        // Another process using the connection (a descriptor passed on): its own facts, its own pid per event.
+        #expect(try decode(named("worker", pid: 5000)) == nil)
+        let passed = try #require(try decode(RawEvent.data(payload: [], pid: 5000)))
+        #expect(passed.header.comm == "worker" && passed.header.pid == 5000 && passed.header.tid == 5001)
+        #expect(passed.header.tuple.local.description == "10.0.0.1:80" && passed.header.connectionID == 9)
     }
 
     @Test("a container is named once per process, namespace and cgroup until the names are forgotten; cgroup 0 every time")
@@ -96,18 +130,23 @@ struct EventDecoderTests {
         var decoder = EventDecoder()
         var asked: [(UInt32, UInt32, UInt64)] = []
         var answer = "web"
-        func container(netns: UInt32, cgroup: UInt64, pid: UInt32 = 4242) throws -> String? {
-            var e = pt_data_event()
-            e.hdr = RawEvent.header(kind: PT_EVENT_DATA)
-            e.hdr.netns = netns
-            e.hdr.cgroup_id = cgroup
-            e.hdr.pid = pid
-            let event = try RawEvent.bytes(e).withUnsafeBytes { raw in
+        func decode(_ bytes: [UInt8]) throws -> ProbeEvent? {
+            try bytes.withUnsafeBytes { raw in
                 try decoder.decode(raw) { pid, netns, cgroupID in
                     asked.append((pid, netns, cgroupID))
                     return ContainerLabel(name: "\(answer)-\(netns)-\(cgroupID)", id: cgroupID == 10 ? "3f2a9c1b7d4e" : nil)
                 }
             }
+        }
+        /// The container of a data event of a process in `netns` and `cgroup`, its facts just sent.
+        func container(netns: UInt32, cgroup: UInt64, pid: UInt32 = 4242) throws -> String? {
+            let facts = RawEvent.facts { h in
+                h.netns = netns
+                h.cgroup_id = cgroup
+                h.pid = pid
+            }
+            #expect(try decode(facts) == nil)
+            let event = try #require(try decode(RawEvent.data(payload: [], pid: pid)))
             #expect(event.header.containerID == (cgroup == 10 ? "3f2a9c1b7d4e" : nil))
             return event.header.container
         }
@@ -132,6 +171,11 @@ struct EventDecoderTests {
         #expect(try container(netns: 2, cgroup: 10) == "web-2-10")
         decoder.forgetContainerNames()
         #expect(try container(netns: 2, cgroup: 10) == "renamed-2-10")
+        // Facts kept from before the names were forgotten are named again at the connection's next data event.
+        answer = "again"
+        decoder.forgetContainerNames()
+        #expect(try decode(RawEvent.data(payload: []))?.header.container == "again-2-10")
+        #expect(asked.count == 8)
     }
 
     @Test("a payload shorter than the length moved is truncated, and says so")
@@ -163,7 +207,7 @@ struct EventDecoderTests {
 
     @Test("an unknown kind is an error")
     func unknownKind() throws {
-        var h = RawEvent.header(kind: PT_EVENT_DATA)
+        var h = RawEvent.header(kind: PT_EVENT_STATE)
         h.kind = 99
         #expect(throws: EventDecodingError.unknownKind(99)) { try decode(RawEvent.bytes(h)) }
     }
@@ -194,10 +238,12 @@ struct EventDecoderTests {
     @Test("random bytes never crash the decoder")
     func randomBytes() {
         var rng = SplitMix64(seed: 0x5eed)
+        var decoder = EventDecoder()
         for _ in 0..<20_000 {
             var bytes = (0..<Int(rng.next() % 300)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-            if bytes.count >= 4, rng.next() % 2 == 0 { bytes[0] = UInt8(1 + rng.next() % 6); bytes[1] = 0; bytes[2] = 0; bytes[3] = 0 }
-            _ = try? decode(bytes)
+            if bytes.count >= 4, rng.next() % 2 == 0 { bytes[0] = UInt8(1 + rng.next() % 9); bytes[1] = 0; bytes[2] = 0; bytes[3] = 0 }
+            if bytes.count >= 32, rng.next() % 2 == 0 { bytes[16] = 9; for i in 17..<24 { bytes[i] = 0 } } // one connection id
+            _ = try? bytes.withUnsafeBytes { try decoder.decode($0) }
         }
     }
 }

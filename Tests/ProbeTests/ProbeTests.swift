@@ -176,6 +176,43 @@ struct ProbeTests {
         #expect(recorder.events.allSatisfy { $0.header.pid != UInt32(getpid()) })
     }
 
+    /// Data events carry their connection's facts only when they changed
+    /// (PT_EVENT_CONN_FACTS): these are the changes that must send them again.
+    @Test("a descriptor passed to another process, and a thread renamed, show on each event as the process that made it")
+    func factsFollowTheWriter() throws {
+        let net = try TestNetwork()
+        defer { net.remove() }
+        let probe = try probe(net)
+        let script = """
+        import ctypes, json, os, socket, subprocess
+        srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen()
+        c = socket.create_connection(srv.getsockname()); s, _ = srv.accept()
+        c.sendall(b"from-parent"); s.recv(100)
+        child = subprocess.Popen(["sh", "-c", "printf from-child >&%d" % c.fileno()], pass_fds=[c.fileno()])
+        child.wait(); s.recv(100)
+        ctypes.CDLL(None).prctl(15, b"renamed", 0, 0, 0)
+        c.sendall(b"renamed-parent"); s.recv(100)
+        print(json.dumps({"pid": os.getpid(), "child": child.pid}), flush=True)
+        """
+        let peer = try Child(net.exec(net.client, ["python3", "-c", script]))
+        var recorder = EventRecorder()
+        try recorder.record(probe, until: [peer])
+        let pids = try peer.readJSON()
+        let pid = UInt32(pids.int("pid")), child = UInt32(pids.int("child"))
+        let writes = recorder.events.compactMap { event -> DataEvent? in
+            guard case .data(let d) = event, d.direction == .egress else { return nil }
+            return d
+        }
+        let byPayload = Dictionary(writes.map { (String(decoding: $0.payload, as: UTF8.self), $0) }, uniquingKeysWith: { a, _ in a })
+        let parent = try #require(byPayload["from-parent"]), passed = try #require(byPayload["from-child"])
+        let renamed = try #require(byPayload["renamed-parent"])
+        #expect(parent.header.comm == "python3" && passed.header.comm == "sh" && renamed.header.comm == "renamed")
+        #expect(passed.header.pid == child && parent.header.pid == pid && renamed.header.pid == pid)
+        #expect(Set([parent, passed, renamed].map(\.header.connectionID)).count == 1)
+        #expect(Set([parent, passed, renamed].map(\.header.tuple)).count == 1 && parent.header.tuple.local.port != 0)
+        #expect([parent, passed, renamed].allSatisfy { $0.header.container == net.client })
+    }
+
     @Test("retransmit count equals the kernel's TcpRetransSegs for the namespace")
     func retransmits() throws {
         let net = try TestNetwork()

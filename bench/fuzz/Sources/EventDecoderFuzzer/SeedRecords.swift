@@ -15,8 +15,8 @@ enum SeedRecords {
         packet[2] = UInt8(packet.count >> 8)
         packet[3] = UInt8(packet.count & 0xff)
         let seeds: [(String, [[UInt8]])] = [
-            ("data-request", [data(request, direction: PT_DIR_EGRESS, syscall: PT_SYS_WRITE, v6: false)]),
-            ("data-response-v6", [data(response, direction: PT_DIR_INGRESS, syscall: PT_SYS_RECVMSG, v6: true)]),
+            ("data-request", [facts(v6: false), data(request, direction: PT_DIR_EGRESS, syscall: PT_SYS_WRITE)]),
+            ("data-response-v6", [facts(v6: true), data(response, direction: PT_DIR_INGRESS, syscall: PT_SYS_RECVMSG)]),
             ("open-close", [connection(PT_EVENT_CONN_OPEN), connection(PT_EVENT_CONN_CLOSE)]),
             ("state", [state()]),
             ("retransmit-reset", [tcp(PT_EVENT_RETRANSMIT), tcp(PT_EVENT_RESET)]),
@@ -54,10 +54,21 @@ enum SeedRecords {
         withUnsafeBytes(of: value) { Array($0) } + tail
     }
 
-    static func data(_ payload: [UInt8], direction: pt_direction, syscall: pt_syscall, v6: Bool) -> [UInt8] {
+    /// What the data events of connection 99 leave out, sent before them.
+    static func facts(v6: Bool) -> [UInt8] {
+        var e = pt_facts_event()
+        e.hdr = header(PT_EVENT_CONN_FACTS, v6: v6)
+        return bytes(of: e)
+    }
+
+    static func data(_ payload: [UInt8], direction: pt_direction, syscall: pt_syscall) -> [UInt8] {
         var e = pt_data_event()
-        e.hdr = header(PT_EVENT_DATA, v6: v6)
-        e.enter_ts = e.hdr.timestamp - 1000
+        e.kind = PT_EVENT_DATA.rawValue
+        e.pid = 4242
+        e.tid = 4243
+        e.conn_id = 99
+        e.timestamp = 1_000_000_000
+        e.enter_ts = e.timestamp - 1000
         e.len = UInt64(payload.count)
         e.captured = UInt32(payload.count)
         e.fd = 5
