@@ -158,7 +158,7 @@ public struct EventDecoder: Sendable {
     /// A data event's header: its connection's facts, with the process, thread and time of the event.
     @inline(__always)
     private mutating func dataHeader(_ raw: pt_data_event, _ naming: Naming) throws(EventDecodingError) -> EventHeader {
-        guard let entry = facts[raw.conn_id] else { throw .connectionFactsMissing(connectionID: raw.conn_id) }
+        guard let entry = facts.use(raw.conn_id) else { throw .connectionFactsMissing(connectionID: raw.conn_id) }
         var header = entry.header
         if entry.generation != namingGeneration {
             let label = naming(header.pid, header.netns, header.cgroupID)

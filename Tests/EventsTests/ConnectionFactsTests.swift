@@ -32,13 +32,21 @@ struct ConnectionFactsTests {
         #expect(facts[2] == nil && facts[3] != nil && facts[4] != nil && facts.count == 2)
     }
 
-    @Test("more open connections than its capacity (their closes lost) start it over, bounded")
-    func capacity() {
-        var facts = ConnectionFacts(capacity: 3)
-        for id in 1...3 as ClosedRange<UInt64> { facts.keep(header(id), generation: 0) }
-        facts.keep(header(2, comm: "again"), generation: 0)
-        #expect(facts.count == 3)
-        facts.keep(header(4), generation: 0)
-        #expect(facts.count == 1 && facts[4] != nil && facts[1] == nil)
+    @Test("past its capacity the least recently used facts go, never those of a connection still in use")
+    func leastRecentlyUsedGo() {
+        var facts = ConnectionFacts(capacity: 4) // two turns of 2
+        facts.keep(header(1), generation: 0)
+        facts.keep(header(2), generation: 0)
+        facts.keep(header(3), generation: 0) // a new turn: 1 and 2 are the turn before
+        #expect(facts.use(1) != nil) // used: back in this turn
+        facts.keep(header(4), generation: 0) // another turn: 2, not used since, goes
+        #expect(facts[1] != nil && facts[2] == nil && facts[3] != nil && facts[4] != nil && facts.count == 3)
+        // Thousands of connections whose closes were lost: bounded, and the one in use all along stays.
+        for id in 100..<5_000 as Range<UInt64> {
+            facts.keep(header(id), generation: 0)
+            #expect(facts.use(1) != nil)
+        }
+        #expect(facts.count <= 4 && facts[1] != nil)
+        #expect(facts.use(2) == nil)
     }
 }
