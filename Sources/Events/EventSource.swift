@@ -23,6 +23,11 @@ public struct TracedWindow: Sendable, Equatable {
     public var startedAt: UInt64
     public var stoppedAt: UInt64
 
+    public init(startedAt: UInt64 = 0, stoppedAt: UInt64 = 0) {
+        self.startedAt = startedAt
+        self.stoppedAt = stoppedAt
+    }
+
     /// Seconds traced.
     public var seconds: Double { Double(stoppedAt &- startedAt) / 1e9 }
 }

@@ -15,8 +15,7 @@ public final class RequestTracer {
     /// Applied to every record before the handler sees it.
     public let redactor: Redactor
     /// When the loop started and stopped, in CLOCK_MONOTONIC ns (for `window_s`).
-    public private(set) var startedAt: UInt64 = 0
-    public private(set) var stoppedAt: UInt64 = 0
+    public private(set) var traced = TracedWindow()
 
     public init(source: EventSource, redactor: Redactor, maxConnections: Int = AnalyzerConfiguration().maxConnections) {
         self.source = source
@@ -25,7 +24,7 @@ public final class RequestTracer {
     }
 
     /// Seconds actually traced.
-    public var window: Double { Double(stoppedAt &- startedAt) / 1e9 }
+    public var window: Double { traced.seconds }
 
     /// Traces for `seconds` (nil: until `stop` returns a signal), handing out
     /// every record as it completes; `secondsLeft` hears each new whole number
@@ -47,10 +46,8 @@ public final class RequestTracer {
             while let record = taken.popLast() { handler(record.redacted(by: self.redactor)) }
         }
         var stoppedBy: Int32?
-        let traced = try source.trace(seconds: seconds, stop: { stoppedBy = stop(); return stoppedBy != nil }, secondsLeft: secondsLeft,
-                                      polled: { polled?(); return true }, feed)
-        startedAt = traced.startedAt
-        stoppedAt = traced.stoppedAt
+        traced = try source.trace(seconds: seconds, stop: { stoppedBy = stop(); return stoppedBy != nil }, secondsLeft: secondsLeft,
+                                  polled: { polled?(); return true }, feed)
         for record in analyzer.finish() { handler(record.redacted(by: redactor)) }
         return stoppedBy
     }
