@@ -178,30 +178,25 @@ public struct HopIndex: Sendable {
     }
 
     /// A first hop arrived and nothing in its tree is shown: the requests below it go, and it
-    /// stays among the recent first hops (a child completing after it still finds it).
+    /// stays among the recent first hops (a child completing after it still finds it); the
+    /// oldest of those goes with what arrived below it since.
     private mutating func letGo(treeBelow root: UInt64) {
-        var stack = children[root] ?? []
-        while let next = stack.popLast() {
-            stack += children[next] ?? []
-            if pinned.contains(next) || records.mayLink(next) { continue }
-            forget(next)
-        }
+        forget(treeOf: root, keepingRoot: true)
         if roots.count < Self.recentRoots {
             roots.append(root)
         } else {
-            let old = roots[rootsNext]
-            if !pinned.contains(old) { letGoEntirely(old) }
+            forget(treeOf: roots[rootsNext], keepingRoot: false)
             roots[rootsNext] = root
             rootsNext = (rootsNext + 1) % Self.recentRoots
         }
     }
 
-    /// A first hop no longer recent, with what arrived below it since.
-    private mutating func letGoEntirely(_ root: UInt64) {
+    /// Forgets `root`'s tree but for its pinned records and broker ends (aged out as `everything` does).
+    private mutating func forget(treeOf root: UInt64, keepingRoot: Bool) {
         var stack = [root]
         while let next = stack.popLast() {
             stack += children[next] ?? []
-            if pinned.contains(next) { continue }
+            if (keepingRoot && next == root) || pinned.contains(next) || records.mayLink(next) { continue }
             forget(next)
         }
     }
